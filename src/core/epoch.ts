@@ -1,0 +1,41 @@
+/**
+ * Epochs: the fencing tokens (S2). Every activation carries an epoch strictly greater than every
+ * epoch handed out before in its group, even after the witness lost its store (DESIGN-NOTES 4.5).
+ *
+ * An epoch is a 63-bit integer: a store generation in the high bits, a counter in the low bits.
+ * The generation is the wall-clock time, in 10 ms units, at which the store was created, so a
+ * store that replaces a lost one starts above every epoch the lost one handed out. It is the one
+ * place a wall clock is used, and it assumes only that the witness's clock never goes back past
+ * the creation of the store being replaced.
+ *
+ * Why 10 ms and 23 bits: epochs stay below 2^63 until the year 2318, so a fencing resource can
+ * keep them in a signed 64-bit column (PostgreSQL bigint). A replacement store created within the
+ * same 10 ms as the one it replaces cannot repeat an epoch: a store hands out nothing during its
+ * start-up grace (at least one lease, never under 10 ms), and 2^23 grants in 10 ms is far beyond
+ * any disk's fsync rate.
+ */
+export const EPOCH_COUNTER_BITS = 23n;
+export const GENERATION_UNIT_MS = 10;
+/** Largest epoch accepted from a caller or handed out; above it a grant would leave int64. */
+export const MAX_EPOCH = (1n << 63n) - 1n;
+
+export function generationFromWallClock(wallClockMs: number): bigint {
+  return BigInt(Math.floor(wallClockMs / GENERATION_UNIT_MS));
+}
+
+/** The lowest epoch a store of this generation may hand out is one above its floor. */
+export function epochFloor(generation: bigint): bigint {
+  return generation << EPOCH_COUNTER_BITS;
+}
+
+/** The grant rule: one above everything the witness knows or has been told. */
+export function nextEpoch(floor: bigint, stored: bigint, reported: bigint): bigint {
+  let highest = floor;
+  if (stored > highest) highest = stored;
+  if (reported > highest) highest = reported;
+  return highest + 1n;
+}
+
+export function maxEpoch(a: bigint, b: bigint): bigint {
+  return a > b ? a : b;
+}

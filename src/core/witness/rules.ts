@@ -1,0 +1,144 @@
+/**
+ * The witness's arbitration rules, as data (DESIGN-NOTES 4.1, 4.4-4.6). For each request kind the
+ * rules are tried in order and the first whose condition holds decides; its name and reason are
+ * logged with every decision and printed by `witness rules`. Read this file against the design
+ * notes: every way the witness can answer is listed here, and nothing else decides.
+ */
+import type { RefusalReason } from './types';
+
+/** What the witness knows about the group at the moment a request arrives. */
+export interface RuleContext {
+  /** The caller. */
+  readonly node: string;
+  /** Renew: the epoch the caller says it is active under. Release: the epoch it releases. */
+  readonly callerEpoch: bigint;
+  /** Recorded holder, '' when none, and the group's current epoch. */
+  readonly holder: string;
+  readonly epoch: bigint;
+  /** The holder's lease has not yet run out at the witness (counted from receipt, with drift). */
+  readonly holderLeaseLive: boolean;
+  /** The witness started less than one (longest) lease ago. */
+  readonly inStartupGrace: boolean;
+}
+
+export type Outcome =
+  | { readonly kind: 'renew' }
+  | { readonly kind: 'adopt' }
+  | { readonly kind: 'acknowledge' }
+  | { readonly kind: 'grant' }
+  | { readonly kind: 'release' }
+  | { readonly kind: 'refuse'; readonly reason: RefusalReason };
+
+export interface Rule {
+  readonly name: string;
+  readonly when: (c: RuleContext) => boolean;
+  readonly outcome: Outcome;
+  /** One line for humans, logged with the decision and sent in the answer. */
+  readonly why: string;
+}
+
+const refuse = (reason: RefusalReason): Outcome => ({ kind: 'refuse', reason });
+const always = (): boolean => true;
+
+/** Heartbeats (Renew, KeepAlive). None of these outcomes may start a workload (DESIGN-NOTES 4). */
+export const HEARTBEAT_RULES: readonly Rule[] = [
+  {
+    name: 'renew-holder',
+    when: (c) => c.callerEpoch > 0n && c.holder === c.node && c.callerEpoch === c.epoch,
+    outcome: { kind: 'renew' },
+    why: 'the holder reports in under the current epoch: its lease is extended',
+  },
+  {
+    name: 'adopt-higher-epoch',
+    when: (c) => c.callerEpoch > c.epoch,
+    outcome: { kind: 'adopt' },
+    why:
+      'the caller runs under an epoch this witness never recorded (its store was lost, or the pair ' +
+      'started on peer leases while it was down); adopting starts nothing, and the highest epoch wins',
+  },
+  {
+    name: 'refuse-released-epoch',
+    when: (c) => c.callerEpoch > 0n && c.callerEpoch === c.epoch && c.holder === '',
+    outcome: refuse('not-holder'),
+    why: 'this epoch was released; the node must stop and acquire a new one to run again',
+  },
+  {
+    name: 'refuse-superseded-epoch',
+    when: (c) => c.callerEpoch > 0n,
+    outcome: refuse('stale-epoch'),
+    why: 'a newer epoch was handed out (or another node holds this one): the caller must stop',
+  },
+  {
+    name: 'acknowledge-standby',
+    when: always,
+    outcome: { kind: 'acknowledge' },
+    why: 'a node that holds nothing reports in: the witness is reachable',
+  },
+];
+
+/** Acquire: "the primary is down, may I take over?" */
+export const ACQUIRE_RULES: readonly Rule[] = [
+  {
+    name: 'refuse-during-startup-grace',
+    when: (c) => c.inStartupGrace,
+    outcome: refuse('startup-grace'),
+    why: 'this witness started less than one lease ago: a lease it handed out before may still run',
+  },
+  {
+    name: 'refuse-while-holder-lease-live',
+    when: (c) => c.holder !== '' && c.holder !== c.node && c.holderLeaseLive,
+    outcome: refuse('held-by-other'),
+    why: "the holder's lease has not run out at the witness: its workload may still be running",
+  },
+  {
+    name: 'grant-new-epoch',
+    when: always,
+    outcome: { kind: 'grant' },
+    why: 'no other node holds a live lease: a new, higher epoch is handed out, on disk before this answer',
+  },
+];
+
+/** Release: the holder stopped its workload and hands the group back. */
+export const RELEASE_RULES: readonly Rule[] = [
+  {
+    name: 'release-holder',
+    when: (c) => c.holder !== '' && c.holder === c.node && c.callerEpoch === c.epoch,
+    outcome: { kind: 'release' },
+    why: 'the holder has stopped and hands the group back; the peer need not wait out the lease',
+  },
+  {
+    name: 'refuse-release-of-old-epoch',
+    when: (c) => c.callerEpoch < c.epoch,
+    outcome: refuse('stale-epoch'),
+    why: 'the epoch being released has been superseded; nothing changes',
+  },
+  {
+    name: 'refuse-release-by-non-holder',
+    when: always,
+    outcome: refuse('not-holder'),
+    why: 'only the holder of the current epoch can release it; nothing changes',
+  },
+];
+
+export function firstMatchingRule(rules: readonly Rule[], context: RuleContext): Rule {
+  for (const rule of rules) if (rule.when(context)) return rule;
+  // Every table ends with a rule that always matches.
+  throw new Error('rule table without a final catch-all rule');
+}
+
+/** The tables as text, for `witness rules` and the docs. */
+export function describeRules(): string {
+  const table = (title: string, rules: readonly Rule[]): string =>
+    `${title}\n` +
+    rules
+      .map((r) => {
+        const outcome = r.outcome.kind === 'refuse' ? `refuse (${r.outcome.reason})` : r.outcome.kind;
+        return `  ${r.name.padEnd(30)} -> ${outcome.padEnd(24)} ${r.why}`;
+      })
+      .join('\n');
+  return [
+    table('Heartbeat (Renew, KeepAlive)', HEARTBEAT_RULES),
+    table('Acquire', ACQUIRE_RULES),
+    table('Release', RELEASE_RULES),
+  ].join('\n\n');
+}

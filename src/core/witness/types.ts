@@ -1,0 +1,77 @@
+/** The witness core's own vocabulary; the gRPC shell maps wire messages to and from it. */
+export type NodeRole = 'primary' | 'secondary';
+
+/** What must survive a restart of the witness: who holds each group, under which epoch. */
+export interface DurableGroup {
+  readonly group: string;
+  /** '' when nobody holds the group. */
+  readonly holder: string;
+  readonly epoch: bigint;
+}
+
+export type Verdict = 'granted' | 'renewed' | 'acknowledged' | 'released' | 'refused';
+export type RefusalReason = 'held-by-other' | 'startup-grace' | 'stale-epoch' | 'not-holder';
+export type EventKind = 'registered' | 'granted' | 'released' | 'adopted' | 'refused';
+
+export interface HeartbeatInput {
+  readonly group: string;
+  readonly node: string;
+  readonly role: NodeRole;
+  /** The epoch the node is active under; 0n when it holds nothing. */
+  readonly heldEpoch: bigint;
+  readonly knownEpoch: bigint;
+  /** 0 asks for the witness's default lease. */
+  readonly leaseMs: number;
+}
+
+export interface AcquireInput {
+  readonly group: string;
+  readonly node: string;
+  readonly knownEpoch: bigint;
+  readonly leaseMs: number;
+}
+
+export interface ReleaseInput {
+  readonly group: string;
+  readonly node: string;
+  readonly epoch: bigint;
+  readonly knownEpoch: bigint;
+}
+
+export interface LeaseAnswer {
+  readonly group: string;
+  readonly verdict: Verdict;
+  readonly reason: RefusalReason | undefined;
+  readonly message: string;
+  readonly holder: string;
+  readonly epoch: bigint;
+  readonly leaseMs: number;
+  readonly holderLeaseRemainingMs: number;
+  readonly retryAfterMs: number;
+}
+
+/** One arbitration step: the answer, the rule that produced it, and what must be on disk first. */
+export interface Decision {
+  readonly answer: LeaseAnswer;
+  readonly rule: string;
+  /** When set, the shell makes this durable BEFORE the answer leaves the witness. */
+  readonly persist: DurableGroup | undefined;
+  /** When set, an event worth logging and sending to Admin.Watch subscribers. */
+  readonly event: EventKind | undefined;
+}
+
+export interface NodeView {
+  readonly node: string;
+  readonly role: NodeRole;
+  readonly lastSeenMsAgo: number;
+  readonly holds: boolean;
+}
+
+export interface GroupView {
+  readonly group: string;
+  readonly holder: string;
+  readonly epoch: bigint;
+  readonly holderLeaseRemainingMs: number;
+  readonly nodes: readonly NodeView[];
+  readonly inStartupGrace: boolean;
+}
