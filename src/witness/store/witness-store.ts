@@ -33,3 +33,11 @@ export class StoreCorruptError extends Error {
     this.name = 'StoreCorruptError';
   }
 }
+
+/** A put that did not become durable: whatever depended on it was not answered. */
+export class StoreWriteError extends Error {
+  constructor(cause: unknown) {
+    super(`store write failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'StoreWriteError';
+  }
+}

@@ -1,0 +1,53 @@
+/**
+ * What a sidecar configuration implies for time (DESIGN-NOTES 4.3, 4.9 and "details that are easy
+ * to get wrong"): the stop budget, the configurations that cannot keep a healthy workload running,
+ * and the failover bound printed at start.
+ */
+import { grantorHoldEnd } from '../lease';
+import type { SidecarSettings } from './types';
+
+/** After SIGKILL, the time allowed for the kernel to reap the workload's processes. */
+export const KILL_SETTLE_MS = 100;
+/** A lease must leave this many heartbeats between the last renewal and the start of the stop. */
+export const HEARTBEATS_OF_SLACK = 3;
+
+/** The stop must begin this long before the lease deadline: SIGTERM, grace, SIGKILL, reaping. */
+export function stopBudget(s: SidecarSettings): number {
+  return s.stopTimeoutMs + KILL_SETTLE_MS + s.bounds.marginMs;
+}
+
+/** Problems that make a configuration unsafe or flappy; each names the values to change. */
+export function settingsProblems(s: SidecarSettings): string[] {
+  const problems: string[] = [];
+  const budget = stopBudget(s);
+  const check = (name: string, leaseMs: number): void => {
+    const usable = leaseMs * (1 - s.bounds.rho) - budget;
+    if (usable < HEARTBEATS_OF_SLACK * s.heartbeatMs) {
+      problems.push(
+        `${name} ${leaseMs}ms leaves ${Math.floor(usable)}ms between a renewal and the moment the stop must ` +
+          `begin (stop-timeout ${s.stopTimeoutMs}ms + ${KILL_SETTLE_MS}ms to reap + margin ${s.bounds.marginMs}ms ` +
+          `before the deadline); it needs at least ${HEARTBEATS_OF_SLACK} heartbeats ` +
+          `(${HEARTBEATS_OF_SLACK * s.heartbeatMs}ms): raise ${name}, or lower stop-timeout or heartbeat`,
+      );
+    }
+  };
+  if (s.mode === 'standard') {
+    check('lease', s.leaseMs);
+    check('peer-lease', s.peerLeaseMs);
+  }
+  if (s.timeoutMs < 2 * s.heartbeatMs) {
+    problems.push(`timeout ${s.timeoutMs}ms is under two heartbeats (${2 * s.heartbeatMs}ms): raise timeout`);
+  }
+  return problems;
+}
+
+/**
+ * Worst-case failover once the active node vanishes (DESIGN-NOTES 4.9): the standby stops hearing
+ * it, its last promise runs out, the witness's hold runs out, then one heartbeat to notice and one
+ * round trip. The workload's own start time comes on top.
+ */
+export function failoverBoundMs(s: SidecarSettings): number {
+  const promise = grantorHoldEnd(0, s.peerLeaseMs, s.bounds);
+  const witnessHold = grantorHoldEnd(0, s.leaseMs, s.bounds);
+  return Math.ceil(Math.max(s.timeoutMs, promise, witnessHold) + 2 * s.heartbeatMs);
+}

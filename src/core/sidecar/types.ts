@@ -1,0 +1,87 @@
+/** The sidecar core's vocabulary: its settings, what it hears, and what it tells the shell to do. */
+import type { DriftBounds } from '../lease';
+
+export type NodeRole = 'primary' | 'secondary';
+export type Mode = 'standard' | 'simple';
+export type Failback = 'auto' | 'manual';
+
+export interface SidecarSettings {
+  readonly group: string;
+  readonly node: string;
+  readonly role: NodeRole;
+  readonly mode: Mode;
+  /** How often the sidecar heartbeats its peer and the witness. */
+  readonly heartbeatMs: number;
+  /** Silence after which the peer (or the witness) counts as gone. */
+  readonly timeoutMs: number;
+  /** The witness lease asked for. */
+  readonly leaseMs: number;
+  /** The peer lease granted to a running peer with each heartbeat answer. */
+  readonly peerLeaseMs: number;
+  /** SIGTERM to SIGKILL. */
+  readonly stopTimeoutMs: number;
+  readonly failback: Failback;
+  /** How long the preferred primary sees the takeover node run before it asks for the group back. */
+  readonly failbackDelayMs: number;
+  /** Restarts of a workload that exits by itself, before the node gives the group up. */
+  readonly maxRestarts: number;
+  readonly restartBackoffMs: number;
+  /** After giving up, the node does not ask for the group again for this long. */
+  readonly failureCooldownMs: number;
+  readonly bounds: DriftBounds;
+}
+
+/** What the workload is doing, as the supervisor (watchdog) reports it. */
+export type WorkloadPhase = 'stopped' | 'starting' | 'running' | 'stopping';
+
+/** What the node tells its peer about itself, in heartbeats and in answers to heartbeats. */
+export interface PeerState {
+  readonly node: string;
+  readonly role: NodeRole;
+  readonly workload: WorkloadPhase;
+  /** The epoch it runs (or last ran) under; 0n if never. */
+  readonly epoch: bigint;
+  readonly knownEpoch: bigint;
+  /** It is waiting for, or asking, the witness for the group. */
+  readonly acquiring: boolean;
+  /** It can run the workload (not cooling down after repeated workload failures). */
+  readonly eligible: boolean;
+  /** The preferred primary asks the node that took over to hand the group back. */
+  readonly handbackRequested: boolean;
+}
+
+export interface PeerReply {
+  readonly state: PeerState;
+  /** A peer lease for the epoch the heartbeat was sent under; 0 when none is granted. */
+  readonly leaseMs: number;
+  readonly leaseForEpoch: bigint;
+}
+
+/** The witness's answer, as the core needs it. */
+export interface WitnessAnswer {
+  readonly verdict: 'granted' | 'renewed' | 'acknowledged' | 'released' | 'refused';
+  readonly holder: string;
+  readonly epoch: bigint;
+  readonly leaseMs: number;
+  readonly retryAfterMs: number;
+}
+
+export type Action =
+  | { readonly kind: 'start'; readonly epoch: bigint; readonly why: string }
+  | { readonly kind: 'stop'; readonly why: string }
+  | { readonly kind: 'acquire'; readonly why: string }
+  | { readonly kind: 'release'; readonly epoch: bigint; readonly why: string };
+
+export interface SidecarView {
+  readonly workload: WorkloadPhase;
+  readonly epoch: bigint;
+  readonly knownEpoch: bigint;
+  readonly holding: boolean;
+  readonly peerUp: boolean;
+  readonly witnessUp: boolean;
+  /** Time until the workload must begin stopping, when it runs; 0 otherwise. */
+  readonly msUntilStop: number;
+  readonly witnessLeaseMs: number;
+  readonly peerLeaseMs: number;
+  readonly lastDecision: string;
+}

@@ -1,0 +1,86 @@
+/** gRPC handlers of witness.v1.Admin: what operators ask with grpcurl. */
+import type * as grpc from '@grpc/grpc-js';
+import type { Arbiter } from '../core/witness/arbiter';
+import type { AdminHandlers } from '../gen/witness/v1/Admin';
+import type { GroupEvent } from '../gen/witness/v1/GroupEvent';
+import type { WatchRequest__Output } from '../gen/witness/v1/WatchRequest';
+import type { EventHub } from './event-hub';
+import { toServiceError } from './status-mapping';
+import type { StreamRegistry } from './stream-registry';
+import { invalid, optionalId, requireId, requireWellFormed } from './validate-request';
+import { toWireGroupStatus } from './wire';
+
+export const DEFAULT_PAGE_SIZE = 100;
+export const MAX_PAGE_SIZE = 1000;
+
+export function adminHandlers(
+  arbiter: Arbiter,
+  events: EventHub,
+  streams: StreamRegistry,
+  now: () => number,
+): AdminHandlers {
+  return {
+    GetGroup: (call, callback) => {
+      try {
+        callback(null, toWireGroupStatus(arbiter.view(requireId('group', requireWellFormed(call.request).group), now())));
+      } catch (error) {
+        callback(toServiceError(error));
+      }
+    },
+    ListGroups: (call, callback) => {
+      try {
+        const { pageSize, pageToken } = requireWellFormed(call.request);
+        if (pageSize > MAX_PAGE_SIZE) throw invalid('page_size', `must be at most ${MAX_PAGE_SIZE}`);
+        const after = decodePageToken(pageToken);
+        const page = arbiter.list(now(), after, pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize);
+        const last = page.groups[page.groups.length - 1];
+        callback(null, {
+          groups: page.groups.map(toWireGroupStatus),
+          nextPageToken: page.more && last !== undefined ? encodePageToken(last.group) : '',
+          total: page.total,
+        });
+      } catch (error) {
+        callback(toServiceError(error));
+      }
+    },
+    Watch: (call) => watch(call, events, streams),
+  };
+}
+
+function watch(
+  call: grpc.ServerWritableStream<WatchRequest__Output, GroupEvent>,
+  events: EventHub,
+  streams: StreamRegistry,
+): void {
+  let group: string;
+  try {
+    group = optionalId('group', requireWellFormed(call.request).group);
+  } catch (error) {
+    call.emit('error', toServiceError(error));
+    return;
+  }
+  const unsubscribe = events.subscribe(group, (event) => call.write(event));
+  const unregister = streams.add(() => call.end());
+  const stop = (): void => {
+    unsubscribe();
+    unregister();
+  };
+  call.on('cancelled', stop);
+  call.on('close', stop);
+  call.on('error', stop);
+}
+
+/** The token is the last group name of the page, opaque to clients. */
+function encodePageToken(group: string): string {
+  return Buffer.from(group, 'utf8').toString('base64url');
+}
+
+function decodePageToken(token: string): string {
+  if (token === '') return '';
+  const group = Buffer.from(token, 'base64url').toString('utf8');
+  try {
+    return requireId('page_token', group);
+  } catch {
+    throw invalid('page_token', 'is not a token returned by ListGroups');
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * Checks a request's fields before anything is decided. Every failure names the field (as it is
+ * spelled in the .proto) and what is accepted; nothing has changed when one is thrown.
+ */
+import { MAX_EPOCH } from '../core/epoch';
+import { ArbitrationError } from '../core/witness/errors';
+import type { NodeRole } from '../core/witness/types';
+
+/** Ids travel into logs, file names and metrics labels: keep them to a safe, bounded alphabet. */
+export const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+/** Shorter leases cannot be renewed reliably over a real network; longer ones block failover. */
+export const MIN_REQUEST_LEASE_MS = 50;
+export const MAX_REQUEST_LEASE_MS = 600_000;
+
+export function invalid(field: string, message: string): ArbitrationError {
+  return new ArbitrationError('invalid-argument', field, `${field}: ${message}`);
+}
+
+export function requireId(field: string, value: string): string {
+  if (value === '') throw invalid(field, 'is required');
+  if (!ID_PATTERN.test(value)) {
+    throw invalid(field, 'must be 1 to 128 characters of A-Z a-z 0-9 . _ -');
+  }
+  return value;
+}
+
+/** An id that may be left empty (filters). */
+export function optionalId(field: string, value: string): string {
+  return value === '' ? '' : requireId(field, value);
+}
+
+export function requireEpoch(field: string, value: string): bigint {
+  // proto-loader hands uint64 over as a decimal string; anything else is a broken client.
+  if (!/^[0-9]{1,20}$/.test(value)) throw invalid(field, 'must be an unsigned integer');
+  const epoch = BigInt(value);
+  if (epoch > MAX_EPOCH) throw invalid(field, `must be at most ${MAX_EPOCH}`);
+  return epoch;
+}
+
+export function requireLeaseMs(field: string, value: number): number {
+  if (value !== 0 && (value < MIN_REQUEST_LEASE_MS || value > MAX_REQUEST_LEASE_MS)) {
+    throw invalid(field, `must be 0 (the witness's default) or between ${MIN_REQUEST_LEASE_MS} and ${MAX_REQUEST_LEASE_MS}`);
+  }
+  return value;
+}
+
+export function requireRole(field: string, value: string): NodeRole {
+  if (value === 'ROLE_PRIMARY') return 'primary';
+  if (value === 'ROLE_SECONDARY') return 'secondary';
+  throw invalid(field, 'must be ROLE_PRIMARY or ROLE_SECONDARY');
+}
+
+/**
+ * grpc-js answers a request it cannot decode with INTERNAL; the witness's deserializers catch the
+ * decoding error and hand over this marker instead, so the handler answers INVALID_ARGUMENT.
+ */
+export const MALFORMED = Symbol('malformed request');
+export interface MalformedRequest {
+  readonly [MALFORMED]: string;
+}
+
+export function requireWellFormed<T extends object>(request: T | MalformedRequest): T {
+  if (MALFORMED in request) throw invalid('request', `could not be decoded: ${request[MALFORMED]}`);
+  return request;
+}

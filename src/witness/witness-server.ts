@@ -1,0 +1,105 @@
+/**
+ * The witness's gRPC server: witness.v1.Witness, witness.v1.Admin, grpc.health.v1.Health and
+ * server reflection, so grpcurl works with no .proto at hand.
+ */
+import * as grpc from '@grpc/grpc-js';
+import type { ServiceDefinition } from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { Arbiter } from '../core/witness/arbiter';
+import type { Logger } from '../log/logger';
+import { loadWitnessProto } from '../proto/load-proto';
+import { adminHandlers } from './admin-service';
+import { ArbitrationService } from './arbitration-service';
+import { EventHub } from './event-hub';
+import type { WitnessStore } from './store/witness-store';
+import { StreamRegistry } from './stream-registry';
+import { MALFORMED } from './validate-request';
+import { witnessHandlers } from './witness-service';
+
+export const SERVED_SERVICES = ['witness.v1.Witness', 'witness.v1.Admin'] as const;
+
+/** How long a shutdown waits for calls in flight before cutting them. */
+export const SHUTDOWN_GRACE_MS = 5_000;
+
+const SERVER_OPTIONS: grpc.ServerOptions = {
+  // Sidecars ping every few hundred ms so that a blackholed link is noticed within a lease.
+  'grpc.http2.min_ping_interval_without_data_ms': 100,
+  'grpc.keepalive_permit_without_calls': 1,
+  'grpc.keepalive_time_ms': 10_000,
+  'grpc.keepalive_timeout_ms': 5_000,
+};
+
+export interface WitnessServerParts {
+  readonly arbiter: Arbiter;
+  readonly store: WitnessStore;
+  readonly logger: Logger;
+  readonly now: () => number;
+}
+
+export class WitnessServer {
+  private readonly server = new grpc.Server(SERVER_OPTIONS);
+  private readonly health = new HealthImplementation({ '': 'SERVING', ...servingAll() });
+  private readonly streams = new StreamRegistry();
+
+  constructor(private readonly parts: WitnessServerParts) {
+    const { grpcObject, definition } = loadWitnessProto();
+    const events = new EventHub();
+    const service = new ArbitrationService(parts.arbiter, parts.store, parts.logger, events, parts.now);
+    this.server.addService(tolerant(grpcObject.witness.v1.Witness.service), witnessHandlers(service, this.streams));
+    this.server.addService(
+      tolerant(grpcObject.witness.v1.Admin.service),
+      adminHandlers(parts.arbiter, events, this.streams, parts.now),
+    );
+    this.health.addToServer(this.server);
+    new ReflectionService(definition).addToServer(this.server);
+  }
+
+  /** Binds HOST:PORT (port 0 picks a free one) and returns the bound port. */
+  listen(address: string): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
+        error ? reject(error) : resolve(port),
+      );
+    });
+  }
+
+  /** Stops taking calls, lets unary calls in flight finish, ends the streams. */
+  async shutdown(): Promise<void> {
+    for (const name of ['', ...SERVED_SERVICES]) this.health.setStatus(name, 'NOT_SERVING');
+    this.streams.endAll();
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.parts.logger.warn('calls still in flight after the shutdown grace; cutting them');
+        this.server.forceShutdown();
+        resolve();
+      }, SHUTDOWN_GRACE_MS);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+}
+
+function servingAll(): Record<string, 'SERVING'> {
+  return Object.fromEntries(SERVED_SERVICES.map((name) => [name, 'SERVING' as const]));
+}
+
+/** Deserializers that hand a MALFORMED marker to the handler instead of failing with INTERNAL. */
+function tolerant<T extends ServiceDefinition>(definition: T): T {
+  const wrapped: Record<string, unknown> = {};
+  for (const [name, method] of Object.entries(definition)) {
+    wrapped[name] = {
+      ...method,
+      requestDeserialize: (bytes: Buffer) => {
+        try {
+          return method.requestDeserialize(bytes);
+        } catch (error) {
+          return { [MALFORMED]: error instanceof Error ? error.message : String(error) };
+        }
+      },
+    };
+  }
+  return wrapped as T;
+}
