@@ -1,0 +1,101 @@
+#!/usr/bin/env node
+/**
+ * The `witness` command: a dispatcher and nothing else. Each subcommand parses its own options
+ * (src/config) and runs its own program. Exit status: 0 done, 1 failed, 2 usage or configuration.
+ */
+import { ConfigError, loadWitnessConfig, witnessHelp } from '../config/witness-config';
+import { describeRules } from '../core/witness/rules';
+import { runWitness } from '../witness/run-witness';
+
+const USAGE = `Usage: witness <command> [options]
+
+Commands:
+  serve   Run the witness gRPC service (options: witness serve --help).
+  rules   Print the rules the witness decides by, in the order it tries them.
+  help    Print this help; witness help <command> prints one command's help.
+`;
+
+const RULES_USAGE = `Usage: witness rules
+
+Prints the witness's arbitration rules: for each request kind, the rules in the order they are
+tried; the first whose condition holds decides.
+`;
+
+interface Command {
+  readonly help: () => string;
+  readonly run: (args: string[], env: NodeJS.ProcessEnv) => Promise<void> | void;
+}
+
+const commands = new Map<string, Command>([
+  [
+    'serve',
+    {
+      help: witnessHelp,
+      run: async (args, env) => runWitness(loadWitnessConfig(args, env)),
+    },
+  ],
+  [
+    'rules',
+    {
+      help: () => RULES_USAGE,
+      run: (args) => {
+        if (args.length > 0) throw new ConfigError('', `rules takes no arguments; got ${args.join(' ')}`);
+        process.stdout.write(`${describeRules()}\n`);
+      },
+    },
+  ],
+]);
+
+const wantsHelp = (args: readonly string[]): boolean => args.includes('--help') || args.includes('-h');
+
+/** Runs `witness <argv>`; resolves to the exit status. Never rejects. */
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined) {
+    process.stderr.write(USAGE);
+    return 2;
+  }
+  if (name === 'help' || name === '--help' || name === '-h') {
+    const topic = name === 'help' ? args[0] : undefined;
+    if (topic === undefined) {
+      process.stdout.write(`${USAGE}\n${witnessHelp()}`);
+      return 0;
+    }
+    const command = commands.get(topic);
+    if (command === undefined) {
+      process.stderr.write(`witness: no help for unknown command "${topic}"\n\n${USAGE}`);
+      return 2;
+    }
+    process.stdout.write(command.help());
+    return 0;
+  }
+  const command = commands.get(name);
+  if (command === undefined) {
+    process.stderr.write(`witness: unknown command "${name}"\n\n${USAGE}`);
+    return 2;
+  }
+  if (wantsHelp(args)) {
+    process.stdout.write(command.help());
+    return 0;
+  }
+  try {
+    await command.run(args, env);
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      for (const line of error.message.split('\n')) process.stderr.write(`witness: ${line}\n`);
+      return 2;
+    }
+    process.stderr.write(`witness: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+/** Entry point for `bin/` wrappers: runs with the process's arguments and sets its exit status. */
+export function run(): void {
+  void main(process.argv.slice(2), process.env).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+if (require.main === module) run();
