@@ -3,7 +3,7 @@
  * with the time of receipt on the witness's monotonic clock; it returns a Decision. It never reads
  * a clock, touches a socket or a disk: the gRPC server and the simulator drive the same object.
  */
-import { epochFloor, maxEpoch, nextEpoch } from '../epoch';
+import { epochFloor, GENERATION_UNIT_MS, MAX_EPOCH, maxEpoch, nextEpoch } from '../epoch';
 import { type DriftBounds, grantorHoldEnd, remainingMs, restartGrace } from '../lease';
 import { ArbitrationError } from './errors';
 import { ACQUIRE_RULES, firstMatchingRule, HEARTBEAT_RULES, RELEASE_RULES, type Rule, type RuleContext } from './rules';
@@ -86,12 +86,12 @@ export class Arbiter {
     const leaseMs = this.leaseFor(input.leaseMs);
     switch (rule.outcome.kind) {
       case 'renew':
-        group.holdUntil = grantorHoldEnd(now, leaseMs, this.config.bounds);
+        this.extendHold(group, now, leaseMs);
         return this.decide(input.group, group, rule, now, { leaseMs, event: joined ? 'registered' : undefined });
       case 'adopt':
         group.holder = input.node;
         group.epoch = input.heldEpoch;
-        group.holdUntil = grantorHoldEnd(now, leaseMs, this.config.bounds);
+        this.extendHold(group, now, leaseMs);
         return this.decide(input.group, group, rule, now, { leaseMs, event: 'adopted', persist: true });
       default:
         return this.decide(input.group, group, rule, now, {
@@ -106,10 +106,18 @@ export class Arbiter {
     const rule = firstMatchingRule(ACQUIRE_RULES, this.context(group, input.node, 0n, now));
     if (rule.outcome.kind !== 'grant') return this.decide(input.group, group, rule, now, { event: 'refused' });
     const leaseMs = this.leaseFor(input.leaseMs);
-    group.epoch = nextEpoch(this.floor, maxEpoch(group.epoch, group.highestHeard), input.knownEpoch);
-    group.highestHeard = group.epoch;
+    const epoch = nextEpoch(this.floor, maxEpoch(group.epoch, group.highestHeard), input.knownEpoch);
+    if (epoch > MAX_EPOCH) {
+      throw new ArbitrationError(
+        'failed-precondition',
+        'known_epoch',
+        `known_epoch: the group's epochs have reached ${MAX_EPOCH}; no higher epoch can be handed out`,
+      );
+    }
+    group.epoch = epoch;
+    group.highestHeard = epoch;
     group.holder = input.node;
-    group.holdUntil = grantorHoldEnd(now, leaseMs, this.config.bounds);
+    this.extendHold(group, now, leaseMs);
     return this.decide(input.group, group, rule, now, { leaseMs, event: 'granted', persist: true });
   }
 
@@ -201,6 +209,14 @@ export class Arbiter {
     };
   }
 
+  /**
+   * A hold is never shortened: an answer already given may have promised the holder more than a
+   * later, shorter request asks for, and the witness must lose every lease last.
+   */
+  private extendHold(group: GroupState, now: number, leaseMs: number): void {
+    group.holdUntil = Math.max(group.holdUntil, grantorHoldEnd(now, leaseMs, this.config.bounds));
+  }
+
   private leaseFor(requestedMs: number): number {
     return requestedMs === 0 ? this.config.defaultLeaseMs : Math.min(requestedMs, this.config.maxLeaseMs);
   }
@@ -282,5 +298,10 @@ function assertConfig(config: ArbiterConfig): void {
   if (!(marginMs >= 0)) throw new RangeError(`margin must be >= 0: ${marginMs}`);
   if (!(config.defaultLeaseMs > 0 && config.defaultLeaseMs <= config.maxLeaseMs)) {
     throw new RangeError('default lease must be positive and at most the maximum lease');
+  }
+  // Epoch generations are 10 ms apart: a store replaced within one generation must not hand out
+  // anything before the next one begins (src/core/epoch.ts).
+  if (restartGrace(config.maxLeaseMs, config.bounds) < GENERATION_UNIT_MS) {
+    throw new RangeError(`the start-up grace must be at least ${GENERATION_UNIT_MS} ms`);
   }
 }
