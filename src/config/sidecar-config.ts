@@ -1,0 +1,236 @@
+/**
+ * `witness sidecar` configuration: the one schema and the checks between keys. Loading, flag
+ * parsing and help rendering are the generic ones in `load-config.ts`. The workload command comes
+ * after `--` and is split off by the CLI before these options are parsed.
+ */
+import type { SidecarOptions, WitnessEndpoint } from '../sidecar/sidecar-options';
+import { formatDuration } from './duration';
+import { type CommandSpec, ConfigError, type ConfigSchema, loadConfig, parseHostPort, renderHelp } from './load-config';
+import { LOG_LEVELS, type LogLevel } from './witness-config';
+
+export interface SidecarConfig {
+  readonly group: string;
+  readonly node: string;
+  readonly role: 'primary' | 'secondary';
+  readonly listen: string;
+  readonly peer: string;
+  readonly witness: string;
+  readonly zone: string;
+  readonly mode: 'standard' | 'simple';
+  readonly heartbeat: number;
+  readonly timeout: number;
+  readonly lease: number;
+  readonly peerLease: number | null;
+  readonly stopTimeout: number;
+  readonly failback: 'auto' | 'manual';
+  readonly failbackDelay: number;
+  readonly failbackProbe: number;
+  readonly maxRestarts: number;
+  readonly restartBackoff: number;
+  readonly failureCooldown: number;
+  readonly clockDrift: number;
+  readonly margin: number;
+  readonly healthActiveOnly: 'true' | 'false';
+  readonly logLevel: LogLevel;
+  readonly config: string | null;
+}
+
+const ID = { format: String, default: '' } as const;
+
+export const sidecarSchema: ConfigSchema<SidecarConfig> = {
+  group: { ...ID, doc: 'The group (pair) this node belongs to.', arg: 'group', env: 'WITNESS_SIDECAR_GROUP', metavar: 'ID' },
+  node: { ...ID, doc: "This node's name, unique in its group.", arg: 'node', env: 'WITNESS_SIDECAR_NODE', metavar: 'ID' },
+  role: {
+    doc: 'primary (preferred) or secondary.',
+    format: ['primary', 'secondary'],
+    default: 'primary',
+    arg: 'role',
+    env: 'WITNESS_SIDECAR_ROLE',
+    metavar: 'primary|secondary',
+  },
+  listen: {
+    doc: "This sidecar's gRPC address: the peer link and its status (GetState, health).",
+    format: 'host-port',
+    default: '127.0.0.1:7101',
+    arg: 'listen',
+    env: 'WITNESS_SIDECAR_LISTEN',
+  },
+  peer: {
+    doc: "The other sidecar's gRPC address.",
+    format: 'host-port',
+    default: '127.0.0.1:7102',
+    arg: 'peer',
+    env: 'WITNESS_SIDECAR_PEER',
+  },
+  witness: {
+    doc: 'Witness endpoints in order of preference, host:port[@zone] separated by ";" (all must share one store).',
+    format: String,
+    default: '127.0.0.1:50051',
+    arg: 'witness',
+    env: 'WITNESS_SIDECAR_WITNESS',
+    metavar: 'LIST',
+  },
+  zone: {
+    doc: "This node's zone: witness endpoints labelled with it are tried first.",
+    format: String,
+    default: '',
+    arg: 'zone',
+    env: 'WITNESS_SIDECAR_ZONE',
+    metavar: 'NAME',
+  },
+  mode: {
+    doc: 'standard (the witness confirms every takeover) or simple (no witness; CAN RUN BOTH during a partition).',
+    format: ['standard', 'simple'],
+    default: 'standard',
+    arg: 'mode',
+    env: 'WITNESS_SIDECAR_MODE',
+    metavar: 'standard|simple',
+  },
+  heartbeat: dur('How often the peer and the witness are heartbeaten.', 'heartbeat', '200ms', '10ms', '1m'),
+  timeout: dur('Silence after which the peer or the witness counts as gone.', 'timeout', '1s', '20ms', '10m'),
+  lease: dur('Witness lease asked for (the witness may cap it).', 'lease', '2s', '50ms', '10m'),
+  peerLease: {
+    ...dur('Peer lease granted to a running peer; defaults to --lease.', 'peer-lease', '2s', '50ms', '10m'),
+    nullable: true,
+    default: null,
+  },
+  stopTimeout: dur('SIGTERM to SIGKILL when stopping the workload.', 'stop-timeout', '1s', '0', '10m'),
+  failback: {
+    doc: 'auto: the primary takes the group back after a takeover, once it has been healthy for --failback-delay; manual: never by itself.',
+    format: ['auto', 'manual'],
+    default: 'auto',
+    arg: 'failback',
+    env: 'WITNESS_SIDECAR_FAILBACK',
+    metavar: 'auto|manual',
+  },
+  failbackDelay: dur('How long the primary waits, healthy, before asking for the group back.', 'failback-delay', '30s', '0', '1440m'),
+  failbackProbe: dur('While on a later witness endpoint, how often the first is probed.', 'failback-probe', '30s', '100ms', '1440m'),
+  maxRestarts: {
+    doc: 'Restarts of a workload that exits by itself before the node gives the group up.',
+    format: 'nat',
+    default: 3,
+    arg: 'max-restarts',
+    env: 'WITNESS_SIDECAR_MAX_RESTARTS',
+    metavar: 'N',
+  },
+  restartBackoff: dur('First restart delay; doubles with each restart.', 'restart-backoff', '500ms', '0', '10m'),
+  failureCooldown: dur('After giving the group up, how long the node does not ask for it again.', 'failure-cooldown', '60s', '0', '1440m'),
+  clockDrift: {
+    doc: 'Assumed bound on clock-rate error between machines, as a fraction (0.01 = 1%).',
+    format: 'decimal',
+    default: 0.01,
+    min: 0,
+    max: 0.1,
+    arg: 'clock-drift',
+    env: 'WITNESS_SIDECAR_CLOCK_DRIFT',
+  },
+  margin: dur('Safety margin on the conservative side of every lease.', 'margin', '50ms', '0', '10s'),
+  healthActiveOnly: {
+    doc: 'true: health answers SERVING only while the workload is active (for readiness probes).',
+    format: ['true', 'false'],
+    default: 'false',
+    arg: 'health-active-only',
+    env: 'WITNESS_SIDECAR_HEALTH_ACTIVE_ONLY',
+    metavar: 'true|false',
+  },
+  logLevel: {
+    doc: 'Least severe level logged (pino JSON lines on stdout).',
+    format: [...LOG_LEVELS],
+    default: 'info',
+    arg: 'log-level',
+    env: 'WITNESS_SIDECAR_LOG_LEVEL',
+    metavar: LOG_LEVELS.join('|'),
+  },
+  config: {
+    doc: 'Config file, JSON (.json) or YAML (.yaml, .yml), holding any of the file keys shown.',
+    format: 'path',
+    nullable: true,
+    default: null,
+    arg: 'config',
+    env: 'WITNESS_SIDECAR_CONFIG',
+    metavar: 'FILE',
+  },
+};
+
+function dur(doc: string, arg: string, def: string, min: string, max: string) {
+  const env = `WITNESS_SIDECAR_${arg.toUpperCase().replace(/-/g, '_')}`;
+  return { doc, format: 'duration', default: def, min, max, arg, env };
+}
+
+const sidecarCommand: CommandSpec<SidecarConfig> = { command: 'witness sidecar', schema: sidecarSchema, fileKey: 'config' };
+
+const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+
+export function loadSidecarConfig(argv: string[], env: NodeJS.ProcessEnv): SidecarConfig {
+  const config = loadConfig(sidecarCommand, argv, env);
+  for (const key of ['group', 'node'] as const) {
+    if (!ID_PATTERN.test(config[key])) {
+      throw new ConfigError(key, `${key} (--${key}): required, 1 to 128 characters of A-Z a-z 0-9 . _ -; got ${JSON.stringify(config[key])}`);
+    }
+  }
+  parseWitnessList(config.witness);
+  if (config.listen === config.peer) {
+    throw new ConfigError('peer', `peer (--peer) must differ from listen (--listen); both are ${config.listen}`);
+  }
+  return config;
+}
+
+/** `host1:port;host2:port@zone`: the ordered endpoint list of agent-failover products. */
+export function parseWitnessList(list: string): WitnessEndpoint[] {
+  const endpoints = list
+    .split(';')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((entry) => {
+      const at = entry.lastIndexOf('@');
+      const address = at >= 0 ? entry.slice(0, at) : entry;
+      const zone = at >= 0 ? entry.slice(at + 1) : '';
+      if (!parseHostPort(address)) {
+        throw new ConfigError('witness', `witness (--witness): ${JSON.stringify(entry)} is not host:port[@zone]`);
+      }
+      return { address, zone };
+    });
+  if (endpoints.length === 0) throw new ConfigError('witness', 'witness (--witness): at least one endpoint is needed');
+  return endpoints;
+}
+
+export function toSidecarOptions(c: SidecarConfig): SidecarOptions {
+  return {
+    group: c.group,
+    node: c.node,
+    role: c.role,
+    listen: c.listen,
+    peer: c.peer,
+    witness: c.mode === 'simple' ? [] : parseWitnessList(c.witness),
+    zone: c.zone,
+    mode: c.mode,
+    heartbeatMs: c.heartbeat,
+    timeoutMs: c.timeout,
+    leaseMs: c.lease,
+    peerLeaseMs: c.peerLease ?? c.lease,
+    stopTimeoutMs: c.stopTimeout,
+    failback: c.failback,
+    failbackDelayMs: c.failbackDelay,
+    failbackProbeMs: c.failbackProbe,
+    maxRestarts: c.maxRestarts,
+    restartBackoffMs: c.restartBackoff,
+    failureCooldownMs: c.failureCooldown,
+    clockDrift: c.clockDrift,
+    marginMs: c.margin,
+    healthActiveOnly: c.healthActiveOnly === 'true',
+    logLevel: c.logLevel,
+  };
+}
+
+export function sidecarHelp(): string {
+  return renderHelp(sidecarCommand, {
+    usage: 'witness sidecar [options] -- COMMAND [ARGS...]',
+    description:
+      'Runs beside one copy of a workload: heartbeats the peer sidecar and the witness, starts the\n' +
+      'command (under a watchdog) only when this node holds the group, and stops it whenever it has\n' +
+      `lost both the peer and the witness. The workload gets WITNESS_EPOCH, WITNESS_GROUP, WITNESS_NODE.`,
+    notes: [
+      `Durations: 200ms, 1s, 1.5s, 2m, or plain milliseconds (250). Example of a stop budget: ${formatDuration(1000)} stop-timeout.`,
+    ],
+  });
+}
