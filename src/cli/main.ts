@@ -5,12 +5,15 @@
  */
 import { ConfigError, loadWitnessConfig, witnessHelp } from '../config/witness-config';
 import { describeRules } from '../core/witness/rules';
+import { loadSidecarConfig, sidecarHelp } from '../config/sidecar-config';
+import { runSidecar } from '../sidecar/run-sidecar';
 import { runWitness } from '../witness/run-witness';
 
 const USAGE = `Usage: witness <command> [options]
 
 Commands:
   serve   Run the witness gRPC service (options: witness serve --help).
+  sidecar Run beside one copy of a workload (options: witness sidecar --help).
   rules   Print the rules the witness decides by, in the order it tries them.
   help    Print this help; witness help <command> prints one command's help.
 `;
@@ -32,6 +35,19 @@ const commands = new Map<string, Command>([
     {
       help: witnessHelp,
       run: async (args, env) => runWitness(loadWitnessConfig(args, env)),
+    },
+  ],
+  [
+    'sidecar',
+    {
+      help: sidecarHelp,
+      run: async (args, env) => {
+        // Everything after `--` is the workload's command line, untouched.
+        const split = args.indexOf('--');
+        const options = split >= 0 ? args.slice(0, split) : args;
+        const command = split >= 0 ? args.slice(split + 1) : [];
+        await runSidecar(loadSidecarConfig(options, env), command);
+      },
     },
   ],
   [

@@ -6,7 +6,10 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { protoPath as healthProtoPath } from 'grpc-health-check';
-import type { ProtoGrpcType } from '../gen/witness';
+import type { ProtoGrpcType as SidecarGrpcType } from '../gen/sidecar';
+import type { ProtoGrpcType as WitnessGrpcType } from '../gen/witness';
+
+export type ProtoGrpcType = WitnessGrpcType & SidecarGrpcType;
 
 /** proto/ at the package root; this file runs compiled, from dist/src/proto. */
 export const PROTO_DIR = path.resolve(__dirname, '../../../proto');
@@ -22,10 +25,10 @@ const LOADER_OPTIONS: protoLoader.Options = {
 
 let cached: { definition: protoLoader.PackageDefinition; grpcObject: ProtoGrpcType } | undefined;
 
-/** The witness.v1 package plus grpc.health.v1, as one definition (reflection describes both). */
+/** The witness.v1 package (witness and sidecar services) plus grpc.health.v1, as one definition: reflection describes it all. */
 export function loadWitnessProto(): { definition: protoLoader.PackageDefinition; grpcObject: ProtoGrpcType } {
   if (cached === undefined) {
-    const definition = protoLoader.loadSync(['witness/v1/witness.proto', healthProtoPath], LOADER_OPTIONS);
+    const definition = protoLoader.loadSync(['witness/v1/witness.proto', 'witness/v1/sidecar.proto', healthProtoPath], LOADER_OPTIONS);
     cached = { definition, grpcObject: grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType };
   }
   return cached;

@@ -135,7 +135,10 @@ export class SidecarCore {
     if (answer === undefined) return; // SAFETY 4: a lost answer may still be a grant; stay "in flight".
     this.hearWitness(answer, now);
     if (answer.verdict === 'refused') {
-      this.refusedUntil = now + Math.max(answer.retryAfterMs, this.settings.heartbeatMs);
+      // Ask again when the witness says it can succeed, but at least once a timeout: a release
+      // (a hand-back) may end the holder's lease sooner than the witness could know.
+      const wait = Math.min(answer.retryAfterMs, this.settings.timeoutMs);
+      this.refusedUntil = now + Math.max(wait, this.settings.heartbeatMs);
       return;
     }
     if (answer.verdict !== 'granted' || answer.holder !== this.settings.node) return;
@@ -162,10 +165,12 @@ export class SidecarCore {
     this.workload = phase;
     if (phase === 'stopped') {
       this.peerLeaseUntil = NEVER;
-      if (exitedByItself && wasRunning && this.holding) {
+      if (exitedByItself && wasRunning) {
+        // Back off before any restart, also in simple mode: a command that fails at once must
+        // not be respawned in a tight loop.
         this.restarts += 1;
         this.restartAt = now + this.settings.restartBackoffMs * 2 ** Math.min(this.restarts - 1, 6);
-        if (this.restarts > this.settings.maxRestarts) {
+        if (this.holding && this.restarts > this.settings.maxRestarts) {
           this.ineligibleUntil = now + this.settings.failureCooldownMs;
           this.lastDecision = `workload exited ${this.restarts} times: giving the group up`;
         }

@@ -1,0 +1,57 @@
+/** What a sidecar runs with: from `witness sidecar` flags or from a program embedding it. */
+import type { Failback, Mode, NodeRole, SidecarSettings } from '../core/sidecar/types';
+
+export interface WitnessEndpoint {
+  readonly address: string;
+  /** Endpoints in the sidecar's own zone are tried first. */
+  readonly zone: string;
+}
+
+export interface SidecarOptions {
+  readonly group: string;
+  readonly node: string;
+  readonly role: NodeRole;
+  /** This sidecar's gRPC address (peer link and status). */
+  readonly listen: string;
+  readonly peer: string;
+  /** Ordered; every endpoint must serve the same store. Empty in simple mode. */
+  readonly witness: readonly WitnessEndpoint[];
+  readonly zone: string;
+  readonly mode: Mode;
+  readonly heartbeatMs: number;
+  readonly timeoutMs: number;
+  readonly leaseMs: number;
+  readonly peerLeaseMs: number;
+  readonly stopTimeoutMs: number;
+  readonly failback: Failback;
+  readonly failbackDelayMs: number;
+  readonly failbackProbeMs: number;
+  readonly maxRestarts: number;
+  readonly restartBackoffMs: number;
+  readonly failureCooldownMs: number;
+  readonly clockDrift: number;
+  readonly marginMs: number;
+  /** Health reports SERVING only while the workload is active (readiness probes). */
+  readonly healthActiveOnly: boolean;
+  readonly logLevel: string;
+}
+
+export function toSettings(o: SidecarOptions): SidecarSettings {
+  return {
+    group: o.group,
+    node: o.node,
+    role: o.role,
+    mode: o.mode,
+    heartbeatMs: o.heartbeatMs,
+    timeoutMs: o.timeoutMs,
+    leaseMs: o.leaseMs,
+    peerLeaseMs: o.peerLeaseMs,
+    stopTimeoutMs: o.stopTimeoutMs,
+    failback: o.failback,
+    failbackDelayMs: o.failbackDelayMs,
+    maxRestarts: o.maxRestarts,
+    restartBackoffMs: o.restartBackoffMs,
+    failureCooldownMs: o.failureCooldownMs,
+    bounds: { rho: o.clockDrift, marginMs: o.marginMs },
+  };
+}

@@ -1,0 +1,73 @@
+/** The sidecar's own gRPC server: the peer link, its status, health and reflection. */
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation } from 'grpc-health-check';
+import type { PeerReply, PeerState } from '../core/sidecar/types';
+import type { PeerHandlers } from '../gen/witness/v1/Peer';
+import type { SidecarHandlers } from '../gen/witness/v1/Sidecar';
+import type { SidecarState } from '../gen/witness/v1/SidecarState';
+import { loadWitnessProto } from '../proto/load-proto';
+import { ArbitrationError } from '../core/witness/errors';
+import { toServiceError } from '../witness/status-mapping';
+import { fromWirePeerState, toWireReply } from './peer-wire';
+
+export interface SidecarServerHooks {
+  readonly group: string;
+  readonly node: string;
+  onPeerHeartbeat(state: PeerState): PeerReply;
+  state(): SidecarState;
+}
+
+const SERVER_OPTIONS: grpc.ServerOptions = {
+  'grpc.http2.min_ping_interval_without_data_ms': 100,
+  'grpc.keepalive_permit_without_calls': 1,
+};
+
+export class SidecarServer {
+  private readonly server = new grpc.Server(SERVER_OPTIONS);
+  readonly health = new HealthImplementation({ '': 'SERVING', 'witness.v1.Sidecar': 'SERVING', 'witness.v1.Peer': 'SERVING' });
+
+  constructor(hooks: SidecarServerHooks) {
+    const { grpcObject, definition } = loadWitnessProto();
+    const peer: PeerHandlers = {
+      Heartbeat: (call, callback) => {
+        try {
+          const state = fromWirePeerState(call.request.state, 'state');
+          if (state.group !== hooks.group) {
+            throw new ArbitrationError('failed-precondition', 'state.group', `state.group: this sidecar serves group ${hooks.group}, not ${state.group}`);
+          }
+          if (state.node === hooks.node) {
+            throw new ArbitrationError('failed-precondition', 'state.node', `state.node: ${state.node} is this sidecar's own name; check --peer`);
+          }
+          callback(null, toWireReply(hooks.group, hooks.onPeerHeartbeat(state)));
+        } catch (error) {
+          callback(toServiceError(error));
+        }
+      },
+    };
+    const sidecar: SidecarHandlers = { GetState: (_call, callback) => callback(null, hooks.state()) };
+    this.server.addService(grpcObject.witness.v1.Peer.service, peer);
+    this.server.addService(grpcObject.witness.v1.Sidecar.service, sidecar);
+    this.health.addToServer(this.server);
+    new ReflectionService(definition).addToServer(this.server);
+  }
+
+  listen(address: string): Promise<number> {
+    return new Promise((resolve, reject) =>
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
+    );
+  }
+
+  shutdown(): Promise<void> {
+    return new Promise((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, 2_000);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,115 @@
+/** The sidecar's calls to the witness, with a deadline on each, over the ordered endpoint list. */
+import * as grpc from '@grpc/grpc-js';
+import type { WitnessAnswer } from '../core/sidecar/types';
+import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
+import type { WitnessClient } from '../gen/witness/v1/Witness';
+import { loadWitnessProto } from '../proto/load-proto';
+import { linkChannelOptions } from './channel-options';
+import type { WitnessEndpoints } from './witness-endpoints';
+
+export interface Caller {
+  readonly group: string;
+  readonly node: string;
+  readonly role: 'ROLE_PRIMARY' | 'ROLE_SECONDARY';
+}
+
+type Callback = (answer: WitnessAnswer | undefined, error?: grpc.ServiceError) => void;
+
+export class WitnessLink {
+  private readonly clients = new Map<string, WitnessClient>();
+  private readonly options: grpc.ChannelOptions;
+
+  constructor(
+    private readonly endpoints: WitnessEndpoints,
+    private readonly caller: Caller,
+    private readonly deadlineMs: number,
+    heartbeatMs: number,
+  ) {
+    this.options = linkChannelOptions(heartbeatMs, deadlineMs);
+  }
+
+  get endpoint(): string {
+    return this.endpoints.current.address;
+  }
+
+  renew(heldEpoch: bigint, knownEpoch: bigint, leaseMs: number, done: Callback, address = this.endpoint): void {
+    const request = {
+      group: this.caller.group,
+      node: this.caller.node,
+      role: this.caller.role,
+      heldEpoch: heldEpoch.toString(),
+      knownEpoch: knownEpoch.toString(),
+      leaseMs,
+    };
+    this.client(address).Renew(request, this.callOptions(), this.answer(done, address));
+  }
+
+  acquire(knownEpoch: bigint, leaseMs: number, done: Callback): void {
+    const request = { group: this.caller.group, node: this.caller.node, knownEpoch: knownEpoch.toString(), leaseMs };
+    this.client(this.endpoint).Acquire(request, this.callOptions(), this.answer(done, this.endpoint));
+  }
+
+  release(epoch: bigint, knownEpoch: bigint, done: Callback): void {
+    const request = {
+      group: this.caller.group,
+      node: this.caller.node,
+      epoch: epoch.toString(),
+      knownEpoch: knownEpoch.toString(),
+    };
+    this.client(this.endpoint).Release(request, this.callOptions(), this.answer(done, this.endpoint));
+  }
+
+  close(): void {
+    for (const client of this.clients.values()) client.close();
+    this.clients.clear();
+  }
+
+  private callOptions(): grpc.CallOptions {
+    return { deadline: Date.now() + this.deadlineMs };
+  }
+
+  private answer(done: Callback, address: string): grpc.requestCallback<LeaseAnswer__Output> {
+    return (error, answer) => {
+      if (error || answer === undefined) {
+        // Only a failure of the endpoint in use moves the list on (not a failed probe).
+        if (address === this.endpoint && isUnreachable(error)) this.endpoints.failed();
+        done(undefined, error ?? undefined);
+        return;
+      }
+      done(toCoreAnswer(answer));
+    };
+  }
+
+  private client(address: string): WitnessClient {
+    let client = this.clients.get(address);
+    if (client === undefined) {
+      const { grpcObject } = loadWitnessProto();
+      client = new grpcObject.witness.v1.Witness(address, grpc.credentials.createInsecure(), this.options);
+      this.clients.set(address, client);
+    }
+    return client;
+  }
+}
+
+function isUnreachable(error: grpc.ServiceError | null): boolean {
+  return error === null || error.code === grpc.status.UNAVAILABLE || error.code === grpc.status.DEADLINE_EXCEEDED;
+}
+
+const VERDICTS = {
+  VERDICT_GRANTED: 'granted',
+  VERDICT_RENEWED: 'renewed',
+  VERDICT_ACKNOWLEDGED: 'acknowledged',
+  VERDICT_RELEASED: 'released',
+  VERDICT_REFUSED: 'refused',
+} as const;
+
+export function toCoreAnswer(answer: LeaseAnswer__Output): WitnessAnswer | undefined {
+  if (answer.verdict === 'VERDICT_UNSPECIFIED') return undefined;
+  return {
+    verdict: VERDICTS[answer.verdict],
+    holder: answer.holder,
+    epoch: BigInt(answer.epoch),
+    leaseMs: answer.leaseMs,
+    retryAfterMs: answer.retryAfterMs,
+  };
+}

@@ -1,0 +1,373 @@
+/**
+ * The sidecar's side of workload supervision: drives the watchdog process
+ * (./watchdog/watchdog-main.ts, DESIGN-NOTES 4.7), which owns the workload.
+ *
+ *   const sup = new WorkloadSupervisor({ argv: ['./my-service', '--port', '8080'], stopTimeoutMs: 2000, logger });
+ *   sup.on('running', (pid) => ...);
+ *   sup.on('stopped', (byItself, info) => ...);   // exactly once per start()
+ *   sup.start(epoch, { WITNESS_GROUP: 'g1', WITNESS_NODE: 'a' }, deadline);
+ *   sup.feed(deadline);                             // on every renewal, as often as you like
+ *   sup.stop();
+ *   await sup.close();
+ *
+ * Deadlines are monotonic milliseconds (monotonicNowMs()): the moment the stop must BEGIN if no later
+ * deadline is fed. The caller computes them so that SIGTERM + stopTimeoutMs + SIGKILL end before the
+ * lease does (DESIGN-NOTES 4.3).
+ *
+ * Events:
+ *   'running' (pid: number)                          the workload was spawned; pid is also its pgid
+ *   'stopped' (byItself: boolean, info: WorkloadStopped)
+ *        the workload and every process left in its process group are dead. byItself: it exited
+ *        without being asked (or could not be spawned); false when it was stopped (stop(), the
+ *        deadline, the watchdog's death...). 'stopped' may come without 'running' (reason
+ *        'deadline-passed' or 'spawn-failed').
+ *
+ * The watchdog is spawned lazily at the first start() and again at the next start() after it died.
+ * If the watchdog dies while a workload is active, the supervisor SIGKILLs the workload's process
+ * group itself (by the pgid the watchdog reported) and reports 'stopped' once nothing of it is left.
+ *
+ * Backstop: if the watchdog has not reported the workload stopped by
+ * min(deadline, time of stop()) + stopTimeoutMs + backstopMarginMs (a frozen or hung watchdog), the
+ * supervisor SIGKILLs the watchdog and the workload's group, as above.
+ *
+ * Limits: a watchdog SIGKILLed between spawning the workload and its 'running' report leaves a
+ * workload whose pgid the supervisor never learnt (a window of microseconds); the supervisor logs
+ * it. A SIGKILL of the sidecar and its watchdog together is covered by neither (see
+ * watchdog-main.ts).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import path from 'node:path';
+import { monotonicNowMs } from './monotonic-clock';
+import {
+  groupAlive,
+  signalGroup,
+  type StoppedReport,
+  type WatchdogCommand,
+  type WatchdogReport,
+  type WatchdogStopReason,
+} from './watchdog/watchdog-main';
+
+/** Absolute path of the compiled watchdog script. */
+export const WATCHDOG_SCRIPT = path.join(__dirname, 'watchdog', 'watchdog-main.js');
+
+export interface SupervisorLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+export interface WorkloadSupervisorOptions {
+  /** The workload's command and arguments. */
+  argv: string[];
+  /** Time between SIGTERM and SIGKILL. */
+  stopTimeoutMs: number;
+  logger?: SupervisorLogger;
+  /** Slack past deadline + stopTimeoutMs before the supervisor kills a silent watchdog. Default 1000. */
+  backstopMarginMs?: number;
+}
+
+/**
+ * 'watchdog-died': the watchdog died while the workload was active and the supervisor killed the
+ * group; 'backstop': the watchdog did not report in time and the supervisor killed both.
+ */
+export type WorkloadStopReason = WatchdogStopReason | 'watchdog-died' | 'backstop';
+
+export interface WorkloadStopped {
+  byItself: boolean;
+  reason: WorkloadStopReason;
+  /** Exit code / signal of the workload's main process, when known. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** The workload's pid (= pgid), null if it never ran (or was never reported). */
+  pid: number | null;
+  /** SIGKILL was needed. */
+  escalated: boolean;
+  error?: string;
+}
+
+export type WorkloadState = 'idle' | 'starting' | 'running' | 'stopping';
+
+const GROUP_POLL_MS = 20;
+const MAX_TIMER_MS = 0x7fffffff;
+const WATCHDOG_EXIT_WAIT_MS = 5000;
+
+export class WorkloadSupervisor extends EventEmitter {
+  private readonly argv: string[];
+  private readonly stopTimeoutMs: number;
+  private readonly logger: SupervisorLogger | undefined;
+  private readonly backstopMarginMs: number;
+
+  private watchdog: ChildProcess | null = null;
+  /** The watchdog that runs the active workload (null when idle, or once it died). */
+  private owner: ChildProcess | null = null;
+  private _state: WorkloadState = 'idle';
+  private pid: number | null = null;
+  private deadline = 0;
+  private stopAt = Infinity;
+  private backstopTimer: NodeJS.Timeout | null = null;
+  private backstopArmedAt = Infinity;
+  private backstopCheckPending = false;
+  private killReason: 'watchdog-died' | 'backstop' = 'watchdog-died';
+  private idleWaiters: (() => void)[] = [];
+  private readonly goneWaiters = new Map<ChildProcess, () => void>();
+  private closing: Promise<void> | null = null;
+
+  private readonly onSendError = (err: Error | null): void => {
+    if (err) this.logger?.warn({ err: err.message }, 'could not send to the watchdog');
+  };
+
+  constructor(options: WorkloadSupervisorOptions) {
+    super();
+    if (options.argv.length === 0) throw new Error('WorkloadSupervisor: argv is empty');
+    if (!Number.isFinite(options.stopTimeoutMs) || options.stopTimeoutMs < 0) {
+      throw new RangeError('WorkloadSupervisor: stopTimeoutMs must be a finite number >= 0');
+    }
+    this.argv = [...options.argv];
+    this.stopTimeoutMs = options.stopTimeoutMs;
+    this.logger = options.logger;
+    this.backstopMarginMs = options.backstopMarginMs ?? 1000;
+  }
+
+  /** 'idle' (no workload), 'starting' (asked, not yet reported), 'running', 'stopping'. */
+  get state(): WorkloadState {
+    return this._state;
+  }
+
+  /** The workload's pid (= pgid) while it is known and not reported stopped. */
+  get workloadPid(): number | null {
+    return this.pid;
+  }
+
+  /** The current watchdog's pid, if one was spawned and has not been seen to exit. */
+  get watchdogPid(): number | undefined {
+    return this.watchdog?.pid;
+  }
+
+  /**
+   * Starts the workload with `env` (WITNESS_GROUP, WITNESS_NODE...) plus WITNESS_EPOCH = epoch,
+   * to be stopped at `deadline` unless a later one is fed. Throws when a workload is still active
+   * (starting, running or stopping: wait for 'stopped') or after close().
+   */
+  start(epoch: bigint, env: Record<string, string>, deadline: number): void {
+    if (this.closing) throw new Error('WorkloadSupervisor: closed');
+    if (this._state !== 'idle') throw new Error(`WorkloadSupervisor: start() while a workload is ${this._state}`);
+    if (!Number.isFinite(deadline)) throw new RangeError('WorkloadSupervisor: deadline must be finite');
+    const wd = this.ensureWatchdog();
+    this._state = 'starting';
+    this.owner = wd;
+    this.pid = null;
+    this.deadline = deadline;
+    this.stopAt = Infinity;
+    this.killReason = 'watchdog-died';
+    this.send(wd, {
+      type: 'start',
+      argv: this.argv,
+      env: { ...env, WITNESS_EPOCH: epoch.toString() },
+      stopTimeoutMs: this.stopTimeoutMs,
+      deadline,
+    });
+    this.armBackstop();
+  }
+
+  /** A new deadline (monotonic ms). Cheap: sends only when it differs from the last one. */
+  feed(deadline: number): void {
+    if (deadline === this.deadline || !Number.isFinite(deadline)) return;
+    this.deadline = deadline;
+    if ((this._state === 'starting' || this._state === 'running') && this.owner) {
+      this.send(this.owner, { type: 'deadline', deadline });
+      if (this.backstopAt() < this.backstopArmedAt - 1) this.armBackstop(); // earlier: re-arm now
+    }
+  }
+
+  /** Stops the workload now (SIGTERM, SIGKILL after stopTimeoutMs); 'stopped' follows. No-op when idle. */
+  stop(): void {
+    if (this._state !== 'starting' && this._state !== 'running') return;
+    this._state = 'stopping';
+    this.stopAt = monotonicNowMs();
+    if (this.owner) this.send(this.owner, { type: 'stop' });
+    this.armBackstop();
+  }
+
+  /** Stops the workload, waits until it is dead, then ends the watchdog. start() throws afterwards. */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    if (this._state !== 'idle') {
+      this.stop();
+      await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    }
+    const wd = this.watchdog;
+    if (!wd) return;
+    // this.watchdog is cleared when its exit has been handled, so that is still to come.
+    const closed = new Promise<void>((resolve) => this.goneWaiters.set(wd, resolve));
+    if (wd.connected) wd.disconnect(); // an idle watchdog exits when its channel closes
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), WATCHDOG_EXIT_WAIT_MS)));
+    if ((await Promise.race([closed, late])) === 'late') {
+      this.logger?.warn({ watchdogPid: wd.pid }, 'watchdog did not exit; killing it');
+      wd.kill('SIGKILL');
+      await closed;
+    }
+    clearTimeout(timer);
+  }
+
+  private ensureWatchdog(): ChildProcess {
+    const current = this.watchdog;
+    if (current && current.connected && current.exitCode === null && current.signalCode === null) return current;
+    const wd = spawn(process.execPath, [WATCHDOG_SCRIPT], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    if (wd.pid === undefined) {
+      wd.on('error', () => undefined);
+      throw new Error(`WorkloadSupervisor: could not spawn the watchdog (${WATCHDOG_SCRIPT})`);
+    }
+    this.watchdog = wd;
+    wd.on('error', (err) => this.logger?.warn({ err: err.message, watchdogPid: wd.pid }, 'watchdog error'));
+    wd.on('message', (m: WatchdogReport) => this.onReport(wd, m));
+    // Handle its exit once the IPC channel has closed too, so after its last report. ('close' is
+    // not emitted when this side disconnected the channel first.)
+    wd.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+      let done = false;
+      const handle = (): void => {
+        if (done) return;
+        done = true;
+        clearTimeout(fallback);
+        this.onWatchdogGone(wd, code, signal);
+      };
+      const fallback = setTimeout(handle, 500);
+      if (wd.connected) wd.once('disconnect', () => setImmediate(handle));
+      else setImmediate(handle);
+    });
+    this.logger?.info({ watchdogPid: wd.pid }, 'watchdog started');
+    return wd;
+  }
+
+  private send(wd: ChildProcess, cmd: WatchdogCommand): void {
+    if (wd.connected) wd.send(cmd, this.onSendError);
+  }
+
+  private onReport(wd: ChildProcess, m: WatchdogReport): void {
+    if (m.type === 'error') {
+      this.logger?.warn({ watchdogPid: wd.pid, message: m.message }, 'watchdog refused a command');
+      return;
+    }
+    if (wd !== this.owner) return; // a report of an earlier watchdog, already dealt with
+    if (m.type === 'running') {
+      this.pid = m.pid;
+      if (this._state === 'starting') this._state = 'running';
+      this.logger?.info({ pid: m.pid, watchdogPid: wd.pid }, 'workload running');
+      this.emit('running', m.pid);
+    } else if (m.type === 'stopped') {
+      this.finish(m);
+    }
+  }
+
+  private finish(report: Omit<StoppedReport, 'type' | 'reason' | 'stopMs'> & { reason: WorkloadStopReason }): void {
+    if (this._state === 'idle') return;
+    this.clearBackstop();
+    this._state = 'idle';
+    this.owner = null;
+    this.pid = null;
+    this.stopAt = Infinity;
+    const info: WorkloadStopped = {
+      byItself: report.byItself,
+      reason: report.reason,
+      code: report.code,
+      signal: report.signal,
+      pid: report.pid,
+      escalated: report.escalated,
+    };
+    if (report.error !== undefined) info.error = report.error;
+    const log = report.escalated || report.reason !== 'requested' ? this.logger?.warn : this.logger?.info;
+    log?.call(this.logger, { ...info }, 'workload stopped');
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    this.emit('stopped', info.byItself, info);
+    for (const resolve of waiters) resolve();
+  }
+
+  private onWatchdogGone(wd: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    if (wd === this.watchdog) this.watchdog = null;
+    this.goneWaiters.get(wd)?.();
+    this.goneWaiters.delete(wd);
+    if (wd !== this.owner || this._state === 'idle') {
+      this.logger?.info({ watchdogPid: wd.pid, code, signal }, 'watchdog exited');
+      return;
+    }
+    // The watchdog is gone while its workload is active: kill the workload's group ourselves.
+    this.owner = null;
+    this._state = 'stopping';
+    const pid = this.pid;
+    const reason = this.killReason;
+    this.logger?.warn(
+      { watchdogPid: wd.pid, code, signal, pid, reason },
+      pid === null
+        ? 'watchdog gone before it reported the workload pid: cannot kill a workload it may have started'
+        : 'watchdog gone while the workload is active: killing its process group',
+    );
+    if (pid === null) {
+      this.finish({ byItself: false, reason, code: null, signal: null, pid: null, escalated: false });
+      return;
+    }
+    const killAndCheck = (): boolean => {
+      if (!groupAlive(pid)) return true;
+      signalGroup(pid, 'SIGKILL');
+      return false;
+    };
+    if (killAndCheck()) {
+      this.finish({ byItself: false, reason, code: null, signal: 'SIGKILL', pid, escalated: true });
+      return;
+    }
+    const poll = setInterval(() => {
+      if (!killAndCheck()) return;
+      clearInterval(poll);
+      this.finish({ byItself: false, reason, code: null, signal: 'SIGKILL', pid, escalated: true });
+    }, GROUP_POLL_MS);
+  }
+
+  private backstopAt(): number {
+    return Math.min(this.deadline, this.stopAt) + this.stopTimeoutMs + this.backstopMarginMs;
+  }
+
+  private clearBackstop(): void {
+    if (this.backstopTimer) clearTimeout(this.backstopTimer);
+    this.backstopTimer = null;
+    this.backstopArmedAt = Infinity;
+  }
+
+  private armBackstop(): void {
+    this.clearBackstop();
+    const at = this.backstopAt();
+    this.backstopArmedAt = at;
+    const delay = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(at - monotonicNowMs())));
+    this.backstopTimer = setTimeout(() => {
+      this.backstopTimer = null;
+      this.backstopArmedAt = Infinity;
+      // Let reports already received be handled first (after a freeze, the watchdog's 'stopped'
+      // may be waiting on the channel while this timer is overdue).
+      if (this.backstopCheckPending) return;
+      this.backstopCheckPending = true;
+      setImmediate(() => {
+        this.backstopCheckPending = false;
+        this.checkBackstop();
+      });
+    }, delay);
+  }
+
+  private checkBackstop(): void {
+    const wd = this.owner;
+    if (this._state === 'idle' || !wd) return;
+    if (this.backstopAt() - monotonicNowMs() > 1) {
+      this.armBackstop(); // a later deadline came meanwhile
+      return;
+    }
+    this.logger?.warn(
+      { watchdogPid: wd.pid, pid: this.pid },
+      'watchdog did not report the workload stopped in time: killing the watchdog and the workload',
+    );
+    this.killReason = 'backstop';
+    if (this.pid !== null) signalGroup(this.pid, 'SIGKILL');
+    wd.kill('SIGKILL'); // its exit handler kills the group again and reports once nothing is left
+  }
+}
