@@ -46,7 +46,8 @@ const commands = new Map<string, Command>([
         const split = args.indexOf('--');
         const options = split >= 0 ? args.slice(0, split) : args;
         const command = split >= 0 ? args.slice(split + 1) : [];
-        await runSidecar(loadSidecarConfig(options, env), command);
+        const report = (line: string): void => void process.stdout.write(`${line}\n`);
+        await runSidecar(loadSidecarConfig(options, env, [], report), command);
       },
     },
   ],

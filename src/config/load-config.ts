@@ -268,11 +268,17 @@ function checkScalar<T>(spec: CommandSpec<T>, setting: Setting): void {
 }
 
 /**
- * Loads `spec` from defaults, the config file (if `spec.fileKey` is set by a flag or in `env`),
+ * Loads `spec` from defaults, `base`, the config file (if `spec.fileKey` is set by a flag or in `env`),
  * `env` and `argv` (options only, no command name), in that order of precedence, and validates
  * every value. Throws `ConfigError`. Checks between keys are the caller's.
  */
-export function loadConfig<T>(spec: CommandSpec<T>, argv: readonly string[], env: NodeJS.ProcessEnv): T {
+export function loadConfig<T>(
+  spec: CommandSpec<T>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  /** Settings just above the defaults: a program's own options, or a mapped foreign config. */
+  base: readonly Setting[] = [],
+): T {
   registerFormats();
   const flags = parseFlags(spec, argv);
   const environment = readEnvironment(spec, env);
@@ -285,7 +291,7 @@ export function loadConfig<T>(spec: CommandSpec<T>, argv: readonly string[], env
 
   const config = convict(spec.schema as convict.Schema<T>, { args: [], env: {} });
   const origins = new Map<string, Setting>();
-  for (const layer of [file, environment, flags]) {
+  for (const layer of [base, file, environment, flags]) {
     if (layer.length === 0) continue;
     const values: Record<string, unknown> = {};
     for (const setting of layer) {

@@ -5,7 +5,16 @@
  */
 import type { SidecarOptions, WitnessEndpoint } from '../sidecar/sidecar-options';
 import { formatDuration } from './duration';
-import { type CommandSpec, ConfigError, type ConfigSchema, loadConfig, parseHostPort, renderHelp } from './load-config';
+import {
+  type CommandSpec,
+  ConfigError,
+  type ConfigSchema,
+  loadConfig,
+  parseHostPort,
+  renderHelp,
+  type Setting,
+} from './load-config';
+import { mapVolttronConfig, volttronConfigPath } from './volttron-config';
 import { LOG_LEVELS, type LogLevel } from './witness-config';
 
 export interface SidecarConfig {
@@ -33,6 +42,7 @@ export interface SidecarConfig {
   readonly healthActiveOnly: 'true' | 'false';
   readonly logLevel: LogLevel;
   readonly config: string | null;
+  readonly volttronConfig: string | null;
 }
 
 const ID = { format: String, default: '' } as const;
@@ -150,6 +160,15 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     env: 'WITNESS_SIDECAR_CONFIG',
     metavar: 'FILE',
   },
+  volttronConfig: {
+    doc: "A VOLTTRON failover agent's JSON config to start from (agent_id, simple_behavior, remote_vip, heartbeat_period, timeout); other options override it.",
+    format: 'path',
+    nullable: true,
+    default: null,
+    arg: 'volttron-config',
+    env: 'WITNESS_SIDECAR_VOLTTRON_CONFIG',
+    metavar: 'FILE',
+  },
 };
 
 function dur(doc: string, arg: string, def: string, min: string, max: string) {
@@ -161,8 +180,20 @@ const sidecarCommand: CommandSpec<SidecarConfig> = { command: 'witness sidecar',
 
 const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
-export function loadSidecarConfig(argv: string[], env: NodeJS.ProcessEnv): SidecarConfig {
-  const config = loadConfig(sidecarCommand, argv, env);
+/**
+ * `base`: settings just above the defaults (a program's own options when embedding). A VOLTTRON
+ * config, when named, is mapped above those, and its mapping reported through `report`.
+ */
+export function loadSidecarConfig(
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  base: readonly Setting[] = [],
+  report: (line: string) => void = () => undefined,
+): SidecarConfig {
+  const volttron = volttronConfigPath(argv, env);
+  const mapping = volttron === undefined ? undefined : mapVolttronConfig(volttron);
+  for (const line of mapping?.report ?? []) report(`volttron-config: ${line}`);
+  const config = loadConfig(sidecarCommand, argv, env, [...base, ...(mapping?.settings ?? [])]);
   for (const key of ['group', 'node'] as const) {
     if (!ID_PATTERN.test(config[key])) {
       throw new ConfigError(key, `${key} (--${key}): required, 1 to 128 characters of A-Z a-z 0-9 . _ -; got ${JSON.stringify(config[key])}`);

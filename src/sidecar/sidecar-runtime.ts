@@ -49,7 +49,7 @@ export class SidecarRuntime {
         this.act();
         return reply;
       },
-      state: () => this.state(),
+      state: () => this.status(),
     });
     this.peer = new PeerLink(options.peer, options.group, options.timeoutMs, options.heartbeatMs);
     if (options.mode === 'standard') {
@@ -211,7 +211,7 @@ export class SidecarRuntime {
     );
   }
 
-  private state(): SidecarState {
+  status(): SidecarState {
     const now = monotonicNowMs();
     const view = this.core.view(now);
     return {

@@ -26,27 +26,43 @@ export interface EmbeddedWorkload {
  * its callbacks too, so only the fencing epoch protects the resources (say so to embedders).
  */
 export class CallbackWorkload extends EventEmitter implements WorkloadDriver {
+  private active = false;
+  private stopping: Promise<void> | undefined;
+
   constructor(private readonly workload: EmbeddedWorkload) {
     super();
   }
 
   start(epoch: bigint): void {
+    this.active = true;
     Promise.resolve()
       .then(() => this.workload.activate(epoch))
       .then(
         () => this.emit('running'),
-        () => this.emit('stopped', true),
+        () => {
+          this.active = false;
+          this.emit('stopped', true);
+        },
       );
   }
 
   feed(): void {}
 
   stop(): void {
-    Promise.resolve()
+    if (this.stopping !== undefined) return;
+    this.stopping = Promise.resolve()
       .then(() => this.workload.deactivate())
-      .finally(() => this.emit('stopped', false))
-      .catch(() => undefined);
+      .catch(() => undefined)
+      .finally(() => {
+        this.active = false;
+        this.stopping = undefined;
+        this.emit('stopped', false);
+      });
   }
 
-  async close(): Promise<void> {}
+  /** Deactivates an active workload and waits for it. */
+  async close(): Promise<void> {
+    if (this.active) this.stop();
+    await this.stopping;
+  }
 }

@@ -1,0 +1,44 @@
+/**
+ * The library entry point: a Node program embeds the sidecar instead of wrapping a command.
+ *
+ *   const sidecar = await startSidecar({
+ *     group: 'g1', node: 'a', role: 'primary', listen: '127.0.0.1:7101', peer: '10.0.0.2:7101',
+ *     witness: 'w1:50051', lease: '2s',
+ *     activate: (epoch) => server.startServing(epoch),
+ *     deactivate: () => server.stopServing(),
+ *   });
+ *
+ * Options are the `witness sidecar` options, by their config-file keys, validated the same way.
+ * There is no watchdog process in this form: if the program freezes, its callbacks freeze too, so
+ * only the fencing epoch protects what the program writes to.
+ */
+import { loadSidecarConfig, type SidecarConfig, toSidecarOptions } from '../config/sidecar-config';
+import type { Setting } from '../config/load-config';
+import type { SidecarState } from '../gen/witness/v1/SidecarState';
+import { createLogger, type Logger } from '../log/logger';
+import { SidecarRuntime } from './sidecar-runtime';
+import { CallbackWorkload, type EmbeddedWorkload } from './workload-driver';
+
+export type StartSidecarOptions = { readonly [K in keyof SidecarConfig]?: string | number | null } &
+  EmbeddedWorkload & { readonly logger?: Logger };
+
+export interface SidecarHandle {
+  /** The sidecar's bound gRPC port. */
+  readonly port: number;
+  state(): SidecarState;
+  /** Deactivates (if active), releases the group at the witness, stops the server. */
+  close(): Promise<void>;
+}
+
+export async function startSidecar(options: StartSidecarOptions): Promise<SidecarHandle> {
+  const { activate, deactivate, logger: given, ...rest } = options;
+  const base: Setting[] = Object.entries(rest)
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => ({ key, value, origin: `startSidecar({ ${key} })` }));
+  const config = loadSidecarConfig([], {}, base);
+  const sidecarOptions = toSidecarOptions(config);
+  const logger = given ?? createLogger('sidecar', sidecarOptions.logLevel);
+  const runtime = new SidecarRuntime(sidecarOptions, new CallbackWorkload({ activate, deactivate }), logger);
+  const port = await runtime.start();
+  return { port, state: () => runtime.status(), close: () => runtime.close() };
+}
