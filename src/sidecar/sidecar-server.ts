@@ -6,7 +6,9 @@ import type { PeerReply, PeerState } from '../core/sidecar/types';
 import type { PeerHandlers } from '../gen/witness/v1/Peer';
 import type { SidecarHandlers } from '../gen/witness/v1/Sidecar';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
-import { loadWitnessProto } from '../proto/load-proto';
+import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
+import { strictDeserializers } from '../witness/strict-deserializers';
+import { requireWellFormed } from '../witness/validate-request';
 import { ArbitrationError } from '../core/witness/errors';
 import { toServiceError } from '../witness/status-mapping';
 import { fromWirePeerState, toWireReply } from './peer-wire';
@@ -28,11 +30,11 @@ export class SidecarServer {
   readonly health = new HealthImplementation({ '': 'SERVING', 'witness.v1.Sidecar': 'SERVING', 'witness.v1.Peer': 'SERVING' });
 
   constructor(hooks: SidecarServerHooks) {
-    const { grpcObject, definition } = loadWitnessProto();
+    const { grpcObject } = loadWitnessProto();
     const peer: PeerHandlers = {
       Heartbeat: (call, callback) => {
         try {
-          const state = fromWirePeerState(call.request.state, 'state');
+          const state = fromWirePeerState(requireWellFormed(call.request).state, 'state');
           if (state.group !== hooks.group) {
             throw new ArbitrationError('failed-precondition', 'state.group', `state.group: this sidecar serves group ${hooks.group}, not ${state.group}`);
           }
@@ -46,10 +48,10 @@ export class SidecarServer {
       },
     };
     const sidecar: SidecarHandlers = { GetState: (_call, callback) => callback(null, hooks.state()) };
-    this.server.addService(grpcObject.witness.v1.Peer.service, peer);
+    this.server.addService(strictDeserializers(grpcObject.witness.v1.Peer.service, 'witness.v1.Peer'), peer);
     this.server.addService(grpcObject.witness.v1.Sidecar.service, sidecar);
     this.health.addToServer(this.server);
-    new ReflectionService(definition).addToServer(this.server);
+    new ReflectionService(reflectionDefinition()).addToServer(this.server);
   }
 
   listen(address: string): Promise<number> {

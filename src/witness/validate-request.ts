@@ -2,7 +2,7 @@
  * Checks a request's fields before anything is decided. Every failure names the field (as it is
  * spelled in the .proto) and what is accepted; nothing has changed when one is thrown.
  */
-import { MAX_EPOCH } from '../core/epoch';
+import { epochFloor, generationFromWallClock, MAX_EPOCH } from '../core/epoch';
 import { ArbitrationError } from '../core/witness/errors';
 import type { NodeRole } from '../core/witness/types';
 
@@ -29,11 +29,22 @@ export function optionalId(field: string, value: string): string {
   return value === '' ? '' : requireId(field, value);
 }
 
-export function requireEpoch(field: string, value: string): bigint {
+/**
+ * How far ahead of this witness's wall clock an epoch's store generation may be: another witness
+ * whose clock ran ahead may have created it. Beyond this, the epoch cannot have been handed out by
+ * any store, and accepting it would let one broken client push a group's epochs to their end.
+ */
+export const FUTURE_GENERATION_SLACK_MS = 24 * 3600 * 1000;
+
+export function requireEpoch(field: string, value: string, wallClockMs: number = Date.now()): bigint {
   // proto-loader hands uint64 over as a decimal string; anything else is a broken client.
   if (!/^[0-9]{1,20}$/.test(value)) throw invalid(field, 'must be an unsigned integer');
   const epoch = BigInt(value);
   if (epoch > MAX_EPOCH) throw invalid(field, `must be at most ${MAX_EPOCH}`);
+  const newestPossible = epochFloor(generationFromWallClock(wallClockMs + FUTURE_GENERATION_SLACK_MS) + 1n);
+  if (epoch >= newestPossible) {
+    throw invalid(field, 'belongs to a store generation more than a day ahead of this witness\'s clock: no store handed it out');
+  }
   return epoch;
 }
 

@@ -3,18 +3,17 @@
  * server reflection, so grpcurl works with no .proto at hand.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { ServiceDefinition } from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Arbiter } from '../core/witness/arbiter';
 import type { Logger } from '../log/logger';
-import { loadWitnessProto } from '../proto/load-proto';
+import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
 import { adminHandlers } from './admin-service';
 import { ArbitrationService } from './arbitration-service';
 import { EventHub } from './event-hub';
 import type { WitnessStore } from './store/witness-store';
 import { StreamRegistry } from './stream-registry';
-import { MALFORMED } from './validate-request';
+import { strictDeserializers } from './strict-deserializers';
 import { witnessHandlers } from './witness-service';
 
 export const SERVED_SERVICES = ['witness.v1.Witness', 'witness.v1.Admin'] as const;
@@ -43,16 +42,16 @@ export class WitnessServer {
   private readonly streams = new StreamRegistry();
 
   constructor(private readonly parts: WitnessServerParts) {
-    const { grpcObject, definition } = loadWitnessProto();
+    const { grpcObject } = loadWitnessProto();
     const events = new EventHub();
     const service = new ArbitrationService(parts.arbiter, parts.store, parts.logger, events, parts.now);
-    this.server.addService(tolerant(grpcObject.witness.v1.Witness.service), witnessHandlers(service, this.streams));
+    this.server.addService(strictDeserializers(grpcObject.witness.v1.Witness.service, 'witness.v1.Witness'), witnessHandlers(service, this.streams));
     this.server.addService(
-      tolerant(grpcObject.witness.v1.Admin.service),
+      strictDeserializers(grpcObject.witness.v1.Admin.service, 'witness.v1.Admin'),
       adminHandlers(parts.arbiter, events, this.streams, parts.now),
     );
     this.health.addToServer(this.server);
-    new ReflectionService(definition).addToServer(this.server);
+    new ReflectionService(reflectionDefinition()).addToServer(this.server);
   }
 
   /** Binds HOST:PORT (port 0 picks a free one) and returns the bound port. */
@@ -84,22 +83,4 @@ export class WitnessServer {
 
 function servingAll(): Record<string, 'SERVING'> {
   return Object.fromEntries(SERVED_SERVICES.map((name) => [name, 'SERVING' as const]));
-}
-
-/** Deserializers that hand a MALFORMED marker to the handler instead of failing with INTERNAL. */
-function tolerant<T extends ServiceDefinition>(definition: T): T {
-  const wrapped: Record<string, unknown> = {};
-  for (const [name, method] of Object.entries(definition)) {
-    wrapped[name] = {
-      ...method,
-      requestDeserialize: (bytes: Buffer) => {
-        try {
-          return method.requestDeserialize(bytes);
-        } catch (error) {
-          return { [MALFORMED]: error instanceof Error ? error.message : String(error) };
-        }
-      },
-    };
-  }
-  return wrapped as T;
 }

@@ -75,12 +75,14 @@ function keepAlive(
       });
     backlog = current;
   });
+  // The client half-closed: answer what is still waiting on the disk, then close our side.
   const finish = (): void => {
     unregister();
-    if (!ended) {
+    void (backlog ?? Promise.resolve()).then(() => {
+      if (ended) return;
       ended = true;
       call.end();
-    }
+    });
   };
   call.on('end', finish);
   call.on('error', unregister);
