@@ -15,6 +15,7 @@ import {
   type Setting,
 } from './load-config';
 import { mapVolttronConfig, volttronConfigPath } from './volttron-config';
+import { ID_PATTERN, ID_RULE } from '../core/ids';
 import { LOG_LEVELS, type LogLevel } from './witness-config';
 
 export interface SidecarConfig {
@@ -178,7 +179,6 @@ function dur(doc: string, arg: string, def: string, min: string, max: string) {
 
 const sidecarCommand: CommandSpec<SidecarConfig> = { command: 'witness sidecar', schema: sidecarSchema, fileKey: 'config' };
 
-const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 
 /**
  * `base`: settings just above the defaults (a program's own options when embedding). A VOLTTRON
@@ -196,7 +196,7 @@ export function loadSidecarConfig(
   const config = loadConfig(sidecarCommand, argv, env, [...base, ...(mapping?.settings ?? [])]);
   for (const key of ['group', 'node'] as const) {
     if (!ID_PATTERN.test(config[key])) {
-      throw new ConfigError(key, `${key} (--${key}): required, 1 to 128 characters of A-Z a-z 0-9 . _ -; got ${JSON.stringify(config[key])}`);
+      throw new ConfigError(key, `${key} (--${key}): required, ${ID_RULE}; got ${JSON.stringify(config[key])}`);
     }
   }
   parseWitnessList(config.witness);

@@ -3,11 +3,10 @@
  * spelled in the .proto) and what is accepted; nothing has changed when one is thrown.
  */
 import { epochFloor, generationFromWallClock, MAX_EPOCH } from '../core/epoch';
+import { ID_PATTERN, ID_RULE } from '../core/ids';
 import { ArbitrationError } from '../core/witness/errors';
 import type { NodeRole } from '../core/witness/types';
 
-/** Ids travel into logs, file names and metrics labels: keep them to a safe, bounded alphabet. */
-export const ID_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 /** Shorter leases cannot be renewed reliably over a real network; longer ones block failover. */
 export const MIN_REQUEST_LEASE_MS = 50;
 export const MAX_REQUEST_LEASE_MS = 600_000;
@@ -19,7 +18,7 @@ export function invalid(field: string, message: string): ArbitrationError {
 export function requireId(field: string, value: string): string {
   if (value === '') throw invalid(field, 'is required');
   if (!ID_PATTERN.test(value)) {
-    throw invalid(field, 'must be 1 to 128 characters of A-Z a-z 0-9 . _ -');
+    throw invalid(field, `must be ${ID_RULE}`);
   }
   return value;
 }

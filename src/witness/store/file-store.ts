@@ -14,6 +14,7 @@ import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/pr
 import { dirname, join } from 'node:path';
 import { generationFromWallClock, MAX_EPOCH, epochFloor } from '../../core/epoch';
 import type { DurableGroup } from '../../core/witness/types';
+import { ID_PATTERN } from '../../core/ids';
 import { StoreCorruptError, type StoreContents, type WitnessStore } from './witness-store';
 
 const FORMAT = 1;
@@ -23,7 +24,6 @@ const GROUP_PREFIX = 'g-';
 const GROUP_SUFFIX = '.json';
 const TMP_SUFFIX = '.tmp';
 // Same alphabet as the request validator; repeated so the store does not depend on the wire layer.
-const GROUP_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
 export interface FileStoreOptions {
@@ -65,7 +65,7 @@ export class FileStore implements WitnessStore {
   async put(record: DurableGroup): Promise<void> {
     if (this.state !== 'open')
       throw new Error(`store ${this.dataDir} is ${this.state === 'new' ? 'not open' : 'closed'}`);
-    if (!GROUP_ID.test(record.group))
+    if (!ID_PATTERN.test(record.group))
       throw new Error(`invalid group id ${JSON.stringify(record.group)}`);
     if (record.epoch < 0n || record.epoch > MAX_EPOCH)
       throw new Error(`epoch ${record.epoch} is out of range`);
@@ -209,7 +209,7 @@ function parseMeta(path: string, text: string): bigint {
 
 function parseGroup(path: string, nameFromFile: string, text: string): DurableGroup {
   const { group, holder, epoch, checksum } = parseObject(path, text);
-  if (typeof group !== 'string' || !GROUP_ID.test(group))
+  if (typeof group !== 'string' || !ID_PATTERN.test(group))
     throw new StoreCorruptError(path, 'group is missing or invalid');
   if (group !== nameFromFile)
     throw new StoreCorruptError(
