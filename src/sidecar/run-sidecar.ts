@@ -19,6 +19,8 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
     if (error instanceof SidecarConfigError) throw new ConfigError('lease', error.message);
     throw error;
   }
+  // The watchdog's own start-up must not eat into the first lease.
+  await supervisor.prepare();
   await runtime.start();
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {

@@ -169,6 +169,8 @@ export class SidecarRuntime {
   /** The stop must begin exactly at the deadline, not at the next heartbeat. */
   private wakeAt(deadline: number, now: number): void {
     clearTimeout(this.deadlineTimer);
+    // Simple mode has no deadline (and setTimeout would read Infinity as 1 ms).
+    if (!Number.isFinite(deadline)) return;
     this.deadlineTimer = setTimeout(() => this.act(), Math.max(0, deadline - now));
   }
 

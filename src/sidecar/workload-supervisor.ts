@@ -3,6 +3,7 @@
  * (./watchdog/watchdog-main.ts, DESIGN-NOTES 4.7), which owns the workload.
  *
  *   const sup = new WorkloadSupervisor({ argv: ['./my-service', '--port', '8080'], stopTimeoutMs: 2000, logger });
+ *   await sup.prepare();                            // optional: spawn the watchdog now
  *   sup.on('running', (pid) => ...);
  *   sup.on('stopped', (byItself, info) => ...);   // exactly once per start()
  *   sup.start(epoch, { WITNESS_GROUP: 'g1', WITNESS_NODE: 'a' }, deadline);
@@ -12,7 +13,9 @@
  *
  * Deadlines are monotonic milliseconds (monotonicNowMs()): the moment the stop must BEGIN if no later
  * deadline is fed. The caller computes them so that SIGTERM + stopTimeoutMs + SIGKILL end before the
- * lease does (DESIGN-NOTES 4.3).
+ * lease does (DESIGN-NOTES 4.3). Infinity means no deadline (simple mode has no lease: only a dead
+ * sidecar or watchdog stops the workload then); a deadline in the past (-Infinity included) means
+ * start nothing / stop now. NaN is refused.
  *
  * Events:
  *   'running' (pid: number)                          the workload was spawned; pid is also its pgid
@@ -22,21 +25,29 @@
  *        deadline, the watchdog's death...). 'stopped' may come without 'running' (reason
  *        'deadline-passed' or 'spawn-failed').
  *
- * The watchdog is spawned lazily at the first start() and again at the next start() after it died.
+ * The watchdog is spawned lazily at the first start() (or by prepare()) and again at the next start()
+ * after it died. A lazily spawned watchdog takes its start-up time (tens of ms, far more on a loaded
+ * machine) out of the first deadline: if the deadline has passed when it reads the start command,
+ * nothing is started ('stopped', reason 'deadline-passed'). Call prepare() when the sidecar starts.
  * If the watchdog dies while a workload is active, the supervisor SIGKILLs the workload's process
  * group itself (by the pgid the watchdog reported) and reports 'stopped' once nothing of it is left.
  *
  * Backstop: if the watchdog has not reported the workload stopped by
- * min(deadline, time of stop()) + stopTimeoutMs + backstopMarginMs (a frozen or hung watchdog), the
+ * min(deadline, time of stop()) + stopTimeoutMs + backstopMarginMs (a frozen or hung watchdog; a
+ * deadline that was already past when given counts from when it was given), the
  * supervisor SIGKILLs the watchdog and the workload's group, as above.
  *
- * Limits: a watchdog SIGKILLed between spawning the workload and its 'running' report leaves a
- * workload whose pgid the supervisor never learnt (a window of microseconds); the supervisor logs
- * it. A SIGKILL of the sidecar and its watchdog together is covered by neither (see
- * watchdog-main.ts).
+ * Every start gets a WITNESS_RUN_ID (unique per sidecar process and start) in the workload's
+ * environment. If the watchdog dies before it reported the workload's pid (it was killed between
+ * spawning it and the report), the supervisor finds the workload's processes by that variable in
+ * /proc/PID/environ and kills them. Limits: without /proc (not Linux), or for processes that
+ * replaced their environment, that search finds nothing. A SIGKILL of the sidecar and its watchdog
+ * together is covered by neither (see watchdog-main.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
 import path from 'node:path';
 import { monotonicNowMs } from './monotonic-clock';
 import {
@@ -90,6 +101,41 @@ export type WorkloadState = 'idle' | 'starting' | 'running' | 'stopping';
 const GROUP_POLL_MS = 20;
 const MAX_TIMER_MS = 0x7fffffff;
 const WATCHDOG_EXIT_WAIT_MS = 5000;
+/** A deadline for the watchdog: JSON has no Infinity. -Infinity becomes 0, the machine's boot: past. */
+function toWire(deadline: number): number | null {
+  if (deadline === Infinity) return null;
+  return deadline === -Infinity ? 0 : deadline;
+}
+
+/** The variable that marks a workload's processes, for finding them without their pid. */
+export const RUN_ID_VARIABLE = 'WITNESS_RUN_ID';
+
+/**
+ * PIDs of live processes whose environment holds `name=value` (Linux /proc; processes of other
+ * users are not readable and not found). Zombies have an empty environ and are not found.
+ */
+export function findProcessesByEnv(name: string, value: string): number[] {
+  const needle = Buffer.from(`${name}=${value}\0`);
+  const found: number[] = [];
+  let names: string[];
+  try {
+    names = fs.readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const entry of names) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let environ: Buffer;
+    try {
+      environ = fs.readFileSync(`/proc/${entry}/environ`);
+    } catch {
+      continue;
+    }
+    const at = environ.indexOf(needle);
+    if (at === 0 || (at > 0 && environ[at - 1] === 0)) found.push(Number(entry));
+  }
+  return found;
+}
 
 export class WorkloadSupervisor extends EventEmitter {
   private readonly argv: string[];
@@ -103,14 +149,21 @@ export class WorkloadSupervisor extends EventEmitter {
   private _state: WorkloadState = 'idle';
   private pid: number | null = null;
   private deadline = 0;
+  /** The deadline, or the time it was given if that is later (a past deadline means: stop now). */
+  private stopBeginBound = 0;
   private stopAt = Infinity;
   private backstopTimer: NodeJS.Timeout | null = null;
   private backstopArmedAt = Infinity;
   private backstopCheckPending = false;
   private killReason: 'watchdog-died' | 'backstop' = 'watchdog-died';
+  private runId = '';
   private idleWaiters: (() => void)[] = [];
   private readonly goneWaiters = new Map<ChildProcess, () => void>();
   private closing: Promise<void> | null = null;
+  /** Settles when the current watchdog has booted (rejects if it exits first). */
+  private watchdogReady: Promise<void> = Promise.resolve();
+  private readyResolve: (() => void) | null = null;
+  private readyReject: ((err: Error) => void) | null = null;
 
   private readonly onSendError = (err: Error | null): void => {
     if (err) this.logger?.warn({ err: err.message }, 'could not send to the watchdog');
@@ -144,6 +197,28 @@ export class WorkloadSupervisor extends EventEmitter {
   }
 
   /**
+   * Spawns the watchdog now, if none runs, and resolves once it takes commands, so that its
+   * start-up does not eat the first deadline. Rejects if it exits first or is not ready within
+   * `timeoutMs`.
+   */
+  async prepare(timeoutMs = 10_000): Promise<void> {
+    if (this.closing) throw new Error('WorkloadSupervisor: closed');
+    this.ensureWatchdog();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`WorkloadSupervisor: watchdog not ready within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([this.watchdogReady, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
    * Starts the workload with `env` (WITNESS_GROUP, WITNESS_NODE...) plus WITNESS_EPOCH = epoch,
    * to be stopped at `deadline` unless a later one is fed. Throws when a workload is still active
    * (starting, running or stopping: wait for 'stopped') or after close().
@@ -151,30 +226,33 @@ export class WorkloadSupervisor extends EventEmitter {
   start(epoch: bigint, env: Record<string, string>, deadline: number): void {
     if (this.closing) throw new Error('WorkloadSupervisor: closed');
     if (this._state !== 'idle') throw new Error(`WorkloadSupervisor: start() while a workload is ${this._state}`);
-    if (!Number.isFinite(deadline)) throw new RangeError('WorkloadSupervisor: deadline must be finite');
+    if (Number.isNaN(deadline)) throw new RangeError('WorkloadSupervisor: deadline is NaN');
     const wd = this.ensureWatchdog();
     this._state = 'starting';
     this.owner = wd;
     this.pid = null;
     this.deadline = deadline;
+    this.stopBeginBound = Math.max(deadline, monotonicNowMs());
     this.stopAt = Infinity;
     this.killReason = 'watchdog-died';
+    this.runId = randomUUID();
     this.send(wd, {
       type: 'start',
       argv: this.argv,
-      env: { ...env, WITNESS_EPOCH: epoch.toString() },
+      env: { ...env, WITNESS_EPOCH: epoch.toString(), [RUN_ID_VARIABLE]: this.runId },
       stopTimeoutMs: this.stopTimeoutMs,
-      deadline,
+      deadline: toWire(deadline),
     });
     this.armBackstop();
   }
 
   /** A new deadline (monotonic ms). Cheap: sends only when it differs from the last one. */
   feed(deadline: number): void {
-    if (deadline === this.deadline || !Number.isFinite(deadline)) return;
+    if (deadline === this.deadline || Number.isNaN(deadline)) return;
     this.deadline = deadline;
     if ((this._state === 'starting' || this._state === 'running') && this.owner) {
-      this.send(this.owner, { type: 'deadline', deadline });
+      this.stopBeginBound = Math.max(deadline, monotonicNowMs());
+      this.send(this.owner, { type: 'deadline', deadline: toWire(deadline) });
       if (this.backstopAt() < this.backstopArmedAt - 1) this.armBackstop(); // earlier: re-arm now
     }
   }
@@ -223,6 +301,11 @@ export class WorkloadSupervisor extends EventEmitter {
       throw new Error(`WorkloadSupervisor: could not spawn the watchdog (${WATCHDOG_SCRIPT})`);
     }
     this.watchdog = wd;
+    this.watchdogReady = new Promise<void>((resolve, reject) => {
+      this.readyResolve = resolve;
+      this.readyReject = reject;
+    });
+    this.watchdogReady.catch(() => undefined); // nobody may be waiting
     wd.on('error', (err) => this.logger?.warn({ err: err.message, watchdogPid: wd.pid }, 'watchdog error'));
     wd.on('message', (m: WatchdogReport) => this.onReport(wd, m));
     // Handle its exit once the IPC channel has closed too, so after its last report. ('close' is
@@ -250,6 +333,10 @@ export class WorkloadSupervisor extends EventEmitter {
   private onReport(wd: ChildProcess, m: WatchdogReport): void {
     if (m.type === 'error') {
       this.logger?.warn({ watchdogPid: wd.pid, message: m.message }, 'watchdog refused a command');
+      return;
+    }
+    if (m.type === 'ready') {
+      if (wd === this.watchdog) this.readyResolve?.();
       return;
     }
     if (wd !== this.owner) return; // a report of an earlier watchdog, already dealt with
@@ -288,7 +375,11 @@ export class WorkloadSupervisor extends EventEmitter {
   }
 
   private onWatchdogGone(wd: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
-    if (wd === this.watchdog) this.watchdog = null;
+    if (wd === this.watchdog) {
+      this.watchdog = null;
+      this.readyReject?.(new Error(`WorkloadSupervisor: the watchdog exited (code ${code}, signal ${signal})`));
+      this.readyResolve = this.readyReject = null;
+    }
     this.goneWaiters.get(wd)?.();
     this.goneWaiters.delete(wd);
     if (wd !== this.owner || this._state === 'idle') {
@@ -300,34 +391,50 @@ export class WorkloadSupervisor extends EventEmitter {
     this._state = 'stopping';
     const pid = this.pid;
     const reason = this.killReason;
+    const runId = this.runId;
     this.logger?.warn(
-      { watchdogPid: wd.pid, code, signal, pid, reason },
+      { watchdogPid: wd.pid, code, signal, pid, reason, runId },
       pid === null
-        ? 'watchdog gone before it reported the workload pid: cannot kill a workload it may have started'
+        ? `watchdog gone before it reported the workload pid: killing the processes marked ${RUN_ID_VARIABLE}=${runId}`
         : 'watchdog gone while the workload is active: killing its process group',
     );
-    if (pid === null) {
-      this.finish({ byItself: false, reason, code: null, signal: null, pid: null, escalated: false });
-      return;
-    }
-    const killAndCheck = (): boolean => {
-      if (!groupAlive(pid)) return true;
-      signalGroup(pid, 'SIGKILL');
-      return false;
-    };
+    // Whatever of the workload is alive: its group (pid known) or the processes marked with its run id.
+    let killed = pid !== null;
+    const killAndCheck =
+      pid !== null
+        ? (): boolean => {
+            if (!groupAlive(pid)) return true;
+            signalGroup(pid, 'SIGKILL');
+            return false;
+          }
+        : (): boolean => {
+            const marked = findProcessesByEnv(RUN_ID_VARIABLE, runId);
+            if (marked.length > 0) killed = true;
+            for (const p of marked) {
+              signalGroup(p, 'SIGKILL'); // it leads its group (spawned detached), children too
+              try {
+                process.kill(p, 'SIGKILL');
+              } catch {
+                // gone
+              }
+            }
+            return marked.length === 0;
+          };
+    const done = (): void =>
+      this.finish({ byItself: false, reason, code: null, signal: killed ? 'SIGKILL' : null, pid, escalated: killed });
     if (killAndCheck()) {
-      this.finish({ byItself: false, reason, code: null, signal: 'SIGKILL', pid, escalated: true });
+      done();
       return;
     }
     const poll = setInterval(() => {
       if (!killAndCheck()) return;
       clearInterval(poll);
-      this.finish({ byItself: false, reason, code: null, signal: 'SIGKILL', pid, escalated: true });
+      done();
     }, GROUP_POLL_MS);
   }
 
   private backstopAt(): number {
-    return Math.min(this.deadline, this.stopAt) + this.stopTimeoutMs + this.backstopMarginMs;
+    return Math.min(this.stopBeginBound, this.stopAt) + this.stopTimeoutMs + this.backstopMarginMs;
   }
 
   private clearBackstop(): void {

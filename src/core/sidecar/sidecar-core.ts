@@ -376,6 +376,8 @@ export class SidecarCore {
 
   /** When the watchdog must start stopping the workload if the sidecar says nothing more. */
   stopDeadline(): number {
+    // Simple mode has no leases: nothing bounds the run but the table itself.
+    if (this.settings.mode === 'simple') return Number.POSITIVE_INFINITY;
     return Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(this.settings);
   }
 }

@@ -16,8 +16,10 @@
  *                                                        no other deadline arrives; the most recent
  *                                                        one counts, also when it is earlier
  *   {type:'stop'}                                        stop now
+ *   A deadline of null means none (simple mode: no lease); only the other rules apply then.
  *
  * Reports (watchdog -> sidecar), see WatchdogReport:
+ *   {type:'ready'}                                       sent once at boot, when it takes commands
  *   {type:'running', pid}                                the workload was spawned (pid = its pgid)
  *   {type:'stopped', byItself, code, signal, ...}        the workload and every process left in its
  *                                                        process group are dead
@@ -56,10 +58,17 @@ export interface StartCommand {
   argv: string[];
   env: Record<string, string>;
   stopTimeoutMs: number;
-  deadline: number;
+  /** Monotonic ms; null: no deadline. */
+  deadline: number | null;
 }
 
-export type WatchdogCommand = StartCommand | { type: 'deadline'; deadline: number } | { type: 'stop' };
+export type WatchdogCommand = StartCommand | { type: 'deadline'; deadline: number | null } | { type: 'stop' };
+
+/** A deadline as sent (finite monotonic ms, or null for none) -> as used (Infinity for none); NaN if invalid. */
+function readDeadline(value: unknown): number {
+  if (value === null) return Infinity;
+  return typeof value === 'number' && Number.isFinite(value) ? value : NaN;
+}
 
 /**
  * Why a workload stopped:
@@ -69,13 +78,7 @@ export type WatchdogCommand = StartCommand | { type: 'deadline'; deadline: numbe
  *   started; disconnect: the sidecar's IPC channel closed; signal: the watchdog got a signal.
  */
 export type WatchdogStopReason =
-  | 'requested'
-  | 'deadline'
-  | 'deadline-passed'
-  | 'exited'
-  | 'spawn-failed'
-  | 'disconnect'
-  | 'signal';
+  'requested' | 'deadline' | 'deadline-passed' | 'exited' | 'spawn-failed' | 'disconnect' | 'signal';
 
 export interface StoppedReport {
   type: 'stopped';
@@ -95,7 +98,8 @@ export interface StoppedReport {
   error?: string;
 }
 
-export type WatchdogReport = { type: 'running'; pid: number } | StoppedReport | { type: 'error'; message: string };
+export type WatchdogReport =
+  { type: 'ready' } | { type: 'running'; pid: number } | StoppedReport | { type: 'error'; message: string };
 
 /** Sends `signal` to process group `pgid`. Returns false when no such group exists (any more). */
 export function signalGroup(pgid: number, signal: NodeJS.Signals): boolean {
@@ -150,8 +154,7 @@ function isStartCommand(m: Record<string, unknown>): m is Record<string, unknown
     typeof m.stopTimeoutMs === 'number' &&
     Number.isFinite(m.stopTimeoutMs) &&
     m.stopTimeoutMs >= 0 &&
-    typeof m.deadline === 'number' &&
-    Number.isFinite(m.deadline)
+    !Number.isNaN(readDeadline(m.deadline))
   );
 }
 
@@ -195,10 +198,8 @@ function main(): void {
       then?.();
       return;
     }
-    process.send(report, undefined, undefined, (err) => {
-      if (err) noop(); // the sidecar is gone: 'disconnect' follows
-      then?.();
-    });
+    // An error means the sidecar is gone: 'disconnect' follows and handles it.
+    process.send(report, undefined, undefined, () => then?.());
   };
   const exitNow = (): void => {
     process.exit(0);
@@ -283,8 +284,13 @@ function main(): void {
   };
   function arm(): void {
     if (deadlineTimer) clearTimeout(deadlineTimer);
+    deadlineTimer = null;
     timerAt = deadline;
-    deadlineTimer = setTimeout(onDeadlineTimer, Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(deadline - monotonicNowMs()))));
+    if (deadline === Infinity) return; // no deadline
+    deadlineTimer = setTimeout(
+      onDeadlineTimer,
+      Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(deadline - monotonicNowMs()))),
+    );
   }
 
   const onLeaderExit = (code: number | null, signal: NodeJS.Signals | null): void => {
@@ -300,19 +306,37 @@ function main(): void {
 
   const start = (cmd: StartCommand): void => {
     if (child) {
-      send({ type: 'error', message: `start refused: workload pid ${pgid} is still ${stopping ? 'stopping' : 'running'}` });
+      send({
+        type: 'error',
+        message: `start refused: workload pid ${pgid} is still ${stopping ? 'stopping' : 'running'}`,
+      });
       return;
     }
     const notStarted = (why: WatchdogStopReason, error?: string): void => {
-      send({ type: 'stopped', byItself: why === 'spawn-failed', code: null, signal: null, reason: why, pid: null, escalated: false, stopMs: 0, error });
+      send({
+        type: 'stopped',
+        byItself: why === 'spawn-failed',
+        code: null,
+        signal: null,
+        reason: why,
+        pid: null,
+        escalated: false,
+        stopMs: 0,
+        error,
+      });
     };
-    if (cmd.deadline - monotonicNowMs() <= 0) {
+    const startDeadline = readDeadline(cmd.deadline);
+    if (startDeadline - monotonicNowMs() <= 0) {
       notStarted('deadline-passed');
       return;
     }
     let c: ChildProcess;
     try {
-      c = spawn(cmd.argv[0]!, cmd.argv.slice(1), { detached: true, stdio: 'inherit', env: { ...process.env, ...cmd.env } });
+      c = spawn(cmd.argv[0]!, cmd.argv.slice(1), {
+        detached: true,
+        stdio: 'inherit',
+        env: { ...process.env, ...cmd.env },
+      });
     } catch (err) {
       notStarted('spawn-failed', (err as Error).message);
       return;
@@ -324,7 +348,7 @@ function main(): void {
     child = c;
     pgid = c.pid;
     stopTimeoutMs = cmd.stopTimeoutMs;
-    deadline = cmd.deadline;
+    deadline = startDeadline;
     stopping = byItself = escalated = leaderExited = false;
     reason = 'requested';
     exitCode = null;
@@ -339,21 +363,26 @@ function main(): void {
     if (typeof m !== 'object' || m === null) return;
     const msg = m as Record<string, unknown>;
     switch (msg.type) {
-      case 'deadline':
-        if (typeof msg.deadline !== 'number' || !Number.isFinite(msg.deadline)) {
-          send({ type: 'error', message: 'deadline: a finite number is needed' });
+      case 'deadline': {
+        const d = readDeadline(msg.deadline);
+        if (Number.isNaN(d)) {
+          send({ type: 'error', message: 'deadline: a finite number or null is needed' });
           return;
         }
-        deadline = msg.deadline;
+        deadline = d;
         if (child && !stopping && deadline < timerAt - 1) arm(); // earlier: re-arm now; later: when it fires
         return;
+      }
       case 'stop':
         beginStop('requested');
         return;
       case 'start':
         if (exitWhenIdle) return;
         if (!isStartCommand(msg)) {
-          send({ type: 'error', message: 'start: argv (non-empty string[]), env, stopTimeoutMs and deadline are needed' });
+          send({
+            type: 'error',
+            message: 'start: argv (non-empty string[]), env, stopTimeoutMs and deadline are needed',
+          });
           return;
         }
         start(msg);
@@ -385,6 +414,7 @@ function main(): void {
     }
     process.exit(70);
   });
+  send({ type: 'ready' });
 }
 
 if (require.main === module) main();
