@@ -134,9 +134,9 @@ describe('Arbiter', () => {
   describe('rule tables', () => {
     it('every table ends with a catch-all rule, and every rule has a describe below', () => {
       const contexts = [
-        { node: P, callerEpoch: 0n, holder: '', epoch: 0n, holderLeaseLive: false, inStartupGrace: false },
-        { node: P, callerEpoch: 5n, holder: S, epoch: 9n, holderLeaseLive: true, inStartupGrace: true },
-        { node: S, callerEpoch: 9n, holder: S, epoch: 9n, holderLeaseLive: false, inStartupGrace: false },
+        { node: P, callerEpoch: 0n, callerKnownEpoch: 0n, holder: '', epoch: 0n, holderLeaseLive: false, inStartupGrace: false },
+        { node: P, callerEpoch: 5n, callerKnownEpoch: 5n, holder: S, epoch: 9n, holderLeaseLive: true, inStartupGrace: true },
+        { node: S, callerEpoch: 9n, callerKnownEpoch: 9n, holder: S, epoch: 9n, holderLeaseLive: false, inStartupGrace: false },
       ];
       for (const table of [HEARTBEAT_RULES, ACQUIRE_RULES, RELEASE_RULES]) {
         const last = table[table.length - 1];
@@ -154,6 +154,7 @@ describe('Arbiter', () => {
       expect(ACQUIRE_RULES.map((r) => r.name)).to.deep.equal([
         'refuse-during-startup-grace',
         'refuse-while-holder-lease-live',
+        'refuse-late-acquire-by-holder',
         'grant-new-epoch',
       ]);
       expect(RELEASE_RULES.map((r) => r.name)).to.deep.equal([
@@ -472,9 +473,29 @@ describe('Arbiter', () => {
 
     it('does not stop the holder itself from acquiring again (a new activation gets a new epoch)', () => {
       const { a, t, e } = withHolder();
-      const d = acq(a, P, t + 5);
+      const d = acq(a, P, t + 5, { known: e });
       expect(d.rule).to.equal('grant-new-epoch');
       expect(d.answer).to.include({ verdict: 'granted', holder: P, epoch: e + 1n });
+    });
+  });
+
+  describe('acquire rule refuse-late-acquire-by-holder', () => {
+    it('refuses, and changes nothing, when the holder asks without knowing its current epoch', () => {
+      const { a, t, e } = withHolder();
+      hb(a, P, t + 5, { held: e, known: e }); // lastSeen moves with any request: level it first
+      const before = snapshot(a, t + 5);
+      const d = acq(a, P, t + 5, { known: e - 1n });
+      expect(d.rule).to.equal('refuse-late-acquire-by-holder');
+      expect(d.answer).to.include({ verdict: 'refused', reason: 'stale-epoch', holder: P, epoch: e });
+      expect(d.persist).to.equal(undefined);
+      expect(snapshot(a, t + 5)).to.deep.equal(before);
+    });
+
+    it('grants once the holder\'s lease has run out (a restarted sidecar that forgot its epoch)', () => {
+      const { a, t, e } = withHolder();
+      const d = acq(a, P, t + DEFAULT_HOLD + 1, { known: 0n });
+      expect(d.rule).to.equal('grant-new-epoch');
+      expect(d.answer.epoch > e).to.equal(true);
     });
   });
 
@@ -598,7 +619,7 @@ describe('Arbiter', () => {
 
     it('changes nothing when the holder releases an older epoch of its own', () => {
       const { a, t, e } = withHolder();
-      const e2 = acq(a, P, t).answer.epoch; // P activates again: e2 = e + 1
+      const e2 = acq(a, P, t, { known: e }).answer.epoch; // P activates again: e2 = e + 1
       const before = snapshot(a, t);
       const d = rel(a, P, e, t);
       expect(d.rule).to.equal('refuse-release-of-old-epoch');

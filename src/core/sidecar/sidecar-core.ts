@@ -36,10 +36,16 @@ export class SidecarCore {
   private runStartedAt = NEVER;
   private restarts = 0;
   private restartAt = NEVER;
+  /** The workload exited by itself while this node held the group: run it again, under a new epoch. */
+  private restartWanted = false;
+  private acquireIsRestart = false;
+  /** Why the witness refused this node's epoch, once it has; the stop reports it. */
+  private supersededBecause: string | undefined;
   private ineligibleUntil = NEVER;
 
   private acquireSentAt: number | undefined;
   private releaseInFlight = false;
+  private releaseRetryAt = NEVER;
   private refusedUntil = NEVER;
 
   /** Promises made with the peer leases this node granted (DESIGN-NOTES 4.2). */
@@ -49,6 +55,7 @@ export class SidecarCore {
   private readonly quietUntil: number;
 
   private lastPeerHeard = NEVER;
+  private readonly startedAt: number;
   private lastWitnessHeard = NEVER;
   private peer: PeerState | undefined;
   private peerActiveSince = NEVER;
@@ -62,6 +69,7 @@ export class SidecarCore {
   ) {
     this.knownEpoch = knownEpoch;
     this.quietUntil = grantorHoldEnd(now, settings.peerLeaseMs, settings.bounds);
+    this.startedAt = now;
   }
 
   // ---- what the node says -------------------------------------------------------------------
@@ -118,6 +126,8 @@ export class SidecarCore {
   onWitnessHeartbeatAnswer(sentAt: number, heldEpoch: bigint, answer: WitnessAnswer, now: number): void {
     this.hearWitness(answer, now);
     if (heldEpoch === 0n || heldEpoch !== this.epoch) return;
+    // A renewal answered after the workload stopped extends nothing: nothing may run on it.
+    if (answer.verdict === 'renewed' && !this.mayBeRunning()) return;
     if (answer.verdict === 'renewed' && answer.holder === this.settings.node && answer.epoch === heldEpoch) {
       this.witnessLeaseUntil = Math.max(this.witnessLeaseUntil, holderLeaseEnd(sentAt, answer.leaseMs, this.settings.bounds));
     } else if (answer.verdict === 'refused') {
@@ -125,7 +135,8 @@ export class SidecarCore {
       this.witnessLeaseUntil = NEVER;
       this.peerLeaseUntil = NEVER;
       this.holding = false;
-      this.lastDecision = `witness refused epoch ${heldEpoch}: superseded by ${answer.holder} at ${answer.epoch}`;
+      this.restartWanted = false;
+      this.supersededBecause = `the witness refused epoch ${heldEpoch}: superseded (holder ${answer.holder || 'none'}, epoch ${answer.epoch})`;
     }
   }
 
@@ -146,7 +157,9 @@ export class SidecarCore {
     if (this.workload !== 'stopped') return; // cannot happen: a running node does not acquire
     this.epoch = answer.epoch;
     this.holding = true;
-    this.restarts = 0;
+    if (!this.acquireIsRestart) this.restarts = 0;
+    this.restartWanted = false;
+    this.supersededBecause = undefined;
     this.witnessLeaseUntil = leaseUntil;
     this.peerLeaseUntil = NEVER;
     this.startRequested = true;
@@ -154,7 +167,11 @@ export class SidecarCore {
 
   onReleaseAnswer(epoch: bigint, answer: WitnessAnswer | undefined, now: number): void {
     this.releaseInFlight = false;
-    if (answer === undefined) return;
+    if (answer === undefined) {
+      // A witness that refuses connections fails at once: ask again next heartbeat, not in a loop.
+      this.releaseRetryAt = now + this.settings.heartbeatMs;
+      return;
+    }
     this.hearWitness(answer, now);
     if (epoch === this.epoch) this.holding = false;
   }
@@ -170,7 +187,9 @@ export class SidecarCore {
         // not be respawned in a tight loop.
         this.restarts += 1;
         this.restartAt = now + this.settings.restartBackoffMs * 2 ** Math.min(this.restarts - 1, 6);
-        if (this.holding && this.restarts > this.settings.maxRestarts) {
+        if (this.holding && this.restarts <= this.settings.maxRestarts) {
+          this.restartWanted = true;
+        } else if (this.holding) {
           this.ineligibleUntil = now + this.settings.failureCooldownMs;
           this.lastDecision = `workload exited ${this.restarts} times: giving the group up`;
         }
@@ -193,6 +212,7 @@ export class SidecarCore {
     if (this.workload === 'stopping') return [];
     const deadline = Math.max(this.witnessLeaseUntil, this.peerLeaseUntil);
     const row = lookup(ACTIVE_TABLE, this.link(this.peerLeaseUntil, now), this.link(this.witnessLeaseUntil, now));
+    if (this.supersededBecause !== undefined) return [this.stop(this.supersededBecause)];
     // SAFETY 1: stop early enough that SIGTERM, the grace and SIGKILL finish before the deadline.
     if (now >= deadline - stopBudget(this.settings)) return [this.stop(`${lookup(ACTIVE_TABLE, 'down', 'down').why}`)];
     if (row.action === 'stop') return [this.stop(row.why)];
@@ -211,21 +231,27 @@ export class SidecarCore {
       }
       this.lastDecision = `grant of epoch ${this.epoch} arrived too late to use`;
     }
-    if (this.holding && now >= this.restartAt && this.restarts > 0 && this.restarts <= this.settings.maxRestarts) {
-      if (now < Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(this.settings)) {
-        return [this.start(`restart ${this.restarts} of ${this.settings.maxRestarts} after the workload exited`, now)];
-      }
-    }
-    if (this.holding && this.restarts > 0 && this.restarts <= this.settings.maxRestarts && now < this.restartAt) return [];
     // Our own lease ran out: the witness's hold on our behalf runs out by itself, unrenewed.
-    if (this.holding && now >= this.witnessLeaseUntil && !this.releaseInFlight) this.holding = false;
+    if (this.holding && now >= this.witnessLeaseUntil && !this.releaseInFlight) {
+      this.holding = false;
+      this.restartWanted = false;
+    }
+    if (this.restartWanted) {
+      // Every run gets its own epoch (S2): the holder asks the witness again, which grants the
+      // current holder a new epoch at once.
+      if (now < this.restartAt || this.acquiring(now) || now < this.refusedUntil) return [];
+      this.acquireSentAt = now;
+      this.acquireIsRestart = true;
+      return [{ kind: 'acquire', why: `restart ${this.restarts} of ${this.settings.maxRestarts} after the workload exited` }];
+    }
     if (this.holding) {
-      if (this.releaseInFlight) return [];
+      if (this.releaseInFlight || now < this.releaseRetryAt) return [];
       this.releaseInFlight = true;
       return [{ kind: 'release', epoch: this.epoch, why: 'the workload has stopped: hand the group back' }];
     }
     if (this.shouldAcquire(now)) {
       this.acquireSentAt = now;
+      this.acquireIsRestart = false;
       return [{ kind: 'acquire', why: this.lastDecision }];
     }
     return [];
@@ -236,7 +262,7 @@ export class SidecarCore {
     if (this.acquiring(now) || now < this.refusedUntil || now < this.ineligibleUntil) return false;
     // SAFETY 3: never while a promise made to the peer may still stand.
     if (now < this.promiseUntil || now < this.quietUntil) return false;
-    const peerUp = now - this.lastPeerHeard < this.settings.timeoutMs;
+    const peerUp = this.peerHeardWithinTimeout(now);
     const witnessUp = now - this.lastWitnessHeard < this.settings.timeoutMs;
     if (!peerUp) {
       const row = lookup(STANDBY_TABLE, 'down', witnessUp ? 'up' : 'down');
@@ -260,7 +286,7 @@ export class SidecarCore {
   }
 
   private decideSimple(now: number): Action[] {
-    const peerUp = now - this.lastPeerHeard < this.settings.timeoutMs;
+    const peerUp = this.peerHeardWithinTimeout(now);
     const run = this.settings.role === 'primary' || !peerUp;
     const why =
       this.settings.role === 'primary'
@@ -322,6 +348,11 @@ export class SidecarCore {
     if (runsNow && this.peer?.workload !== 'running') this.peerActiveSince = now;
     if (!runsNow) this.peerActiveSince = NEVER;
     this.peer = state;
+  }
+
+  /** Silence is counted from this node's own start: a peer not heard yet is not yet "gone". */
+  private peerHeardWithinTimeout(now: number): boolean {
+    return now - Math.max(this.lastPeerHeard, this.startedAt) < this.settings.timeoutMs;
   }
 
   private hearWitness(answer: WitnessAnswer, now: number): void {

@@ -82,7 +82,7 @@ export class Arbiter {
   heartbeat(input: HeartbeatInput, now: number): Decision {
     const { group, joined } = this.register(input.group, input.node, input.role, now);
     this.hear(group, input.knownEpoch, input.heldEpoch);
-    const rule = firstMatchingRule(HEARTBEAT_RULES, this.context(group, input.node, input.heldEpoch, now));
+    const rule = firstMatchingRule(HEARTBEAT_RULES, this.context(group, input.node, input.heldEpoch, input.knownEpoch, now));
     const leaseMs = this.leaseFor(input.leaseMs);
     switch (rule.outcome.kind) {
       case 'renew':
@@ -103,7 +103,7 @@ export class Arbiter {
   acquire(input: AcquireInput, now: number): Decision {
     const group = this.member(input.group, input.node, now);
     this.hear(group, input.knownEpoch, 0n);
-    const rule = firstMatchingRule(ACQUIRE_RULES, this.context(group, input.node, 0n, now));
+    const rule = firstMatchingRule(ACQUIRE_RULES, this.context(group, input.node, 0n, input.knownEpoch, now));
     if (rule.outcome.kind !== 'grant') return this.decide(input.group, group, rule, now, { event: 'refused' });
     const leaseMs = this.leaseFor(input.leaseMs);
     const epoch = nextEpoch(this.floor, maxEpoch(group.epoch, group.highestHeard), input.knownEpoch);
@@ -124,7 +124,7 @@ export class Arbiter {
   release(input: ReleaseInput, now: number): Decision {
     const group = this.member(input.group, input.node, now);
     this.hear(group, input.knownEpoch, 0n);
-    const rule = firstMatchingRule(RELEASE_RULES, this.context(group, input.node, input.epoch, now));
+    const rule = firstMatchingRule(RELEASE_RULES, this.context(group, input.node, input.epoch, input.knownEpoch, now));
     if (rule.outcome.kind !== 'release') return this.decide(input.group, group, rule, now, { event: 'refused' });
     group.holder = '';
     group.holdUntil = 0;
@@ -198,10 +198,11 @@ export class Arbiter {
     group.highestHeard = maxEpoch(group.highestHeard, maxEpoch(knownEpoch, heldEpoch));
   }
 
-  private context(group: GroupState, node: string, callerEpoch: bigint, now: number): RuleContext {
+  private context(group: GroupState, node: string, callerEpoch: bigint, callerKnownEpoch: bigint, now: number): RuleContext {
     return {
       node,
       callerEpoch,
+      callerKnownEpoch,
       holder: group.holder,
       epoch: group.epoch,
       holderLeaseLive: group.holder !== '' && now < group.holdUntil,

@@ -12,6 +12,8 @@ export interface RuleContext {
   readonly node: string;
   /** Renew: the epoch the caller says it is active under. Release: the epoch it releases. */
   readonly callerEpoch: bigint;
+  /** The highest epoch the caller says it has seen. */
+  readonly callerKnownEpoch: bigint;
   /** Recorded holder, '' when none, and the group's current epoch. */
   readonly holder: string;
   readonly epoch: bigint;
@@ -89,6 +91,14 @@ export const ACQUIRE_RULES: readonly Rule[] = [
     when: (c) => c.holder !== '' && c.holder !== c.node && c.holderLeaseLive,
     outcome: refuse('held-by-other'),
     why: "the holder's lease has not run out at the witness: its workload may still be running",
+  },
+  {
+    name: 'refuse-late-acquire-by-holder',
+    when: (c) => c.holder === c.node && c.holderLeaseLive && c.callerKnownEpoch < c.epoch,
+    outcome: refuse('stale-epoch'),
+    why:
+      'the holder asks without knowing its own current epoch: a request delayed past the grant it ' +
+      'predates; granting it would supersede the run that grant started',
   },
   {
     name: 'grant-new-epoch',

@@ -1,0 +1,296 @@
+/**
+ * One schedule's configuration, drawn from its seed (swarm testing): the sidecar settings, the
+ * witness's bounds, the clocks, the network, and which faults happen at which rates. Some bugs only
+ * show under one configuration or one mix of faults, never under the defaults, so every schedule
+ * draws its own, and each fault kind is switched on for about half of the schedules.
+ */
+import { settingsProblems } from '../core/sidecar/timing';
+import type { SidecarSettings } from '../core/sidecar/types';
+import type { ArbiterConfig } from '../core/witness/arbiter';
+import { Rng } from './prng';
+
+export const FAULT_KINDS = [
+  'loss',
+  'duplication',
+  'reorder',
+  'partition',
+  'one-way',
+  'blackhole',
+  'isolate',
+  'sidecar-crash',
+  'sidecar-pause',
+  'witness-crash',
+  'witness-wipe',
+  'crash-on-write',
+  'workload-crash',
+  'slow-stop',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** Episode faults: each enabled kind recurs at its own rate during the fault phase. */
+export const EPISODE_KINDS = [
+  'partition',
+  'one-way',
+  'blackhole',
+  'isolate',
+  'sidecar-crash',
+  'sidecar-pause',
+  'witness-crash',
+] as const satisfies readonly FaultKind[];
+export type EpisodeKind = (typeof EPISODE_KINDS)[number];
+
+/** How the final failover probe takes the active node away. */
+export type ProbeKind = 'crash' | 'isolate' | 'pause';
+
+/** Party indices: the two nodes and the witness. Directed link from a to b is `a * 3 + b`. */
+export const PRIMARY = 0;
+export const SECONDARY = 1;
+export const WITNESS = 2;
+export const PARTY_NAMES = ['P', 'S', 'W'] as const;
+
+export interface LinkPlan {
+  /** One-way delay: base + uniform(0, jitter), in real ms. */
+  readonly baseDelayMs: number;
+  readonly jitterMs: number;
+  /** During the fault phase only (the quiet tail is clean). */
+  readonly loss: number;
+  readonly duplication: number;
+  /** Probability that a message is held back (reordered behind later ones) by exp(spikeMeanMs). */
+  readonly spike: number;
+  readonly spikeMeanMs: number;
+}
+
+export interface EpisodePlan {
+  /** Mean real time between two episodes. */
+  readonly meanGapMs: number;
+  /** Mean real duration of one episode. */
+  readonly meanLengthMs: number;
+}
+
+export interface Plan {
+  readonly seed: number;
+  /** Settings of the primary and the secondary (identical but for node and role). */
+  readonly primary: SidecarSettings;
+  readonly secondary: SidecarSettings;
+  readonly witness: ArbiterConfig;
+  /** Configurations drawn and rejected by settingsProblems() before this one. */
+  readonly rejectedConfigs: number;
+  /** Actual clock-rate error bound, <= the configured rho; and each party's clock rate. */
+  readonly rhoActual: number;
+  readonly clockRates: readonly [number, number, number];
+  /** gRPC deadline of every call, on the caller's clock. */
+  readonly callDeadlineMs: number;
+  /** Length of the fault phase; the quiet tail follows. */
+  readonly faultPhaseMs: number;
+  /** Indexed by from * 3 + to; the diagonal is unused. */
+  readonly links: readonly LinkPlan[];
+  readonly faults: ReadonlySet<FaultKind>;
+  readonly episodes: Readonly<Partial<Record<EpisodeKind, EpisodePlan>>>;
+  /** A witness crash wipes the store with this probability (witness-wipe). */
+  readonly wipeProbability: number;
+  /** Each durable write crashes the witness with this probability (crash-on-write). */
+  readonly crashOnWriteProbability: number;
+  readonly writeDelayMaxMs: number;
+  /** Workload: start time, mean lifetime before it crashes by itself, stop behaviour. */
+  readonly startDelayMaxMs: number;
+  readonly workloadMeanLifeMs: number;
+  /** A SIGTERMed workload exits after uniform(0, stopTimeMaxMs) on its clock (> stop timeout: SIGKILL). */
+  readonly stopTimeMaxMs: number;
+  readonly ignoreSigtermProbability: number;
+  readonly probe: ProbeKind;
+}
+
+export interface PlanOptions {
+  /** Only these fault kinds may be drawn (all when undefined). */
+  readonly allowFaults?: ReadonlySet<FaultKind>;
+}
+
+const GROUP = 'g';
+
+export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
+  const rng = new Rng(seed);
+  let rejected = 0;
+  let settings: SidecarSettings;
+  for (;;) {
+    settings = drawSettings(rng);
+    if (settingsProblems(settings).length === 0) break;
+    rejected += 1;
+  }
+  const primary: SidecarSettings = { ...settings, node: 'p', role: 'primary' };
+  const secondary: SidecarSettings = { ...settings, node: 's', role: 'secondary' };
+  const rho = settings.bounds.rho;
+  const lease = Math.max(settings.leaseMs, settings.peerLeaseMs);
+
+  // The witness's bounds are the sidecars'; its longest lease is at least the one asked for.
+  const maxLeaseMs = rng.chance(0.5) ? settings.leaseMs : Math.round(settings.leaseMs * rng.range(1, 3));
+  const witness: ArbiterConfig = {
+    bounds: settings.bounds,
+    defaultLeaseMs: Math.min(maxLeaseMs, Math.round(rng.range(0.5, 1) * maxLeaseMs) || 1),
+    maxLeaseMs,
+  };
+
+  // Clocks: often at the extremes of the allowed rate error, where lease bugs show.
+  const rhoActual = rho * rng.pick([1, 1, 1, rng.next()]);
+  // Holders slow and grantors fast is where a lease shortfall shows; nodes apart stresses peer leases.
+  const rate = (): number => (rng.chance(0.6) ? 1 + rng.pick([-1, 1]) * rhoActual : 1 + rng.range(-1, 1) * rhoActual);
+  const slow = 1 - rhoActual;
+  const fast = 1 + rhoActual;
+  const apart = rng.chance(0.5) ? -1 : 1;
+  const clocks = rng.pick(['random', 'witness-fast', 'witness-slow', 'nodes-apart'] as const);
+  const clockRates: [number, number, number] =
+    clocks === 'witness-fast'
+      ? [slow, slow, fast]
+      : clocks === 'witness-slow'
+        ? [fast, fast, slow]
+        : clocks === 'nodes-apart'
+          ? [1 + apart * rhoActual, 1 - apart * rhoActual, rate()]
+          : [rate(), rate(), rate()];
+
+  const hb = settings.heartbeatMs;
+  const drawnDeadlineMs = rng.pick([2 * hb, settings.timeoutMs, rng.range(hb, 3 * hb)]);
+
+  const faults = new Set<FaultKind>();
+  if (!rng.chance(0.05)) {
+    for (const kind of FAULT_KINDS) {
+      if ((options.allowFaults === undefined || options.allowFaults.has(kind)) && rng.chance(0.5)) faults.add(kind);
+    }
+  }
+
+  const lan = rng.chance(0.6);
+  const links: LinkPlan[] = [];
+  for (let i = 0; i < 9; i += 1) {
+    const base = lan ? rng.range(0.05, 2) : rng.range(1, 20);
+    links.push({
+      baseDelayMs: base,
+      jitterMs: rng.range(0, base),
+      loss: faults.has('loss') && rng.chance(0.7) ? rng.pick([rng.range(0, 0.1), rng.range(0.1, 0.6)]) : 0,
+      duplication: faults.has('duplication') && rng.chance(0.7) ? rng.range(0, 0.3) : 0,
+      spike: faults.has('reorder') && rng.chance(0.7) ? rng.range(0.005, 0.2) : 0,
+      spikeMeanMs: rng.pick([rng.range(0.2, 2) * hb, rng.range(0.2, 1.5) * lease]),
+    });
+  }
+
+  // A deadline shorter than a round trip would fail every call even on a clean network.
+  let slowest = 0;
+  for (const l of links) slowest = Math.max(slowest, l.baseDelayMs + l.jitterMs);
+  const callDeadlineMs = Math.round(Math.max(drawnDeadlineMs, 4 * slowest));
+
+  const episodes: Partial<Record<EpisodeKind, EpisodePlan>> = {};
+  for (const kind of EPISODE_KINDS) {
+    if (!faults.has(kind)) continue;
+    episodes[kind] = {
+      meanGapMs: rng.range(0.5, 6) * lease,
+      meanLengthMs: rng.pick([rng.range(0.05, 0.5), rng.range(0.5, 3)]) * lease,
+    };
+  }
+
+  const faultPhaseMs = Math.round(Math.max(rng.range(10_000, 25_000), rng.range(4, 8) * lease));
+  return {
+    seed,
+    primary,
+    secondary,
+    witness,
+    rejectedConfigs: rejected,
+    rhoActual,
+    clockRates,
+    callDeadlineMs,
+    faultPhaseMs,
+    links,
+    faults,
+    episodes,
+    wipeProbability: faults.has('witness-wipe') ? rng.range(0.2, 1) : 0,
+    crashOnWriteProbability: faults.has('crash-on-write') ? rng.range(0.05, 0.5) : 0,
+    writeDelayMaxMs: rng.pick([rng.range(0.05, 2), rng.range(2, 30)]),
+    startDelayMaxMs: rng.pick([rng.range(0, 5), rng.range(5, 2 * hb)]),
+    workloadMeanLifeMs: rng.range(0.3, 5) * lease,
+    stopTimeMaxMs: faults.has('slow-stop')
+      ? settings.stopTimeoutMs * rng.range(0.8, 1.5)
+      : Math.min(settings.stopTimeoutMs, rng.range(0, 20)),
+    ignoreSigtermProbability: faults.has('slow-stop') ? rng.range(0, 0.5) : 0,
+    probe: rng.pick(['crash', 'isolate', 'pause'] as const),
+  };
+}
+
+/** Heartbeat, timeout shorter or longer than the peer lease, leases, stop budget tight or loose. */
+function drawSettings(rng: Rng): SidecarSettings {
+  const rho = rng.pick([0, 0.001, 0.01, 0.01, 0.02, 0.05, 0.1]);
+  const marginMs = rng.pick([0, 1, 5, 10, 25, 50]);
+  const heartbeatMs = Math.round(rng.pick([rng.range(50, 100), rng.range(100, 300), rng.range(300, 600)]));
+  const stopTimeoutMs = Math.round(
+    rng.pick([rng.range(10, 2 * heartbeatMs), rng.range(heartbeatMs, 6 * heartbeatMs), rng.range(0, 1000)]),
+  );
+  const budget = stopTimeoutMs + 100 + marginMs;
+  const minLease = (budget + 3 * heartbeatMs) / (1 - rho);
+  // Tight leases sit just above the minimum; now and then just below it (rejected, drawn again).
+  const lease = (): number =>
+    Math.round(minLease * rng.pick([rng.range(0.97, 1.15), rng.range(1.15, 2), rng.range(2, 3)]));
+  const leaseMs = lease();
+  const peerLeaseMs = rng.chance(0.3) ? leaseMs : lease();
+  const promise = peerLeaseMs * (1 + rho) + marginMs;
+  const timeoutMs = Math.round(
+    rng.chance(0.5)
+      ? rng.range(2 * heartbeatMs, Math.max(2 * heartbeatMs, peerLeaseMs)) // shorter than the peer lease
+      : rng.range(promise, 2 * promise), // at least the promise
+  );
+  const failback = rng.chance(0.5) ? 'auto' : 'manual';
+  return {
+    group: GROUP,
+    node: '',
+    role: 'primary',
+    mode: 'standard',
+    heartbeatMs,
+    timeoutMs,
+    leaseMs,
+    peerLeaseMs,
+    stopTimeoutMs,
+    failback,
+    failbackDelayMs: Math.round(rng.pick([0, rng.range(0, 2) * leaseMs, rng.range(0, 5000)])),
+    maxRestarts: rng.int(4),
+    restartBackoffMs: Math.round(rng.pick([0, rng.range(0, 2 * heartbeatMs)])),
+    failureCooldownMs: Math.round(rng.range(0, 3) * leaseMs),
+    bounds: { rho, marginMs },
+  };
+}
+
+export function describePlan(plan: Plan): string[] {
+  const s = plan.primary;
+  const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+  const lines = [
+    `settings: heartbeat ${s.heartbeatMs}ms, timeout ${s.timeoutMs}ms, lease ${s.leaseMs}ms, peer lease ${s.peerLeaseMs}ms, ` +
+      `stop timeout ${s.stopTimeoutMs}ms, rho ${s.bounds.rho}, margin ${s.bounds.marginMs}ms, failback ${s.failback} ` +
+      `(delay ${s.failbackDelayMs}ms), max restarts ${s.maxRestarts}, backoff ${s.restartBackoffMs}ms, cooldown ${s.failureCooldownMs}ms`,
+    `witness: max lease ${plan.witness.maxLeaseMs}ms, default ${plan.witness.defaultLeaseMs}ms, rho ${plan.witness.bounds.rho}, ` +
+      `margin ${plan.witness.bounds.marginMs}ms; writes up to ${plan.writeDelayMaxMs.toFixed(2)}ms`,
+    `clocks: rho actual ${pct(plan.rhoActual)}, rates P ${plan.clockRates[0].toFixed(5)} S ${plan.clockRates[1].toFixed(5)} ` +
+      `W ${plan.clockRates[2].toFixed(5)}; call deadline ${plan.callDeadlineMs}ms; rejected configs ${plan.rejectedConfigs}`,
+    `faults (${plan.faultPhaseMs}ms): ${[...plan.faults].join(', ') || 'none'}; probe: ${plan.probe}`,
+  ];
+  for (const [kind, e] of Object.entries(plan.episodes)) {
+    lines.push(`  ${kind}: every ~${Math.round(e.meanGapMs)}ms for ~${Math.round(e.meanLengthMs)}ms`);
+  }
+  if (plan.faults.has('witness-wipe'))
+    lines.push(`  witness crash wipes the store with p=${plan.wipeProbability.toFixed(2)}`);
+  if (plan.faults.has('crash-on-write'))
+    lines.push(`  a durable write crashes the witness with p=${plan.crashOnWriteProbability.toFixed(2)}`);
+  if (plan.faults.has('workload-crash'))
+    lines.push(`  workload crashes by itself after ~${Math.round(plan.workloadMeanLifeMs)}ms`);
+  lines.push(
+    `  workload start up to ${plan.startDelayMaxMs.toFixed(1)}ms, stop up to ${plan.stopTimeMaxMs.toFixed(1)}ms, ` +
+      `ignores SIGTERM p=${plan.ignoreSigtermProbability.toFixed(2)}`,
+  );
+  const links: string[] = [];
+  for (let from = 0; from < 3; from += 1) {
+    for (let to = 0; to < 3; to += 1) {
+      if (from === to) continue;
+      const l = plan.links[from * 3 + to] as LinkPlan;
+      links.push(
+        `${PARTY_NAMES[from]}->${PARTY_NAMES[to]} ${l.baseDelayMs.toFixed(2)}+${l.jitterMs.toFixed(2)}ms` +
+          (l.loss > 0 ? ` loss ${pct(l.loss)}` : '') +
+          (l.duplication > 0 ? ` dup ${pct(l.duplication)}` : '') +
+          (l.spike > 0 ? ` reorder ${pct(l.spike)}~${Math.round(l.spikeMeanMs)}ms` : ''),
+      );
+    }
+  }
+  lines.push(`links: ${links.join('; ')}`);
+  return lines;
+}

@@ -1,0 +1,105 @@
+/**
+ * The deterministic simulator against the production cores (src/sim, DESIGN-NOTES section 3):
+ * a few thousand random fault schedules with no S1, S2 or liveness violation, and exact replay.
+ * A failure lists each distinct violation with the command that replays it.
+ */
+import { expect } from 'chai';
+import { replayCommand } from '../../src/sim/main';
+import { drawPlan } from '../../src/sim/plan';
+import { scheduleSeed } from '../../src/sim/prng';
+import { runMany, runSchedule, totalViolations } from '../../src/sim/run';
+import { settingsProblems } from '../../src/core/sidecar/timing';
+import { VARIANTS } from './variants';
+
+const SCHEDULES = 3000;
+const MASTER_SEED = 2024;
+
+describe('simulator: production cores under random fault schedules', function () {
+  this.timeout(120_000);
+
+  it(`runs ${SCHEDULES} schedules with no S1, S2 or liveness violation`, () => {
+    const summary = runMany(MASTER_SEED, SCHEDULES);
+    const lines = [...summary.examples.entries()].map(
+      ([key, ex]) =>
+        `${key} x${summary.bySub[key] ?? 0}, first in ${replayCommand(ex.seed)}: ${ex.violation.detail.split('\n')[0] ?? ''}`,
+    );
+    expect(summary.schedules).to.equal(SCHEDULES);
+    expect(summary.probeFailoversMs.length, 'failover probes that completed').to.be.greaterThan(SCHEDULES * 0.95);
+    expect(totalViolations(summary), `violations:\n${lines.join('\n')}`).to.equal(0);
+  });
+
+  it('replays a seed exactly: two runs of one schedule write the same timeline, message by message', () => {
+    for (const index of [0, 1, 2]) {
+      const seed = scheduleSeed(MASTER_SEED, index);
+      const a = runSchedule(seed, {}, 2).result;
+      const b = runSchedule(seed, {}, 2).result;
+      expect(a.timeline.length).to.be.greaterThan(100);
+      expect(b.timeline).to.deep.equal(a.timeline);
+      expect(b.violations).to.deep.equal(a.violations);
+      // Tracing changes nothing: the untraced run takes the same path.
+      const quiet = runSchedule(seed, {}, 0).result;
+      expect(quiet.events).to.equal(a.events);
+      expect(quiet.simulatedMs).to.equal(a.simulatedMs);
+      expect(quiet.probeFailoverMs).to.equal(a.probeFailoverMs);
+    }
+  });
+
+  it('draws only configurations that settingsProblems() accepts, and rejects some on the way', () => {
+    let rejected = 0;
+    for (let i = 0; i < 500; i += 1) {
+      const plan = drawPlan(scheduleSeed(7, i));
+      expect(settingsProblems(plan.primary)).to.deep.equal([]);
+      expect(settingsProblems(plan.secondary)).to.deep.equal([]);
+      expect(plan.rhoActual).to.be.at.most(plan.primary.bounds.rho);
+      for (const rate of plan.clockRates) expect(Math.abs(rate - 1)).to.be.at.most(plan.rhoActual + 1e-12);
+      rejected += plan.rejectedConfigs;
+    }
+    expect(rejected).to.be.greaterThan(0);
+  });
+
+  /**
+   * Found by the simulator in the production SidecarCore (see src/sim/README.md, "Findings"): a
+   * workload that crashed before (restarts > 0) is stopped at its lease deadline; the node sends
+   * Release; a renewal answer still in flight re-extends its witness lease, and decideStopped()'s
+   * restart branch starts the workload again under the epoch being released. The witness has
+   * released it, grants the peer, and both run.
+   */
+  const RESTART_FAULTS = new Set([
+    'workload-crash',
+    'reorder',
+    'duplication',
+    'blackhole',
+    'one-way',
+    'partition',
+    'isolate',
+    'loss',
+  ] as const);
+  const RESTART_SCHEDULES = [0xf94cabfe, 0xf81cee60, 0x7d577032, 0xaf7243a9];
+  // The same bug under the default swarm (a paused sidecar; S1 with S2 not-above-earlier).
+  const DEFAULT_SWARM_SCHEDULES = [0x57b2e4cd, 0x9a3a3b9f, 0xf88b2365];
+
+  it('S1: no workload restart under an epoch whose Release is in flight (fails until sidecar-core.ts is fixed)', () => {
+    const found: string[] = [];
+    const check = (seed: number, allowFaults: typeof RESTART_FAULTS | undefined): void => {
+      const { result } = runSchedule(seed, { planOptions: allowFaults && { allowFaults } });
+      const bad = result.violations.filter((v) => v.kind === 'S1' || v.sub === 'not-above-earlier');
+      const replay = replayCommand(seed, undefined, undefined, allowFaults && [...allowFaults]);
+      for (const v of bad) found.push(`${replay}: ${v.kind} ${v.detail}`);
+    };
+    for (const seed of RESTART_SCHEDULES) check(seed, RESTART_FAULTS);
+    for (const seed of DEFAULT_SWARM_SCHEDULES) check(seed, undefined);
+    expect(found, found.join('\n')).to.deep.equal([]);
+  });
+
+  it('the proposed fix (test/sim/variants.ts RestartFixedCore) removes that S1 from the same schedules', () => {
+    const hooks = VARIANTS['fix-restart']?.hooks;
+    const cases: [number, typeof RESTART_FAULTS | undefined][] = [
+      ...RESTART_SCHEDULES.map((seed): [number, typeof RESTART_FAULTS] => [seed, RESTART_FAULTS]),
+      ...DEFAULT_SWARM_SCHEDULES.map((seed): [number, undefined] => [seed, undefined]),
+    ];
+    for (const [seed, allowFaults] of cases) {
+      const { result } = runSchedule(seed, { hooks, planOptions: allowFaults && { allowFaults } });
+      expect(result.violations.filter((v) => v.kind === 'S1' || v.sub === 'not-above-earlier')).to.deep.equal([]);
+    }
+  });
+});
