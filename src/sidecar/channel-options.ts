@@ -13,7 +13,8 @@ export function linkChannelOptions(heartbeatMs: number, timeoutMs: number): Chan
     'grpc.initial_reconnect_backoff_ms': Math.max(50, heartbeatMs),
     'grpc.min_reconnect_backoff_ms': Math.max(50, heartbeatMs),
     'grpc.max_reconnect_backoff_ms': Math.max(500, timeoutMs),
-    // One sidecar talks to one peer: no load balancing, and keep the channel across calls.
     'grpc.enable_retries': 0,
+    // A rebuilt client (ChannelKeeper) must not inherit a stuck connection from a shared pool.
+    'grpc.use_local_subchannel_pool': 1,
   };
 }

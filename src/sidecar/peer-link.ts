@@ -3,11 +3,13 @@ import * as grpc from '@grpc/grpc-js';
 import type { PeerReply, PeerState } from '../core/sidecar/types';
 import type { PeerClient } from '../gen/witness/v1/Peer';
 import { loadWitnessProto } from '../proto/load-proto';
+import { ChannelKeeper } from './channel-keeper';
 import { linkChannelOptions } from './channel-options';
+import { monotonicNowMs } from './monotonic-clock';
 import { fromWireReply, toWirePeerState } from './peer-wire';
 
 export class PeerLink {
-  private readonly client: PeerClient;
+  private readonly keeper: ChannelKeeper<PeerClient>;
 
   constructor(
     address: string,
@@ -16,19 +18,24 @@ export class PeerLink {
     heartbeatMs: number,
   ) {
     const { grpcObject } = loadWitnessProto();
-    this.client = new grpcObject.witness.v1.Peer(
-      address,
-      grpc.credentials.createInsecure(),
-      linkChannelOptions(heartbeatMs, deadlineMs),
+    const options = linkChannelOptions(heartbeatMs, deadlineMs);
+    this.keeper = new ChannelKeeper(
+      () => new grpcObject.witness.v1.Peer(address, grpc.credentials.createInsecure(), options),
+      deadlineMs,
+      monotonicNowMs(),
     );
   }
 
   heartbeat(state: PeerState, done: (reply: PeerReply | undefined) => void): void {
-    this.client.Heartbeat(
+    this.keeper.client.Heartbeat(
       { state: toWirePeerState(this.group, state) },
       { deadline: Date.now() + this.deadlineMs },
       (error, response) => {
-        if (error || response === undefined) return done(undefined);
+        if (error || response === undefined) {
+          this.keeper.failed(monotonicNowMs());
+          return done(undefined);
+        }
+        this.keeper.answered(monotonicNowMs());
         try {
           done(fromWireReply(response));
         } catch {
@@ -39,6 +46,6 @@ export class PeerLink {
   }
 
   close(): void {
-    this.client.close();
+    this.keeper.close();
   }
 }

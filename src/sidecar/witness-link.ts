@@ -4,7 +4,9 @@ import type { WitnessAnswer } from '../core/sidecar/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import type { WitnessClient } from '../gen/witness/v1/Witness';
 import { loadWitnessProto } from '../proto/load-proto';
+import { ChannelKeeper } from './channel-keeper';
 import { linkChannelOptions } from './channel-options';
+import { monotonicNowMs } from './monotonic-clock';
 import type { WitnessEndpoints } from './witness-endpoints';
 
 export interface Caller {
@@ -16,7 +18,7 @@ export interface Caller {
 type Callback = (answer: WitnessAnswer | undefined, error?: grpc.ServiceError) => void;
 
 export class WitnessLink {
-  private readonly clients = new Map<string, WitnessClient>();
+  private readonly clients = new Map<string, ChannelKeeper<WitnessClient>>();
   private readonly options: grpc.ChannelOptions;
 
   constructor(
@@ -41,12 +43,12 @@ export class WitnessLink {
       knownEpoch: knownEpoch.toString(),
       leaseMs,
     };
-    this.client(address).Renew(request, this.callOptions(), this.answer(done, address));
+    this.keeper(address).client.Renew(request, this.callOptions(), this.answer(done, address));
   }
 
   acquire(knownEpoch: bigint, leaseMs: number, done: Callback): void {
     const request = { group: this.caller.group, node: this.caller.node, knownEpoch: knownEpoch.toString(), leaseMs };
-    this.client(this.endpoint).Acquire(request, this.callOptions(), this.answer(done, this.endpoint));
+    this.keeper(this.endpoint).client.Acquire(request, this.callOptions(), this.answer(done, this.endpoint));
   }
 
   release(epoch: bigint, knownEpoch: bigint, done: Callback): void {
@@ -56,7 +58,7 @@ export class WitnessLink {
       epoch: epoch.toString(),
       knownEpoch: knownEpoch.toString(),
     };
-    this.client(this.endpoint).Release(request, this.callOptions(), this.answer(done, this.endpoint));
+    this.keeper(this.endpoint).client.Release(request, this.callOptions(), this.answer(done, this.endpoint));
   }
 
   close(): void {
@@ -70,24 +72,29 @@ export class WitnessLink {
 
   private answer(done: Callback, address: string): grpc.requestCallback<LeaseAnswer__Output> {
     return (error, answer) => {
+      const keeper = this.keeper(address);
       if (error || answer === undefined) {
+        keeper.failed(monotonicNowMs());
         // Only a failure of the endpoint in use moves the list on (not a failed probe).
         if (address === this.endpoint && isUnreachable(error)) this.endpoints.failed();
         done(undefined, error ?? undefined);
         return;
       }
+      keeper.answered(monotonicNowMs());
       done(toCoreAnswer(answer));
     };
   }
 
-  private client(address: string): WitnessClient {
-    let client = this.clients.get(address);
-    if (client === undefined) {
+  private keeper(address: string): ChannelKeeper<WitnessClient> {
+    let keeper = this.clients.get(address);
+    if (keeper === undefined) {
       const { grpcObject } = loadWitnessProto();
-      client = new grpcObject.witness.v1.Witness(address, grpc.credentials.createInsecure(), this.options);
-      this.clients.set(address, client);
+      const make = (): WitnessClient =>
+        new grpcObject.witness.v1.Witness(address, grpc.credentials.createInsecure(), this.options);
+      keeper = new ChannelKeeper(make, this.deadlineMs, monotonicNowMs());
+      this.clients.set(address, keeper);
     }
-    return client;
+    return keeper;
   }
 }
 
