@@ -178,6 +178,8 @@ export class SidecarCore {
 
   /** The supervisor's report: the workload runs, has stopped, or exited by itself. */
   onWorkload(phase: 'running' | 'stopped', now: number, exitedByItself = false): void {
+    // A 'running' report that crosses a stop must not undo it.
+    if (phase === 'running' && this.workload !== 'starting') return;
     const wasRunning = this.workload === 'running' || this.workload === 'starting';
     this.workload = phase;
     if (phase === 'stopped') {
@@ -229,7 +231,9 @@ export class SidecarCore {
       if (now < Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(this.settings)) {
         return [this.start(`granted epoch ${this.epoch} by the witness`, now)];
       }
-      this.lastDecision = `grant of epoch ${this.epoch} arrived too late to use`;
+      // Hand it back now: unrenewed, the witness would keep refusing the peer for a lease more.
+      this.releaseInFlight = true;
+      return [{ kind: 'release', epoch: this.epoch, why: `grant of epoch ${this.epoch} arrived too late to use` }];
     }
     // Our own lease ran out: the witness's hold on our behalf runs out by itself, unrenewed.
     if (this.holding && now >= this.witnessLeaseUntil && !this.releaseInFlight) {
