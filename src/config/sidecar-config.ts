@@ -44,6 +44,9 @@ export interface SidecarConfig {
   readonly logLevel: LogLevel;
   readonly config: string | null;
   readonly volttronConfig: string | null;
+  readonly startCmd: string;
+  readonly stopCmd: string;
+  readonly statusCmd: string;
 }
 
 const ID = { format: String, default: '' } as const;
@@ -160,6 +163,30 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     arg: 'config',
     env: 'WITNESS_SIDECAR_CONFIG',
     metavar: 'FILE',
+  },
+  startCmd: {
+    doc: 'Instead of a command after --: a shell command that starts the service (e.g. systemctl start x); needs --stop-cmd.',
+    format: String,
+    default: '',
+    arg: 'start-cmd',
+    env: 'WITNESS_SIDECAR_START_CMD',
+    metavar: 'CMD',
+  },
+  stopCmd: {
+    doc: 'The shell command that stops it; must finish within --stop-timeout.',
+    format: String,
+    default: '',
+    arg: 'stop-cmd',
+    env: 'WITNESS_SIDECAR_STOP_CMD',
+    metavar: 'CMD',
+  },
+  statusCmd: {
+    doc: 'Optional: a shell command that exits 0 while the service runs, polled every heartbeat (at least 1s apart).',
+    format: String,
+    default: '',
+    arg: 'status-cmd',
+    env: 'WITNESS_SIDECAR_STATUS_CMD',
+    metavar: 'CMD',
   },
   volttronConfig: {
     doc: "A VOLTTRON failover agent's JSON config to start from (agent_id, simple_behavior, remote_vip, heartbeat_period, timeout); other options override it.",

@@ -3,15 +3,14 @@ import { type SidecarConfig, toSidecarOptions } from '../config/sidecar-config';
 import { ConfigError } from '../config/load-config';
 import { createLogger } from '../log/logger';
 import { SidecarConfigError, SidecarRuntime } from './sidecar-runtime';
+import { HOOK_RUNNER_SCRIPT } from './hook-runner';
 import { WorkloadSupervisor } from './workload-supervisor';
 
 export async function runSidecar(config: SidecarConfig, command: string[]): Promise<void> {
-  if (command.length === 0) {
-    throw new ConfigError('command', 'the workload command is missing: witness sidecar [options] -- COMMAND [ARGS...]');
-  }
   const options = toSidecarOptions(config);
+  const argv = workloadArgv(config, command, options.heartbeatMs);
   const logger = createLogger('sidecar', options.logLevel);
-  const supervisor = new WorkloadSupervisor({ argv: command, stopTimeoutMs: options.stopTimeoutMs, logger });
+  const supervisor = new WorkloadSupervisor({ argv, stopTimeoutMs: options.stopTimeoutMs, logger });
   let runtime: SidecarRuntime;
   try {
     runtime = new SidecarRuntime(options, supervisor, logger);
@@ -37,4 +36,23 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+}
+
+/** The command after `--`, or the hooks run as one long-lived command (see hook-runner.ts). */
+function workloadArgv(config: SidecarConfig, command: string[], heartbeatMs: number): string[] {
+  const hooks = config.startCmd !== '' || config.stopCmd !== '' || config.statusCmd !== '';
+  if (hooks && command.length > 0) {
+    throw new ConfigError('startCmd', 'give either a command after -- or --start-cmd/--stop-cmd, not both');
+  }
+  if (!hooks) {
+    if (command.length === 0) {
+      throw new ConfigError('command', 'the workload is missing: witness sidecar [options] -- COMMAND [ARGS...], or --start-cmd and --stop-cmd');
+    }
+    return command;
+  }
+  if (config.startCmd === '' || config.stopCmd === '') {
+    throw new ConfigError(config.startCmd === '' ? 'startCmd' : 'stopCmd', 'start-cmd (--start-cmd) and stop-cmd (--stop-cmd) go together');
+  }
+  const statusEvery = String(Math.max(1000, heartbeatMs));
+  return [process.execPath, HOOK_RUNNER_SCRIPT, '--start', config.startCmd, '--stop', config.stopCmd, '--status', config.statusCmd, '--status-every', statusEvery];
 }

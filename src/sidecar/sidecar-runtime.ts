@@ -95,7 +95,7 @@ export class SidecarRuntime {
         stopBudgetMs: stopBudget(this.settings),
         failoverBoundMs: failoverBoundMs(this.settings),
       },
-      `sidecar listening; failover bound ${failoverBoundMs(this.settings)} ms plus the workload's start`,
+      `sidecar listening; failover bound ${failoverBoundMs(this.settings)} ms, plus network round trips and the workload's own start`,
     );
     this.heartbeat();
     return this.port;
