@@ -4,6 +4,7 @@
  * (src/config) and runs its own program. Exit status: 0 done, 1 failed, 2 usage or configuration.
  */
 import { ConfigError, loadWitnessConfig, witnessHelp } from '../config/witness-config';
+import { describeTables } from '../core/sidecar/behaviour-tables';
 import { describeRules } from '../core/witness/rules';
 import { loadSidecarConfig, sidecarHelp } from '../config/sidecar-config';
 import { runSidecar } from '../sidecar/run-sidecar';
@@ -14,6 +15,7 @@ const USAGE = `Usage: witness <command> [options]
 Commands:
   serve   Run the witness gRPC service (options: witness serve --help).
   sidecar Run beside one copy of a workload (options: witness sidecar --help).
+  tables  Print the sidecar's behaviour tables.
   rules   Print the rules the witness decides by, in the order it tries them.
   help    Print this help; witness help <command> prints one command's help.
 `;
@@ -48,6 +50,16 @@ const commands = new Map<string, Command>([
         const command = split >= 0 ? args.slice(split + 1) : [];
         const report = (line: string): void => void process.stdout.write(`${line}\n`);
         await runSidecar(loadSidecarConfig(options, env, [], report), command);
+      },
+    },
+  ],
+  [
+    'tables',
+    {
+      help: () => 'witness tables\n\nPrints the sidecar\'s behaviour tables (the VOLTTRON tables the core decides by).\n',
+      run: (args) => {
+        if (args.length > 0) throw new ConfigError('', `tables takes no arguments; got ${args.join(' ')}`);
+        process.stdout.write(`${describeTables()}\n`);
       },
     },
   ],

@@ -61,3 +61,18 @@ export function lookup<A>(table: readonly TableRow<A>[], peer: Link, witness: Li
   if (row === undefined) throw new Error(`behaviour table has no row for peer ${peer}, witness ${witness}`);
   return row;
 }
+
+/** The tables as text, for `witness tables` and the docs. */
+export function describeTables(): string {
+  const rows = <A extends string>(title: string, table: readonly TableRow<A>[]): string =>
+    `${title}\n  ${'peer'.padEnd(6)} ${'witness'.padEnd(8)} ${'action'.padEnd(13)} why\n` +
+    table.map((r) => `  ${r.peer.padEnd(6)} ${r.witness.padEnd(8)} ${r.action.padEnd(13)} ${r.why}`).join('\n');
+  const simple = Object.entries(SIMPLE_TABLE)
+    .map(([when, r]) => `  ${when.padEnd(18)} ${r.action.padEnd(13)} ${r.why}`)
+    .join('\n');
+  return [
+    rows('The node running the workload ("up" = holds a valid lease from that side)', ACTIVE_TABLE),
+    rows('The node not running it ("down" = silent for the timeout and every promise run out)', STANDBY_TABLE),
+    `Simple mode (no witness)\n${simple}`,
+  ].join('\n\n');
+}
