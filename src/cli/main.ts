@@ -56,7 +56,8 @@ const commands = new Map<string, Command>([
   [
     'tables',
     {
-      help: () => 'witness tables\n\nPrints the sidecar\'s behaviour tables (the VOLTTRON tables the core decides by).\n',
+      help: () =>
+        "witness tables\n\nPrints the sidecar's behaviour tables (the VOLTTRON tables the core decides by).\n",
       run: (args) => {
         if (args.length > 0) throw new ConfigError('', `tables takes no arguments; got ${args.join(' ')}`);
         process.stdout.write(`${describeTables()}\n`);

@@ -52,8 +52,20 @@ export interface SidecarConfig {
 const ID = { format: String, default: '' } as const;
 
 export const sidecarSchema: ConfigSchema<SidecarConfig> = {
-  group: { ...ID, doc: 'The group (pair) this node belongs to.', arg: 'group', env: 'WITNESS_SIDECAR_GROUP', metavar: 'ID' },
-  node: { ...ID, doc: "This node's name, unique in its group.", arg: 'node', env: 'WITNESS_SIDECAR_NODE', metavar: 'ID' },
+  group: {
+    ...ID,
+    doc: 'The group (pair) this node belongs to.',
+    arg: 'group',
+    env: 'WITNESS_SIDECAR_GROUP',
+    metavar: 'ID',
+  },
+  node: {
+    ...ID,
+    doc: "This node's name, unique in its group.",
+    arg: 'node',
+    env: 'WITNESS_SIDECAR_NODE',
+    metavar: 'ID',
+  },
   role: {
     doc: 'primary (preferred) or secondary.',
     format: ['primary', 'secondary'],
@@ -117,8 +129,20 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     env: 'WITNESS_SIDECAR_FAILBACK',
     metavar: 'auto|manual',
   },
-  failbackDelay: dur('How long the primary waits, healthy, before asking for the group back.', 'failback-delay', '30s', '0', '1440m'),
-  failbackProbe: dur('While on a later witness endpoint, how often the first is probed.', 'failback-probe', '30s', '100ms', '1440m'),
+  failbackDelay: dur(
+    'How long the primary waits, healthy, before asking for the group back.',
+    'failback-delay',
+    '30s',
+    '0',
+    '1440m',
+  ),
+  failbackProbe: dur(
+    'While on a later witness endpoint, how often the first is probed.',
+    'failback-probe',
+    '30s',
+    '100ms',
+    '1440m',
+  ),
   maxRestarts: {
     doc: 'Restarts of a workload that exits by itself before the node gives the group up.',
     format: 'nat',
@@ -128,7 +152,13 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     metavar: 'N',
   },
   restartBackoff: dur('First restart delay; doubles with each restart.', 'restart-backoff', '500ms', '0', '10m'),
-  failureCooldown: dur('After giving the group up, how long the node does not ask for it again.', 'failure-cooldown', '60s', '0', '1440m'),
+  failureCooldown: dur(
+    'After giving the group up, how long the node does not ask for it again.',
+    'failure-cooldown',
+    '60s',
+    '0',
+    '1440m',
+  ),
   clockDrift: {
     doc: 'Assumed bound on clock-rate error between machines, as a fraction (0.01 = 1%).',
     format: 'decimal',
@@ -204,8 +234,11 @@ function dur(doc: string, arg: string, def: string, min: string, max: string) {
   return { doc, format: 'duration', default: def, min, max, arg, env };
 }
 
-const sidecarCommand: CommandSpec<SidecarConfig> = { command: 'witness sidecar', schema: sidecarSchema, fileKey: 'config' };
-
+const sidecarCommand: CommandSpec<SidecarConfig> = {
+  command: 'witness sidecar',
+  schema: sidecarSchema,
+  fileKey: 'config',
+};
 
 /**
  * `base`: settings just above the defaults (a program's own options when embedding). A VOLTTRON

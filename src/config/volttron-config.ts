@@ -36,7 +36,10 @@ export function mapVolttronConfig(file: string): VolttronMapping {
   const agentId = config.agent_id;
   if (agentId !== undefined) {
     if (agentId !== 'primary' && agentId !== 'secondary') {
-      throw new ConfigError(KEY, `volttron-config: agent_id must be "primary" or "secondary"; got ${JSON.stringify(agentId)}`);
+      throw new ConfigError(
+        KEY,
+        `volttron-config: agent_id must be "primary" or "secondary"; got ${JSON.stringify(agentId)}`,
+      );
     }
     set('role', agentId, `agent_id ${JSON.stringify(agentId)}`);
     set('node', agentId, `agent_id ${JSON.stringify(agentId)}`);
@@ -50,7 +53,10 @@ export function mapVolttronConfig(file: string): VolttronMapping {
   if (config.remote_vip !== undefined) {
     const match = typeof config.remote_vip === 'string' ? /^tcp:\/\/(.+:\d+)$/.exec(config.remote_vip) : null;
     if (match === null) {
-      throw new ConfigError(KEY, `volttron-config: remote_vip must look like tcp://host:port; got ${JSON.stringify(config.remote_vip)}`);
+      throw new ConfigError(
+        KEY,
+        `volttron-config: remote_vip must look like tcp://host:port; got ${JSON.stringify(config.remote_vip)}`,
+      );
     }
     set('peer', match[1], `remote_vip ${JSON.stringify(config.remote_vip)}`);
   }
@@ -74,7 +80,8 @@ export function mapVolttronConfig(file: string): VolttronMapping {
     set('lease', timeout, `timeout ${timeout / 1000}s`);
     set('peerLease', timeout, `timeout ${timeout / 1000}s`);
   }
-  if (config.remote_serverkey !== undefined) report.push('remote_serverkey -> not used (the peer link has no CURVE keys)');
+  if (config.remote_serverkey !== undefined)
+    report.push('remote_serverkey -> not used (the peer link has no CURVE keys)');
   return { settings, report };
 }
 

@@ -25,7 +25,10 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ group: options.group, node: options.node, signal }, 'shutting down: stopping the workload, then releasing');
+    logger.info(
+      { group: options.group, node: options.node, signal },
+      'shutting down: stopping the workload, then releasing',
+    );
     runtime.close().then(
       () => process.exit(0),
       (error: unknown) => {
@@ -46,13 +49,30 @@ function workloadArgv(config: SidecarConfig, command: string[], heartbeatMs: num
   }
   if (!hooks) {
     if (command.length === 0) {
-      throw new ConfigError('command', 'the workload is missing: witness sidecar [options] -- COMMAND [ARGS...], or --start-cmd and --stop-cmd');
+      throw new ConfigError(
+        'command',
+        'the workload is missing: witness sidecar [options] -- COMMAND [ARGS...], or --start-cmd and --stop-cmd',
+      );
     }
     return command;
   }
   if (config.startCmd === '' || config.stopCmd === '') {
-    throw new ConfigError(config.startCmd === '' ? 'startCmd' : 'stopCmd', 'start-cmd (--start-cmd) and stop-cmd (--stop-cmd) go together');
+    throw new ConfigError(
+      config.startCmd === '' ? 'startCmd' : 'stopCmd',
+      'start-cmd (--start-cmd) and stop-cmd (--stop-cmd) go together',
+    );
   }
   const statusEvery = String(Math.max(1000, heartbeatMs));
-  return [process.execPath, HOOK_RUNNER_SCRIPT, '--start', config.startCmd, '--stop', config.stopCmd, '--status', config.statusCmd, '--status-every', statusEvery];
+  return [
+    process.execPath,
+    HOOK_RUNNER_SCRIPT,
+    '--start',
+    config.startCmd,
+    '--stop',
+    config.stopCmd,
+    '--status',
+    config.statusCmd,
+    '--status-every',
+    statusEvery,
+  ];
 }

@@ -55,7 +55,12 @@ export class SidecarRuntime {
     if (options.mode === 'standard') {
       this.endpoints = new WitnessEndpoints(options.witness, options.zone, options.failbackProbeMs, now);
       const role = options.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY';
-      this.witness = new WitnessLink(this.endpoints, { group: options.group, node: options.node, role }, options.timeoutMs, options.heartbeatMs);
+      this.witness = new WitnessLink(
+        this.endpoints,
+        { group: options.group, node: options.node, role },
+        options.timeoutMs,
+        options.heartbeatMs,
+      );
     }
     workload.on('running', () => {
       this.core.onWorkload('running', monotonicNowMs());
@@ -135,9 +140,15 @@ export class SidecarRuntime {
     const preferred = this.endpoints.probeDue(sentAt);
     if (preferred !== undefined) {
       // A probe carries no epoch: it can neither renew nor disturb anything.
-      this.witness.renew(0n, knownEpoch, leaseMs, (answer) => {
-        if (answer !== undefined) this.endpoints?.preferredAnswered();
-      }, preferred.address);
+      this.witness.renew(
+        0n,
+        knownEpoch,
+        leaseMs,
+        (answer) => {
+          if (answer !== undefined) this.endpoints?.preferredAnswered();
+        },
+        preferred.address,
+      );
     }
   }
 
@@ -181,7 +192,11 @@ export class SidecarRuntime {
       case 'start':
         this.workload.start(
           action.epoch,
-          { WITNESS_EPOCH: action.epoch.toString(), WITNESS_GROUP: this.options.group, WITNESS_NODE: this.options.node },
+          {
+            WITNESS_EPOCH: action.epoch.toString(),
+            WITNESS_GROUP: this.options.group,
+            WITNESS_NODE: this.options.node,
+          },
           this.core.stopDeadline(),
         );
         return;

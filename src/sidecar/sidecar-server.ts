@@ -27,7 +27,11 @@ const SERVER_OPTIONS: grpc.ServerOptions = {
 
 export class SidecarServer {
   private readonly server = new grpc.Server(SERVER_OPTIONS);
-  readonly health = new HealthImplementation({ '': 'SERVING', 'witness.v1.Sidecar': 'SERVING', 'witness.v1.Peer': 'SERVING' });
+  readonly health = new HealthImplementation({
+    '': 'SERVING',
+    'witness.v1.Sidecar': 'SERVING',
+    'witness.v1.Peer': 'SERVING',
+  });
 
   constructor(hooks: SidecarServerHooks) {
     const { grpcObject } = loadWitnessProto();
@@ -36,10 +40,18 @@ export class SidecarServer {
         try {
           const state = fromWirePeerState(requireWellFormed(call.request).state, 'state');
           if (state.group !== hooks.group) {
-            throw new ArbitrationError('failed-precondition', 'state.group', `state.group: this sidecar serves group ${hooks.group}, not ${state.group}`);
+            throw new ArbitrationError(
+              'failed-precondition',
+              'state.group',
+              `state.group: this sidecar serves group ${hooks.group}, not ${state.group}`,
+            );
           }
           if (state.node === hooks.node) {
-            throw new ArbitrationError('failed-precondition', 'state.node', `state.node: ${state.node} is this sidecar's own name; check --peer`);
+            throw new ArbitrationError(
+              'failed-precondition',
+              'state.node',
+              `state.node: ${state.node} is this sidecar's own name; check --peer`,
+            );
           }
           callback(null, toWireReply(hooks.group, hooks.onPeerHeartbeat(state)));
         } catch (error) {
@@ -56,7 +68,9 @@ export class SidecarServer {
 
   listen(address: string): Promise<number> {
     return new Promise((resolve, reject) =>
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, port) => (e ? reject(e) : resolve(port))),
+      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, port) =>
+        e ? reject(e) : resolve(port),
+      ),
     );
   }
 

@@ -19,8 +19,9 @@ import { createLogger, type Logger } from '../log/logger';
 import { SidecarRuntime } from './sidecar-runtime';
 import { CallbackWorkload, type EmbeddedWorkload } from './workload-driver';
 
-export type StartSidecarOptions = { readonly [K in keyof SidecarConfig]?: string | number | null } &
-  EmbeddedWorkload & { readonly logger?: Logger };
+export type StartSidecarOptions = {
+  readonly [K in keyof SidecarConfig]?: string | number | null;
+} & EmbeddedWorkload & { readonly logger?: Logger };
 
 export interface SidecarHandle {
   /** The sidecar's bound gRPC port. */

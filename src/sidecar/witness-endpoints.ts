@@ -10,7 +10,12 @@ export class WitnessEndpoints {
   private index = 0;
   private lastProbe: number;
 
-  constructor(endpoints: readonly WitnessEndpoint[], zone: string, private readonly probeEveryMs: number, now: number) {
+  constructor(
+    endpoints: readonly WitnessEndpoint[],
+    zone: string,
+    private readonly probeEveryMs: number,
+    now: number,
+  ) {
     if (endpoints.length === 0) throw new Error('at least one witness endpoint is needed in standard mode');
     const sameZone = endpoints.filter((e) => zone !== '' && e.zone === zone);
     const others = endpoints.filter((e) => !(zone !== '' && e.zone === zone));

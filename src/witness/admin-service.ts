@@ -22,7 +22,10 @@ export function adminHandlers(
   return {
     GetGroup: (call, callback) => {
       try {
-        callback(null, toWireGroupStatus(arbiter.view(requireId('group', requireWellFormed(call.request).group), now())));
+        callback(
+          null,
+          toWireGroupStatus(arbiter.view(requireId('group', requireWellFormed(call.request).group), now())),
+        );
       } catch (error) {
         callback(toServiceError(error));
       }

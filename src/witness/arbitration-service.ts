@@ -78,7 +78,13 @@ export class ArbitrationService {
       },
       (error: unknown) => {
         this.logger.error(
-          { group: decision.answer.group, node, epoch: decision.answer.epoch.toString(), rule: decision.rule, err: error },
+          {
+            group: decision.answer.group,
+            node,
+            epoch: decision.answer.epoch.toString(),
+            rule: decision.rule,
+            err: error,
+          },
           'store write failed; the decision was not answered',
         );
         throw new StoreWriteError(error);

@@ -20,7 +20,8 @@ export function strictDeserializers<T extends ServiceDefinition>(definition: T, 
   const wrapped: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition)) {
     const requestType = service.methods[name]?.resolvedRequestType;
-    if (requestType === null || requestType === undefined) throw new Error(`no request type for ${serviceName}/${name}`);
+    if (requestType === null || requestType === undefined)
+      throw new Error(`no request type for ${serviceName}/${name}`);
     wrapped[name] = {
       ...method,
       requestDeserialize: (bytes: Buffer) => {

@@ -42,14 +42,20 @@ export function requireEpoch(field: string, value: string, wallClockMs: number =
   if (epoch > MAX_EPOCH) throw invalid(field, `must be at most ${MAX_EPOCH}`);
   const newestPossible = epochFloor(generationFromWallClock(wallClockMs + FUTURE_GENERATION_SLACK_MS) + 1n);
   if (epoch >= newestPossible) {
-    throw invalid(field, 'belongs to a store generation more than a day ahead of this witness\'s clock: no store handed it out');
+    throw invalid(
+      field,
+      "belongs to a store generation more than a day ahead of this witness's clock: no store handed it out",
+    );
   }
   return epoch;
 }
 
 export function requireLeaseMs(field: string, value: number): number {
   if (value !== 0 && (value < MIN_REQUEST_LEASE_MS || value > MAX_REQUEST_LEASE_MS)) {
-    throw invalid(field, `must be 0 (the witness's default) or between ${MIN_REQUEST_LEASE_MS} and ${MAX_REQUEST_LEASE_MS}`);
+    throw invalid(
+      field,
+      `must be 0 (the witness's default) or between ${MIN_REQUEST_LEASE_MS} and ${MAX_REQUEST_LEASE_MS}`,
+    );
   }
   return value;
 }

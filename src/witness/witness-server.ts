@@ -45,7 +45,10 @@ export class WitnessServer {
     const { grpcObject } = loadWitnessProto();
     const events = new EventHub();
     const service = new ArbitrationService(parts.arbiter, parts.store, parts.logger, events, parts.now);
-    this.server.addService(strictDeserializers(grpcObject.witness.v1.Witness.service, 'witness.v1.Witness'), witnessHandlers(service, this.streams));
+    this.server.addService(
+      strictDeserializers(grpcObject.witness.v1.Witness.service, 'witness.v1.Witness'),
+      witnessHandlers(service, this.streams),
+    );
     this.server.addService(
       strictDeserializers(grpcObject.witness.v1.Admin.service, 'witness.v1.Admin'),
       adminHandlers(parts.arbiter, events, this.streams, parts.now),

@@ -22,7 +22,11 @@ function unary<Req>(
   return (call, callback) => {
     try {
       const answer = handle(call.request);
-      if (answer instanceof Promise) answer.then((a) => callback(null, a), (e: unknown) => callback(toServiceError(e)));
+      if (answer instanceof Promise)
+        answer.then(
+          (a) => callback(null, a),
+          (e: unknown) => callback(toServiceError(e)),
+        );
       else callback(null, answer);
     } catch (error) {
       callback(toServiceError(error));

@@ -72,7 +72,7 @@ describe('startSidecar (library)', function () {
     handles.splice(handles.indexOf(a), 1);
     expect(log).to.include('a down');
     await waitUntil('b active', async () => active.b !== undefined, 10_000);
-    expect(active.b as bigint > first).to.equal(true);
+    expect((active.b as bigint) > first).to.equal(true);
   });
 
   it('refuses bad options with the same messages as the command line', async () => {

@@ -101,7 +101,9 @@ export function connect(address: string): Clients {
   const credentials = grpc.credentials.createInsecure();
   const witness = new grpcObject.witness.v1.Witness(address, credentials);
   const admin = new grpcObject.witness.v1.Admin(address, credentials);
-  const healthPackage = grpc.loadPackageDefinition(protoLoader.loadSync(healthProtoPath, { enums: String })) as unknown as {
+  const healthPackage = grpc.loadPackageDefinition(
+    protoLoader.loadSync(healthProtoPath, { enums: String }),
+  ) as unknown as {
     grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
   };
   const Health = healthPackage.grpc.health.v1.Health;

@@ -134,9 +134,33 @@ describe('Arbiter', () => {
   describe('rule tables', () => {
     it('every table ends with a catch-all rule, and every rule has a describe below', () => {
       const contexts = [
-        { node: P, callerEpoch: 0n, callerKnownEpoch: 0n, holder: '', epoch: 0n, holderLeaseLive: false, inStartupGrace: false },
-        { node: P, callerEpoch: 5n, callerKnownEpoch: 5n, holder: S, epoch: 9n, holderLeaseLive: true, inStartupGrace: true },
-        { node: S, callerEpoch: 9n, callerKnownEpoch: 9n, holder: S, epoch: 9n, holderLeaseLive: false, inStartupGrace: false },
+        {
+          node: P,
+          callerEpoch: 0n,
+          callerKnownEpoch: 0n,
+          holder: '',
+          epoch: 0n,
+          holderLeaseLive: false,
+          inStartupGrace: false,
+        },
+        {
+          node: P,
+          callerEpoch: 5n,
+          callerKnownEpoch: 5n,
+          holder: S,
+          epoch: 9n,
+          holderLeaseLive: true,
+          inStartupGrace: true,
+        },
+        {
+          node: S,
+          callerEpoch: 9n,
+          callerKnownEpoch: 9n,
+          holder: S,
+          epoch: 9n,
+          holderLeaseLive: false,
+          inStartupGrace: false,
+        },
       ];
       for (const table of [HEARTBEAT_RULES, ACQUIRE_RULES, RELEASE_RULES]) {
         const last = table[table.length - 1];
@@ -491,7 +515,7 @@ describe('Arbiter', () => {
       expect(snapshot(a, t + 5)).to.deep.equal(before);
     });
 
-    it('grants once the holder\'s lease has run out (a restarted sidecar that forgot its epoch)', () => {
+    it("grants once the holder's lease has run out (a restarted sidecar that forgot its epoch)", () => {
       const { a, t, e } = withHolder();
       const d = acq(a, P, t + DEFAULT_HOLD + 1, { known: 0n });
       expect(d.rule).to.equal('grant-new-epoch');

@@ -121,10 +121,7 @@ describe('FileStore', () => {
     const checksum = createHash('sha256')
       .update(JSON.stringify(['group/1', 'a', 'node-1', epoch]))
       .digest('hex');
-    await writeFile(
-      groupFile('a'),
-      JSON.stringify({ group: 'a', holder: 'node-1', epoch, checksum }),
-    );
+    await writeFile(groupFile('a'), JSON.stringify({ group: 'a', holder: 'node-1', epoch, checksum }));
     const err = await rejection(store().open());
     expect(err).to.be.instanceOf(StoreCorruptError);
     expect(err.message).to.contain('is not an integer in [0, 2^63)');
@@ -161,10 +158,7 @@ describe('FileStore', () => {
       { group: '.', holder: 'n1', epoch: 7n },
       { group: '..', holder: 'n2', epoch: 8n },
     ]);
-    expect((await readdir(join(dataDir, 'groups'))).sort()).to.deep.equal([
-      'g-...json',
-      'g-..json',
-    ]);
+    expect((await readdir(join(dataDir, 'groups'))).sort()).to.deep.equal(['g-...json', 'g-..json']);
     const { records } = await store().open();
     expect(records).to.deep.equal([
       { group: '.', holder: 'n1', epoch: 7n },

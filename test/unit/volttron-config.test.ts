@@ -46,13 +46,20 @@ describe('--volttron-config', () => {
 
   it('lets flags override what it mapped', () => {
     const file = write({ agent_id: 'primary', simple_behavior: true });
-    const config = loadSidecarConfig(['--volttron-config', file, '--mode', 'standard', '--node', 'n1', '--group', 'g1'], {});
+    const config = loadSidecarConfig(
+      ['--volttron-config', file, '--mode', 'standard', '--node', 'n1', '--group', 'g1'],
+      {},
+    );
     expect(config).to.include({ role: 'primary', node: 'n1', mode: 'standard' });
   });
 
   it('names the bad key', () => {
-    expect(() => loadSidecarConfig(['--volttron-config', write({ remote_vip: '10.0.0.1' })], {})).to.throw(/remote_vip must look like tcp:\/\/host:port/);
-    expect(() => loadSidecarConfig(['--volttron-config', write({ agent_id: 'third' })], {})).to.throw(/agent_id must be/);
+    expect(() => loadSidecarConfig(['--volttron-config', write({ remote_vip: '10.0.0.1' })], {})).to.throw(
+      /remote_vip must look like tcp:\/\/host:port/,
+    );
+    expect(() => loadSidecarConfig(['--volttron-config', write({ agent_id: 'third' })], {})).to.throw(
+      /agent_id must be/,
+    );
     expect(() => loadSidecarConfig(['--volttron-config', path.join(dir, 'missing.json')], {})).to.throw(/cannot read/);
   });
 });

@@ -76,7 +76,11 @@ export class SidecarCore {
 
   /** The heartbeat to send the witness now; `heldEpoch` 0n unless the workload may be running. */
   witnessHeartbeat(): { heldEpoch: bigint; knownEpoch: bigint; leaseMs: number } {
-    return { heldEpoch: this.mayBeRunning() ? this.epoch : 0n, knownEpoch: this.knownEpoch, leaseMs: this.settings.leaseMs };
+    return {
+      heldEpoch: this.mayBeRunning() ? this.epoch : 0n,
+      knownEpoch: this.knownEpoch,
+      leaseMs: this.settings.leaseMs,
+    };
   }
 
   /** The node's state, sent to the peer in heartbeats and in answers to the peer's heartbeats. */
@@ -101,10 +105,17 @@ export class SidecarCore {
     const grant = this.mayGrantPeerLease(state, now);
     if (grant) {
       // SAFETY 3: the promise outlasts the lease the peer counts from its send time.
-      this.promiseUntil = Math.max(this.promiseUntil, grantorHoldEnd(now, this.settings.peerLeaseMs, this.settings.bounds));
+      this.promiseUntil = Math.max(
+        this.promiseUntil,
+        grantorHoldEnd(now, this.settings.peerLeaseMs, this.settings.bounds),
+      );
       this.promisedEpoch = maxEpoch(this.promisedEpoch, state.epoch);
     }
-    return { state: this.peerState(now), leaseMs: grant ? this.settings.peerLeaseMs : 0, leaseForEpoch: grant ? state.epoch : 0n };
+    return {
+      state: this.peerState(now),
+      leaseMs: grant ? this.settings.peerLeaseMs : 0,
+      leaseForEpoch: grant ? state.epoch : 0n,
+    };
   }
 
   /** The peer's answer to the heartbeat this node sent at `sentAt` under `sentEpoch`. */
@@ -129,7 +140,10 @@ export class SidecarCore {
     // A renewal answered after the workload stopped extends nothing: nothing may run on it.
     if (answer.verdict === 'renewed' && !this.mayBeRunning()) return;
     if (answer.verdict === 'renewed' && answer.holder === this.settings.node && answer.epoch === heldEpoch) {
-      this.witnessLeaseUntil = Math.max(this.witnessLeaseUntil, holderLeaseEnd(sentAt, answer.leaseMs, this.settings.bounds));
+      this.witnessLeaseUntil = Math.max(
+        this.witnessLeaseUntil,
+        holderLeaseEnd(sentAt, answer.leaseMs, this.settings.bounds),
+      );
     } else if (answer.verdict === 'refused') {
       // Superseded: another epoch exists. Stop at once (decide() sees the leases gone).
       this.witnessLeaseUntil = NEVER;
@@ -246,7 +260,9 @@ export class SidecarCore {
       if (now < this.restartAt || this.acquiring(now) || now < this.refusedUntil) return [];
       this.acquireSentAt = now;
       this.acquireIsRestart = true;
-      return [{ kind: 'acquire', why: `restart ${this.restarts} of ${this.settings.maxRestarts} after the workload exited` }];
+      return [
+        { kind: 'acquire', why: `restart ${this.restarts} of ${this.settings.maxRestarts} after the workload exited` },
+      ];
     }
     if (this.holding) {
       if (this.releaseInFlight || now < this.releaseRetryAt) return [];

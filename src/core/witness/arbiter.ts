@@ -82,7 +82,10 @@ export class Arbiter {
   heartbeat(input: HeartbeatInput, now: number): Decision {
     const { group, joined } = this.register(input.group, input.node, input.role, now);
     this.hear(group, input.knownEpoch, input.heldEpoch);
-    const rule = firstMatchingRule(HEARTBEAT_RULES, this.context(group, input.node, input.heldEpoch, input.knownEpoch, now));
+    const rule = firstMatchingRule(
+      HEARTBEAT_RULES,
+      this.context(group, input.node, input.heldEpoch, input.knownEpoch, now),
+    );
     const leaseMs = this.leaseFor(input.leaseMs);
     switch (rule.outcome.kind) {
       case 'renew':
@@ -152,7 +155,12 @@ export class Arbiter {
   }
 
   /** Membership: a node joins its group with its first heartbeat; a group has two nodes at most. */
-  private register(groupName: string, node: string, role: NodeRole, now: number): { group: GroupState; joined: boolean } {
+  private register(
+    groupName: string,
+    node: string,
+    role: NodeRole,
+    now: number,
+  ): { group: GroupState; joined: boolean } {
     const group = this.groups.get(groupName) ?? newGroup();
     const existing = group.nodes.get(node);
     if (existing === undefined && group.nodes.size >= MAX_NODES_PER_GROUP) {
@@ -198,7 +206,13 @@ export class Arbiter {
     group.highestHeard = maxEpoch(group.highestHeard, maxEpoch(knownEpoch, heldEpoch));
   }
 
-  private context(group: GroupState, node: string, callerEpoch: bigint, callerKnownEpoch: bigint, now: number): RuleContext {
+  private context(
+    group: GroupState,
+    node: string,
+    callerEpoch: bigint,
+    callerKnownEpoch: bigint,
+    now: number,
+  ): RuleContext {
     return {
       node,
       callerEpoch,

@@ -65,10 +65,8 @@ export class FileStore implements WitnessStore {
   async put(record: DurableGroup): Promise<void> {
     if (this.state !== 'open')
       throw new Error(`store ${this.dataDir} is ${this.state === 'new' ? 'not open' : 'closed'}`);
-    if (!ID_PATTERN.test(record.group))
-      throw new Error(`invalid group id ${JSON.stringify(record.group)}`);
-    if (record.epoch < 0n || record.epoch > MAX_EPOCH)
-      throw new Error(`epoch ${record.epoch} is out of range`);
+    if (!ID_PATTERN.test(record.group)) throw new Error(`invalid group id ${JSON.stringify(record.group)}`);
+    if (record.epoch < 0n || record.epoch > MAX_EPOCH) throw new Error(`epoch ${record.epoch} is out of range`);
     const text = JSON.stringify({
       group: record.group,
       holder: record.holder,
@@ -119,8 +117,7 @@ export class FileStore implements WitnessStore {
     await unlink(probe);
     if (upperIno === probeIno) {
       throw new Error(
-        `data directory ${dir} is on a case-insensitive file system, which cannot keep ` +
-          'group ids apart',
+        `data directory ${dir} is on a case-insensitive file system, which cannot keep ` + 'group ids apart',
       );
     }
   }
@@ -131,11 +128,9 @@ export class FileStore implements WitnessStore {
       throw new StoreCorruptError(metaPath, `missing, but ${this.groupsDir} holds group records`);
     }
     const wallClockMs = this.wallClockMs();
-    if (!Number.isFinite(wallClockMs) || wallClockMs < 0)
-      throw new Error(`wall clock reads ${wallClockMs}`);
+    if (!Number.isFinite(wallClockMs) || wallClockMs < 0) throw new Error(`wall clock reads ${wallClockMs}`);
     const generation = generationFromWallClock(wallClockMs);
-    if (epochFloor(generation) >= MAX_EPOCH)
-      throw new Error(`wall clock ${wallClockMs} is beyond the epoch range`);
+    if (epochFloor(generation) >= MAX_EPOCH) throw new Error(`wall clock ${wallClockMs} is beyond the epoch range`);
     await mkdir(this.groupsDir, { recursive: true });
     await syncDir(this.dataDir);
     const createdAt = new Date(wallClockMs).toISOString();
@@ -160,11 +155,7 @@ export class FileStore implements WitnessStore {
     for (const name of names.filter(isGroupFile)) {
       const path = join(this.groupsDir, name);
       records.push(
-        parseGroup(
-          path,
-          name.slice(GROUP_PREFIX.length, -GROUP_SUFFIX.length),
-          await readFile(path, 'utf8'),
-        ),
+        parseGroup(path, name.slice(GROUP_PREFIX.length, -GROUP_SUFFIX.length), await readFile(path, 'utf8')),
       );
     }
     return records.sort((a, b) => (a.group < b.group ? -1 : a.group > b.group ? 1 : 0));
@@ -194,16 +185,14 @@ function sha256(text: string): string {
 
 function parseMeta(path: string, text: string): bigint {
   const fields = parseObject(path, text);
-  if (fields.format !== FORMAT)
-    throw new StoreCorruptError(path, `unknown format ${JSON.stringify(fields.format)}`);
+  if (fields.format !== FORMAT) throw new StoreCorruptError(path, `unknown format ${JSON.stringify(fields.format)}`);
   const { generation, createdAt, checksum } = fields;
   if (typeof generation !== 'string' || !DECIMAL.test(generation))
     throw new StoreCorruptError(path, 'generation is not a decimal integer');
   if (typeof createdAt !== 'string') throw new StoreCorruptError(path, 'createdAt is missing');
   if (epochFloor(BigInt(generation)) >= MAX_EPOCH)
     throw new StoreCorruptError(path, `generation ${generation} is out of range`);
-  if (checksum !== metaChecksum(FORMAT, generation, createdAt))
-    throw new StoreCorruptError(path, 'checksum mismatch');
+  if (checksum !== metaChecksum(FORMAT, generation, createdAt)) throw new StoreCorruptError(path, 'checksum mismatch');
   return BigInt(generation);
 }
 
@@ -212,19 +201,12 @@ function parseGroup(path: string, nameFromFile: string, text: string): DurableGr
   if (typeof group !== 'string' || !ID_PATTERN.test(group))
     throw new StoreCorruptError(path, 'group is missing or invalid');
   if (group !== nameFromFile)
-    throw new StoreCorruptError(
-      path,
-      `holds group ${JSON.stringify(group)}, not ${JSON.stringify(nameFromFile)}`,
-    );
+    throw new StoreCorruptError(path, `holds group ${JSON.stringify(group)}, not ${JSON.stringify(nameFromFile)}`);
   if (typeof holder !== 'string') throw new StoreCorruptError(path, 'holder is missing');
   if (typeof epoch !== 'string' || !DECIMAL.test(epoch) || BigInt(epoch) > MAX_EPOCH) {
-    throw new StoreCorruptError(
-      path,
-      `epoch ${JSON.stringify(epoch)} is not an integer in [0, 2^63)`,
-    );
+    throw new StoreCorruptError(path, `epoch ${JSON.stringify(epoch)} is not an integer in [0, 2^63)`);
   }
-  if (checksum !== groupChecksum(group, holder, epoch))
-    throw new StoreCorruptError(path, 'checksum mismatch');
+  if (checksum !== groupChecksum(group, holder, epoch)) throw new StoreCorruptError(path, 'checksum mismatch');
   return { group, holder, epoch: BigInt(epoch) };
 }
 

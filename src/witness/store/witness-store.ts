@@ -28,8 +28,10 @@ export class StoreCorruptError extends Error {
     readonly file: string,
     detail: string,
   ) {
-    super(`store file ${file} is corrupt: ${detail}. Refusing to start rather than lose epochs; ` +
-      'restore it from a backup, or move the data directory away to start a new store generation');
+    super(
+      `store file ${file} is corrupt: ${detail}. Refusing to start rather than lose epochs; ` +
+        'restore it from a backup, or move the data directory away to start a new store generation',
+    );
     this.name = 'StoreCorruptError';
   }
 }
