@@ -1,44 +1,42 @@
 /**
- * Keeps a gRPC client usable across a blackhole. After a cut, grpc-js reconnects at once; if the
- * path still swallows packets, that connection's HTTP/2 handshake never completes and grpc-js has
- * no connect timeout, so the channel would stay CONNECTING after the path heals. When no call has
- * been answered for the stale period, the client is closed and built anew (with its own subchannel
- * pool, so nothing of the stuck connection is shared).
+ * Keeps a gRPC client usable across a blackhole: when none of its calls has been answered for the
+ * stale period, the connections to its target that never delivered a byte are destroyed, so
+ * grpc-js fails them and connects anew (see stuck-sockets.ts). The client itself is kept: closing
+ * it would leave its stuck connection open behind it.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { parseHostPort } from '../config/load-config';
+import { destroyStuckSockets } from './stuck-sockets';
 
 export class ChannelKeeper<C extends grpc.Client> {
-  private current: C;
+  private readonly target: { host: string; port: number } | undefined;
   private lastAnswer: number;
-  private lastRebuild: number;
+  private lastReap: number;
 
   constructor(
-    private readonly make: () => C,
+    readonly client: C,
+    address: string,
     private readonly staleAfterMs: number,
     now: number,
   ) {
-    this.current = make();
+    this.target = parseHostPort(address);
     this.lastAnswer = now;
-    this.lastRebuild = now;
-  }
-
-  get client(): C {
-    return this.current;
+    this.lastReap = now;
   }
 
   answered(now: number): void {
     this.lastAnswer = now;
   }
 
-  /** A call failed: rebuild the client if nothing has been answered for the stale period. */
+  /** A call failed: if nothing has been answered for the stale period, reap stuck connections. */
   failed(now: number): void {
-    if (now - this.lastAnswer < this.staleAfterMs || now - this.lastRebuild < this.staleAfterMs) return;
-    this.current.close();
-    this.current = this.make();
-    this.lastRebuild = now;
+    if (this.target === undefined) return;
+    if (now - this.lastAnswer < this.staleAfterMs || now - this.lastReap < this.staleAfterMs) return;
+    this.lastReap = now;
+    destroyStuckSockets(this.target.host, this.target.port, this.staleAfterMs);
   }
 
   close(): void {
-    this.current.close();
+    this.client.close();
   }
 }

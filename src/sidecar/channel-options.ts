@@ -14,7 +14,7 @@ export function linkChannelOptions(heartbeatMs: number, timeoutMs: number): Chan
     'grpc.min_reconnect_backoff_ms': Math.max(50, heartbeatMs),
     'grpc.max_reconnect_backoff_ms': Math.max(500, timeoutMs),
     'grpc.enable_retries': 0,
-    // A rebuilt client (ChannelKeeper) must not inherit a stuck connection from a shared pool.
+    // Each link its own connection: a stuck one (see stuck-sockets.ts) is never shared.
     'grpc.use_local_subchannel_pool': 1,
   };
 }

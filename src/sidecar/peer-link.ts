@@ -20,7 +20,8 @@ export class PeerLink {
     const { grpcObject } = loadWitnessProto();
     const options = linkChannelOptions(heartbeatMs, deadlineMs);
     this.keeper = new ChannelKeeper(
-      () => new grpcObject.witness.v1.Peer(address, grpc.credentials.createInsecure(), options),
+      new grpcObject.witness.v1.Peer(address, grpc.credentials.createInsecure(), options),
+      address,
       deadlineMs,
       monotonicNowMs(),
     );

@@ -12,6 +12,7 @@ import { monotonicNowMs } from './monotonic-clock';
 import { PeerLink } from './peer-link';
 import { toWirePhase } from './peer-wire';
 import { SidecarServer } from './sidecar-server';
+import { trackClientSockets } from './stuck-sockets';
 import { type SidecarOptions, toSettings } from './sidecar-options';
 import type { WorkloadDriver } from './workload-driver';
 import { WitnessEndpoints } from './witness-endpoints';
@@ -40,6 +41,7 @@ export class SidecarRuntime {
     const problems = settingsProblems(this.settings);
     if (problems.length > 0) throw new SidecarConfigError(problems.join('; '));
     const now = monotonicNowMs();
+    trackClientSockets(monotonicNowMs);
     this.core = new SidecarCore(this.settings, now);
     this.server = new SidecarServer({
       group: options.group,
@@ -110,6 +112,8 @@ export class SidecarRuntime {
     this.closed = true;
     clearTimeout(this.heartbeatTimer);
     clearTimeout(this.deadlineTimer);
+    // Readiness probes must stop routing here before the workload is asked to stop.
+    this.server.health.setStatus('', 'NOT_SERVING');
     await this.workload.close();
     // Stopped first, then say so to the peer, then release at the witness (DESIGN-NOTES 4).
     const view = this.core.view(monotonicNowMs());

@@ -89,9 +89,8 @@ export class WitnessLink {
     let keeper = this.clients.get(address);
     if (keeper === undefined) {
       const { grpcObject } = loadWitnessProto();
-      const make = (): WitnessClient =>
-        new grpcObject.witness.v1.Witness(address, grpc.credentials.createInsecure(), this.options);
-      keeper = new ChannelKeeper(make, this.deadlineMs, monotonicNowMs());
+      const client = new grpcObject.witness.v1.Witness(address, grpc.credentials.createInsecure(), this.options);
+      keeper = new ChannelKeeper(client, address, this.deadlineMs, monotonicNowMs());
       this.clients.set(address, keeper);
     }
     return keeper;
