@@ -415,3 +415,31 @@ export function renderHelp<T>(
     '',
   ].join('\n');
 }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** `--log-level`, the same for every program; `envPrefix` is e.g. WITNESS or WITNESS_SIDECAR. */
+export function logLevelOption(envPrefix: string): OptionSchema {
+  return {
+    doc: 'Least severe level logged (pino JSON lines on stdout).',
+    format: [...LOG_LEVELS],
+    default: 'info',
+    arg: 'log-level',
+    env: `${envPrefix}_LOG_LEVEL`,
+    metavar: LOG_LEVELS.join('|'),
+  };
+}
+
+/** `--config FILE`, the same for every program. */
+export function configFileOption(envPrefix: string): OptionSchema {
+  return {
+    doc: 'Config file, JSON (.json) or YAML (.yaml, .yml), holding any of the file keys shown.',
+    format: 'path',
+    nullable: true,
+    default: null,
+    arg: 'config',
+    env: `${envPrefix}_CONFIG`,
+    metavar: 'FILE',
+  };
+}

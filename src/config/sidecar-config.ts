@@ -9,14 +9,16 @@ import {
   type CommandSpec,
   ConfigError,
   type ConfigSchema,
+  configFileOption,
   loadConfig,
+  type LogLevel,
+  logLevelOption,
   parseHostPort,
   renderHelp,
   type Setting,
 } from './load-config';
 import { mapVolttronConfig, volttronConfigPath } from './volttron-config';
 import { ID_PATTERN, ID_RULE } from '../core/ids';
-import { LOG_LEVELS, type LogLevel } from './witness-config';
 
 export interface SidecarConfig {
   readonly group: string;
@@ -177,23 +179,8 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     env: 'WITNESS_SIDECAR_HEALTH_ACTIVE_ONLY',
     metavar: 'true|false',
   },
-  logLevel: {
-    doc: 'Least severe level logged (pino JSON lines on stdout).',
-    format: [...LOG_LEVELS],
-    default: 'info',
-    arg: 'log-level',
-    env: 'WITNESS_SIDECAR_LOG_LEVEL',
-    metavar: LOG_LEVELS.join('|'),
-  },
-  config: {
-    doc: 'Config file, JSON (.json) or YAML (.yaml, .yml), holding any of the file keys shown.',
-    format: 'path',
-    nullable: true,
-    default: null,
-    arg: 'config',
-    env: 'WITNESS_SIDECAR_CONFIG',
-    metavar: 'FILE',
-  },
+  logLevel: logLevelOption('WITNESS_SIDECAR'),
+  config: configFileOption('WITNESS_SIDECAR'),
   startCmd: {
     doc: 'Instead of a command after --: a shell command that starts the service (e.g. systemctl start x); needs --stop-cmd.',
     format: String,

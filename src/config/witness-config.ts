@@ -4,12 +4,18 @@
  * generic ones in `load-config.ts`.
  */
 import { formatDuration } from './duration';
-import { type CommandSpec, ConfigError, type ConfigSchema, loadConfig, renderHelp } from './load-config';
+import {
+  type CommandSpec,
+  ConfigError,
+  type ConfigSchema,
+  configFileOption,
+  loadConfig,
+  type LogLevel,
+  logLevelOption,
+  renderHelp,
+} from './load-config';
 
-export { ConfigError } from './load-config';
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
+export { ConfigError, LOG_LEVELS, type LogLevel } from './load-config';
 
 /** What `witness serve` runs with. Durations are milliseconds. */
 export interface WitnessConfig {
@@ -83,23 +89,8 @@ export const witnessSchema: ConfigSchema<WitnessConfig> = {
     arg: 'margin',
     env: 'WITNESS_MARGIN',
   },
-  logLevel: {
-    doc: 'Least severe level logged (pino JSON lines on stdout).',
-    format: [...LOG_LEVELS],
-    default: 'info',
-    arg: 'log-level',
-    env: 'WITNESS_LOG_LEVEL',
-    metavar: LOG_LEVELS.join('|'),
-  },
-  config: {
-    doc: 'Config file, JSON (.json) or YAML (.yaml, .yml), holding any of the file keys shown.',
-    format: 'path',
-    nullable: true,
-    default: null,
-    arg: 'config',
-    env: 'WITNESS_CONFIG',
-    metavar: 'FILE',
-  },
+  logLevel: logLevelOption('WITNESS'),
+  config: configFileOption('WITNESS'),
 };
 
 const witnessCommand: CommandSpec<WitnessConfig> = {
