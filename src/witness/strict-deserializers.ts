@@ -10,6 +10,8 @@ import * as protobuf from 'protobufjs';
 import { protoRoot } from '../proto/load-proto';
 import { MALFORMED } from './validate-request';
 
+// Module constants: reading them through the namespace import costs a getter call per message.
+const { Reader, Type, Enum, types } = protobuf;
 const WIRE_VARINT = 0;
 const WIRE_LENGTH_DELIMITED = 2;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -40,7 +42,7 @@ export function strictDeserializers<T extends ServiceDefinition>(definition: T, 
 
 /** Why `bytes` is not a valid encoding of `type`, or undefined when it is. Unknown fields are fine. */
 export function wireFormatProblem(type: protobuf.Type, bytes: Uint8Array): string | undefined {
-  const reader = protobuf.Reader.create(bytes);
+  const reader = Reader.create(bytes);
   try {
     while (reader.pos < reader.len) {
       const tag = reader.uint32();
@@ -69,7 +71,7 @@ export function wireFormatProblem(type: protobuf.Type, bytes: Uint8Array): strin
         } catch {
           return `field ${field.name}: not valid UTF-8`;
         }
-      } else if (field.resolvedType instanceof protobuf.Type) {
+      } else if (field.resolvedType instanceof Type) {
         const nested = wireFormatProblem(field.resolvedType, content);
         if (nested !== undefined) return `${field.name}.${nested.replace(/^field /, '')}`;
       }
@@ -81,8 +83,8 @@ export function wireFormatProblem(type: protobuf.Type, bytes: Uint8Array): strin
 }
 
 function expectedWireType(field: protobuf.Field): number {
-  if (field.resolvedType instanceof protobuf.Enum) return WIRE_VARINT;
-  if (field.resolvedType instanceof protobuf.Type) return WIRE_LENGTH_DELIMITED;
-  const basic = (protobuf.types.basic as Record<string, number | undefined>)[field.type];
+  if (field.resolvedType instanceof Enum) return WIRE_VARINT;
+  if (field.resolvedType instanceof Type) return WIRE_LENGTH_DELIMITED;
+  const basic = (types.basic as Record<string, number | undefined>)[field.type];
   return basic ?? WIRE_LENGTH_DELIMITED; // string and bytes
 }

@@ -35,13 +35,24 @@ export function optionalId(field: string, value: string): string {
  */
 export const FUTURE_GENERATION_SLACK_MS = 24 * 3600 * 1000;
 
+/** The bound moves with the wall clock; recomputing it once a second is plenty (it has a day of slack). */
+let bound = { second: -1, newestPossible: 0n };
+function newestPossibleEpoch(wallClockMs: number): bigint {
+  const second = Math.floor(wallClockMs / 1000);
+  if (second !== bound.second) {
+    const newestPossible = epochFloor(generationFromWallClock(wallClockMs + FUTURE_GENERATION_SLACK_MS) + 1n);
+    bound = { second, newestPossible };
+  }
+  return bound.newestPossible;
+}
+
 export function requireEpoch(field: string, value: string, wallClockMs: number = Date.now()): bigint {
+  if (value === '0') return 0n; // the common case: a node that holds nothing
   // proto-loader hands uint64 over as a decimal string; anything else is a broken client.
   if (!/^[0-9]{1,20}$/.test(value)) throw invalid(field, 'must be an unsigned integer');
   const epoch = BigInt(value);
   if (epoch > MAX_EPOCH) throw invalid(field, `must be at most ${MAX_EPOCH}`);
-  const newestPossible = epochFloor(generationFromWallClock(wallClockMs + FUTURE_GENERATION_SLACK_MS) + 1n);
-  if (epoch >= newestPossible) {
+  if (epoch >= newestPossibleEpoch(wallClockMs)) {
     throw invalid(
       field,
       "belongs to a store generation more than a day ahead of this witness's clock: no store handed it out",

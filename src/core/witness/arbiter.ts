@@ -161,8 +161,14 @@ export class Arbiter {
     role: NodeRole,
     now: number,
   ): { group: GroupState; joined: boolean } {
-    const group = this.groups.get(groupName) ?? newGroup();
-    const existing = group.nodes.get(node);
+    const known = this.groups.get(groupName);
+    const existing = known?.nodes.get(node);
+    // The hot path: a member heartbeating under its known role changes nothing but lastSeen.
+    if (known !== undefined && existing !== undefined && existing.role === role) {
+      existing.lastSeen = now;
+      return { group: known, joined: false };
+    }
+    const group = known ?? newGroup();
     if (existing === undefined && group.nodes.size >= MAX_NODES_PER_GROUP) {
       const members = [...group.nodes.keys()].join(' and ');
       throw new ArbitrationError(
@@ -247,7 +253,7 @@ export class Arbiter {
       group: groupName,
       verdict: VERDICT_OF[rule.outcome.kind],
       reason: rule.outcome.kind === 'refuse' ? rule.outcome.reason : undefined,
-      message: `${rule.name}: ${rule.why}`,
+      message: messageOf(rule),
       holder: group.holder,
       epoch: group.epoch,
       leaseMs: effect.leaseMs ?? 0,
@@ -294,6 +300,18 @@ const VERDICT_OF = {
   release: 'released',
   refuse: 'refused',
 } as const;
+
+const MESSAGES = new Map<Rule, string>();
+
+/** Built once per rule: it is sent with every answer. */
+function messageOf(rule: Rule): string {
+  let message = MESSAGES.get(rule);
+  if (message === undefined) {
+    message = `${rule.name}: ${rule.why}`;
+    MESSAGES.set(rule, message);
+  }
+  return message;
+}
 
 function newGroup(): GroupState {
   return { holder: '', epoch: 0n, holdUntil: 0, highestHeard: 0n, nodes: new Map() };
