@@ -1,36 +1,22 @@
 /**
- * A failover pair of real processes for the benchmarks: one `witness serve`, two `witness
- * sidecar`s (a: primary, b: secondary) each running test/support/workload.ts under its watchdog,
- * and (optionally) a FaultProxy on every directed link, like test/support/cluster.ts but with the
- * lease, heartbeat, timeout and stop timeout as parameters and no mocha hooks:
+ * A failover pair of real processes for the benchmarks: test/support/cluster.ts's Cluster (one
+ * `witness serve`, two `witness sidecar`s, a: primary, b: secondary, each running
+ * test/support/workload.ts under its watchdog, and optionally a FaultProxy on every directed link)
+ * with the lease, heartbeat, timeout and stop timeout as parameters and no mocha hooks.
  *
- *   a->witness, b->witness   each sidecar's --witness points at its proxy
- *   a->b, b->a               each sidecar's --peer points at its proxy
- *
- * GetState goes straight to each sidecar's --listen port. Every process is started with
- * spawnTracked (killed by PID by the benchmark's cleanup); teardown() kills them, closes the
- * proxies, and SIGKILLs by PID any workload of the run log still alive after one lease.
+ * Every process is started with spawnTracked (killed by PID by the benchmark's cleanup);
+ * teardown() kills them, closes the proxies, and SIGKILLs by PID any workload of the run log still
+ * alive after one lease.
  */
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import * as grpc from '@grpc/grpc-js';
-import type { SidecarClient } from '../../src/gen/witness/v1/Sidecar';
 import type { SidecarState__Output } from '../../src/gen/witness/v1/SidecarState';
-import { loadWitnessProto } from '../../src/proto/load-proto';
-import { isAlive, listenPort } from '../support/cluster';
-import { FaultProxy } from '../support/fault-proxy';
-import { spawnTracked, type TrackedProcess } from '../support/processes';
-import { readIntervals, type RunInterval } from '../support/run-intervals';
-import { cleanEnv, WITNESS_MAIN } from '../support/witness-process';
-import { WORKLOAD_SCRIPT } from '../support/workload';
+import { Cluster, isAlive, type LogLine, type NodeName, type ProcName } from '../support/cluster';
+import type { TrackedProcess } from '../support/processes';
+import type { RunInterval } from '../support/run-intervals';
 import { sleep } from './common';
 
-export type NodeName = 'a' | 'b';
-export type ProcName = NodeName | 'witness';
-export type LinkName = 'a->witness' | 'b->witness' | 'a->b' | 'b->a';
-export const LINKS: readonly LinkName[] = ['a->witness', 'b->witness', 'a->b', 'b->a'];
+export { LINKS, timeline, type LinkName, type LogLine, type NodeName, type ProcName } from '../support/cluster';
 
 export interface PairOptions {
   leaseMs: number;
@@ -45,57 +31,44 @@ export interface PairOptions {
   execArgv?: (name: ProcName) => string[];
 }
 
-/** A parsed pino line. `time` is the sidecar's Date.now() when it logged. */
-export interface LogLine {
-  readonly msg?: string;
-  readonly time?: number;
-  readonly [key: string]: unknown;
-}
-
 const START_TIMEOUT_MS = 15_000;
-const STATE_DEADLINE_MS = 300;
-
-/** Now on the workload log's timeline (performance.timeOrigin + performance.now()). */
-export function timeline(): number {
-  return performance.timeOrigin + performance.now();
-}
 
 export class Pair {
-  readonly proxies: Partial<Record<LinkName, FaultProxy>> = {};
-  private readonly history: Record<ProcName, TrackedProcess[]> = { witness: [], a: [], b: [] };
-  private readonly clients: Partial<Record<NodeName, SidecarClient>> = {};
   private closed = false;
 
   private constructor(
-    readonly dir: string,
+    readonly cluster: Cluster,
     readonly options: PairOptions,
-    readonly ports: Record<ProcName, number>,
   ) {}
 
-  get runLog(): string {
-    return path.join(this.dir, 'run.log');
+  get dir(): string {
+    return this.cluster.dir;
   }
 
-  get dataDir(): string {
-    return path.join(this.dir, 'witness-data');
+  get ports(): Record<ProcName, number> {
+    return this.cluster.ports;
+  }
+
+  get runLog(): string {
+    return this.cluster.runLog;
   }
 
   /** Starts the witness, the proxies (if any) and both sidecars; resolves once all are up. */
   static async start(options: PairOptions): Promise<Pair> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fw-bench-pair-'));
-    const ports = { witness: await listenPort(), a: await listenPort(), b: await listenPort() };
-    const pair = new Pair(dir, options, ports);
-    fs.mkdirSync(pair.dataDir, { recursive: true });
-    if (options.proxies) {
-      const target = (port: number) => ({ host: '127.0.0.1', port });
-      pair.proxies['a->witness'] = await FaultProxy.start(target(ports.witness));
-      pair.proxies['b->witness'] = await FaultProxy.start(target(ports.witness));
-      pair.proxies['a->b'] = await FaultProxy.start(target(ports.b));
-      pair.proxies['b->a'] = await FaultProxy.start(target(ports.a));
-    }
+    const cluster = await Cluster.create({
+      ...options,
+      // The active side stays where a failover put it: every trial then fails over the other way.
+      failback: 'manual',
+      failbackDelay: '30s', // the sidecar's default (irrelevant under manual failback)
+      echo: false,
+      startTimeoutMs: START_TIMEOUT_MS,
+      // A safety net against orphans only.
+      maxRuntimeMs: 3_600_000,
+      dirPrefix: 'fw-bench-pair-',
+    });
+    const pair = new Pair(cluster, options);
     try {
-      await pair.startProcess('witness');
-      await Promise.all([pair.startProcess('a'), pair.startProcess('b')]);
+      await cluster.startAll();
     } catch (error) {
       // Nothing of a pair that did not come up is left behind: processes, proxies, directory.
       await pair.teardown();
@@ -104,165 +77,29 @@ export class Pair {
     return pair;
   }
 
-  private address(link: LinkName): string {
-    const proxy = this.proxies[link];
-    if (proxy) return `127.0.0.1:${proxy.port}`;
-    const to = link.endsWith('witness') ? 'witness' : (link.slice(3) as NodeName);
-    return `127.0.0.1:${this.ports[to]}`;
-  }
-
-  private args(name: ProcName): string[] {
-    const o = this.options;
-    if (name === 'witness') {
-      return [
-        'serve',
-        '--listen',
-        `127.0.0.1:${this.ports.witness}`,
-        '--data-dir',
-        this.dataDir,
-        '--lease',
-        `${o.leaseMs}ms`,
-        '--default-lease',
-        `${o.leaseMs}ms`,
-      ];
-    }
-    return [
-      'sidecar',
-      '--group',
-      'g1',
-      '--node',
-      name,
-      '--role',
-      name === 'a' ? 'primary' : 'secondary',
-      '--listen',
-      `127.0.0.1:${this.ports[name]}`,
-      '--peer',
-      this.address(name === 'a' ? 'a->b' : 'b->a'),
-      '--witness',
-      this.address(name === 'a' ? 'a->witness' : 'b->witness'),
-      '--heartbeat',
-      `${o.heartbeatMs}ms`,
-      '--lease',
-      `${o.leaseMs}ms`,
-      '--timeout',
-      `${o.timeoutMs}ms`,
-      '--stop-timeout',
-      `${o.stopTimeoutMs}ms`,
-      // The active side stays where a failover put it: every trial then fails over the other way.
-      '--failback',
-      'manual',
-      '--',
-      process.execPath,
-      WORKLOAD_SCRIPT,
-      '--log',
-      this.runLog,
-      '--tick',
-      String(o.tickMs),
-      // A safety net against orphans only.
-      '--max-runtime',
-      '3600000',
-    ];
-  }
-
-  /** Spawns `name` (again) and waits for its first log line; retries on another port if taken. */
-  async startProcess(name: ProcName): Promise<TrackedProcess> {
-    for (let attempt = 1; ; attempt++) {
-      const proc = spawnTracked(
-        process.execPath,
-        [...(this.options.execArgv?.(name) ?? []), WITNESS_MAIN, ...this.args(name)],
-        {
-          name: name === 'witness' ? 'witness' : `sidecar ${name}`,
-          env: cleanEnv(),
-          maxLines: 20_000,
-        },
-      );
-      this.history[name].push(proc);
-      const ready = name === 'witness' ? /"msg":"witness listening"/ : /"failoverBoundMs"/;
-      try {
-        await proc.waitForLine(ready, START_TIMEOUT_MS, { stream: 'stdout' });
-        return proc;
-      } catch (error) {
-        await proc.waitForExit(1000).catch(() => undefined);
-        if (attempt >= 3 || proc.running || !/EADDRINUSE/.test(proc.output(50))) throw error;
-        this.history[name].pop();
-        if (this.options.proxies) throw error; // proxies point at the old port
-        this.ports[name] = await listenPort();
-      }
-    }
-  }
-
   /** The current (latest) process of `name`. */
   proc(name: ProcName): TrackedProcess {
-    const last = this.history[name][this.history[name].length - 1];
-    if (last === undefined) throw new Error(`no ${name} process was started`);
-    return last;
-  }
-
-  /** kill -9; resolves once the process has exited. */
-  async kill(name: ProcName): Promise<void> {
-    const proc = this.proc(name);
-    proc.kill('SIGKILL');
-    await proc.waitForExit(5000);
+    return this.cluster.proc(name);
   }
 
   /** Restarts `name` with the same arguments (kills it first if it still runs). */
-  async restart(name: ProcName): Promise<TrackedProcess> {
-    if (this.proc(name).running) await this.kill(name);
-    if (name !== 'witness') this.dropClient(name);
-    return this.startProcess(name);
-  }
-
-  private linksOf(node: NodeName): LinkName[] {
-    return node === 'a' ? ['a->witness', 'a->b', 'b->a'] : ['b->witness', 'b->a', 'a->b'];
+  restart(name: ProcName): Promise<TrackedProcess> {
+    return this.cluster.restart(name);
   }
 
   /** Blackholes every link of `node`: connections stay open, nothing is delivered. */
   isolate(node: NodeName): void {
-    for (const link of this.linksOf(node)) this.requireProxy(link).setMode('blackhole');
+    this.cluster.isolate(node, 'blackhole');
   }
 
   /** Back to 'pass', resetting the connections that lived through the blackhole (fast recovery). */
   rejoin(node: NodeName): void {
-    for (const link of this.linksOf(node)) {
-      const proxy = this.requireProxy(link);
-      proxy.setMode('pass');
-      proxy.resetConnections();
-    }
-  }
-
-  private requireProxy(link: LinkName): FaultProxy {
-    const proxy = this.proxies[link];
-    if (proxy === undefined) throw new Error('this pair runs without fault proxies');
-    return proxy;
-  }
-
-  private client(node: NodeName): SidecarClient {
-    let client = this.clients[node];
-    if (client === undefined) {
-      const { grpcObject } = loadWitnessProto();
-      client = new grpcObject.witness.v1.Sidecar(`127.0.0.1:${this.ports[node]}`, grpc.credentials.createInsecure(), {
-        'grpc.initial_reconnect_backoff_ms': 50,
-        'grpc.min_reconnect_backoff_ms': 50,
-        'grpc.max_reconnect_backoff_ms': 200,
-      });
-      this.clients[node] = client;
-    }
-    return client;
-  }
-
-  private dropClient(node: NodeName): void {
-    this.clients[node]?.close();
-    delete this.clients[node];
+    this.cluster.rejoin(node, { reset: true });
   }
 
   /** GetState of one sidecar; undefined when it does not answer within a short deadline. */
   state(node: NodeName): Promise<SidecarState__Output | undefined> {
-    if (!this.proc(node).running) return Promise.resolve(undefined);
-    return new Promise((resolve) => {
-      this.client(node).GetState({}, { deadline: Date.now() + STATE_DEADLINE_MS }, (error, state) => {
-        resolve(error ? undefined : state);
-      });
-    });
+    return this.cluster.state(node);
   }
 
   /**
@@ -306,32 +143,21 @@ export class Pair {
   }
 
   intervals(): RunInterval[] {
-    return readIntervals(this.runLog, { allowMissing: true });
+    return this.cluster.intervals();
   }
 
   /** Parsed JSON log lines of every process of `name` so far (restarts included). */
   logs(name: ProcName): LogLine[] {
-    const out: LogLine[] = [];
-    for (const p of this.history[name]) {
-      for (const line of p.stdoutLines) {
-        if (!line.startsWith('{')) continue;
-        try {
-          out.push(JSON.parse(line) as LogLine);
-        } catch {
-          // not a log line
-        }
-      }
-    }
-    return out;
+    return this.cluster.logs(name);
   }
 
   logged(name: ProcName, msg: string): LogLine[] {
-    return this.logs(name).filter((l) => l.msg === msg);
+    return this.cluster.logged(name, msg);
   }
 
   /** Every process of the pair ever started (pids), with its role. */
   processes(): { name: ProcName; proc: TrackedProcess }[] {
-    return (['witness', 'a', 'b'] as const).flatMap((name) => this.history[name].map((proc) => ({ name, proc })));
+    return this.cluster.processes();
   }
 
   /**
@@ -347,8 +173,8 @@ export class Pair {
       proc.kill('SIGKILL');
     }
     await Promise.all(this.processes().map(({ proc }) => proc.waitForExit(5000).catch(() => undefined)));
-    for (const node of ['a', 'b'] as const) this.dropClient(node);
-    await Promise.all(Object.values(this.proxies).map((p) => p.close()));
+    this.cluster.closeClients();
+    await this.cluster.closeProxies();
     const pids = new Set(this.intervals().map((iv) => iv.pid));
     const until = performance.now() + this.options.leaseMs + 1000;
     let left = [...pids].filter(isAlive);
@@ -365,7 +191,7 @@ export class Pair {
         }
       }
     }
-    if (!keepDir) fs.rmSync(this.dir, { recursive: true, force: true });
+    if (!keepDir) fs.rmSync(this.cluster.dir, { recursive: true, force: true });
     return left;
   }
 }

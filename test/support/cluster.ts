@@ -25,7 +25,7 @@ import type { SidecarState__Output } from '../../src/gen/witness/v1/SidecarState
 import { loadWitnessProto } from '../../src/proto/load-proto';
 import { FaultProxy } from './fault-proxy';
 import net from 'node:net';
-import { killAllTracked, spawnNode, trackedProcesses, type TrackedProcess } from './processes';
+import { killAllTracked, spawnTracked, trackedProcesses, type TrackedProcess } from './processes';
 import { findOverlaps, formatOverlaps, formatTimeline, readIntervals, type RunInterval } from './run-intervals';
 import { cleanEnv, WITNESS_MAIN } from './witness-process';
 import { WORKLOAD_SCRIPT } from './workload';
@@ -40,7 +40,7 @@ export const LEASE_MS = 1000;
 export const HEARTBEAT_MS = 100;
 export const TIMEOUT_MS = 500;
 export const STOP_TIMEOUT_MS = 300;
-/** Bound on a process's start (spawn, bind, first log line). */
+/** Default bound on a process's start (spawn, bind, first log line). */
 const START_TIMEOUT_MS = 10_000;
 /** Deadline of a GetState call: a SIGSTOPped or blackholed sidecar answers nothing. */
 const STATE_DEADLINE_MS = 300;
@@ -55,7 +55,30 @@ export interface ClusterOptions {
   witnessLogLevel?: string;
   /** Echo every process's output to stderr (debugging). */
   echo?: boolean;
+  /** Witness --lease and --default-lease, sidecars' --lease. Default LEASE_MS. */
+  leaseMs?: number;
+  /** Sidecars' --heartbeat. Default HEARTBEAT_MS. */
+  heartbeatMs?: number;
+  /** Sidecars' --timeout. Default TIMEOUT_MS. */
+  timeoutMs?: number;
+  /** Sidecars' --stop-timeout. Default STOP_TIMEOUT_MS. */
+  stopTimeoutMs?: number;
+  /** A FaultProxy on every link (default); false: the sidecars connect to each other directly. */
+  proxies?: boolean;
+  /** The workload's --tick (its log line rate). Default: the workload's own. */
+  tickMs?: number;
+  /** The workload's --max-runtime, a safety net against orphans only. Default 120000. */
+  maxRuntimeMs?: number;
+  /** Bound on a process's start (spawn, bind, first log line). Default 10 s. */
+  startTimeoutMs?: number;
+  /** Prefix of the temporary directory's name. Default 'fw-e2e-'. */
+  dirPrefix?: string;
+  /** Node options per process (e.g. --cpu-prof), before the script. */
+  execArgv?: (name: ProcName) => string[];
 }
+
+type ResolvedOptions = Required<Omit<ClusterOptions, 'tickMs' | 'execArgv'>> &
+  Pick<ClusterOptions, 'tickMs' | 'execArgv'>;
 
 /** A parsed pino line, plus when the test process read it (ms, shared timeline). */
 export interface LogLine {
@@ -154,7 +177,8 @@ export interface ActiveView {
 }
 
 export class Cluster {
-  readonly proxies: Record<LinkName, FaultProxy>;
+  /** The fault proxies on the links; none when started with `proxies: false`. */
+  private readonly links: Partial<Record<LinkName, FaultProxy>>;
   readonly ports: Record<ProcName, number>;
   /** Every process started for each role, oldest first (restarts append). */
   private readonly history: Record<ProcName, TrackedProcess[]> = { witness: [], a: [], b: [] };
@@ -165,12 +189,18 @@ export class Cluster {
 
   private constructor(
     readonly dir: string,
-    readonly options: Required<Omit<ClusterOptions, 'echo'>> & { echo: boolean },
+    readonly options: ResolvedOptions,
     ports: Record<ProcName, number>,
-    proxies: Record<LinkName, FaultProxy>,
+    links: Partial<Record<LinkName, FaultProxy>>,
   ) {
     this.ports = ports;
-    this.proxies = proxies;
+    this.links = links;
+  }
+
+  /** The fault proxy on every link. Throws if the cluster runs without them. */
+  get proxies(): Record<LinkName, FaultProxy> {
+    if (!this.options.proxies) throw new Error('this cluster runs without fault proxies');
+    return this.links as Record<LinkName, FaultProxy>;
   }
 
   get runLog(): string {
@@ -186,14 +216,23 @@ export class Cluster {
    * (and waits for their first log line). Throws if anything does not come up in time.
    */
   static async start(options: ClusterOptions = {}): Promise<Cluster> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fw-e2e-'));
+    const cluster = await Cluster.create(options);
+    await cluster.startAll();
+    return cluster;
+  }
+
+  /** The directory, ports and proxies of a cluster, no process started yet (see startAll). */
+  static async create(options: ClusterOptions = {}): Promise<Cluster> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), options.dirPrefix ?? 'fw-e2e-'));
     const ports = { witness: await listenPort(), a: await listenPort(), b: await listenPort() };
-    const proxies = {} as Record<LinkName, FaultProxy>;
-    const target = (port: number) => ({ host: '127.0.0.1', port });
-    proxies['a->witness'] = await FaultProxy.start(target(ports.witness));
-    proxies['b->witness'] = await FaultProxy.start(target(ports.witness));
-    proxies['a->b'] = await FaultProxy.start(target(ports.b));
-    proxies['b->a'] = await FaultProxy.start(target(ports.a));
+    const links: Partial<Record<LinkName, FaultProxy>> = {};
+    if (options.proxies ?? true) {
+      const target = (port: number) => ({ host: '127.0.0.1', port });
+      links['a->witness'] = await FaultProxy.start(target(ports.witness));
+      links['b->witness'] = await FaultProxy.start(target(ports.witness));
+      links['a->b'] = await FaultProxy.start(target(ports.b));
+      links['b->a'] = await FaultProxy.start(target(ports.a));
+    }
     const cluster = new Cluster(
       dir,
       {
@@ -202,28 +241,55 @@ export class Cluster {
         mode: options.mode ?? 'standard',
         witnessLogLevel: options.witnessLogLevel ?? 'info',
         echo: options.echo ?? process.env.E2E_ECHO === '1',
+        leaseMs: options.leaseMs ?? LEASE_MS,
+        heartbeatMs: options.heartbeatMs ?? HEARTBEAT_MS,
+        timeoutMs: options.timeoutMs ?? TIMEOUT_MS,
+        stopTimeoutMs: options.stopTimeoutMs ?? STOP_TIMEOUT_MS,
+        proxies: options.proxies ?? true,
+        tickMs: options.tickMs,
+        maxRuntimeMs: options.maxRuntimeMs ?? 120_000,
+        startTimeoutMs: options.startTimeoutMs ?? START_TIMEOUT_MS,
+        dirPrefix: options.dirPrefix ?? 'fw-e2e-',
+        execArgv: options.execArgv,
       },
       ports,
-      proxies,
+      links,
     );
     current = cluster;
     fs.mkdirSync(cluster.dataDir, { recursive: true });
-    await cluster.startProcess('witness');
-    if (options.mode === 'simple') {
+    return cluster;
+  }
+
+  /**
+   * Starts the witness (and waits for "witness listening"), then both sidecars (and waits for
+   * their first log line).
+   */
+  async startAll(): Promise<void> {
+    await this.startProcess('witness');
+    if (this.options.mode === 'simple') {
       // Simple mode has no witness to wait for: a secondary that hears no primary within its
       // timeout of starting runs, as documented. On a loaded machine node's own start-up can
       // exceed the timeout, so start the primary first to test the cold start with the link up.
-      await cluster.startProcess('a');
-      await cluster.startProcess('b');
+      await this.startProcess('a');
+      await this.startProcess('b');
     } else {
-      await Promise.all([cluster.startProcess('a'), cluster.startProcess('b')]);
+      await Promise.all([this.startProcess('a'), this.startProcess('b')]);
     }
-    return cluster;
   }
 
   // ---- processes ------------------------------------------------------------------------------
 
+  /** Where `name`'s side of `link` connects: its proxy, or without proxies the target itself. */
+  private address(link: LinkName): string {
+    const proxy = this.links[link];
+    if (proxy) return `127.0.0.1:${proxy.port}`;
+    const to = link.endsWith('witness') ? 'witness' : (link.slice(3) as NodeName);
+    return `127.0.0.1:${this.ports[to]}`;
+  }
+
   private args(name: ProcName): string[] {
+    const o = this.options;
+    const lease = `${o.leaseMs}ms`;
     if (name === 'witness') {
       return [
         'serve',
@@ -232,9 +298,9 @@ export class Cluster {
         '--data-dir',
         this.dataDir,
         '--lease',
-        '1s',
+        lease,
         '--default-lease',
-        '1s',
+        lease,
         '--log-level',
         this.options.witnessLogLevel,
       ];
@@ -251,17 +317,17 @@ export class Cluster {
       '--listen',
       `127.0.0.1:${this.ports[name]}`,
       '--peer',
-      `127.0.0.1:${this.proxies[peerLink].port}`,
+      this.address(peerLink),
       '--witness',
-      `127.0.0.1:${this.proxies[`${name}->witness`].port}`,
+      this.address(`${name}->witness`),
       '--heartbeat',
-      `${HEARTBEAT_MS}ms`,
+      `${o.heartbeatMs}ms`,
       '--lease',
-      '1s',
+      lease,
       '--timeout',
-      `${TIMEOUT_MS}ms`,
+      `${o.timeoutMs}ms`,
       '--stop-timeout',
-      `${STOP_TIMEOUT_MS}ms`,
+      `${o.stopTimeoutMs}ms`,
       '--failback',
       this.options.failback,
       '--failback-delay',
@@ -273,9 +339,10 @@ export class Cluster {
       WORKLOAD_SCRIPT,
       '--log',
       this.runLog,
+      ...(o.tickMs === undefined ? [] : ['--tick', String(o.tickMs)]),
       // Safety net against orphans only: every test ends long before.
       '--max-runtime',
-      '120000',
+      String(o.maxRuntimeMs),
     ];
   }
 
@@ -285,16 +352,20 @@ export class Cluster {
    */
   async startProcess(name: ProcName): Promise<TrackedProcess> {
     for (let attempt = 1; ; attempt++) {
-      const proc = spawnNode(WITNESS_MAIN, this.args(name), {
-        name: name === 'witness' ? 'witness' : `sidecar ${name}`,
-        env: cleanEnv(),
-        echo: this.options.echo,
-        maxLines: 20_000,
-      });
+      const proc = spawnTracked(
+        process.execPath,
+        [...(this.options.execArgv?.(name) ?? []), WITNESS_MAIN, ...this.args(name)],
+        {
+          name: name === 'witness' ? 'witness' : `sidecar ${name}`,
+          env: cleanEnv(),
+          echo: this.options.echo,
+          maxLines: 20_000,
+        },
+      );
       this.history[name].push(proc);
       const ready = name === 'witness' ? /"msg":"witness listening"/ : /"failoverBoundMs"/;
       try {
-        await proc.waitForLine(ready, START_TIMEOUT_MS, { stream: 'stdout' });
+        await proc.waitForLine(ready, this.options.startTimeoutMs, { stream: 'stdout' });
         return proc;
       } catch (error) {
         await proc.waitForExit(1000).catch(() => undefined);
@@ -310,13 +381,14 @@ export class Cluster {
   private async retarget(name: ProcName): Promise<void> {
     const links: LinkName[] = name === 'witness' ? ['a->witness', 'b->witness'] : [name === 'a' ? 'b->a' : 'a->b'];
     for (const link of links) {
-      const old = this.proxies[link];
+      const old = this.links[link];
+      if (old === undefined) continue; // no proxies: the peer was given the old port
       const mode = old.mode;
       const port = old.port;
       await old.close();
       const proxy = await FaultProxy.start({ host: '127.0.0.1', port: this.ports[name] }, port);
       proxy.setMode(mode);
-      this.proxies[link] = proxy;
+      this.links[link] = proxy;
     }
   }
 
@@ -417,6 +489,16 @@ export class Cluster {
     delete this.clients[node];
   }
 
+  /** Closes the GetState clients of both sidecars. */
+  closeClients(): void {
+    for (const node of ['a', 'b'] as const) this.dropClient(node);
+  }
+
+  /** Closes every fault proxy (none without proxies). */
+  async closeProxies(): Promise<void> {
+    await Promise.all(Object.values(this.links).map((p) => p.close()));
+  }
+
   /** GetState of one sidecar; undefined when it does not answer within a short deadline. */
   state(node: NodeName): Promise<SidecarState__Output | undefined> {
     if (!this.proc(node).running) return Promise.resolve(undefined);
@@ -485,10 +567,16 @@ export class Cluster {
    * connection was attempted through a->witness after the heal").
    */
   linkStats(): string {
+    if (!this.options.proxies) return 'no proxies';
     return LINKS.map((link) => {
       const st = this.proxies[link].stats();
       return `${link}: ${typeof this.proxies[link].mode === 'string' ? String(this.proxies[link].mode) : 'delay'}, accepted ${st.accepted}, open ${st.open}`;
     }).join('; ');
+  }
+
+  /** Every process of the cluster ever started, with its role. */
+  processes(): { name: ProcName; proc: TrackedProcess }[] {
+    return (['witness', 'a', 'b'] as const).flatMap((name) => this.history[name].map((proc) => ({ name, proc })));
   }
 
   /** Recent output of every process, for failure messages. */
@@ -522,8 +610,8 @@ export class Cluster {
     if (current === this) current = undefined;
     for (const p of trackedProcesses()) p.killNow('SIGCONT');
     await killAllTracked(5000);
-    for (const node of ['a', 'b'] as const) this.dropClient(node);
-    await Promise.all(LINKS.map((link) => this.proxies[link].close()));
+    this.closeClients();
+    await this.closeProxies();
 
     const intervals = this.intervals();
     const logged = new Set(intervals.map((iv) => iv.pid));
@@ -534,7 +622,7 @@ export class Cluster {
     };
     // A watchdog whose sidecar died stops its workload at once (SIGTERM, SIGKILL after
     // --stop-timeout): give it one lease, the bound DESIGN-NOTES 4.7 promises after kill -9.
-    const until = performance.now() + LEASE_MS;
+    const until = performance.now() + this.options.leaseMs;
     let left = survivors();
     while (left.length > 0 && performance.now() < until) {
       await sleep(POLL_MS);
@@ -555,7 +643,7 @@ export class Cluster {
         }
       }
       problems.push(
-        `workload process(es) still alive ${LEASE_MS} ms after their sidecars were killed: ${left.join(', ')}`,
+        `workload process(es) still alive ${this.options.leaseMs} ms after their sidecars were killed: ${left.join(', ')}`,
       );
     }
     if (!this.expectOverlaps) {
