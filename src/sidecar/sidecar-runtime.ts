@@ -29,6 +29,7 @@ export class SidecarRuntime {
   private readonly endpoints: WitnessEndpoints | undefined;
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private deadlineTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private port = 0;
 
@@ -112,6 +113,7 @@ export class SidecarRuntime {
     this.closed = true;
     clearTimeout(this.heartbeatTimer);
     clearTimeout(this.deadlineTimer);
+    clearTimeout(this.retryTimer);
     // Readiness probes must stop routing here before the workload is asked to stop.
     this.server.health.setStatus('', 'NOT_SERVING');
     await this.workload.close();
@@ -222,6 +224,13 @@ export class SidecarRuntime {
   private onAcquire(sentAt: number, answer: WitnessAnswer | undefined): void {
     this.core.onAcquireAnswer(sentAt, answer, monotonicNowMs());
     this.act();
+    // Ask again the moment the witness said it can succeed (the core bounds the wait by a
+    // timeout), not at the next heartbeat: that heartbeat would come on top of the failover time.
+    if (answer?.verdict === 'refused' && answer.retryAfterMs > 0) {
+      clearTimeout(this.retryTimer);
+      const wait = Math.min(answer.retryAfterMs, this.options.timeoutMs);
+      this.retryTimer = setTimeout(() => this.act(), Math.max(wait, this.options.heartbeatMs) + 1);
+    }
   }
 
   private log(what: string, why?: string, epoch?: bigint): void {
