@@ -6,6 +6,7 @@ import type { PeerReply, PeerState } from '../core/sidecar/types';
 import type { PeerHandlers } from '../gen/witness/v1/Peer';
 import type { SidecarHandlers } from '../gen/witness/v1/Sidecar';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
+import { bindInsecure, shutdownGracefully } from '../grpc/server-lifecycle';
 import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
 import { strictDeserializers } from '../witness/strict-deserializers';
 import { requireWellFormed } from '../witness/validate-request';
@@ -19,6 +20,9 @@ export interface SidecarServerHooks {
   onPeerHeartbeat(state: PeerState): PeerReply;
   state(): SidecarState;
 }
+
+/** The sidecar's server answers only its peer and operators: a short grace is enough. */
+const SHUTDOWN_GRACE_MS = 2_000;
 
 const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.http2.min_ping_interval_without_data_ms': 100,
@@ -67,23 +71,10 @@ export class SidecarServer {
   }
 
   listen(address: string): Promise<number> {
-    return new Promise((resolve, reject) =>
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (e, port) =>
-        e ? reject(e) : resolve(port),
-      ),
-    );
+    return bindInsecure(this.server, address);
   }
 
   shutdown(): Promise<void> {
-    return new Promise((resolve) => {
-      const force = setTimeout(() => {
-        this.server.forceShutdown();
-        resolve();
-      }, 2_000);
-      this.server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    return shutdownGracefully(this.server, SHUTDOWN_GRACE_MS);
   }
 }

@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Arbiter } from '../core/witness/arbiter';
+import { bindInsecure, shutdownGracefully } from '../grpc/server-lifecycle';
 import type { Logger } from '../log/logger';
 import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
 import { adminHandlers } from './admin-service';
@@ -57,30 +58,18 @@ export class WitnessServer {
     new ReflectionService(reflectionDefinition()).addToServer(this.server);
   }
 
-  /** Binds HOST:PORT (port 0 picks a free one) and returns the bound port. */
+  /** Binds HOST:PORT and returns the bound port. */
   listen(address: string): Promise<number> {
-    return new Promise((resolve, reject) => {
-      this.server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
-        error ? reject(error) : resolve(port),
-      );
-    });
+    return bindInsecure(this.server, address);
   }
 
   /** Stops taking calls, lets unary calls in flight finish, ends the streams. */
   async shutdown(): Promise<void> {
     for (const name of ['', ...SERVED_SERVICES]) this.health.setStatus(name, 'NOT_SERVING');
     this.streams.endAll();
-    await new Promise<void>((resolve) => {
-      const force = setTimeout(() => {
-        this.parts.logger.warn('calls still in flight after the shutdown grace; cutting them');
-        this.server.forceShutdown();
-        resolve();
-      }, SHUTDOWN_GRACE_MS);
-      this.server.tryShutdown(() => {
-        clearTimeout(force);
-        resolve();
-      });
-    });
+    await shutdownGracefully(this.server, SHUTDOWN_GRACE_MS, () =>
+      this.parts.logger.warn('calls still in flight after the shutdown grace; cutting them'),
+    );
   }
 }
 

@@ -1,0 +1,29 @@
+/** Binding and stopping a gRPC server, the same for the witness and the sidecar. */
+import * as grpc from '@grpc/grpc-js';
+
+/** Binds HOST:PORT without TLS and resolves to the bound port. */
+export function bindInsecure(server: grpc.Server, address: string): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
+      error ? reject(error) : resolve(port),
+    ),
+  );
+}
+
+/**
+ * Stops taking calls and lets those in flight finish; after `graceMs` the rest are cut (and
+ * `onCut` is told, for a log line). Resolves once the server is down either way.
+ */
+export function shutdownGracefully(server: grpc.Server, graceMs: number, onCut?: () => void): Promise<void> {
+  return new Promise((resolve) => {
+    const force = setTimeout(() => {
+      onCut?.();
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(force);
+      resolve();
+    });
+  });
+}
