@@ -88,7 +88,8 @@ interface SimNode {
   client: number;
 }
 
-interface Counters {
+/** What a generator counts per target server; reported to the bench over IPC. */
+export interface Counters {
   /** Measured requests sent. */
   sent: number;
   /** Measured requests answered with the expected verdict. */

@@ -29,6 +29,7 @@ import path from 'node:path';
 import { spawnTracked, type TrackedProcess } from '../support/processes';
 import { cleanEnv, WITNESS_MAIN } from '../support/witness-process';
 import { listenPort } from '../support/cluster';
+import type { Counters } from './load-generator';
 import {
   distribution,
   fixed,
@@ -103,16 +104,8 @@ const SPEC: Record<string, FlagSpec> = {
   help: { kind: 'boolean', help: 'Print this help.' },
 };
 
-interface TargetRun {
-  sent: number;
-  answered: number;
-  refused: number;
-  badVerdict: number;
-  errors: number;
-  errorCodes: Record<string, number>;
-  unmatched: number;
-  lost: number;
-  streamFailures: number;
+/** A generator's counters for one server, as they arrive over IPC (JSON: verdict keys are strings). */
+interface TargetRun extends Omit<Counters, 'verdicts'> {
   unanswered: number;
   latFile: string;
   lagMs: { p50: number; p99: number; max: number };
