@@ -6,7 +6,9 @@
  * (both counted from when it sent the request, shortened by the drift bound). For the node that
  * does not run it, the peer is down only once nothing has been heard from it for the timeout AND
  * every peer lease this node granted has run out. The tables below are what the sidecar core
- * consults; src/core/sidecar/sidecar-core.ts turns leases and timeouts into these inputs.
+ * consults; src/core/sidecar/sidecar-core.ts turns leases and timeouts into these inputs (for the
+ * running node, a lease counts as up only while it outlasts the stop budget, so a "stop" leaves
+ * time for SIGTERM, the grace and SIGKILL before the lease ends).
  */
 export type Link = 'up' | 'down';
 

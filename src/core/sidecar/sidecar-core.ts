@@ -226,11 +226,15 @@ export class SidecarCore {
 
   private decideActive(now: number): Action[] {
     if (this.workload === 'stopping') return [];
-    const deadline = Math.max(this.witnessLeaseUntil, this.peerLeaseUntil);
-    const row = lookup(ACTIVE_TABLE, this.link(this.peerLeaseUntil, now), this.link(this.witnessLeaseUntil, now));
     if (this.supersededBecause !== undefined) return [this.stop(this.supersededBecause)];
-    // SAFETY 1: stop early enough that SIGTERM, the grace and SIGKILL finish before the deadline.
-    if (now >= deadline - stopBudget(this.settings)) return [this.stop(`${lookup(ACTIVE_TABLE, 'down', 'down').why}`)];
+    // SAFETY 1: a side counts as up only while its lease outlasts the stop budget, so the table's
+    // "stop" comes early enough for SIGTERM, the grace and SIGKILL to finish before the deadline.
+    const budget = stopBudget(this.settings);
+    const row = lookup(
+      ACTIVE_TABLE,
+      this.link(this.peerLeaseUntil - budget, now),
+      this.link(this.witnessLeaseUntil - budget, now),
+    );
     if (row.action === 'stop') return [this.stop(row.why)];
     if (this.handbackAsked()) return [this.stop('the preferred primary asks for the group back (auto fail-back)')];
     if (this.peer?.workload === 'running' && this.peer.epoch > this.epoch) {
