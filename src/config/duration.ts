@@ -1,5 +1,5 @@
 /**
- * Durations in configuration: `200ms`, `1s`, `1.5s`, `2m`, or plain milliseconds (`250` or 250).
+ * Durations in configuration: `200ms`, `1s`, `1.5s`, `2m`, `24h`, or plain milliseconds (`250` or 250).
  * Every duration is a whole number of milliseconds; nothing else is accepted, so a typo such as
  * `1h30` or `-1s` is an error at start instead of a surprise at failover time.
  */
@@ -8,13 +8,13 @@ import convict from 'convict';
 /** What a duration may look like, for error messages and help. */
 export const DURATION_FORMS = 'a duration like 200ms, 1s or plain milliseconds';
 
-const UNIT_MS = { ms: 1, s: 1_000, m: 60_000 } as const;
-const DURATION = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m)?$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 } as const;
+const DURATION = /^(\d+(?:\.\d+)?|\.\d+)(ms|s|m|h)?$/;
 
 function invalid(value: unknown): Error {
   return new Error(
-    `invalid duration ${JSON.stringify(value)}: expected a non-negative number with unit ms, s or m ` +
-      `(200ms, 1s, 1.5s, 2m) or plain milliseconds (250), in whole milliseconds`,
+    `invalid duration ${JSON.stringify(value)}: expected a non-negative number with unit ms, s, m or h ` +
+      `(200ms, 1s, 1.5s, 2m, 24h) or plain milliseconds (250), in whole milliseconds`,
   );
 }
 
@@ -41,6 +41,7 @@ export function parseDuration(value: string | number): number {
 /** The shortest of `2m`, `1.5s`, `200ms` that parses back to `ms`. */
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`cannot format duration ${ms}`);
+  if (ms >= UNIT_MS.h && ms % UNIT_MS.h === 0) return `${ms / UNIT_MS.h}h`;
   if (ms >= UNIT_MS.m && ms % UNIT_MS.m === 0) return `${ms / UNIT_MS.m}m`;
   if (ms >= UNIT_MS.s) return `${ms / UNIT_MS.s}s`;
   return `${ms}ms`;

@@ -31,6 +31,8 @@ export interface WitnessConfig {
   readonly clockDrift: number;
   /** Safety margin added on the witness's side of every lease, in ms (eps in DESIGN-NOTES 4). */
   readonly margin: number;
+  /** Silence after which a group nobody holds is forgotten, in ms; 0 never forgets. */
+  readonly forgetAfter: number;
   readonly logLevel: LogLevel;
   /** The config file that was read, or null. */
   readonly config: string | null;
@@ -88,6 +90,16 @@ export const witnessSchema: ConfigSchema<WitnessConfig> = {
     max: '10s',
     arg: 'margin',
     env: 'WITNESS_MARGIN',
+  },
+  forgetAfter: {
+    doc:
+      'Forget a group (its record and memory) once nobody holds it and neither node was heard for this ' +
+      'long; 0 never forgets. A name used again gets epochs above every earlier one.',
+    format: 'duration',
+    default: '24h',
+    max: '8760h',
+    arg: 'forget-after',
+    env: 'WITNESS_FORGET_AFTER',
   },
   logLevel: logLevelOption('WITNESS'),
   config: configFileOption('WITNESS'),

@@ -39,3 +39,39 @@ export function nextEpoch(floor: bigint, stored: bigint, reported: bigint): bigi
 export function maxEpoch(a: bigint, b: bigint): bigint {
   return a > b ? a : b;
 }
+
+/** The generation an epoch belongs to. */
+export function generationOf(epoch: bigint): bigint {
+  return epoch >> EPOCH_COUNTER_BITS;
+}
+
+/**
+ * The store-wide high-water mark (docs/design.md, "Epochs"). Every epoch handed out while a store
+ * is open stays below the floor of the generation after the stored one (a grant that would reach
+ * it raises the stored generation first). Each open therefore moves to a generation above the
+ * stored one and above every recorded epoch's, so a new grant exceeds every epoch of every earlier
+ * open, even in a group whose record was lost or removed.
+ *
+ * It also never goes below the wall clock's generation, and the shell does not open a generation
+ * the wall clock has not reached (`aheadOfWallClockMs`; it waits, a few ms after a quick restart):
+ * so a store created later, after a wipe, still starts above every generation this one used.
+ */
+export function generationForOpen(
+  storedGeneration: bigint,
+  recordedEpochs: Iterable<bigint>,
+  wallClockMs: number,
+): { generation: bigint; aheadOfWallClockMs: number } {
+  let next = storedGeneration + 1n;
+  for (const epoch of recordedEpochs) if (generationOf(epoch) + 1n > next) next = generationOf(epoch) + 1n;
+  const wall = generationFromWallClock(wallClockMs);
+  if (wall >= next) return { generation: wall, aheadOfWallClockMs: 0 };
+  return { generation: next, aheadOfWallClockMs: Number(next - wall) * GENERATION_UNIT_MS };
+}
+
+/**
+ * How far past the store's own generation a reported epoch may lie: a year of generations. Epochs
+ * from a store whose wall clock ran ahead of this one's are accepted (no request is refused because
+ * of a wall clock); beyond this, no store handed the epoch out, and accepting it would let one
+ * broken client push a group's epochs towards their end.
+ */
+export const FUTURE_GENERATION_SLACK = BigInt((366 * 24 * 3600 * 1000) / GENERATION_UNIT_MS);

@@ -24,6 +24,7 @@ export const FAULT_KINDS = [
   'crash-on-write',
   'workload-crash',
   'slow-stop',
+  'write-failure',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -90,6 +91,8 @@ export interface Plan {
   readonly wipeProbability: number;
   /** Each durable write crashes the witness with this probability (crash-on-write). */
   readonly crashOnWriteProbability: number;
+  /** Each durable write fails (a full disk) with this probability (write-failure). */
+  readonly writeFailProbability: number;
   readonly writeDelayMaxMs: number;
   /** Workload: start time, mean lifetime before it crashes by itself, stop behaviour. */
   readonly startDelayMaxMs: number;
@@ -208,6 +211,7 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
       : Math.min(settings.stopTimeoutMs, rng.range(0, 20)),
     ignoreSigtermProbability: faults.has('slow-stop') ? rng.range(0, 0.5) : 0,
     probe: rng.pick(['crash', 'isolate', 'pause'] as const),
+    writeFailProbability: faults.has('write-failure') ? rng.range(0.05, 0.5) : 0,
   };
 }
 
@@ -272,6 +276,8 @@ export function describePlan(plan: Plan): string[] {
     lines.push(`  witness crash wipes the store with p=${plan.wipeProbability.toFixed(2)}`);
   if (plan.faults.has('crash-on-write'))
     lines.push(`  a durable write crashes the witness with p=${plan.crashOnWriteProbability.toFixed(2)}`);
+  if (plan.faults.has('write-failure'))
+    lines.push(`  a durable write fails (disk full) with p=${plan.writeFailProbability.toFixed(2)}`);
   if (plan.faults.has('workload-crash'))
     lines.push(`  workload crashes by itself after ~${Math.round(plan.workloadMeanLifeMs)}ms`);
   lines.push(

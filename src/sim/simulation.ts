@@ -22,7 +22,7 @@
  * and L1 on a final failover probe (the active node crashes, is isolated or frozen; the other node
  * must start within the bound).
  */
-import { EPOCH_COUNTER_BITS, generationFromWallClock } from '../core/epoch';
+import { EPOCH_COUNTER_BITS, generationForOpen, generationFromWallClock } from '../core/epoch';
 import { restartGrace } from '../core/lease';
 import type { SidecarCore } from '../core/sidecar/sidecar-core';
 import { failoverBoundMs, KILL_SETTLE_MS, stopBudget } from '../core/sidecar/timing';
@@ -149,9 +149,13 @@ interface WitnessProc {
   arbiter: Arbiter | undefined;
   /** Real time at which its start-up grace ends. */
   graceEnd: number;
+  /** Requests held back while their group's decision waits for its write, in arrival order. */
+  waiting: Task[];
 }
 
 interface Store {
+  /** False until the first start creates it. */
+  created: boolean;
   generation: bigint;
   records: Map<string, DurableGroup>;
   /** Real time at which the last queued write becomes durable (writes land in call order). */
@@ -241,8 +245,8 @@ export class Simulation {
     }));
     this.witnessConfig = this.hooks.arbiterConfig ? this.hooks.arbiterConfig(plan.witness, plan) : plan.witness;
     this.gen0 = generationFromWallClock(WALL0_MS);
-    this.store = { generation: this.gen0, records: new Map(), tail: 0 };
-    this.witness = { up: false, inc: 0, offset: 0, arbiter: undefined, graceEnd: 0 };
+    this.store = { created: false, generation: this.gen0, records: new Map(), tail: 0 };
+    this.witness = { up: false, inc: 0, offset: 0, arbiter: undefined, graceEnd: 0, waiting: [] };
   }
 
   run(): ScheduleResult {
@@ -426,12 +430,25 @@ export class Simulation {
   private startWitness(wipe: boolean, why: string): void {
     const w = this.witness;
     if (w.up) return;
-    if (wipe) {
-      const wall = WALL0_MS + this.t;
-      this.store = { generation: generationFromWallClock(wall), records: new Map(), tail: this.t };
+    const wall = WALL0_MS + this.t;
+    if (wipe || !this.store.created) {
+      this.store = { created: true, generation: generationFromWallClock(wall), records: new Map(), tail: this.t };
+    } else {
+      // The real shell's open: a generation above everything recorded, never ahead of the wall clock.
+      const open = generationForOpen(
+        this.store.generation,
+        [...this.store.records.values()].map((r) => r.epoch),
+        wall,
+      );
+      if (open.aheadOfWallClockMs > 0) {
+        this.at(this.t + open.aheadOfWallClockMs, () => this.startWitness(false, why));
+        return;
+      }
+      this.store.generation = open.generation;
     }
     w.up = true;
     w.inc += 1;
+    w.waiting = [];
     w.offset = this.proc.range(0, 1e6);
     const now = this.witnessNow();
     w.arbiter = new Arbiter(this.witnessConfig, {
@@ -457,6 +474,8 @@ export class Simulation {
     w.up = false;
     w.inc += 1;
     w.arbiter = undefined;
+    // Requests held back behind a write die with the process: their callers time out.
+    w.waiting = [];
     this.store.tail = this.t;
     if (this.tr1) this.log(1, 'W', `witness CRASHES (${why}); down for ${downMs.toFixed(1)}ms`);
     const inc = w.inc;
@@ -480,6 +499,12 @@ export class Simulation {
     if (!w.up || arbiter === undefined) {
       if (this.tr2) this.log(2, 'W', `${what} from ${PARTY_NAMES[from]}: witness down, connection refused`);
       this.transmit(WITNESS, from, 'refusal', fail, undefined);
+      return;
+    }
+    // The one group's last decision still waits for its write: this request waits behind it.
+    if (arbiter.isPending(this.plan.primary.group)) {
+      if (this.tr2) this.log(2, 'W', `${what} from ${PARTY_NAMES[from]}: waits for the group's write`);
+      w.waiting.push(() => this.witnessReceive(from, what, run, answer, fail));
       return;
     }
     let decision: Decision;
@@ -518,11 +543,23 @@ export class Simulation {
       send();
       return;
     }
-    this.persist(decision.persist, send);
+    this.persist(decision, send, () => this.transmit(WITNESS, from, 'error', fail, undefined));
   }
 
-  /** The record is durable before the answer leaves (unless a broken shell is simulated). */
-  private persist(record: DurableGroup, send: Task): void {
+  /** The group's write settled: what waited behind it runs, until one leaves a write pending again. */
+  private runWaiting(): void {
+    const w = this.witness;
+    while (w.waiting.length > 0 && w.arbiter !== undefined && !w.arbiter.isPending(this.plan.primary.group)) {
+      (w.waiting.shift() as Task)();
+    }
+  }
+
+  /**
+   * The record is durable before the answer leaves (unless a broken shell is simulated), and the
+   * decision takes effect only then; a write that fails (write-failure) rolls it back.
+   */
+  private persist(decision: Decision, send: Task, refuse: Task): void {
+    const record = decision.persist as DurableGroup;
     const w = this.witness;
     const inc = w.inc;
     const start = Math.max(this.t, this.store.tail);
@@ -533,6 +570,8 @@ export class Simulation {
     if (!this.healed && this.plan.crashOnWriteProbability > 0 && this.fault.chance(this.plan.crashOnWriteProbability)) {
       crash = this.fault.chance(0.5) ? 'before' : 'after';
     }
+    const fails =
+      !this.healed && this.plan.writeFailProbability > 0 && this.fault.chance(this.plan.writeFailProbability);
     const downMs = this.fault.range(1, 0.5 * this.plan.primary.leaseMs);
     if (answerFirst) send();
     if (crash === 'before') {
@@ -546,13 +585,25 @@ export class Simulation {
           this.log(1, 'W', `write ${record.holder || '-'}@${this.e(record.epoch)} LOST (witness crashed first)`);
         return;
       }
+      const arbiter = w.arbiter as Arbiter;
+      if (fails) {
+        if (this.tr1) this.log(1, 'W', `write ${record.holder || '-'}@${this.e(record.epoch)} FAILS (disk full)`);
+        arbiter.abort(record.group);
+        if (!answerFirst) refuse();
+        this.runWaiting();
+        return;
+      }
+      if (decision.generation !== undefined && decision.generation > this.store.generation)
+        this.store.generation = decision.generation;
       this.store.records.set(record.group, record);
+      arbiter.commit(record.group);
       if (this.tr1) this.log(1, 'W', `durable: ${record.holder || '-'}@${this.e(record.epoch)}`);
       if (crash === 'after') {
         this.crashWitness('crash after the write, before the answer', downMs);
         return;
       }
       if (!answerFirst) send();
+      this.runWaiting();
     });
   }
 

@@ -1,9 +1,12 @@
 /**
- * Runs the pure Arbiter against the store: a decision that changes durable state is written
- * (fsync) before its answer is released; every arbitration event is logged with group, node and
- * epoch and sent to Admin.Watch subscribers. Renewals touch neither disk nor log.
+ * Runs the pure Arbiter against the store. A decision that changes durable state is written
+ * (fsync) before its answer is released, and takes effect in the Arbiter only once the write has
+ * succeeded (rolled back when it fails); the group's other requests wait behind it, other groups'
+ * do not. Every arbitration event is logged with group, node and epoch and sent to Admin.Watch
+ * subscribers. Renewals touch neither disk nor log.
  */
-import type { Arbiter } from '../core/witness/arbiter';
+import { MAX_WAITING_PER_GROUP, type Arbiter } from '../core/witness/arbiter';
+import { ArbitrationError } from '../core/witness/errors';
 import type { Decision } from '../core/witness/types';
 import type { AcquireRequest__Output } from '../gen/witness/v1/AcquireRequest';
 import type { LeaseAnswer } from '../gen/witness/v1/LeaseAnswer';
@@ -11,24 +14,40 @@ import type { ReleaseRequest__Output } from '../gen/witness/v1/ReleaseRequest';
 import type { RenewRequest__Output } from '../gen/witness/v1/RenewRequest';
 import type { Logger } from '../log/logger';
 import type { EventHub } from './event-hub';
+import { LockLostError } from './store/data-dir-lock';
 import { StoreWriteError, type WitnessStore } from './store/witness-store';
 import { requireEpoch, requireId, requireLeaseMs, requireRole, requireWellFormed } from './validate-request';
 import { toWireAnswer, toWireEvent } from './wire';
 
 export type Answer = LeaseAnswer | Promise<LeaseAnswer>;
 
+/** A write slower than this share of the default lease eats into every lease it delays: say so. */
+export const SLOW_WRITE_SHARE = 0.25;
+
+export interface ArbitrationServiceParts {
+  readonly arbiter: Arbiter;
+  readonly store: WitnessStore;
+  readonly logger: Logger;
+  readonly events: EventHub;
+  /** The witness's monotonic clock, read when a request is decided. */
+  readonly now: () => number;
+  /** The default lease, against which slow writes are measured. */
+  readonly defaultLeaseMs: number;
+  /** Told about every write that failed, so that health can follow the store. */
+  readonly onWriteFailed: (error: unknown) => void;
+}
+
 export class ArbitrationService {
-  constructor(
-    private readonly arbiter: Arbiter,
-    private readonly store: WitnessStore,
-    private readonly logger: Logger,
-    private readonly events: EventHub,
-    /** The witness's monotonic clock, read once per request at receipt. */
-    private readonly now: () => number,
-  ) {}
+  /**
+   * Groups with a decision on its way to disk, and the requests waiting behind it in arrival
+   * order. A group is absent when nothing of it is being written.
+   */
+  private readonly busy = new Map<string, Array<() => void>>();
+  private lockLost: LockLostError | undefined;
+
+  constructor(private readonly parts: ArbitrationServiceParts) {}
 
   heartbeat(wire: RenewRequest__Output): Answer {
-    const receivedAt = this.now();
     const request = requireWellFormed(wire);
     const input = {
       group: requireId('group', request.group),
@@ -38,11 +57,10 @@ export class ArbitrationService {
       knownEpoch: requireEpoch('known_epoch', request.knownEpoch),
       leaseMs: requireLeaseMs('lease_ms', request.leaseMs),
     };
-    return this.settle(this.arbiter.heartbeat(input, receivedAt), input.node, request.sequence);
+    return this.submit(input.group, input.node, request.sequence, (now) => this.parts.arbiter.heartbeat(input, now));
   }
 
   acquire(wire: AcquireRequest__Output): Answer {
-    const receivedAt = this.now();
     const request = requireWellFormed(wire);
     const input = {
       group: requireId('group', request.group),
@@ -50,11 +68,10 @@ export class ArbitrationService {
       knownEpoch: requireEpoch('known_epoch', request.knownEpoch),
       leaseMs: requireLeaseMs('lease_ms', request.leaseMs),
     };
-    return this.settle(this.arbiter.acquire(input, receivedAt), input.node, request.sequence);
+    return this.submit(input.group, input.node, request.sequence, (now) => this.parts.arbiter.acquire(input, now));
   }
 
   release(wire: ReleaseRequest__Output): Answer {
-    const receivedAt = this.now();
     const request = requireWellFormed(wire);
     const input = {
       group: requireId('group', request.group),
@@ -62,33 +79,136 @@ export class ArbitrationService {
       epoch: requireEpoch('epoch', request.epoch),
       knownEpoch: requireEpoch('known_epoch', request.knownEpoch),
     };
-    return this.settle(this.arbiter.release(input, receivedAt), input.node, request.sequence);
+    return this.submit(input.group, input.node, request.sequence, (now) => this.parts.arbiter.release(input, now));
   }
 
-  private settle(decision: Decision, node: string, sequence: string): Answer {
+  /**
+   * The store lost its lock: another witness may own the directory now. From here on nothing is
+   * decided, not even a renewal (it would extend a hold the other witness cannot see).
+   */
+  stopDeciding(error: LockLostError): void {
+    this.lockLost ??= error;
+  }
+
+  /** Removes a group found forgettable, between its requests like any write. */
+  forget(group: string, silentMs: number): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.whenIdle(group, () => {
+        this.busy.set(group, []);
+        this.parts.store.forget(group).then(
+          () => {
+            const forgotten = this.parts.arbiter.forget(group, this.parts.now(), silentMs);
+            this.settle(group);
+            resolve(forgotten);
+          },
+          (error: unknown) => {
+            this.settle(group);
+            reject(error);
+          },
+        );
+      });
+    });
+  }
+
+  private submit(group: string, node: string, sequence: string, decide: (now: number) => Decision): Answer {
+    if (this.lockLost !== undefined) throw this.lockLost;
+    const waiting = this.busy.get(group);
+    if (waiting === undefined) return this.decide(group, node, sequence, decide);
+    if (waiting.length >= MAX_WAITING_PER_GROUP) {
+      throw new ArbitrationError(
+        'resource-exhausted',
+        'group',
+        `group ${group} has ${MAX_WAITING_PER_GROUP} requests waiting for its store write; retry later`,
+      );
+    }
+    return new Promise<LeaseAnswer>((resolve, reject) => {
+      waiting.push(() => {
+        try {
+          if (this.lockLost !== undefined) throw this.lockLost;
+          Promise.resolve(this.decide(group, node, sequence, decide)).then(resolve, reject);
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+  }
+
+  private whenIdle(group: string, task: () => void): void {
+    const waiting = this.busy.get(group);
+    if (waiting === undefined) task();
+    else waiting.push(task);
+  }
+
+  /** Decides now (the clock is read here: a request that waited is decided at its turn). */
+  private decide(group: string, node: string, sequence: string, decide: (now: number) => Decision): Answer {
+    const decision = decide(this.parts.now());
     const answer = toWireAnswer(decision.answer, sequence);
     if (decision.persist === undefined) {
       this.announce(decision, node);
       return answer;
     }
-    return this.store.put(decision.persist).then(
+    this.busy.set(group, []);
+    const startedAt = this.parts.now();
+    return this.write(decision).then(
       () => {
+        this.parts.arbiter.commit(group);
+        this.reportSlowWrite(decision, node, this.parts.now() - startedAt);
         this.announce(decision, node);
+        this.settle(group);
         return answer;
       },
       (error: unknown) => {
-        this.logger.error(
+        this.parts.arbiter.abort(group);
+        this.parts.logger.error(
           {
-            group: decision.answer.group,
+            group,
             node,
             epoch: decision.answer.epoch.toString(),
             rule: decision.rule,
             err: error,
           },
-          'store write failed; the decision was not answered',
+          'store write failed; the decision was rolled back and not answered',
         );
-        throw new StoreWriteError(error);
+        this.parts.onWriteFailed(error);
+        this.settle(group);
+        throw error instanceof LockLostError ? error : new StoreWriteError(error);
       },
+    );
+  }
+
+  private async write(decision: Decision): Promise<void> {
+    // The generation first: a record durable under an epoch past it would be a repeat after a
+    // restart that lost that record.
+    if (decision.generation !== undefined) await this.parts.store.raiseGeneration(decision.generation);
+    await this.parts.store.put(decision.persist as NonNullable<Decision['persist']>);
+  }
+
+  /** The group's write settled: what waited runs in order, until one starts a write again. */
+  private settle(group: string): void {
+    const waiting = this.busy.get(group) ?? [];
+    this.busy.delete(group);
+    while (waiting.length > 0) {
+      (waiting.shift() as () => void)();
+      const again = this.busy.get(group);
+      if (again !== undefined) {
+        again.push(...waiting);
+        return;
+      }
+    }
+  }
+
+  private reportSlowWrite(decision: Decision, node: string, writeMs: number): void {
+    if (writeMs <= SLOW_WRITE_SHARE * this.parts.defaultLeaseMs) return;
+    this.parts.logger.warn(
+      {
+        group: decision.answer.group,
+        node,
+        epoch: decision.answer.epoch.toString(),
+        writeMs: Math.round(writeMs),
+        leaseMs: this.parts.defaultLeaseMs,
+      },
+      `a store write took more than ${SLOW_WRITE_SHARE * 100}% of the default lease; ` +
+        'every answer waiting on it arrives with that much less lease left',
     );
   }
 
@@ -97,7 +217,7 @@ export class ArbitrationService {
     const { answer } = decision;
     // A standby asking again during a partition is refused at every heartbeat: keep those at debug.
     const level = decision.event === 'refused' ? 'debug' : 'info';
-    this.logger[level](
+    this.parts.logger[level](
       {
         group: answer.group,
         node,
@@ -109,6 +229,6 @@ export class ArbitrationService {
       },
       answer.message,
     );
-    if (this.events.size > 0) this.events.publish(toWireEvent(decision.event, answer, node));
+    if (this.parts.events.size > 0) this.parts.events.publish(toWireEvent(decision.event, answer, node));
   }
 }

@@ -1,24 +1,71 @@
 /** `witness serve`: open the store, start the arbiter and the gRPC server, stop cleanly on signals. */
 import { performance } from 'node:perf_hooks';
-import type { WitnessConfig } from '../config/witness-config';
+import { ConfigError, type WitnessConfig } from '../config/witness-config';
 import { Arbiter } from '../core/witness/arbiter';
 import { restartGrace } from '../core/lease';
-import { createLogger } from '../log/logger';
+import { createLogger, type Logger } from '../log/logger';
 import { FileStore } from './store/file-store';
+import { DataDirError, type StoreContents } from './store/witness-store';
 import { WitnessServer } from './witness-server';
+
+/**
+ * Durable writes run on libuv's thread pool, 4 threads by default: eight grants on a slow disk
+ * then queue behind each other for seconds. Set before the pool's first use; a value the operator
+ * chose wins.
+ */
+process.env.UV_THREADPOOL_SIZE ??= '16';
 
 export async function runWitness(config: WitnessConfig): Promise<void> {
   const logger = createLogger('witness', config.logLevel);
   const now = (): number => performance.now();
   const store = new FileStore(config.dataDir);
-  const contents = await store.open();
+  const contents = await store.open({ longestLeaseMs: config.lease }).catch((error: unknown) => {
+    // An unusable directory is the value of --data-dir that is wrong: a configuration error.
+    if (error instanceof DataDirError) throw new ConfigError('dataDir', `dataDir (--data-dir): ${error.message}`);
+    throw error;
+  });
+  reportOpen(logger, config, contents);
   const bounds = { rho: config.clockDrift, marginMs: config.margin };
   const arbiter = new Arbiter(
     { bounds, defaultLeaseMs: config.defaultLease, maxLeaseMs: config.lease },
-    { now: now(), generation: contents.generation, records: contents.records },
+    {
+      now: now(),
+      generation: contents.generation,
+      longestEarlierLeaseMs: contents.longestEarlierLeaseMs,
+      records: contents.records,
+    },
   );
-  const server = new WitnessServer({ arbiter, store, logger, now });
+
+  let stopping = false;
+  const stop = (reason: string, exitCode: number): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ reason }, 'shutting down: finishing calls in flight, then closing the store');
+    server
+      .shutdown()
+      .then(() => store.close())
+      .then(
+        () => {
+          logger.info('witness stopped');
+          process.exit(exitCode);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
+  };
+  const server = new WitnessServer({
+    arbiter,
+    store,
+    logger,
+    now,
+    defaultLeaseMs: config.defaultLease,
+    forgetAfterMs: config.forgetAfter,
+    onLockLost: () => stop('lost the data directory lock', 1),
+  });
   const port = await server.listen(config.listen);
+  const graceLeaseMs = Math.max(config.lease, contents.longestEarlierLeaseMs);
   logger.info(
     {
       listen: config.listen,
@@ -28,30 +75,44 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
       groups: contents.records.length,
       leaseMs: config.lease,
       defaultLeaseMs: config.defaultLease,
-      startupGraceMs: Math.ceil(restartGrace(config.lease, bounds)),
+      startupGraceMs: Math.ceil(restartGrace(graceLeaseMs, bounds)),
     },
     'witness listening',
   );
+  process.on('SIGTERM', (signal) => stop(signal, 0));
+  process.on('SIGINT', (signal) => stop(signal, 0));
+}
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down: finishing calls in flight, then closing the store');
-    server
-      .shutdown()
-      .then(() => store.close())
-      .then(
-        () => {
-          logger.info('witness stopped');
-          process.exit(0);
-        },
-        (error: unknown) => {
-          logger.error({ err: error }, 'shutdown failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+/** What an operator must hear about the store at start. */
+function reportOpen(logger: Logger, config: WitnessConfig, contents: StoreContents): void {
+  const generation = contents.generation.toString();
+  if (contents.origin === 'new-directory') {
+    logger.info({ dataDir: config.dataDir, generation }, 'created a new store in a new data directory');
+  } else if (contents.origin === 'empty-directory') {
+    logger.warn(
+      { dataDir: config.dataDir, generation },
+      'created a new store in an existing data directory that held none: if a store was here before, ' +
+        'it is gone; epochs still do not repeat as long as this clock is not behind the one that created it',
+    );
+  }
+  if (contents.missingGroups.length > 0) {
+    logger.warn(
+      { dataDir: config.dataDir, missing: contents.missingGroups.slice(0, 100), count: contents.missingGroups.length },
+      'groups this store knew have no record any more (moved away or lost); their holders are forgotten, ' +
+        'and their next epochs are above every epoch handed out before',
+    );
+  }
+  if (contents.longestEarlierLeaseMs > config.lease) {
+    logger.warn(
+      { leaseMs: config.lease, longestEarlierLeaseMs: contents.longestEarlierLeaseMs },
+      'an earlier run handed out longer leases than --lease: the start-up grace covers the longest',
+    );
+  }
+  if (contents.wallClockBehindMs > 0) {
+    logger.warn(
+      { behindMs: contents.wallClockBehindMs, generation },
+      "this machine's wall clock is behind the store's generation: nothing is refused for it, but a store " +
+        'created on this machine now (after a wipe) could repeat epochs; correct the clock',
+    );
+  }
 }

@@ -2,7 +2,7 @@
  * Checks a request's fields before anything is decided. Every failure names the field (as it is
  * spelled in the .proto) and what is accepted; nothing has changed when one is thrown.
  */
-import { epochFloor, generationFromWallClock, MAX_EPOCH } from '../core/epoch';
+import { MAX_EPOCH } from '../core/epoch';
 import { ID_PATTERN, ID_RULE } from '../core/ids';
 import { ArbitrationError } from '../core/witness/errors';
 import type { NodeRole } from '../core/witness/types';
@@ -29,35 +29,15 @@ export function optionalId(field: string, value: string): string {
 }
 
 /**
- * How far ahead of this witness's wall clock an epoch's store generation may be: another witness
- * whose clock ran ahead may have created it. Beyond this, the epoch cannot have been handed out by
- * any store, and accepting it would let one broken client push a group's epochs to their end.
+ * The format and range of an epoch. How far ahead of the store an epoch may be is the Arbiter's
+ * to judge, from what the store knows: never from a wall clock, which may be wrong by days.
  */
-export const FUTURE_GENERATION_SLACK_MS = 24 * 3600 * 1000;
-
-/** The bound moves with the wall clock; recomputing it once a second is plenty (it has a day of slack). */
-let bound = { second: -1, newestPossible: 0n };
-function newestPossibleEpoch(wallClockMs: number): bigint {
-  const second = Math.floor(wallClockMs / 1000);
-  if (second !== bound.second) {
-    const newestPossible = epochFloor(generationFromWallClock(wallClockMs + FUTURE_GENERATION_SLACK_MS) + 1n);
-    bound = { second, newestPossible };
-  }
-  return bound.newestPossible;
-}
-
-export function requireEpoch(field: string, value: string, wallClockMs: number = Date.now()): bigint {
+export function requireEpoch(field: string, value: string): bigint {
   if (value === '0') return 0n; // the common case: a node that holds nothing
   // proto-loader hands uint64 over as a decimal string; anything else is a broken client.
   if (!/^[0-9]{1,20}$/.test(value)) throw invalid(field, 'must be an unsigned integer');
   const epoch = BigInt(value);
   if (epoch > MAX_EPOCH) throw invalid(field, `must be at most ${MAX_EPOCH}`);
-  if (epoch >= newestPossibleEpoch(wallClockMs)) {
-    throw invalid(
-      field,
-      "belongs to a store generation more than a day ahead of this witness's clock: no store handed it out",
-    );
-  }
   return epoch;
 }
 

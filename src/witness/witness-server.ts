@@ -12,6 +12,9 @@ import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
 import { adminHandlers } from './admin-service';
 import { ArbitrationService } from './arbitration-service';
 import { EventHub } from './event-hub';
+import { GroupJanitor } from './group-janitor';
+import type { LockLostError } from './store/data-dir-lock';
+import { StoreHealth } from './store-health';
 import type { WitnessStore } from './store/witness-store';
 import { StreamRegistry } from './stream-registry';
 import { strictDeserializers } from './strict-deserializers';
@@ -35,17 +38,42 @@ export interface WitnessServerParts {
   readonly store: WitnessStore;
   readonly logger: Logger;
   readonly now: () => number;
+  readonly defaultLeaseMs: number;
+  /** Silence after which an unheld group is forgotten; 0 never forgets. */
+  readonly forgetAfterMs: number;
+  /** The store lost its lock: the witness must stop (run-witness exits). */
+  readonly onLockLost: (error: LockLostError) => void;
 }
 
 export class WitnessServer {
   private readonly server = new grpc.Server(SERVER_OPTIONS);
   private readonly health = new HealthImplementation({ '': 'SERVING', ...servingAll() });
   private readonly streams = new StreamRegistry();
+  private readonly storeHealth: StoreHealth;
+  private readonly janitor: GroupJanitor;
 
   constructor(private readonly parts: WitnessServerParts) {
     const { grpcObject } = loadWitnessProto();
     const events = new EventHub();
-    const service = new ArbitrationService(parts.arbiter, parts.store, parts.logger, events, parts.now);
+    this.storeHealth = new StoreHealth(parts.store, parts.logger, {
+      onWritable: (writable) => this.setServing(writable),
+      onLockLost: (error) => {
+        service.stopDeciding(error);
+        this.setServing(false);
+        parts.logger.fatal({ err: error }, 'the data directory lock is lost: this witness stops arbitrating');
+        parts.onLockLost(error);
+      },
+    });
+    const service = new ArbitrationService({
+      arbiter: parts.arbiter,
+      store: parts.store,
+      logger: parts.logger,
+      events,
+      now: parts.now,
+      defaultLeaseMs: parts.defaultLeaseMs,
+      onWriteFailed: (error) => this.storeHealth.writeFailed(error),
+    });
+    this.janitor = new GroupJanitor(parts.arbiter, service, parts.logger, parts.now, parts.forgetAfterMs);
     this.server.addService(
       strictDeserializers(grpcObject.witness.v1.Witness.service, 'witness.v1.Witness'),
       witnessHandlers(service, this.streams),
@@ -59,17 +87,27 @@ export class WitnessServer {
   }
 
   /** Binds HOST:PORT and returns the bound port. */
-  listen(address: string): Promise<number> {
-    return bindInsecure(this.server, address);
+  async listen(address: string): Promise<number> {
+    const port = await bindInsecure(this.server, address);
+    this.storeHealth.start();
+    this.janitor.start();
+    return port;
   }
 
   /** Stops taking calls, lets unary calls in flight finish, ends the streams. */
   async shutdown(): Promise<void> {
-    for (const name of ['', ...SERVED_SERVICES]) this.health.setStatus(name, 'NOT_SERVING');
+    this.storeHealth.stop();
+    this.janitor.stop();
+    this.setServing(false);
     this.streams.endAll();
     await shutdownGracefully(this.server, SHUTDOWN_GRACE_MS, () =>
       this.parts.logger.warn('calls still in flight after the shutdown grace; cutting them'),
     );
+  }
+
+  private setServing(serving: boolean): void {
+    const status = serving ? 'SERVING' : 'NOT_SERVING';
+    for (const name of ['', ...SERVED_SERVICES]) this.health.setStatus(name, status);
   }
 }
 

@@ -17,7 +17,7 @@
  */
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { generationFromWallClock } from '../../src/core/epoch';
+import { generationForOpen, generationFromWallClock } from '../../src/core/epoch';
 import { Arbiter, type ArbiterConfig } from '../../src/core/witness/arbiter';
 import { ArbitrationError } from '../../src/core/witness/errors';
 import type { Decision, DurableGroup, NodeRole } from '../../src/core/witness/types';
@@ -147,32 +147,48 @@ class Witness {
   arbiter: Arbiter;
   readonly records = new Map<string, DurableGroup>();
   generation: bigint;
-  private storeCreatedAtWall: number;
+  /** The witness machine's wall clock: it moves only by the modelled jumps and the open's wait. */
+  private wallClockMs: number;
 
   constructor(
     private readonly config: ArbiterConfig,
     wallClock: number,
     now: number,
   ) {
-    this.storeCreatedAtWall = wallClock;
+    this.wallClockMs = wallClock;
     this.generation = generationFromWallClock(wallClock);
     this.arbiter = new Arbiter(config, { now, generation: this.generation, records: [] });
   }
 
-  /** Every persist is durable before the answer leaves the witness. */
+  /** Every persist is durable before the answer leaves the witness, and only then takes effect. */
   keep(decision: Decision): Decision {
-    if (decision.persist !== undefined) this.records.set(decision.persist.group, decision.persist);
+    if (decision.persist !== undefined) {
+      if (decision.generation !== undefined && decision.generation > this.generation)
+        this.generation = decision.generation;
+      this.records.set(decision.persist.group, decision.persist);
+      this.arbiter.commit(decision.persist.group);
+    }
     return decision;
   }
 
+  /** Each open moves the store to a generation above everything it recorded (src/core/epoch.ts). */
   restart(now: number): void {
-    this.arbiter = new Arbiter(this.config, { now, generation: this.generation, records: [...this.records.values()] });
+    const records = [...this.records.values()];
+    const open = generationForOpen(
+      this.generation,
+      records.map((r) => r.epoch),
+      this.wallClockMs,
+    );
+    // The shell waits for the wall clock to reach the generation it opens.
+    this.wallClockMs += open.aheadOfWallClockMs;
+    this.generation = open.generation;
+    this.arbiter = new Arbiter(this.config, { now, generation: this.generation, records });
   }
 
   wipe(now: number, wallJump: number): void {
     this.records.clear();
-    this.storeCreatedAtWall += wallJump;
-    this.generation = generationFromWallClock(this.storeCreatedAtWall);
+    this.wallClockMs += wallJump;
+    this.generation = generationFromWallClock(this.wallClockMs);
     this.arbiter = new Arbiter(this.config, { now, generation: this.generation, records: [] });
   }
 }

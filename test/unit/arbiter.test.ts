@@ -8,7 +8,8 @@
  */
 import { expect } from 'chai';
 import { generationFromWallClock, MAX_EPOCH } from '../../src/core/epoch';
-import { Arbiter, type ArbiterConfig } from '../../src/core/witness/arbiter';
+import type { Arbiter, ArbiterConfig } from '../../src/core/witness/arbiter';
+import { InstantWriteArbiter } from '../support/instant-write-arbiter';
 import { ArbitrationError } from '../../src/core/witness/errors';
 import { ACQUIRE_RULES, HEARTBEAT_RULES, RELEASE_RULES } from '../../src/core/witness/rules';
 import type { Decision, DurableGroup, GroupView, NodeRole } from '../../src/core/witness/types';
@@ -41,7 +42,7 @@ const P = 'p'; // the primary
 const S = 's'; // the secondary
 
 function arbiter(now = T0, records: readonly DurableGroup[] = [], generation = GEN0, config = CONFIG): Arbiter {
-  return new Arbiter(config, { now, generation, records });
+  return new InstantWriteArbiter(config, { now, generation, records });
 }
 
 interface HeartbeatOpts {

@@ -35,7 +35,7 @@ describe('durations', () => {
       Number.NaN,
       Number.POSITIVE_INFINITY,
       '1h30',
-      '1h',
+      '1d',
       '1m30s',
       '1.5',
       '1.5ms',

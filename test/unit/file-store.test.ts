@@ -9,6 +9,7 @@ import { FileStore } from '../../src/witness/store/file-store';
 import { StoreCorruptError } from '../../src/witness/store/witness-store';
 
 const CLOCK_MS = 1_700_000_000_123;
+const OPEN = { longestLeaseMs: 2_000 };
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -44,7 +45,7 @@ describe('FileStore', () => {
 
   async function writeAndClose(records: DurableGroup[]): Promise<void> {
     const s = store();
-    await s.open();
+    await s.open(OPEN);
     for (const record of records) await s.put(record);
     await s.close();
   }
@@ -52,7 +53,7 @@ describe('FileStore', () => {
   const groupFile = (group: string): string => join(dataDir, 'groups', `g-${group}.json`);
 
   it('creates the data directory and takes the generation from the injected wall clock', async () => {
-    const contents = await store().open();
+    const contents = await store().open(OPEN);
     expect(contents.generation).to.equal(170_000_000_012n);
     expect(contents.records).to.deep.equal([]);
     const meta = JSON.parse(await readFile(join(dataDir, 'store.json'), 'utf8'));
@@ -67,20 +68,31 @@ describe('FileStore', () => {
       { group: 'd', holder: 'node-1', epoch: 0n },
     ];
     await writeAndClose(records);
-    const contents = await store(CLOCK_MS + 60_000).open();
+    const contents = await store(CLOCK_MS + 60_000).open(OPEN);
     expect(contents.records).to.deep.equal(records);
     for (const record of contents.records) expect(typeof record.epoch).to.equal('bigint');
   });
 
-  it('keeps the generation it was created with when reopened later', async () => {
+  it('opens a higher generation every time, above every recorded epoch, never ahead of the wall clock', async () => {
     await writeAndClose([{ group: 'a', holder: 'n', epoch: 1n }]);
-    const contents = await store(CLOCK_MS + 3_600_000).open();
-    expect(contents.generation).to.equal(170_000_000_012n);
+    // Same wall clock: one generation up, after waiting the 10 ms for the wall clock to reach it.
+    const again = store();
+    expect((await again.open(OPEN)).generation).to.equal(170_000_000_013n);
+    await again.close();
+    // Much later: the wall clock's generation.
+    const later = store(CLOCK_MS + 3_600_000);
+    expect((await later.open(OPEN)).generation).to.equal(170_000_360_012n);
+    await later.put({ group: 'b', holder: 'n', epoch: (170_000_900_000n << 23n) + 5n });
+    await later.close();
+    // A recorded epoch of a later generation (a store that was ahead) lifts the next open above it.
+    const contents = await store(CLOCK_MS + 3_600_000).open(OPEN);
+    expect(contents.generation).to.equal(170_000_900_001n);
+    expect(contents.wallClockBehindMs).to.equal((170_000_900_001 - 170_000_360_012) * 10);
   });
 
   it('lands puts for one group in call order', async () => {
     const s = store();
-    await s.open();
+    await s.open(OPEN);
     const puts: Promise<void>[] = [];
     for (let i = 1; i <= 50; i++) {
       puts.push(s.put({ group: 'g', holder: `node-${i}`, epoch: BigInt(i) }));
@@ -88,7 +100,7 @@ describe('FileStore', () => {
     }
     await Promise.all(puts);
     await s.close();
-    const { records } = await store().open();
+    const { records } = await store().open(OPEN);
     expect(records).to.deep.equal([
       { group: 'g', holder: 'node-50', epoch: 50n },
       { group: 'other', holder: 'x', epoch: 50n },
@@ -99,7 +111,7 @@ describe('FileStore', () => {
     await writeAndClose([{ group: 'a', holder: 'node-1', epoch: 42n }]);
     const text = await readFile(groupFile('a'), 'utf8');
     await truncate(groupFile('a'), Math.floor(text.length / 2));
-    const err = await rejection(store().open());
+    const err = await rejection(store().open(OPEN));
     expect(err).to.be.instanceOf(StoreCorruptError);
     expect((err as StoreCorruptError).file).to.equal(groupFile('a'));
     expect(err.message).to.contain(groupFile('a'));
@@ -109,7 +121,7 @@ describe('FileStore', () => {
     await writeAndClose([{ group: 'a', holder: 'node-1', epoch: 42n }]);
     const record = JSON.parse(await readFile(groupFile('a'), 'utf8'));
     await writeFile(groupFile('a'), JSON.stringify({ ...record, epoch: '41' }));
-    const err = await rejection(store().open());
+    const err = await rejection(store().open(OPEN));
     expect(err).to.be.instanceOf(StoreCorruptError);
     expect(err.message).to.contain(groupFile('a')).and.to.contain('checksum');
   });
@@ -122,7 +134,7 @@ describe('FileStore', () => {
       .update(JSON.stringify(['group/1', 'a', 'node-1', epoch]))
       .digest('hex');
     await writeFile(groupFile('a'), JSON.stringify({ group: 'a', holder: 'node-1', epoch, checksum }));
-    const err = await rejection(store().open());
+    const err = await rejection(store().open(OPEN));
     expect(err).to.be.instanceOf(StoreCorruptError);
     expect(err.message).to.contain('is not an integer in [0, 2^63)');
   });
@@ -130,7 +142,7 @@ describe('FileStore', () => {
   it('refuses a file whose group does not match its name', async () => {
     await writeAndClose([{ group: 'a', holder: 'node-1', epoch: 42n }]);
     await writeFile(groupFile('b'), await readFile(groupFile('a')));
-    const err = await rejection(store().open());
+    const err = await rejection(store().open(OPEN));
     expect(err).to.be.instanceOf(StoreCorruptError);
     expect((err as StoreCorruptError).file).to.equal(groupFile('b'));
   });
@@ -138,7 +150,7 @@ describe('FileStore', () => {
   it('refuses group files without store.json instead of starting a new generation', async () => {
     await writeAndClose([{ group: 'a', holder: 'node-1', epoch: 42n }]);
     await rm(join(dataDir, 'store.json'));
-    const err = await rejection(store().open());
+    const err = await rejection(store().open(OPEN));
     expect(err).to.be.instanceOf(StoreCorruptError);
     expect(err.message).to.contain(join(dataDir, 'store.json'));
   });
@@ -147,10 +159,10 @@ describe('FileStore', () => {
     await writeAndClose([{ group: 'a', holder: 'node-1', epoch: 42n }]);
     await writeFile(`${groupFile('a')}.tmp`, '{"group":"a","hol');
     await writeFile(join(dataDir, 'store.json.tmp'), '{');
-    const { records } = await store().open();
+    const { records } = await store().open(OPEN);
     expect(records).to.deep.equal([{ group: 'a', holder: 'node-1', epoch: 42n }]);
     expect(await readdir(join(dataDir, 'groups'))).to.deep.equal(['g-a.json']);
-    expect((await readdir(dataDir)).sort()).to.deep.equal(['groups', 'store.json']);
+    expect((await readdir(dataDir)).sort()).to.deep.equal(['groups', 'store.json', 'witness.lock']);
   });
 
   it('keeps the group ids "." and ".." as files inside the groups directory', async () => {
@@ -159,7 +171,7 @@ describe('FileStore', () => {
       { group: '..', holder: 'n2', epoch: 8n },
     ]);
     expect((await readdir(join(dataDir, 'groups'))).sort()).to.deep.equal(['g-...json', 'g-..json']);
-    const { records } = await store().open();
+    const { records } = await store().open(OPEN);
     expect(records).to.deep.equal([
       { group: '.', holder: 'n1', epoch: 7n },
       { group: '..', holder: 'n2', epoch: 8n },
@@ -168,7 +180,7 @@ describe('FileStore', () => {
 
   it('lets close wait for a put in flight, and rejects puts after close', async () => {
     const s = store();
-    await s.open();
+    await s.open(OPEN);
     const inFlight = s.put({ group: 'a', holder: 'node-1', epoch: 1n });
     await s.close();
     expect(JSON.parse(await readFile(groupFile('a'), 'utf8')).epoch).to.equal('1');
@@ -180,7 +192,7 @@ describe('FileStore', () => {
 
   it('rejects puts with an epoch outside [0, 2^63) or an invalid group id', async () => {
     const s = store();
-    await s.open();
+    await s.open(OPEN);
     await rejection(s.put({ group: 'a', holder: 'n', epoch: MAX_EPOCH + 1n }));
     await rejection(s.put({ group: 'a', holder: 'n', epoch: -1n }));
     await rejection(s.put({ group: 'a/b', holder: 'n', epoch: 1n }));
@@ -190,7 +202,7 @@ describe('FileStore', () => {
 
   it('names the path when the data directory is a file', async () => {
     await writeFile(dataDir, 'not a directory');
-    const err = await rejection(store().open());
+    const err = await rejection(store().open(OPEN));
     expect(err).to.not.be.instanceOf(StoreCorruptError);
     expect(err.message).to.contain(dataDir).and.to.contain('not a directory');
   });
@@ -199,13 +211,13 @@ describe('FileStore', () => {
     if (process.getuid?.() === 0) {
       // root writes through any mode bits: use a read-only filesystem (sysfs) instead.
       const readOnly = '/sys/witness-data-test';
-      const err = await rejection(new FileStore(readOnly).open());
+      const err = await rejection(new FileStore(readOnly).open(OPEN));
       expect(err.message).to.contain(readOnly);
       return;
     }
     await writeAndClose([]);
     await chmod(dataDir, 0o555);
-    const err = await rejection(store().open());
+    const err = await rejection(store().open(OPEN));
     expect(err.message).to.contain(dataDir).and.to.contain('not writable');
   });
 });

@@ -34,7 +34,8 @@ import { epochFloor, generationFromWallClock } from '../../src/core/epoch';
 import { SidecarCore } from '../../src/core/sidecar/sidecar-core';
 import { failoverBoundMs, settingsProblems, stopBudget } from '../../src/core/sidecar/timing';
 import type { Action, PeerState, SidecarSettings, WitnessAnswer } from '../../src/core/sidecar/types';
-import { Arbiter, type ArbiterConfig } from '../../src/core/witness/arbiter';
+import type { Arbiter, ArbiterConfig } from '../../src/core/witness/arbiter';
+import { InstantWriteArbiter } from '../support/instant-write-arbiter';
 import { ArbitrationError } from '../../src/core/witness/errors';
 import type { Decision, DurableGroup, LeaseAnswer } from '../../src/core/witness/types';
 
@@ -196,7 +197,7 @@ class Harness {
     this.config = arbiterConfig(this.settings.p, options.arbiterMaxLeaseMs);
     this.rate = { p: options.rates?.p ?? 1, s: options.rates?.s ?? 1, w: options.rates?.w ?? 1 };
     const arbiterStart = options.arbiterStartAt ?? 0;
-    this.arbiter = new Arbiter(this.config, { now: this.clock('w', arbiterStart), generation: GEN, records: [] });
+    this.arbiter = new InstantWriteArbiter(this.config, { now: this.clock('w', arbiterStart), generation: GEN, records: [] });
     this.fate = options.fate;
     this.checkSafety = options.checkSafety ?? true;
     this.enforceDeadlines = options.enforceDeadlines ?? true;
@@ -405,7 +406,7 @@ class Harness {
       this.records.clear();
       this.generation = generationFromWallClock(WALL0 + this.now);
     }
-    this.arbiter = new Arbiter(this.config, {
+    this.arbiter = new InstantWriteArbiter(this.config, {
       now: this.clock('w'),
       generation: this.generation,
       records: [...this.records.values()],
@@ -646,7 +647,7 @@ class Manual {
     readonly s: SidecarSettings,
     arbiterStart = -10_000,
   ) {
-    this.arbiter = new Arbiter(arbiterConfig(s), { now: arbiterStart, generation: GEN, records: [] });
+    this.arbiter = new InstantWriteArbiter(arbiterConfig(s), { now: arbiterStart, generation: GEN, records: [] });
   }
   heartbeat(core: SidecarCore, node: NodeId, sentAt: number, answeredAt = sentAt): WitnessAnswer {
     const hb = core.witnessHeartbeat();

@@ -28,6 +28,7 @@ const DEFAULTS: WitnessConfig = {
   defaultLease: 1000,
   clockDrift: 0.01,
   margin: 50,
+  forgetAfter: 86_400_000,
   logLevel: 'info',
   config: null,
 };

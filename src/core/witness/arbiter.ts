@@ -3,7 +3,15 @@
  * with the time of receipt on the witness's monotonic clock; it returns a Decision. It never reads
  * a clock, touches a socket or a disk: the gRPC server and the simulator drive the same object.
  */
-import { epochFloor, GENERATION_UNIT_MS, MAX_EPOCH, maxEpoch, nextEpoch } from '../epoch';
+import {
+  epochFloor,
+  FUTURE_GENERATION_SLACK,
+  GENERATION_UNIT_MS,
+  generationOf,
+  MAX_EPOCH,
+  maxEpoch,
+  nextEpoch,
+} from '../epoch';
 import { type DriftBounds, grantorHoldEnd, remainingMs, restartGrace } from '../lease';
 import { ArbitrationError } from './errors';
 import { ACQUIRE_RULES, firstMatchingRule, HEARTBEAT_RULES, RELEASE_RULES, type Rule, type RuleContext } from './rules';
@@ -30,10 +38,18 @@ export interface ArbiterConfig {
 /** What the shell loaded from the store at start. */
 export interface ArbiterStartup {
   readonly now: number;
-  /** The store's generation: every epoch this witness hands out is above `epochFloor(generation)`. */
+  /**
+   * This open's generation (src/core/epoch.ts, generationForOpen): every epoch handed out is above
+   * `epochFloor(generation)`, and stays below the next generation's floor unless a decision raises it.
+   */
   readonly generation: bigint;
+  /** The longest lease any earlier run of this store may have handed out: it sets the start-up grace. */
+  readonly longestEarlierLeaseMs?: number;
   readonly records: readonly DurableGroup[];
 }
+
+/** How many requests may wait behind one group's write before more are refused. */
+export const MAX_WAITING_PER_GROUP = 256;
 
 /** Two copies of a workload per group: the primary and the secondary. */
 export const MAX_NODES_PER_GROUP = 2;
@@ -43,13 +59,26 @@ interface NodeState {
   lastSeen: number;
 }
 
-interface GroupState {
-  holder: string;
-  epoch: bigint;
+/** Who holds a group: what a durable decision changes. */
+interface Holding {
+  readonly holder: string;
+  readonly epoch: bigint;
   /** Witness-side end of the holder's lease (receipt + lease*(1+rho) + eps). */
-  holdUntil: number;
+  readonly holdUntil: number;
+}
+
+interface GroupState {
+  holding: Holding;
+  /**
+   * A decision waiting for its store write. It is applied by `commit` once the write is durable and
+   * dropped by `abort` when the write fails, so nothing is ever decided from a holding the disk does
+   * not have. While it is set, the shell holds back the group's other requests.
+   */
+  pending: { readonly next: Holding; readonly generation: bigint | undefined } | undefined;
   /** Highest epoch any caller reported; a grant goes above it even if the grantee knows less. */
   highestHeard: bigint;
+  /** When a node was last heard, or the group was loaded; what `forgettable` measures silence from. */
+  lastActivity: number;
   /** Volatile: rebuilt from heartbeats after a restart. */
   nodes: Map<string, NodeState>;
 }
@@ -58,28 +87,41 @@ export class Arbiter {
   private readonly groups = new Map<string, GroupState>();
   private readonly floor: bigint;
   private readonly graceUntil: number;
+  /** The stored generation; every epoch handed out stays below `epochFloor(generation + 1)`. */
+  private generation: bigint;
+  /**
+   * The highest epoch handed out or adopted in any group since this store opened. Grants go above
+   * it, so a group that was forgotten and comes back never gets one of its old epochs again.
+   */
+  private highestDecided: bigint;
 
   constructor(
     private readonly config: ArbiterConfig,
     startup: ArbiterStartup,
   ) {
     assertConfig(config);
+    this.generation = startup.generation;
     this.floor = epochFloor(startup.generation);
-    this.graceUntil = startup.now + restartGrace(config.maxLeaseMs, config.bounds);
+    this.highestDecided = this.floor;
+    const graceLeaseMs = Math.max(config.maxLeaseMs, startup.longestEarlierLeaseMs ?? 0);
+    this.graceUntil = startup.now + restartGrace(graceLeaseMs, config.bounds);
     for (const record of startup.records) {
       // A holder recorded before the restart may still be running: treat its lease as live
       // until the grace period ends, when any lease handed out before has run out.
+      const holdUntil = record.holder === '' ? 0 : this.graceUntil;
       this.groups.set(record.group, {
-        holder: record.holder,
-        epoch: record.epoch,
-        holdUntil: record.holder === '' ? 0 : this.graceUntil,
+        holding: { holder: record.holder, epoch: record.epoch, holdUntil },
+        pending: undefined,
         highestHeard: record.epoch,
+        lastActivity: startup.now,
         nodes: new Map(),
       });
     }
   }
 
   heartbeat(input: HeartbeatInput, now: number): Decision {
+    this.checkReported('held_epoch', input.heldEpoch);
+    this.checkReported('known_epoch', input.knownEpoch);
     const { group, joined } = this.register(input.group, input.node, input.role, now);
     this.hear(group, input.knownEpoch, input.heldEpoch);
     const rule = firstMatchingRule(
@@ -89,27 +131,34 @@ export class Arbiter {
     const leaseMs = this.leaseFor(input.leaseMs);
     switch (rule.outcome.kind) {
       case 'renew':
-        this.extendHold(group, now, leaseMs);
-        return this.decide(input.group, group, rule, now, { leaseMs, event: joined ? 'registered' : undefined });
-      case 'adopt':
-        group.holder = input.node;
-        group.epoch = input.heldEpoch;
-        this.extendHold(group, now, leaseMs);
-        return this.decide(input.group, group, rule, now, { leaseMs, event: 'adopted', persist: true });
+        // Renewals need no write: they change only how long the witness holds, which a restart
+        // covers with its grace.
+        group.holding = this.extendHold(group.holding, now, leaseMs);
+        return this.decide(input.group, group, group.holding, rule, now, {
+          leaseMs,
+          event: joined ? 'registered' : undefined,
+        });
+      case 'adopt': {
+        const next = this.extendHold({ holder: input.node, epoch: input.heldEpoch, holdUntil: 0 }, now, leaseMs);
+        return this.decideDurably(input.group, group, next, rule, now, { leaseMs, event: 'adopted' });
+      }
       default:
-        return this.decide(input.group, group, rule, now, {
+        return this.decide(input.group, group, group.holding, rule, now, {
           event: rule.outcome.kind === 'refuse' ? 'refused' : joined ? 'registered' : undefined,
         });
     }
   }
 
   acquire(input: AcquireInput, now: number): Decision {
+    this.checkReported('known_epoch', input.knownEpoch);
     const group = this.member(input.group, input.node, now);
     this.hear(group, input.knownEpoch, 0n);
     const rule = firstMatchingRule(ACQUIRE_RULES, this.context(group, input.node, 0n, input.knownEpoch, now));
-    if (rule.outcome.kind !== 'grant') return this.decide(input.group, group, rule, now, { event: 'refused' });
+    if (rule.outcome.kind !== 'grant')
+      return this.decide(input.group, group, group.holding, rule, now, { event: 'refused' });
     const leaseMs = this.leaseFor(input.leaseMs);
-    const epoch = nextEpoch(this.floor, maxEpoch(group.epoch, group.highestHeard), input.knownEpoch);
+    const known = maxEpoch(this.highestDecided, maxEpoch(group.holding.epoch, group.highestHeard));
+    const epoch = nextEpoch(this.floor, known, input.knownEpoch);
     if (epoch > MAX_EPOCH) {
       throw new ArbitrationError(
         'failed-precondition',
@@ -117,21 +166,62 @@ export class Arbiter {
         `known_epoch: the group's epochs have reached ${MAX_EPOCH}; no higher epoch can be handed out`,
       );
     }
-    group.epoch = epoch;
-    group.highestHeard = epoch;
-    group.holder = input.node;
-    this.extendHold(group, now, leaseMs);
-    return this.decide(input.group, group, rule, now, { leaseMs, event: 'granted', persist: true });
+    const next = this.extendHold({ holder: input.node, epoch, holdUntil: group.holding.holdUntil }, now, leaseMs);
+    return this.decideDurably(input.group, group, next, rule, now, { leaseMs, event: 'granted' });
   }
 
   release(input: ReleaseInput, now: number): Decision {
+    this.checkReported('epoch', input.epoch);
+    this.checkReported('known_epoch', input.knownEpoch);
     const group = this.member(input.group, input.node, now);
     this.hear(group, input.knownEpoch, 0n);
     const rule = firstMatchingRule(RELEASE_RULES, this.context(group, input.node, input.epoch, input.knownEpoch, now));
-    if (rule.outcome.kind !== 'release') return this.decide(input.group, group, rule, now, { event: 'refused' });
-    group.holder = '';
-    group.holdUntil = 0;
-    return this.decide(input.group, group, rule, now, { event: 'released', persist: true });
+    if (rule.outcome.kind !== 'release')
+      return this.decide(input.group, group, group.holding, rule, now, { event: 'refused' });
+    const next = { holder: '', epoch: group.holding.epoch, holdUntil: 0 };
+    return this.decideDurably(input.group, group, next, rule, now, { event: 'released' });
+  }
+
+  /** True while a decision of this group waits for its write: the shell must hold back its requests. */
+  isPending(groupName: string): boolean {
+    return this.groups.get(groupName)?.pending !== undefined;
+  }
+
+  /** The group's pending decision is durable: it takes effect. */
+  commit(groupName: string): void {
+    const group = this.pendingGroup(groupName);
+    const pending = group.pending as NonNullable<GroupState['pending']>;
+    group.holding = pending.next;
+    group.pending = undefined;
+    if (pending.generation !== undefined && pending.generation > this.generation) this.generation = pending.generation;
+    if (pending.next.epoch > this.highestDecided) this.highestDecided = pending.next.epoch;
+  }
+
+  /** The group's pending decision could not be made durable: the group stays as the disk has it. */
+  abort(groupName: string): void {
+    this.pendingGroup(groupName).pending = undefined;
+  }
+
+  /**
+   * Groups nobody holds and nobody has been heard from for `silentMs`: the shell removes their
+   * records, then calls `forget`. An epoch is never repeated for a name used again: grants go
+   * above every epoch decided since the store opened, and the next open moves above them all.
+   */
+  forgettable(now: number, silentMs: number, limit: number): string[] {
+    const names: string[] = [];
+    for (const [name, group] of this.groups) {
+      if (names.length >= limit) break;
+      if (this.isForgettable(group, now, silentMs)) names.push(name);
+    }
+    return names;
+  }
+
+  /** Drops a group found forgettable, if it still is (a node may have come back meanwhile). */
+  forget(groupName: string, now: number, silentMs: number): boolean {
+    const group = this.groups.get(groupName);
+    if (group === undefined || !this.isForgettable(group, now, silentMs)) return false;
+    this.groups.delete(groupName);
+    return true;
   }
 
   view(groupName: string, now: number): GroupView {
@@ -154,6 +244,11 @@ export class Arbiter {
     return now < this.graceUntil;
   }
 
+  /** The stored generation, as this arbiter last had it confirmed. */
+  storeGeneration(): bigint {
+    return this.generation;
+  }
+
   /** Membership: a node joins its group with its first heartbeat; a group has two nodes at most. */
   private register(
     groupName: string,
@@ -165,10 +260,13 @@ export class Arbiter {
     const existing = known?.nodes.get(node);
     // The hot path: a member heartbeating under its known role changes nothing but lastSeen.
     if (known !== undefined && existing !== undefined && existing.role === role) {
+      assertNotPending(groupName, known);
       existing.lastSeen = now;
+      known.lastActivity = now;
       return { group: known, joined: false };
     }
-    const group = known ?? newGroup();
+    const group = known ?? newGroup(now);
+    assertNotPending(groupName, group);
     if (existing === undefined && group.nodes.size >= MAX_NODES_PER_GROUP) {
       const members = [...group.nodes.keys()].join(' and ');
       throw new ArbitrationError(
@@ -189,6 +287,7 @@ export class Arbiter {
     // Only now, with every check passed, is anything changed.
     this.groups.set(groupName, group);
     group.nodes.set(node, { role, lastSeen: now });
+    group.lastActivity = now;
     return { group, joined: existing === undefined };
   }
 
@@ -196,8 +295,9 @@ export class Arbiter {
   private member(groupName: string, node: string, now: number): GroupState {
     const group = this.groups.get(groupName);
     if (group === undefined) throw unknownGroup(groupName);
+    assertNotPending(groupName, group);
     const state = group.nodes.get(node);
-    if (state === undefined && group.holder !== node) {
+    if (state === undefined && group.holding.holder !== node) {
       throw new ArbitrationError(
         'not-found',
         'node',
@@ -205,7 +305,22 @@ export class Arbiter {
       );
     }
     if (state !== undefined) state.lastSeen = now;
+    group.lastActivity = now;
     return group;
+  }
+
+  /**
+   * Reported epochs are bounded by what the store knows, never by a wall clock: a year of
+   * generations past the store's own (FUTURE_GENERATION_SLACK). Checked before anything changes.
+   */
+  private checkReported(field: string, epoch: bigint): void {
+    if (epoch === 0n || generationOf(epoch) <= this.generation + FUTURE_GENERATION_SLACK) return;
+    throw new ArbitrationError(
+      'invalid-argument',
+      field,
+      `${field}: belongs to store generation ${generationOf(epoch)}, more than a year of generations past ` +
+        `this witness's store (generation ${this.generation}): no store handed it out`,
+    );
   }
 
   private hear(group: GroupState, knownEpoch: bigint, heldEpoch: bigint): void {
@@ -219,13 +334,14 @@ export class Arbiter {
     callerKnownEpoch: bigint,
     now: number,
   ): RuleContext {
+    const { holder, epoch, holdUntil } = group.holding;
     return {
       node,
       callerEpoch,
       callerKnownEpoch,
-      holder: group.holder,
-      epoch: group.epoch,
-      holderLeaseLive: group.holder !== '' && now < group.holdUntil,
+      holder,
+      epoch,
+      holderLeaseLive: holder !== '' && now < holdUntil,
       inStartupGrace: this.inStartupGrace(now),
     };
   }
@@ -234,62 +350,100 @@ export class Arbiter {
    * A hold is never shortened: an answer already given may have promised the holder more than a
    * later, shorter request asks for, and the witness must lose every lease last.
    */
-  private extendHold(group: GroupState, now: number, leaseMs: number): void {
-    group.holdUntil = Math.max(group.holdUntil, grantorHoldEnd(now, leaseMs, this.config.bounds));
+  private extendHold(holding: Holding, now: number, leaseMs: number): Holding {
+    const holdUntil = Math.max(holding.holdUntil, grantorHoldEnd(now, leaseMs, this.config.bounds));
+    return { holder: holding.holder, epoch: holding.epoch, holdUntil };
   }
 
   private leaseFor(requestedMs: number): number {
     return requestedMs === 0 ? this.config.defaultLeaseMs : Math.min(requestedMs, this.config.maxLeaseMs);
   }
 
+  private isForgettable(group: GroupState, now: number, silentMs: number): boolean {
+    if (group.pending !== undefined || now - group.lastActivity < silentMs) return false;
+    const { holder, holdUntil } = group.holding;
+    return holder === '' || now >= holdUntil;
+  }
+
+  private pendingGroup(groupName: string): GroupState {
+    const group = this.groups.get(groupName);
+    if (group?.pending === undefined) throw new Error(`group ${groupName} has no decision waiting for its write`);
+    return group;
+  }
+
+  /** A decision that changes the durable record: it waits, as `pending`, until the write settles. */
+  private decideDurably(
+    groupName: string,
+    group: GroupState,
+    next: Holding,
+    rule: Rule,
+    now: number,
+    effect: { leaseMs?: number; event: EventKind },
+  ): Decision {
+    // An epoch at or past the next generation's floor raises the stored generation first, so that
+    // the next open still moves above it (src/core/epoch.ts).
+    const generation = generationOf(next.epoch) > this.generation ? generationOf(next.epoch) : undefined;
+    group.pending = { next, generation };
+    const decision = this.decide(groupName, group, next, rule, now, effect);
+    return { ...decision, persist: { group: groupName, holder: next.holder, epoch: next.epoch }, generation };
+  }
+
   private decide(
     groupName: string,
     group: GroupState,
+    holding: Holding,
     rule: Rule,
     now: number,
-    effect: { leaseMs?: number; event: EventKind | undefined; persist?: boolean },
+    effect: { leaseMs?: number; event: EventKind | undefined },
   ): Decision {
     const answer: LeaseAnswer = {
       group: groupName,
       verdict: VERDICT_OF[rule.outcome.kind],
       reason: rule.outcome.kind === 'refuse' ? rule.outcome.reason : undefined,
       message: messageOf(rule),
-      holder: group.holder,
-      epoch: group.epoch,
+      holder: holding.holder,
+      epoch: holding.epoch,
       leaseMs: effect.leaseMs ?? 0,
-      holderLeaseRemainingMs: this.holderRemaining(group, now),
-      retryAfterMs: rule.outcome.kind === 'refuse' ? this.retryAfter(rule, group, now) : 0,
+      holderLeaseRemainingMs: holderRemaining(holding, now),
+      retryAfterMs: rule.outcome.kind === 'refuse' ? this.retryAfter(rule, holding, now) : 0,
     };
-    const persist = effect.persist ? { group: groupName, holder: group.holder, epoch: group.epoch } : undefined;
-    return { answer, rule: rule.name, persist, event: effect.event };
+    return { answer, rule: rule.name, persist: undefined, generation: undefined, event: effect.event };
   }
 
-  private holderRemaining(group: GroupState, now: number): number {
-    return group.holder === '' ? 0 : remainingMs(group.holdUntil, now);
-  }
-
-  private retryAfter(rule: Rule, group: GroupState, now: number): number {
+  private retryAfter(rule: Rule, holding: Holding, now: number): number {
     if (rule.outcome.kind !== 'refuse') return 0;
     if (rule.outcome.reason === 'startup-grace') return remainingMs(this.graceUntil, now);
-    if (rule.outcome.reason === 'held-by-other') return this.holderRemaining(group, now);
+    if (rule.outcome.reason === 'held-by-other') return holderRemaining(holding, now);
     return 0;
   }
 
   private toView(name: string, group: GroupState, now: number): GroupView {
+    // What the disk has: a decision still on its way there is not shown.
+    const { holder, epoch } = group.holding;
     return {
       group: name,
-      holder: group.holder,
-      epoch: group.epoch,
-      holderLeaseRemainingMs: this.holderRemaining(group, now),
+      holder,
+      epoch,
+      holderLeaseRemainingMs: holderRemaining(group.holding, now),
       inStartupGrace: this.inStartupGrace(now),
       nodes: [...group.nodes].map(([node, state]) => ({
         node,
         role: state.role,
         lastSeenMsAgo: Math.max(0, Math.round(now - state.lastSeen)),
-        holds: group.holder === node,
+        holds: holder === node,
       })),
     };
   }
+}
+
+function holderRemaining(holding: Holding, now: number): number {
+  return holding.holder === '' ? 0 : remainingMs(holding.holdUntil, now);
+}
+
+/** The shell's half of the contract: a group with a write in flight gets no other decision. */
+function assertNotPending(groupName: string, group: GroupState): void {
+  if (group.pending !== undefined)
+    throw new Error(`group ${groupName} was asked for a decision while its last one waits for its write`);
 }
 
 const VERDICT_OF = {
@@ -313,8 +467,14 @@ function messageOf(rule: Rule): string {
   return message;
 }
 
-function newGroup(): GroupState {
-  return { holder: '', epoch: 0n, holdUntil: 0, highestHeard: 0n, nodes: new Map() };
+function newGroup(now: number): GroupState {
+  return {
+    holding: { holder: '', epoch: 0n, holdUntil: 0 },
+    pending: undefined,
+    highestHeard: 0n,
+    lastActivity: now,
+    nodes: new Map(),
+  };
 }
 
 function unknownGroup(group: string): ArbitrationError {

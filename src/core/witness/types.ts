@@ -54,8 +54,13 @@ export interface LeaseAnswer {
 export interface Decision {
   readonly answer: LeaseAnswer;
   readonly rule: string;
-  /** When set, the shell makes this durable BEFORE the answer leaves the witness. */
+  /**
+   * When set, the shell makes this durable BEFORE the answer leaves the witness, then calls
+   * `Arbiter.commit` (or `abort` when the write fails, and answers an error instead).
+   */
   readonly persist: DurableGroup | undefined;
+  /** When set, the store's generation is raised to this first (src/core/epoch.ts). */
+  readonly generation: bigint | undefined;
   /** When set, an event worth logging and sending to Admin.Watch subscribers. */
   readonly event: EventKind | undefined;
 }

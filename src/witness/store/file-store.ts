@@ -3,21 +3,37 @@
  * atomically (temp file, fsync, rename, fsync of the directory) so that a put that resolved
  * survives a crash and a put that did not leaves the previous record intact.
  *
- *   DATA/store.json           {format, generation, createdAt, checksum}
+ *   DATA/witness.lock         the owner of the directory (data-dir-lock.ts): one witness per store
+ *   DATA/store.json           {format, generation, longestLeaseMs, createdAt, groups, checksum}
  *   DATA/groups/g-<id>.json   {group, holder, epoch, checksum}
  *
- * The `g-` prefix keeps the ids "." and ".." from naming directories. One process per data
- * directory: nothing here locks it against a second witness.
+ * store.json is the store-wide high-water mark: its generation rises at every open above every
+ * recorded epoch (src/core/epoch.ts), so a group file that goes missing cannot bring its old
+ * epochs back; `groups` lists the groups the store knows, so a missing one is reported at start.
+ * Directory fsyncs and store.json rewrites are group-committed (coalesced-task.ts): a burst of
+ * grants costs a few of them, not one each.
+ *
+ * The `g-` prefix keeps the ids "." and ".." from naming directories.
  */
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { generationFromWallClock, MAX_EPOCH, epochFloor } from '../../core/epoch';
+import { dirname, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { epochFloor, generationForOpen, generationFromWallClock, generationOf, MAX_EPOCH } from '../../core/epoch';
 import type { DurableGroup } from '../../core/witness/types';
 import { ID_PATTERN } from '../../core/ids';
-import { StoreCorruptError, type StoreContents, type WitnessStore } from './witness-store';
+import { CoalescedTask } from './coalesced-task';
+import { DataDirLock } from './data-dir-lock';
+import {
+  DataDirError,
+  StoreCorruptError,
+  StoreWriteError,
+  type StoreContents,
+  type StoreOpenOptions,
+  type WitnessStore,
+} from './witness-store';
 
-const FORMAT = 1;
+const FORMAT = 2;
 const META_FILE = 'store.json';
 const GROUPS_DIR = 'groups';
 const GROUP_PREFIX = 'g-';
@@ -25,18 +41,34 @@ const GROUP_SUFFIX = '.json';
 const TMP_SUFFIX = '.tmp';
 // Same alphabet as the request validator; repeated so the store does not depend on the wire layer.
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
+/** A quick restart may open a generation the wall clock reaches a few ms later: wait that long. */
+const MAX_WALL_CLOCK_WAIT_MS = 1_000;
+const LAST_GENERATION = generationOf(MAX_EPOCH);
+/** A data directory path deeper than this is a mistake, not a layout. */
+const MAX_DIR_DEPTH = 64;
 
 export interface FileStoreOptions {
-  /** Only read when a new store is created, to pick its generation. */
+  /** Read when a store is created or opened, to pick its generation (src/core/epoch.ts). */
   readonly wallClockMs?: () => number;
+}
+
+interface Meta {
+  generation: bigint;
+  longestLeaseMs: number;
+  createdAt: string;
+  readonly groups: Set<string>;
 }
 
 export class FileStore implements WitnessStore {
   private readonly groupsDir: string;
   private readonly wallClockMs: () => number;
   private state: 'new' | 'open' | 'closed' = 'new';
+  private lock: DataDirLock | undefined;
+  private meta: Meta = { generation: 0n, longestLeaseMs: 0, createdAt: '', groups: new Set() };
   /** Last put per group; the next put for that group starts after it settles. */
   private readonly tails = new Map<string, Promise<void>>();
+  private readonly metaWrite = new CoalescedTask(() => this.writeMeta());
+  private readonly groupsDirSync: CoalescedTask;
 
   constructor(
     private readonly dataDir: string,
@@ -44,27 +76,25 @@ export class FileStore implements WitnessStore {
   ) {
     this.groupsDir = join(dataDir, GROUPS_DIR);
     this.wallClockMs = options.wallClockMs ?? Date.now;
+    this.groupsDirSync = new CoalescedTask(() => syncDir(this.groupsDir));
   }
 
-  async open(): Promise<StoreContents> {
+  async open(options: StoreOpenOptions): Promise<StoreContents> {
     if (this.state !== 'new') throw new Error(`store ${this.dataDir} was already opened`);
-    await this.ensureWritableDir();
-    await removeTempFiles(this.dataDir);
-    const metaPath = join(this.dataDir, META_FILE);
-    const metaText = await readIfExists(metaPath);
-    let contents: StoreContents;
-    if (metaText === undefined) {
-      contents = { generation: await this.create(metaPath), records: [] };
-    } else {
-      contents = { generation: parseMeta(metaPath, metaText), records: await this.readGroups() };
+    const directoryWasNew = await this.prepareDirectory();
+    this.lock = await DataDirLock.acquire(this.dataDir);
+    try {
+      const contents = await this.load(directoryWasNew, options);
+      this.state = 'open';
+      return contents;
+    } catch (err) {
+      await this.lock.release();
+      throw err;
     }
-    this.state = 'open';
-    return contents;
   }
 
   async put(record: DurableGroup): Promise<void> {
-    if (this.state !== 'open')
-      throw new Error(`store ${this.dataDir} is ${this.state === 'new' ? 'not open' : 'closed'}`);
+    this.requireOpen();
     if (!ID_PATTERN.test(record.group)) throw new Error(`invalid group id ${JSON.stringify(record.group)}`);
     if (record.epoch < 0n || record.epoch > MAX_EPOCH) throw new Error(`epoch ${record.epoch} is out of range`);
     const text = JSON.stringify({
@@ -73,35 +103,152 @@ export class FileStore implements WitnessStore {
       epoch: record.epoch.toString(),
       checksum: groupChecksum(record.group, record.holder, record.epoch.toString()),
     });
-    const previous = this.tails.get(record.group) ?? Promise.resolve();
-    // A failed put must not block the ones queued behind it, hence catch before then.
-    const done = previous
-      .catch(() => undefined)
-      .then(() => writeDurably(this.groupsDir, groupFileName(record.group), text));
-    this.tails.set(record.group, done);
+    return this.inOrder(record.group, async () => {
+      await (this.lock as DataDirLock).verify();
+      const writes = [this.writeDurably(this.groupsDir, groupFileName(record.group), text)];
+      if (!this.meta.groups.has(record.group)) {
+        this.meta.groups.add(record.group);
+        writes.push(this.metaWrite.run());
+      }
+      await Promise.all(writes);
+    });
+  }
+
+  async raiseGeneration(generation: bigint): Promise<void> {
+    this.requireOpen();
+    if (generation > LAST_GENERATION) throw new Error(`generation ${generation} is out of range`);
+    if (generation <= this.meta.generation) return;
+    await (this.lock as DataDirLock).verify();
+    this.meta.generation = generation;
+    await this.metaWrite.run().catch((err: unknown) => {
+      throw new StoreWriteError(err);
+    });
+  }
+
+  async forget(group: string): Promise<void> {
+    this.requireOpen();
+    return this.inOrder(group, async () => {
+      await (this.lock as DataDirLock).verify();
+      // Out of the list first: a crash before the unlink leaves a record that is simply loaded again.
+      if (this.meta.groups.delete(group)) await this.metaWrite.run();
+      await unlink(join(this.groupsDir, groupFileName(group))).catch((err: unknown) => {
+        if (code(err) !== 'ENOENT') throw err;
+      });
+      await this.groupsDirSync.run();
+    });
+  }
+
+  async check(probe: boolean): Promise<void> {
+    this.requireOpen();
+    await (this.lock as DataDirLock).verify();
+    if (!probe) return;
+    try {
+      const handle = await open(join(this.dataDir, `.check${TMP_SUFFIX}`), 'w');
+      try {
+        await handle.writeFile('check\n');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } catch (err) {
+      throw new StoreWriteError(err);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    this.state = 'closed';
+    await Promise.allSettled([...this.tails.values()]);
+    await this.lock?.release();
+  }
+
+  private requireOpen(): void {
+    if (this.state !== 'open')
+      throw new Error(`store ${this.dataDir} is ${this.state === 'new' ? 'not open' : 'closed'}`);
+  }
+
+  /** Runs `task` after the group's previous write or removal settles, success or not. */
+  private inOrder(group: string, task: () => Promise<void>): Promise<void> {
+    const previous = this.tails.get(group) ?? Promise.resolve();
+    const done = previous.catch(() => undefined).then(task);
+    this.tails.set(group, done);
     const forget = (): void => {
-      if (this.tails.get(record.group) === done) this.tails.delete(record.group);
+      if (this.tails.get(group) === done) this.tails.delete(group);
     };
     done.then(forget, forget);
     return done;
   }
 
-  async close(): Promise<void> {
-    this.state = 'closed';
-    await Promise.allSettled([...this.tails.values()]);
+  private async load(directoryWasNew: boolean, options: StoreOpenOptions): Promise<StoreContents> {
+    await removeTempFiles(this.dataDir);
+    const metaPath = join(this.dataDir, META_FILE);
+    const metaText = await readIfExists(metaPath);
+    if (metaText === undefined) {
+      await this.create(metaPath, options);
+      return {
+        generation: this.meta.generation,
+        longestEarlierLeaseMs: 0,
+        records: [],
+        missingGroups: [],
+        origin: directoryWasNew ? 'new-directory' : 'empty-directory',
+        wallClockBehindMs: 0,
+      };
+    }
+    const stored = parseMeta(metaPath, metaText);
+    const records = await this.readGroups();
+    const present = new Set(records.map((r) => r.group));
+    const missingGroups = [...(stored.groups ?? [])].filter((g) => !present.has(g)).sort();
+    let opened = generationForOpen(
+      stored.generation,
+      records.map((r) => r.epoch),
+      this.wallClock(),
+    );
+    if (opened.aheadOfWallClockMs > 0 && opened.aheadOfWallClockMs <= MAX_WALL_CLOCK_WAIT_MS) {
+      await sleep(opened.aheadOfWallClockMs);
+      opened = generationForOpen(
+        stored.generation,
+        records.map((r) => r.epoch),
+        this.wallClock(),
+      );
+    }
+    // A recorded epoch at the very end of the range (2^63-1) would push the next generation past it;
+    // the last generation is as high as it goes, and a grant above 2^63-1 is refused per group.
+    const generation = opened.generation > LAST_GENERATION ? LAST_GENERATION : opened.generation;
+    this.meta = {
+      generation,
+      longestLeaseMs: Math.max(stored.longestLeaseMs, options.longestLeaseMs),
+      createdAt: stored.createdAt,
+      groups: present,
+    };
+    // The new generation and the longest lease are durable before anything is granted under them.
+    await this.writeMeta();
+    return {
+      generation,
+      longestEarlierLeaseMs: stored.longestLeaseMs,
+      records,
+      missingGroups,
+      origin: 'existing',
+      wallClockBehindMs: opened.aheadOfWallClockMs,
+    };
   }
 
-  private async ensureWritableDir(): Promise<void> {
+  private wallClock(): number {
+    const wallClockMs = this.wallClockMs();
+    if (!Number.isFinite(wallClockMs) || wallClockMs < 0) throw new Error(`wall clock reads ${wallClockMs}`);
+    return wallClockMs;
+  }
+
+  /** Creates the directory if needed (returns true then) and proves it usable. */
+  private async prepareDirectory(): Promise<boolean> {
     const dir = this.dataDir;
     const info = await stat(dir).catch((err: unknown) => {
       if (code(err) === 'ENOENT') return undefined;
-      throw wrap(err, `cannot use data directory ${dir}`);
+      throw new DataDirError(`cannot use data directory ${dir}`, err);
     });
     if (info === undefined) {
-      await mkdir(dir, { recursive: true });
-      await syncDir(dirname(dir));
+      await makeDirectory(dir);
     } else if (!info.isDirectory()) {
-      throw new Error(`data directory ${dir} exists but is not a directory`);
+      throw new DataDirError(`data directory ${dir} exists but is not a directory`);
     }
     // Creating a file is the writability test that cannot be fooled (access() says yes to root on
     // a read-only bind mount, for one). The probe also catches case-insensitive file systems,
@@ -110,34 +257,48 @@ export class FileStore implements WitnessStore {
     try {
       await (await open(probe, 'w')).close();
     } catch (err) {
-      throw wrap(err, `data directory ${dir} is not writable`);
+      throw new DataDirError(`data directory ${dir} is not writable`, err);
     }
     const probeIno = (await stat(probe)).ino;
     const upperIno = (await stat(join(dir, `.PROBE${TMP_SUFFIX}`)).catch(() => undefined))?.ino;
     await unlink(probe);
     if (upperIno === probeIno) {
-      throw new Error(
-        `data directory ${dir} is on a case-insensitive file system, which cannot keep ` + 'group ids apart',
+      throw new DataDirError(
+        `data directory ${dir} is on a case-insensitive file system, which cannot keep group ids apart`,
       );
     }
+    return info === undefined;
   }
 
-  private async create(metaPath: string): Promise<bigint> {
+  private async create(metaPath: string, options: StoreOpenOptions): Promise<void> {
     // store.json is written last, so its absence next to group files means something was lost.
     if ((await listGroupFiles(this.groupsDir)).length > 0) {
       throw new StoreCorruptError(metaPath, `missing, but ${this.groupsDir} holds group records`);
     }
-    const wallClockMs = this.wallClockMs();
-    if (!Number.isFinite(wallClockMs) || wallClockMs < 0) throw new Error(`wall clock reads ${wallClockMs}`);
+    const wallClockMs = this.wallClock();
     const generation = generationFromWallClock(wallClockMs);
     if (epochFloor(generation) >= MAX_EPOCH) throw new Error(`wall clock ${wallClockMs} is beyond the epoch range`);
     await mkdir(this.groupsDir, { recursive: true });
     await syncDir(this.dataDir);
-    const createdAt = new Date(wallClockMs).toISOString();
-    const meta = { format: FORMAT, generation: generation.toString(), createdAt };
-    const checksum = metaChecksum(meta.format, meta.generation, createdAt);
-    await writeDurably(this.dataDir, META_FILE, JSON.stringify({ ...meta, checksum }));
-    return generation;
+    this.meta = {
+      generation,
+      longestLeaseMs: options.longestLeaseMs,
+      createdAt: new Date(wallClockMs).toISOString(),
+      groups: new Set(),
+    };
+    await this.writeMeta();
+  }
+
+  private async writeMeta(): Promise<void> {
+    const { generation, longestLeaseMs, createdAt } = this.meta;
+    const groups = [...this.meta.groups].sort();
+    const fields = { format: FORMAT, generation: generation.toString(), longestLeaseMs, createdAt, groups };
+    const checksum = metaChecksum(fields.generation, longestLeaseMs, createdAt, groups);
+    await this.writeDurably(this.dataDir, META_FILE, JSON.stringify({ ...fields, checksum }));
+  }
+
+  private writeDurably(dir: string, name: string, text: string): Promise<void> {
+    return writeDurably(dir, name, text, dir === this.groupsDir ? this.groupsDirSync : undefined);
   }
 
   private async readGroups(): Promise<DurableGroup[]> {
@@ -162,6 +323,36 @@ export class FileStore implements WitnessStore {
   }
 }
 
+/**
+ * mkdir -p, bounded and one level at a time: the recursive mkdir of Node loops forever where a
+ * file system refuses every creation with ENOENT (/proc), instead of failing.
+ */
+async function makeDirectory(dir: string): Promise<void> {
+  const missing: string[] = [];
+  let current = resolve(dir);
+  for (;;) {
+    const info = await stat(current).catch(() => undefined);
+    if (info !== undefined) {
+      if (!info.isDirectory())
+        throw new DataDirError(`cannot create data directory ${dir}: ${current} is not a directory`);
+      break;
+    }
+    missing.unshift(current);
+    if (missing.length > MAX_DIR_DEPTH) throw new DataDirError(`cannot create data directory ${dir}: path too deep`);
+    const parent = dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+  for (const path of missing) {
+    try {
+      await mkdir(path);
+    } catch (err) {
+      if (code(err) !== 'EEXIST') throw new DataDirError(`cannot create data directory ${dir}`, err);
+    }
+    await syncDir(dirname(path)).catch(() => undefined);
+  }
+}
+
 function groupFileName(group: string): string {
   return GROUP_PREFIX + group + GROUP_SUFFIX;
 }
@@ -175,25 +366,48 @@ function groupChecksum(group: string, holder: string, epoch: string): string {
   return sha256(JSON.stringify(['group/1', group, holder, epoch]));
 }
 
-function metaChecksum(format: number, generation: string, createdAt: string): string {
-  return sha256(JSON.stringify(['store/1', format, generation, createdAt]));
+function metaChecksum(generation: string, longestLeaseMs: number, createdAt: string, groups: string[]): string {
+  return sha256(JSON.stringify(['store/2', generation, longestLeaseMs, createdAt, groups]));
+}
+
+/** Format 1 (before the high-water mark): a generation and its creation time only. */
+function metaChecksumV1(generation: string, createdAt: string): string {
+  return sha256(JSON.stringify(['store/1', 1, generation, createdAt]));
 }
 
 function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-function parseMeta(path: string, text: string): bigint {
+interface StoredMeta {
+  readonly generation: bigint;
+  readonly longestLeaseMs: number;
+  readonly createdAt: string;
+  /** undefined for a format-1 store, which did not list its groups. */
+  readonly groups: readonly string[] | undefined;
+}
+
+function parseMeta(path: string, text: string): StoredMeta {
   const fields = parseObject(path, text);
-  if (fields.format !== FORMAT) throw new StoreCorruptError(path, `unknown format ${JSON.stringify(fields.format)}`);
-  const { generation, createdAt, checksum } = fields;
+  const { format, generation, createdAt, checksum } = fields;
+  if (format !== 1 && format !== FORMAT) throw new StoreCorruptError(path, `unknown format ${JSON.stringify(format)}`);
   if (typeof generation !== 'string' || !DECIMAL.test(generation))
     throw new StoreCorruptError(path, 'generation is not a decimal integer');
   if (typeof createdAt !== 'string') throw new StoreCorruptError(path, 'createdAt is missing');
-  if (epochFloor(BigInt(generation)) >= MAX_EPOCH)
+  if (BigInt(generation) > LAST_GENERATION)
     throw new StoreCorruptError(path, `generation ${generation} is out of range`);
-  if (checksum !== metaChecksum(FORMAT, generation, createdAt)) throw new StoreCorruptError(path, 'checksum mismatch');
-  return BigInt(generation);
+  if (format === 1) {
+    if (checksum !== metaChecksumV1(generation, createdAt)) throw new StoreCorruptError(path, 'checksum mismatch');
+    return { generation: BigInt(generation), longestLeaseMs: 0, createdAt, groups: undefined };
+  }
+  const { longestLeaseMs, groups } = fields;
+  if (typeof longestLeaseMs !== 'number' || !Number.isSafeInteger(longestLeaseMs) || longestLeaseMs < 0)
+    throw new StoreCorruptError(path, 'longestLeaseMs is not a non-negative integer');
+  if (!Array.isArray(groups) || !groups.every((g): g is string => typeof g === 'string' && ID_PATTERN.test(g)))
+    throw new StoreCorruptError(path, 'groups is not a list of group ids');
+  if (checksum !== metaChecksum(generation, longestLeaseMs, createdAt, groups))
+    throw new StoreCorruptError(path, 'checksum mismatch');
+  return { generation: BigInt(generation), longestLeaseMs, createdAt, groups };
 }
 
 function parseGroup(path: string, nameFromFile: string, text: string): DurableGroup {
@@ -222,7 +436,7 @@ function parseObject(path: string, text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-async function writeDurably(dir: string, name: string, text: string): Promise<void> {
+async function writeDurably(dir: string, name: string, text: string, dirSync?: CoalescedTask): Promise<void> {
   const target = join(dir, name);
   // One temp name per target is enough: puts for one target are serialized by the caller.
   const temp = target + TMP_SUFFIX;
@@ -240,7 +454,7 @@ async function writeDurably(dir: string, name: string, text: string): Promise<vo
     throw err;
   }
   // The rename is only durable once the directory entry is.
-  await syncDir(dir);
+  await (dirSync === undefined ? syncDir(dir) : dirSync.run());
 }
 
 async function syncDir(dir: string): Promise<void> {
@@ -280,10 +494,4 @@ async function readIfExists(path: string): Promise<string | undefined> {
 
 function code(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
-}
-
-function wrap(err: unknown, message: string): Error {
-  return new Error(`${message}: ${err instanceof Error ? err.message : String(err)}`, {
-    cause: err,
-  });
 }

@@ -5,21 +5,47 @@
  */
 import type { DurableGroup } from '../../core/witness/types';
 
+export interface StoreOpenOptions {
+  /** The longest lease this run may hand out: recorded first, so that a later run's grace covers it. */
+  readonly longestLeaseMs: number;
+}
+
 export interface StoreContents {
-  /** Fixed when the store is created (wall clock in 10 ms units, see src/core/epoch.ts). */
+  /**
+   * This open's generation, above every epoch of every earlier open (src/core/epoch.ts,
+   * generationForOpen); a new store's comes from the wall clock.
+   */
   readonly generation: bigint;
+  /** The longest lease any earlier run recorded; 0 for a new store. */
+  readonly longestEarlierLeaseMs: number;
   readonly records: readonly DurableGroup[];
+  /** Groups the store knew whose record is gone (moved away, lost): their epochs do not repeat. */
+  readonly missingGroups: readonly string[];
+  /** 'existing', or why a new store was created: the directory was new, or it held no store. */
+  readonly origin: 'existing' | 'new-directory' | 'empty-directory';
+  /** How far the wall clock is behind the opened generation (0 when it is not), see epoch.ts. */
+  readonly wallClockBehindMs: number;
 }
 
 export interface WitnessStore {
   /**
-   * Loads the store, creating an empty one with a new generation when there is none. A torn or
-   * corrupt store is a StoreCorruptError naming the file, never a silent reset.
+   * Takes the store's lock and loads it, creating an empty one with a new generation when there is
+   * none. A torn or corrupt store is a StoreCorruptError naming the file, never a silent reset; a
+   * store another witness holds is refused.
    */
-  open(): Promise<StoreContents>;
+  open(options: StoreOpenOptions): Promise<StoreContents>;
   /** Resolves only once the record is durable (fsync'd). Puts for one group land in call order. */
   put(record: DurableGroup): Promise<void>;
-  /** Waits for puts in flight, then releases the store. */
+  /** Raises the stored generation (never lowers it); resolves once that is durable. */
+  raiseGeneration(generation: bigint): Promise<void>;
+  /** Removes a group's record, durably; its name may be used again (epochs do not repeat). */
+  forget(group: string): Promise<void>;
+  /**
+   * Resolves when the store can take writes and its lock is still this process's; rejects with a
+   * LockLostError or a StoreWriteError otherwise. `probe` also writes and fsyncs a scratch file.
+   */
+  check(probe: boolean): Promise<void>;
+  /** Waits for puts in flight, then releases the store and its lock. */
   close(): Promise<void>;
 }
 
@@ -41,5 +67,15 @@ export class StoreWriteError extends Error {
   constructor(cause: unknown) {
     super(`store write failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'StoreWriteError';
+  }
+}
+
+/** The data directory cannot be used at all (not creatable, not a directory, not writable). */
+export class DataDirError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(cause === undefined ? message : `${message}: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
+    this.name = 'DataDirError';
   }
 }
