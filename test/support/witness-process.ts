@@ -55,10 +55,11 @@ export function spawnWitness(
   port: number,
   args: readonly string[] = [],
   name = 'witness',
+  extraEnv: NodeJS.ProcessEnv = {},
 ): TrackedProcess {
   return spawnNode(WITNESS_MAIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
     name,
-    env: cleanEnv(),
+    env: { ...cleanEnv(), ...extraEnv },
   });
 }
 
@@ -70,11 +71,12 @@ export async function startWitness(
   dataDir: string,
   args: readonly string[] = [],
   name = 'witness',
+  extraEnv: NodeJS.ProcessEnv = {},
 ): Promise<RunningWitness> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt += 1) {
     const port = await freePort();
-    const proc = spawnWitness(dataDir, port, args, name);
+    const proc = spawnWitness(dataDir, port, args, name, extraEnv);
     try {
       const line = await proc.waitForLine(/"msg":"witness listening"/, START_TIMEOUT_MS, { stream: 'stdout' });
       const listening = JSON.parse(line) as Record<string, unknown>;
