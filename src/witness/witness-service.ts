@@ -35,16 +35,18 @@ function unary<Req>(
 }
 
 /**
- * Each heartbeat is decided the moment it arrives (its receipt time is what the lease counts
- * from); answers are written in request order, so one waiting on the disk holds back later ones.
- * A request the witness cannot act on ends the stream with its status.
+ * Each heartbeat is decided as it arrives, and answered as soon as its answer is ready: a group
+ * whose decision waits for the disk holds back its own later answers (the Arbitration service
+ * orders them), never another group's. Answers carry the request's sequence. A request the
+ * witness cannot act on ends the stream with its status.
  */
 function keepAlive(
   call: grpc.ServerDuplexStream<RenewRequest__Output, LeaseAnswer>,
   service: ArbitrationService,
   streams: StreamRegistry,
 ): void {
-  let backlog: Promise<void> | undefined;
+  let waiting = 0;
+  let halfClosed = false;
   let ended = false;
   const fail = (error: unknown): void => {
     if (ended) return;
@@ -55,6 +57,12 @@ function keepAlive(
     ended = true;
     call.end();
   });
+  // The client half-closed: answer what is still waiting on the disk, then close our side.
+  const endWhenAnswered = (): void => {
+    if (!halfClosed || waiting > 0 || ended) return;
+    ended = true;
+    call.end();
+  };
   call.on('data', (request: RenewRequest__Output) => {
     if (ended) return;
     let answer: Answer;
@@ -64,31 +72,25 @@ function keepAlive(
       fail(error);
       return;
     }
-    if (backlog === undefined && !(answer instanceof Promise)) {
+    if (!(answer instanceof Promise)) {
       call.write(answer);
       return;
     }
-    const previous = backlog ?? Promise.resolve();
-    const current: Promise<void> = previous
-      .then(() => answer)
+    waiting += 1;
+    answer
       .then((a) => {
         if (!ended) call.write(a);
       }, fail)
       .finally(() => {
-        if (backlog === current) backlog = undefined;
+        waiting -= 1;
+        endWhenAnswered();
       });
-    backlog = current;
   });
-  // The client half-closed: answer what is still waiting on the disk, then close our side.
-  const finish = (): void => {
+  call.on('end', () => {
     unregister();
-    void (backlog ?? Promise.resolve()).then(() => {
-      if (ended) return;
-      ended = true;
-      call.end();
-    });
-  };
-  call.on('end', finish);
+    halfClosed = true;
+    endWhenAnswered();
+  });
   call.on('error', unregister);
   call.on('cancelled', unregister);
 }

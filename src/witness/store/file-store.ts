@@ -68,6 +68,8 @@ export class FileStore implements WitnessStore {
   /** Last put per group; the next put for that group starts after it settles. */
   private readonly tails = new Map<string, Promise<void>>();
   private readonly metaWrite = new CoalescedTask(() => this.writeMeta());
+  /** The last store.json rewrite nobody waits for; close() does. */
+  private metaBackground: Promise<void> = Promise.resolve();
   private readonly groupsDirSync: CoalescedTask;
 
   constructor(
@@ -105,12 +107,14 @@ export class FileStore implements WitnessStore {
     });
     return this.inOrder(record.group, async () => {
       await (this.lock as DataDirLock).verify();
-      const writes = [this.writeDurably(this.groupsDir, groupFileName(record.group), text)];
       if (!this.meta.groups.has(record.group)) {
+        // The list of known groups only serves the report of missing ones at start, so a new
+        // group's answer does not wait for it: a crash before it lands leaves a record that the
+        // next open lists anyway. A failed write is retried by the next one.
         this.meta.groups.add(record.group);
-        writes.push(this.metaWrite.run());
+        this.metaBackground = this.metaWrite.run().catch(() => undefined);
       }
-      await Promise.all(writes);
+      await this.writeDurably(this.groupsDir, groupFileName(record.group), text);
     });
   }
 
@@ -159,6 +163,7 @@ export class FileStore implements WitnessStore {
     if (this.state === 'closed') return;
     this.state = 'closed';
     await Promise.allSettled([...this.tails.values()]);
+    await this.metaBackground;
     await this.lock?.release();
   }
 
