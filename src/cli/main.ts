@@ -20,6 +20,16 @@ Commands:
   help    Print this help; witness help <command> prints one command's help.
 `;
 
+/** Heads the serve options in `witness --help`: they are serve's, written after `serve`. */
+const SERVE_HEADING = `The witness itself runs as witness serve; its options go after the command:
+
+`;
+
+const TABLES_USAGE = `Usage: witness tables
+
+Prints the sidecar's behaviour tables (the VOLTTRON tables the core decides by).
+`;
+
 const RULES_USAGE = `Usage: witness rules
 
 Prints the witness's arbitration rules: for each request kind, the rules in the order they are
@@ -56,8 +66,7 @@ const commands = new Map<string, Command>([
   [
     'tables',
     {
-      help: () =>
-        "witness tables\n\nPrints the sidecar's behaviour tables (the VOLTTRON tables the core decides by).\n",
+      help: () => TABLES_USAGE,
       run: (args) => {
         if (args.length > 0) throw new ConfigError('', `tables takes no arguments; got ${args.join(' ')}`);
         process.stdout.write(`${describeTables()}\n`);
@@ -88,7 +97,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   if (name === 'help' || name === '--help' || name === '-h') {
     const topic = name === 'help' ? args[0] : undefined;
     if (topic === undefined) {
-      process.stdout.write(`${USAGE}\n${witnessHelp()}`);
+      process.stdout.write(`${USAGE}\n${SERVE_HEADING}${witnessHelp()}`);
       return 0;
     }
     const command = commands.get(topic);
@@ -98,6 +107,14 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     }
     process.stdout.write(command.help());
     return 0;
+  }
+  if (name.startsWith('-')) {
+    // Options belong to a command; guessing `serve` would start a witness nobody asked for.
+    process.stderr.write(
+      `witness: ${name} is an option, not a command: options go after the command, ` +
+        `e.g. witness serve ${argv.join(' ')}\n\n${USAGE}`,
+    );
+    return 2;
   }
   const command = commands.get(name);
   if (command === undefined) {

@@ -62,6 +62,11 @@ export interface CommandSpec<T> {
    * environment, and may not appear in the file itself.
    */
   readonly fileKey?: keyof T & string;
+  /**
+   * Where arguments that are not options go, for the message about a stray one (`the workload's
+   * command goes after --`); without it, the command takes only options.
+   */
+  readonly argumentsHint?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -172,7 +177,7 @@ export function parseFlags<T>(spec: CommandSpec<T>, argv: readonly string[]): Se
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     if (!arg.startsWith('-') || arg === '-' || arg === '--') {
-      throw new ConfigError('', `unexpected argument ${JSON.stringify(arg)} (${spec.command} takes only options)`);
+      throw strayArgument(spec, arg, i > 0 ? settings.at(-1) : undefined, argv[i - 1] ?? '');
     }
     const eq = arg.indexOf('=');
     const flag = eq >= 0 ? arg.slice(0, eq) : arg;
@@ -194,6 +199,40 @@ export function parseFlags<T>(spec: CommandSpec<T>, argv: readonly string[]): Se
     settings.push({ key, value, origin: flag });
   }
   return settings;
+}
+
+/**
+ * An argument that is neither an option nor an option's value. The usual cause is a value split in
+ * two (`--heartbeat 200 ms`): when joining it to the previous option's value gives a valid duration,
+ * the message shows the joined form.
+ */
+function strayArgument<T>(
+  spec: CommandSpec<T>,
+  arg: string,
+  previous: Setting | undefined,
+  before: string,
+): ConfigError {
+  const where = spec.argumentsHint ?? `${spec.command} takes only options`;
+  // Only a value given as `--flag VALUE` (not `--flag=VALUE`) can have been split from this one.
+  const option = previous !== undefined && before === previous.value ? spec.schema[previous.key as keyof T] : undefined;
+  if (previous === undefined || option === undefined) {
+    return new ConfigError('', `unexpected argument ${JSON.stringify(arg)}: ${where}`);
+  }
+  const joined = `${String(previous.value)}${arg}`;
+  let hint = '';
+  if (option.format === 'duration') {
+    try {
+      parseDuration(joined);
+      hint = ` (write ${previous.origin} ${joined})`;
+    } catch {
+      // not a split duration: no suggestion
+    }
+  }
+  return new ConfigError(
+    previous.key,
+    `unexpected argument ${JSON.stringify(arg)} after ${previous.origin} ${String(previous.value)}: ` +
+      `options take one value each${hint}; ${where}`,
+  );
 }
 
 /** The schema's environment variables that are set; empty ones count as unset. */

@@ -4,7 +4,6 @@
  * after `--` and is split off by the CLI before these options are parsed.
  */
 import type { SidecarOptions, WitnessEndpoint } from '../sidecar/sidecar-options';
-import { formatDuration } from './duration';
 import {
   type CommandSpec,
   ConfigError,
@@ -26,6 +25,7 @@ export interface SidecarConfig {
   readonly role: 'primary' | 'secondary';
   readonly listen: string;
   readonly peer: string;
+  readonly peerNode: string;
   readonly witness: string;
   readonly zone: string;
   readonly mode: 'standard' | 'simple';
@@ -89,6 +89,13 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     default: '127.0.0.1:7102',
     arg: 'peer',
     env: 'WITNESS_SIDECAR_PEER',
+  },
+  peerNode: {
+    ...ID,
+    doc: "The other sidecar's --node name: heartbeats from any other node are refused.",
+    arg: 'peer-node',
+    env: 'WITNESS_SIDECAR_PEER_NODE',
+    metavar: 'ID',
   },
   witness: {
     doc: 'Witness endpoints in order of preference, host:port[@zone] separated by ";" (all must share one store).',
@@ -221,10 +228,13 @@ function dur(doc: string, arg: string, def: string, min: string, max: string) {
   return { doc, format: 'duration', default: def, min, max, arg, env };
 }
 
+const SIDECAR_USAGE = 'witness sidecar [options] -- COMMAND [ARGS...]';
+
 const sidecarCommand: CommandSpec<SidecarConfig> = {
   command: 'witness sidecar',
   schema: sidecarSchema,
   fileKey: 'config',
+  argumentsHint: `the workload's command goes after --: ${SIDECAR_USAGE}`,
 };
 
 /**
@@ -241,10 +251,17 @@ export function loadSidecarConfig(
   const mapping = volttron === undefined ? undefined : mapVolttronConfig(volttron);
   for (const line of mapping?.report ?? []) report(`volttron-config: ${line}`);
   const config = loadConfig(sidecarCommand, argv, env, [...base, ...(mapping?.settings ?? [])]);
-  for (const key of ['group', 'node'] as const) {
+  for (const key of ['group', 'node', 'peerNode'] as const) {
     if (!ID_PATTERN.test(config[key])) {
-      throw new ConfigError(key, `${key} (--${key}): required, ${ID_RULE}; got ${JSON.stringify(config[key])}`);
+      const flag = sidecarSchema[key].arg;
+      throw new ConfigError(key, `${key} (--${flag}): required, ${ID_RULE}; got ${JSON.stringify(config[key])}`);
     }
+  }
+  if (config.peerNode === config.node) {
+    throw new ConfigError(
+      'peerNode',
+      `peerNode (--peer-node) must differ from node (--node): a group has two nodes; both are ${config.node}`,
+    );
   }
   parseWitnessList(config.witness);
   if (config.listen === config.peer) {
@@ -279,6 +296,7 @@ export function toSidecarOptions(c: SidecarConfig): SidecarOptions {
     role: c.role,
     listen: c.listen,
     peer: c.peer,
+    peerNode: c.peerNode,
     witness: c.mode === 'simple' ? [] : parseWitnessList(c.witness),
     zone: c.zone,
     mode: c.mode,
@@ -302,13 +320,14 @@ export function toSidecarOptions(c: SidecarConfig): SidecarOptions {
 
 export function sidecarHelp(): string {
   return renderHelp(sidecarCommand, {
-    usage: 'witness sidecar [options] -- COMMAND [ARGS...]',
+    usage: SIDECAR_USAGE,
     description:
       'Runs beside one copy of a workload: heartbeats the peer sidecar and the witness, starts the\n' +
       'command (under a watchdog) only when this node holds the group, and stops it whenever it has\n' +
       `lost both the peer and the witness. The workload gets WITNESS_EPOCH, WITNESS_GROUP, WITNESS_NODE.`,
     notes: [
-      `Durations: 200ms, 1s, 1.5s, 2m, or plain milliseconds (250). Example of a stop budget: ${formatDuration(1000)} stop-timeout.`,
+      'Durations: 200ms, 1s, 1.5s, 2m, or plain milliseconds (250).',
+      "Everything after -- is the workload's command line, passed on untouched.",
     ],
   });
 }

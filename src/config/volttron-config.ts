@@ -43,6 +43,8 @@ export function mapVolttronConfig(file: string): VolttronMapping {
     }
     set('role', agentId, `agent_id ${JSON.stringify(agentId)}`);
     set('node', agentId, `agent_id ${JSON.stringify(agentId)}`);
+    // VOLTTRON names the two agents after their roles, so the peer is the other role.
+    set('peerNode', agentId === 'primary' ? 'secondary' : 'primary', `agent_id ${JSON.stringify(agentId)}`);
   }
   if (config.simple_behavior !== undefined) {
     if (typeof config.simple_behavior !== 'boolean') {

@@ -14,8 +14,11 @@ export class PeerLink {
   constructor(
     address: string,
     private readonly group: string,
+    private readonly peerNode: string,
     private readonly deadlineMs: number,
     heartbeatMs: number,
+    /** A reply came from another node or group than the configured peer's: for a log line. */
+    private readonly onWrongPeer: (why: string) => void = () => undefined,
   ) {
     const { grpcObject } = loadWitnessProto();
     const options = linkChannelOptions(heartbeatMs, deadlineMs);
@@ -37,11 +40,19 @@ export class PeerLink {
           return done(undefined);
         }
         this.keeper.answered(monotonicNowMs());
+        let reply: ReturnType<typeof fromWireReply>;
         try {
-          done(fromWireReply(response));
+          reply = fromWireReply(response);
         } catch {
-          done(undefined); // a malformed reply counts as no reply
+          return done(undefined); // a malformed reply counts as no reply
         }
+        // --peer pointing at another sidecar: its leases and state are not the peer's.
+        const { group, node } = reply.state;
+        if (group !== this.group || node !== this.peerNode) {
+          this.onWrongPeer(`the sidecar at --peer is ${group}/${node}, not ${this.group}/${this.peerNode}`);
+          return done(undefined);
+        }
+        done(reply);
       },
     );
   }

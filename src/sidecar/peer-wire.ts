@@ -59,7 +59,7 @@ export function toWireReply(group: string, reply: PeerReply): PeerHeartbeatRespo
   };
 }
 
-export function fromWireReply(r: PeerHeartbeatResponse__Output): PeerReply {
+export function fromWireReply(r: PeerHeartbeatResponse__Output): PeerReply & { state: { group: string } } {
   return {
     state: fromWirePeerState(r.state, 'state'),
     leaseMs: r.leaseMs,

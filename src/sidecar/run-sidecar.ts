@@ -20,7 +20,13 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
   }
   // The watchdog's own start-up must not eat into the first lease.
   await supervisor.prepare();
-  await runtime.start();
+  try {
+    await runtime.start();
+  } catch (error) {
+    // The watchdog is already up and would keep this process alive, serving nobody.
+    await runtime.close();
+    throw error;
+  }
   let stopping = false;
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) return;

@@ -14,6 +14,8 @@ export interface SidecarOptions {
   /** This sidecar's gRPC address (peer link and status). */
   readonly listen: string;
   readonly peer: string;
+  /** The peer's node name: the only sender whose heartbeats this sidecar answers. */
+  readonly peerNode: string;
   /** Ordered; every endpoint must serve the same store. Empty in simple mode. */
   readonly witness: readonly WitnessEndpoint[];
   readonly zone: string;

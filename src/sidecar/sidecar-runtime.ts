@@ -3,11 +3,13 @@
  * witness, carries out its actions on the workload, and feeds the watchdog the moment the stop
  * must begin. Every time here comes from the monotonic clock.
  */
+import { status as grpcStatus } from '@grpc/grpc-js';
 import { SidecarCore } from '../core/sidecar/sidecar-core';
 import { failoverBoundMs, settingsProblems, stopBudget } from '../core/sidecar/timing';
 import type { Action, SidecarSettings, WitnessAnswer } from '../core/sidecar/types';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import type { Logger } from '../log/logger';
+import { acquireDeadlineMs, logAcquireTiming } from './acquire-timing';
 import { monotonicNowMs } from './monotonic-clock';
 import { PeerLink } from './peer-link';
 import { toWirePhase } from './peer-wire';
@@ -32,6 +34,8 @@ export class SidecarRuntime {
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
   private port = 0;
+  /** Refusals already logged: a misconfigured node heartbeats every few hundred ms. */
+  private readonly refusalsLogged = new Set<string>();
 
   constructor(
     private readonly options: SidecarOptions,
@@ -47,6 +51,8 @@ export class SidecarRuntime {
     this.server = new SidecarServer({
       group: options.group,
       node: options.node,
+      peerNode: options.peerNode,
+      onRefusedSender: (why) => this.warnOnce(why, 'refused a Peer heartbeat'),
       onPeerHeartbeat: (state) => {
         const reply = this.core.onPeerHeartbeat(state, monotonicNowMs());
         this.act();
@@ -54,7 +60,14 @@ export class SidecarRuntime {
       },
       state: () => this.status(),
     });
-    this.peer = new PeerLink(options.peer, options.group, options.timeoutMs, options.heartbeatMs);
+    this.peer = new PeerLink(
+      options.peer,
+      options.group,
+      options.peerNode,
+      options.timeoutMs,
+      options.heartbeatMs,
+      (why) => this.warnOnce(why, 'ignored a Peer heartbeat reply'),
+    );
     if (options.mode === 'standard') {
       this.endpoints = new WitnessEndpoints(options.witness, options.zone, options.failbackProbeMs, now);
       const role = options.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY';
@@ -210,7 +223,12 @@ export class SidecarRuntime {
         this.workload.stop();
         return;
       case 'acquire':
-        this.witness?.acquire(view.knownEpoch, this.options.leaseMs, (answer) => this.onAcquire(now, answer));
+        this.witness?.acquire(
+          view.knownEpoch,
+          this.options.leaseMs,
+          acquireDeadlineMs(this.settings),
+          (answer, error) => this.onAcquire(now, answer, error?.code === grpcStatus.DEADLINE_EXCEEDED),
+        );
         return;
       case 'release':
         this.witness?.release(action.epoch, view.knownEpoch, (answer) => {
@@ -221,9 +239,14 @@ export class SidecarRuntime {
     }
   }
 
-  private onAcquire(sentAt: number, answer: WitnessAnswer | undefined): void {
-    this.core.onAcquireAnswer(sentAt, answer, monotonicNowMs());
+  private onAcquire(sentAt: number, answer: WitnessAnswer | undefined, timedOut: boolean): void {
+    const now = monotonicNowMs();
+    this.core.onAcquireAnswer(sentAt, answer, now);
     this.act();
+    const granted = answer?.verdict === 'granted' && answer.holder === this.options.node;
+    // The core starts a usable grant at once; one it did not start, it released as too late.
+    const released = granted && this.core.view(now).workload === 'stopped';
+    logAcquireTiming(this.logger, this.settings, { elapsedMs: now - sentAt, answer, timedOut, released });
     // Ask again the moment the witness said it can succeed (the core bounds the wait by a
     // timeout), not at the next heartbeat: that heartbeat would come on top of the failover time.
     if (answer?.verdict === 'refused' && answer.retryAfterMs > 0) {
@@ -233,12 +256,28 @@ export class SidecarRuntime {
     }
   }
 
+  private warnOnce(why: string, what: string): void {
+    if (this.refusalsLogged.has(why)) return;
+    // Names come from the network: bound the memory, at the price of repeating a line now and then.
+    if (this.refusalsLogged.size >= 100) this.refusalsLogged.clear();
+    this.refusalsLogged.add(why);
+    this.logger.warn({ group: this.options.group, node: this.options.node, why }, what);
+  }
+
+  /**
+   * `epoch` is the tenure's (omitted before the first: 0 means none). An acquire has no epoch of
+   * its own yet: it carries the highest one the node knows, logged as that.
+   */
   private log(what: string, why?: string, epoch?: bigint): void {
     const view = this.core.view(monotonicNowMs());
-    this.logger.info(
-      { group: this.options.group, node: this.options.node, epoch: (epoch ?? view.epoch).toString(), why },
-      what,
-    );
+    const tenure = epoch ?? view.epoch;
+    const epochs =
+      what === 'acquire'
+        ? { knownEpoch: view.knownEpoch.toString() }
+        : tenure === 0n
+          ? {}
+          : { epoch: tenure.toString() };
+    this.logger.info({ group: this.options.group, node: this.options.node, ...epochs, why }, what);
   }
 
   status(): SidecarState {

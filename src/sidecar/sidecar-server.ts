@@ -17,8 +17,21 @@ import { fromWirePeerState, toWireReply } from './peer-wire';
 export interface SidecarServerHooks {
   readonly group: string;
   readonly node: string;
+  readonly peerNode: string;
+  /** A heartbeat was refused for who sent it: for a log line (the caller may rate-limit). */
+  onRefusedSender(why: string): void;
   onPeerHeartbeat(state: PeerState): PeerReply;
   state(): SidecarState;
+}
+
+/** `--listen` could not be bound: the sidecar cannot be reached by its peer, so it must not run. */
+export class ListenError extends Error {
+  constructor(address: string, cause: unknown) {
+    const text = cause instanceof Error ? cause.message : String(cause);
+    const why = /EADDRINUSE/.test(text) ? 'address already in use (EADDRINUSE): another process holds the port' : text;
+    super(`cannot listen on ${address} (--listen): ${why}`);
+    this.name = 'ListenError';
+  }
 }
 
 /** The sidecar's server answers only its peer and operators: a short grace is enough. */
@@ -57,8 +70,20 @@ export class SidecarServer {
               `state.node: ${state.node} is this sidecar's own name; check --peer`,
             );
           }
+          // Until the peer link is authenticated, the name is all that keeps a third node of the
+          // group from being taken for the peer (and granted a peer lease).
+          if (state.node !== hooks.peerNode) {
+            throw new ArbitrationError(
+              'failed-precondition',
+              'state.node',
+              `state.node: this sidecar's peer is ${hooks.peerNode} (--peer-node), not ${state.node}`,
+            );
+          }
           callback(null, toWireReply(hooks.group, hooks.onPeerHeartbeat(state)));
         } catch (error) {
+          if (error instanceof ArbitrationError && error.kind === 'failed-precondition') {
+            hooks.onRefusedSender(error.message);
+          }
           callback(toServiceError(error));
         }
       },
@@ -70,8 +95,12 @@ export class SidecarServer {
     new ReflectionService(reflectionDefinition()).addToServer(this.server);
   }
 
-  listen(address: string): Promise<number> {
-    return bindInsecure(this.server, address);
+  async listen(address: string): Promise<number> {
+    try {
+      return await bindInsecure(this.server, address);
+    } catch (error) {
+      throw new ListenError(address, error);
+    }
   }
 
   shutdown(): Promise<void> {

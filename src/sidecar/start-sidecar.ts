@@ -3,7 +3,7 @@
  *
  *   const sidecar = await startSidecar({
  *     group: 'g1', node: 'a', role: 'primary', listen: '127.0.0.1:7101', peer: '10.0.0.2:7101',
- *     witness: 'w1:50051', lease: '2s',
+ *     peerNode: 'b', witness: 'w1:50051', lease: '2s',
  *     activate: (epoch) => server.startServing(epoch),
  *     deactivate: () => server.stopServing(),
  *   });
@@ -40,6 +40,12 @@ export async function startSidecar(options: StartSidecarOptions): Promise<Sideca
   const sidecarOptions = toSidecarOptions(config);
   const logger = given ?? createLogger('sidecar', sidecarOptions.logLevel);
   const runtime = new SidecarRuntime(sidecarOptions, new CallbackWorkload({ activate, deactivate }), logger);
-  const port = await runtime.start();
+  let port: number;
+  try {
+    port = await runtime.start();
+  } catch (error) {
+    await runtime.close();
+    throw error;
+  }
   return { port, state: () => runtime.status(), close: () => runtime.close() };
 }

@@ -46,9 +46,14 @@ export class WitnessLink {
     this.keeper(address).client.Renew(request, this.callOptions(), this.answer(done, address));
   }
 
-  acquire(knownEpoch: bigint, leaseMs: number, done: Callback): void {
+  /**
+   * `deadlineMs` is the Acquire's own, not the heartbeats' timeout: a grant is made durable before
+   * it is answered, so a slow disk delays it, and one that arrives late but still usable must not
+   * be thrown away (the witness would have made a durable grant nobody uses).
+   */
+  acquire(knownEpoch: bigint, leaseMs: number, deadlineMs: number, done: Callback): void {
     const request = { group: this.caller.group, node: this.caller.node, knownEpoch: knownEpoch.toString(), leaseMs };
-    this.keeper(this.endpoint).client.Acquire(request, this.callOptions(), this.answer(done, this.endpoint));
+    this.keeper(this.endpoint).client.Acquire(request, this.callOptions(deadlineMs), this.answer(done, this.endpoint));
   }
 
   release(epoch: bigint, knownEpoch: bigint, done: Callback): void {
@@ -66,8 +71,8 @@ export class WitnessLink {
     this.clients.clear();
   }
 
-  private callOptions(): grpc.CallOptions {
-    return { deadline: Date.now() + this.deadlineMs };
+  private callOptions(deadlineMs = this.deadlineMs): grpc.CallOptions {
+    return { deadline: Date.now() + deadlineMs };
   }
 
   private answer(done: Callback, address: string): grpc.requestCallback<LeaseAnswer__Output> {

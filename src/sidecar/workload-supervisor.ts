@@ -343,7 +343,8 @@ export class WorkloadSupervisor extends EventEmitter {
     if (m.type === 'running') {
       this.pid = m.pid;
       if (this._state === 'starting') this._state = 'running';
-      this.logger?.info({ pid: m.pid, watchdogPid: wd.pid }, 'workload running');
+      // pino's own `pid` is the sidecar's: the workload's needs its own key.
+      this.logger?.info({ workloadPid: m.pid, watchdogPid: wd.pid }, 'workload running');
       this.emit('running', m.pid);
     } else if (m.type === 'stopped') {
       this.finish(m);
@@ -367,7 +368,8 @@ export class WorkloadSupervisor extends EventEmitter {
     };
     if (report.error !== undefined) info.error = report.error;
     const log = report.escalated || report.reason !== 'requested' ? this.logger?.warn : this.logger?.info;
-    log?.call(this.logger, { ...info }, 'workload stopped');
+    const { pid: workloadPid, ...rest } = info;
+    log?.call(this.logger, { ...rest, workloadPid }, 'workload stopped');
     const waiters = this.idleWaiters;
     this.idleWaiters = [];
     this.emit('stopped', info.byItself, info);
@@ -393,7 +395,7 @@ export class WorkloadSupervisor extends EventEmitter {
     const reason = this.killReason;
     const runId = this.runId;
     this.logger?.warn(
-      { watchdogPid: wd.pid, code, signal, pid, reason, runId },
+      { watchdogPid: wd.pid, code, signal, workloadPid: pid, reason, runId },
       pid === null
         ? `watchdog gone before it reported the workload pid: killing the processes marked ${RUN_ID_VARIABLE}=${runId}`
         : 'watchdog gone while the workload is active: killing its process group',
@@ -470,7 +472,7 @@ export class WorkloadSupervisor extends EventEmitter {
       return;
     }
     this.logger?.warn(
-      { watchdogPid: wd.pid, pid: this.pid },
+      { watchdogPid: wd.pid, workloadPid: this.pid },
       'watchdog did not report the workload stopped in time: killing the watchdog and the workload',
     );
     this.killReason = 'backstop';

@@ -30,7 +30,7 @@ describe('sidecar with --start-cmd / --stop-cmd / --status-cmd', function () {
       WITNESS_MAIN,
       [
         'sidecar',
-        ...['--group', 'g1', '--node', node, '--role', node === 'a' ? 'primary' : 'secondary'],
+        ...['--group', 'g1', '--node', node, '--peer-node', other, '--role', node === 'a' ? 'primary' : 'secondary'],
         ...['--listen', `127.0.0.1:${ports[node]}`, '--peer', `127.0.0.1:${ports[other]}`, '--witness', witness],
         ...['--heartbeat', '100ms', '--lease', LEASE, '--timeout', '500ms', '--stop-timeout', '300ms'],
         ...['--start-cmd', `echo "$WITNESS_EPOCH" > ${marker}`],
@@ -76,7 +76,10 @@ describe('sidecar with --start-cmd / --stop-cmd / --status-cmd', function () {
   });
 
   it('refuses a command and hooks together, and a start hook without a stop hook (exit 2)', async () => {
-    const base = ['sidecar', '--group', 'g1', '--node', 'a', '--listen', '127.0.0.1:1', '--peer', '127.0.0.1:2'];
+    const base = [
+      ...['sidecar', '--group', 'g1', '--node', 'a', '--peer-node', 'b'],
+      ...['--listen', '127.0.0.1:1', '--peer', '127.0.0.1:2'],
+    ];
     const both = spawnNode(WITNESS_MAIN, [...base, '--start-cmd', 'true', '--stop-cmd', 'true', '--', 'sleep', '1']);
     expect((await both.exited).code).to.equal(2);
     expect(both.output()).to.match(/either a command after -- or --start-cmd/);

@@ -43,6 +43,7 @@ describe('startSidecar (library)', function () {
       startSidecar({
         ...common,
         node,
+        peerNode: node === 'a' ? 'b' : 'a',
         role,
         listen: `127.0.0.1:${listen}`,
         peer: `127.0.0.1:${peer}`,

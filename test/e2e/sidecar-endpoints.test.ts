@@ -213,6 +213,8 @@ class Rig {
       this.address(spec.node),
       '--peer',
       this.address(peer),
+      '--peer-node',
+      peer,
       '--witness',
       spec.witness,
       '--heartbeat',

@@ -318,6 +318,8 @@ export class Cluster {
       `127.0.0.1:${this.ports[name]}`,
       '--peer',
       this.address(peerLink),
+      '--peer-node',
+      name === 'a' ? 'b' : 'a',
       '--witness',
       this.address(`${name}->witness`),
       '--heartbeat',

@@ -1,5 +1,5 @@
 /**
- * Mocha's spec output, then one plain line CI reads: `N passed, N failed, N skipped`.
+ * Mocha's spec output, then the skipped count, then the one plain line CI reads: `N passed, N failed`.
  * Counts come from the runner's own stats, so the line cannot disagree with the run.
  */
 import Mocha from 'mocha';
@@ -13,7 +13,8 @@ class SummaryReporter extends Mocha.reporters.Spec {
       const failed = stats?.failures ?? 0;
       const skipped = stats?.pending ?? 0;
       // Registered after Spec's epilogue listener, so this is the run's last line.
-      process.stdout.write(`${passed} passed, ${failed} failed, ${skipped} skipped\n`);
+      process.stdout.write(`${skipped} skipped\n`);
+      process.stdout.write(`${passed} passed, ${failed} failed\n`);
     });
   }
 }

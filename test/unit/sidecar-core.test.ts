@@ -197,7 +197,11 @@ class Harness {
     this.config = arbiterConfig(this.settings.p, options.arbiterMaxLeaseMs);
     this.rate = { p: options.rates?.p ?? 1, s: options.rates?.s ?? 1, w: options.rates?.w ?? 1 };
     const arbiterStart = options.arbiterStartAt ?? 0;
-    this.arbiter = new InstantWriteArbiter(this.config, { now: this.clock('w', arbiterStart), generation: GEN, records: [] });
+    this.arbiter = new InstantWriteArbiter(this.config, {
+      now: this.clock('w', arbiterStart),
+      generation: GEN,
+      records: [],
+    });
     this.fate = options.fate;
     this.checkSafety = options.checkSafety ?? true;
     this.enforceDeadlines = options.enforceDeadlines ?? true;

@@ -3,7 +3,7 @@
  * to get wrong"): the stop budget, the configurations that cannot keep a healthy workload running,
  * and the failover bound printed at start.
  */
-import { grantorHoldEnd } from '../lease';
+import { grantorHoldEnd, holderLeaseEnd } from '../lease';
 import type { SidecarSettings } from './types';
 
 /** After SIGKILL, the time allowed for the kernel to reap the workload's processes. */
@@ -16,12 +16,19 @@ export function stopBudget(s: SidecarSettings): number {
   return s.stopTimeoutMs + KILL_SETTLE_MS + s.bounds.marginMs;
 }
 
+/**
+ * How long after a request is sent a lease it earns can still be used: the holder's share of the
+ * lease (DESIGN-NOTES 4.1) less the stop budget. A grant answered later starts nothing.
+ */
+export function usableLeaseMs(s: SidecarSettings, leaseMs: number): number {
+  return holderLeaseEnd(0, leaseMs, s.bounds) - stopBudget(s);
+}
+
 /** Problems that make a configuration unsafe or flappy; each names the values to change. */
 export function settingsProblems(s: SidecarSettings): string[] {
   const problems: string[] = [];
-  const budget = stopBudget(s);
   const check = (name: string, leaseMs: number): void => {
-    const usable = leaseMs * (1 - s.bounds.rho) - budget;
+    const usable = usableLeaseMs(s, leaseMs);
     if (usable < HEARTBEATS_OF_SLACK * s.heartbeatMs) {
       problems.push(
         `${name} ${leaseMs}ms leaves ${Math.floor(usable)}ms between a renewal and the moment the stop must ` +

@@ -1,0 +1,47 @@
+/**
+ * Peer messages from the wire into the core's vocabulary (src/sidecar/peer-wire.ts). An epoch is
+ * bounded by its format and by 2^63-1, never by this machine's wall clock (issue 8, item 5): a peer
+ * whose epochs come from a witness store created while this clock was days behind is still heard.
+ *
+ * The wall-clock case fails until requireEpoch (src/witness/validate-request.ts) no longer compares
+ * epochs with the wall clock; that change is the witness side's.
+ */
+import { expect } from 'chai';
+import { epochFloor, generationFromWallClock, MAX_EPOCH } from '../../src/core/epoch';
+import type { PeerState__Output } from '../../src/gen/witness/v1/PeerState';
+import { fromWirePeerState, fromWireReply } from '../../src/sidecar/peer-wire';
+
+const TWO_DAYS_MS = 2 * 24 * 3600 * 1000;
+
+function wire(epoch: string): PeerState__Output {
+  return {
+    group: 'g1',
+    node: 'b',
+    role: 'ROLE_SECONDARY',
+    workload: 'WORKLOAD_PHASE_RUNNING',
+    epoch,
+    knownEpoch: epoch,
+    acquiring: false,
+    eligible: true,
+    handbackRequested: false,
+  };
+}
+
+describe('peer-wire', () => {
+  it('accepts an epoch from a store generation two days ahead of the local wall clock', () => {
+    const ahead = epochFloor(generationFromWallClock(Date.now() + TWO_DAYS_MS)) + 1n;
+    const state = fromWirePeerState(wire(ahead.toString()), 'state');
+    expect([state.epoch, state.knownEpoch]).to.deep.equal([ahead, ahead]);
+  });
+
+  it('accepts such an epoch as the epoch of a peer lease in a reply', () => {
+    const ahead = epochFloor(generationFromWallClock(Date.now() + TWO_DAYS_MS)) + 1n;
+    const reply = fromWireReply({ state: wire(ahead.toString()), leaseMs: 1000, leaseForEpoch: ahead.toString() });
+    expect(reply.leaseForEpoch).to.equal(ahead);
+  });
+
+  it('still refuses an epoch above 2^63-1 or not a number, naming the field', () => {
+    expect(() => fromWirePeerState(wire((MAX_EPOCH + 1n).toString()), 'state')).to.throw(/^state\.epoch: /);
+    expect(() => fromWirePeerState(wire('-1'), 'state')).to.throw(/^state\.epoch: /);
+  });
+});
