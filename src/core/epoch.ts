@@ -46,7 +46,7 @@ export function generationOf(epoch: bigint): bigint {
 }
 
 /**
- * The store-wide high-water mark (docs/design.md, "Epochs"). Every epoch handed out while a store
+ * The store-wide high-water mark (docs/design.md, "Epochs and the store's high-water mark"). Every epoch handed out while a store
  * is open stays below the floor of the generation after the stored one (a grant that would reach
  * it raises the stored generation first). Each open therefore moves to a generation above the
  * stored one and above every recorded epoch's, so a new grant exceeds every epoch of every earlier
