@@ -15,7 +15,7 @@ import type { RenewRequest__Output } from '../gen/witness/v1/RenewRequest';
 import type { Logger } from '../log/logger';
 import type { EventHub } from './event-hub';
 import { LockLostError } from './store/data-dir-lock';
-import { StoreWriteError, type WitnessStore } from './store/witness-store';
+import { StoreUnconfirmedError, StoreWriteError, type WitnessStore } from './store/witness-store';
 import { requireEpoch, requireId, requireLeaseMs, requireRole, requireWellFormed } from './validate-request';
 import { toWireAnswer, toWireEvent } from './wire';
 
@@ -94,6 +94,11 @@ export class ArbitrationService {
   forget(group: string, silentMs: number): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.whenIdle(group, () => {
+        // Checked at its turn: a request that waited ahead of it may have brought the group back.
+        if (!this.parts.arbiter.mayForget(group, this.parts.now(), silentMs)) {
+          resolve(false);
+          return;
+        }
         this.busy.set(group, []);
         this.parts.store.forget(group).then(
           () => {
@@ -141,7 +146,10 @@ export class ArbitrationService {
 
   /** Decides now (the clock is read here: a request that waited is decided at its turn). */
   private decide(group: string, node: string, sequence: string, decide: (now: number) => Decision): Answer {
-    const decision = decide(this.parts.now());
+    const now = this.parts.now();
+    // Not even a renewal: it would extend a hold that a witness that took the store over cannot see.
+    if (!this.parts.store.mayDecide(now)) throw new StoreUnconfirmedError();
+    const decision = decide(now);
     const answer = toWireAnswer(decision.answer, sequence);
     if (decision.persist === undefined) {
       this.announce(decision, node);

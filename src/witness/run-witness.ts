@@ -4,6 +4,7 @@ import { ConfigError, type WitnessConfig } from '../config/witness-config';
 import { Arbiter } from '../core/witness/arbiter';
 import { restartGrace } from '../core/lease';
 import { createLogger, type Logger } from '../log/logger';
+import { LOCK_LEASE_MS } from './store/data-dir-lock';
 import { FileStore } from './store/file-store';
 import { DataDirError, type StoreContents } from './store/witness-store';
 import { WitnessServer } from './witness-server';
@@ -18,7 +19,10 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 export async function runWitness(config: WitnessConfig): Promise<void> {
   const logger = createLogger('witness', config.logLevel);
   const now = (): number => performance.now();
-  const store = new FileStore(config.dataDir);
+  const store = new FileStore(config.dataDir, {
+    now,
+    onBackgroundError: (error) => logger.warn({ err: error }, 'could not rewrite store.json; the next write retries'),
+  });
   const contents = await store.open({ longestLeaseMs: config.lease }).catch((error: unknown) => {
     // An unusable directory is the value of --data-dir that is wrong: a configuration error.
     if (error instanceof DataDirError) throw new ConfigError('dataDir', `dataDir (--data-dir): ${error.message}`);
@@ -26,12 +30,15 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
   });
   reportOpen(logger, config, contents);
   const bounds = { rho: config.clockDrift, marginMs: config.margin };
+  // A witness that held this store before may have decided for up to one lock lease after losing it.
+  const graceExtraMs = LOCK_LEASE_MS * (1 + config.clockDrift);
   const arbiter = new Arbiter(
     { bounds, defaultLeaseMs: config.defaultLease, maxLeaseMs: config.lease },
     {
       now: now(),
       generation: contents.generation,
       longestEarlierLeaseMs: contents.longestEarlierLeaseMs,
+      graceExtraMs,
       records: contents.records,
     },
   );
@@ -75,7 +82,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
       groups: contents.records.length,
       leaseMs: config.lease,
       defaultLeaseMs: config.defaultLease,
-      startupGraceMs: Math.ceil(restartGrace(graceLeaseMs, bounds)),
+      startupGraceMs: Math.ceil(restartGrace(graceLeaseMs, bounds) + graceExtraMs),
     },
     'witness listening',
   );

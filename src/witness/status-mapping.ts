@@ -2,7 +2,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { ArbitrationError, type ArbitrationErrorKind } from '../core/witness/errors';
 import { LockLostError } from './store/data-dir-lock';
-import { StoreWriteError } from './store/witness-store';
+import { StoreUnconfirmedError, StoreWriteError } from './store/witness-store';
 
 const CODE_OF: Record<ArbitrationErrorKind, grpc.status> = {
   'invalid-argument': grpc.status.INVALID_ARGUMENT,
@@ -14,7 +14,7 @@ const CODE_OF: Record<ArbitrationErrorKind, grpc.status> = {
 export function toServiceError(error: unknown): Partial<grpc.ServiceError> {
   if (error instanceof ArbitrationError) return { code: CODE_OF[error.kind], details: error.message };
   // The decision was not made durable, so it was not answered: the caller may retry.
-  if (error instanceof StoreWriteError || error instanceof LockLostError)
+  if (error instanceof StoreWriteError || error instanceof LockLostError || error instanceof StoreUnconfirmedError)
     return { code: grpc.status.UNAVAILABLE, details: error.message };
   return { code: grpc.status.INTERNAL, details: 'internal error; see the witness log' };
 }

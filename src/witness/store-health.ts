@@ -1,22 +1,22 @@
 /**
- * Follows whether the store can take writes and still holds its lock, for the health service.
- * A write that failed marks the store unhealthy at once; a probe write each interval brings it
- * back once the disk can write again. A lost lock is final: another witness may own the store.
+ * Keeps the store's lock refreshed and follows whether the store can take writes and may decide,
+ * for the health service. A write that failed marks the store unhealthy at once; a probe write at
+ * each check brings it back once the disk can write again. A check that hangs (a stuck disk) lets
+ * the lock's lease run out, and health says so. A lost lock is final: another witness may own it.
  */
 import type { Logger } from '../log/logger';
-import { LockLostError } from './store/data-dir-lock';
+import { LOCK_REFRESH_MS, LockLostError } from './store/data-dir-lock';
 import type { WitnessStore } from './store/witness-store';
 
-export const STORE_CHECK_INTERVAL_MS = 1_000;
-
 export interface StoreHealthEvents {
-  /** The store can (true) or cannot (false) take writes. */
-  readonly onWritable: (writable: boolean) => void;
+  /** The witness can (true) or cannot (false) serve: the store writes and its lock is confirmed. */
+  readonly onServing: (serving: boolean) => void;
   readonly onLockLost: (error: LockLostError) => void;
 }
 
 export class StoreHealth {
   private writable = true;
+  private confirmed = true;
   private lost = false;
   private checking = false;
   private timer: NodeJS.Timeout | undefined;
@@ -24,13 +24,27 @@ export class StoreHealth {
   constructor(
     private readonly store: WitnessStore,
     private readonly logger: Logger,
+    private readonly now: () => number,
     private readonly events: StoreHealthEvents,
-    private readonly intervalMs = STORE_CHECK_INTERVAL_MS,
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.check(), this.intervalMs);
+    this.timer = setInterval(() => this.tick(), LOCK_REFRESH_MS);
     this.timer.unref();
+  }
+
+  private tick(): void {
+    const confirmed = this.store.mayDecide(this.now());
+    if (confirmed !== this.confirmed) {
+      this.confirmed = confirmed;
+      if (!confirmed) this.logger.error('the data directory lock could not be confirmed in time: deciding nothing');
+      this.report();
+    }
+    if (!this.checking && !this.lost) void this.check();
+  }
+
+  private report(): void {
+    this.events.onServing(this.writable && this.confirmed && !this.lost);
   }
 
   stop(): void {
@@ -43,7 +57,6 @@ export class StoreHealth {
   }
 
   private async check(): Promise<void> {
-    if (this.checking || this.lost) return;
     this.checking = true;
     try {
       await this.store.check(!this.writable);
@@ -58,15 +71,16 @@ export class StoreHealth {
   private setWritable(writable: boolean, error: unknown): void {
     if (writable === this.writable) return;
     this.writable = writable;
-    if (writable) this.logger.info('the store takes writes again: serving');
+    if (writable) this.logger.info('the store takes writes again');
     else this.logger.error({ err: error }, 'the store cannot write: health is NOT_SERVING, grants fail until it can');
-    this.events.onWritable(writable);
+    this.report();
   }
 
   private loseLock(error: LockLostError): void {
     if (this.lost) return;
     this.lost = true;
     this.stop();
+    this.report();
     this.events.onLockLost(error);
   }
 }

@@ -55,11 +55,10 @@ export class WitnessServer {
   constructor(private readonly parts: WitnessServerParts) {
     const { grpcObject } = loadWitnessProto();
     const events = new EventHub();
-    this.storeHealth = new StoreHealth(parts.store, parts.logger, {
-      onWritable: (writable) => this.setServing(writable),
+    this.storeHealth = new StoreHealth(parts.store, parts.logger, parts.now, {
+      onServing: (serving) => this.setServing(serving),
       onLockLost: (error) => {
         service.stopDeciding(error);
-        this.setServing(false);
         parts.logger.fatal({ err: error }, 'the data directory lock is lost: this witness stops arbitrating');
         parts.onLockLost(error);
       },

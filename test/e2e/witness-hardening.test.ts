@@ -88,7 +88,15 @@ describe('witness hardening (issue 8, real processes)', function () {
 
   it('item 2: a group file moved away is reported at start, and the group never gets its old epochs again', async () => {
     const first = await start('witness-1');
-    const epochs: bigint[] = [await grantToA(first.api, 'tr')];
+    // The group's epochs are a day of generations ahead of the wall clock (a pair that last ran
+    // under a store whose clock was ahead): a store recreated from the wall clock alone would
+    // hand them out again. Only the stored generation, raised by these grants, keeps them away.
+    await register(first.api, 'tr');
+    await graceOver(first.api, 'tr');
+    const ahead = epochFloor(generationFromWallClock(Date.now() + 24 * 3600 * 1000)) + 5n;
+    const firstGrant = await first.api.acquire({ group: 'tr', node: 'a', knownEpoch: String(ahead) });
+    expect(firstGrant).to.include({ verdict: 'VERDICT_GRANTED', epoch: String(ahead + 1n) });
+    const epochs: bigint[] = [ahead + 1n];
     // A few more grants in the group, so its epochs are well above the store's floor.
     for (let i = 0; i < 3; i += 1) {
       const answer = await first.api.release({ group: 'tr', node: 'a', epoch: String(epochs.at(-1)) });
@@ -148,8 +156,9 @@ describe('witness hardening (issue 8, real processes)', function () {
     await first.w.proc.waitForExit(5000);
 
     const second = await start('witness-2', ['--lease', '1s', '--default-lease', '1s']);
-    // 4000*1.01 + 50 = 4090 ms, not the 1060 ms of today's --lease.
-    expect(second.w.listening.startupGraceMs).to.equal(4090);
+    // 4000*1.01 + 50 = 4090 ms, not the 1060 ms of today's --lease, plus the store lock's lease
+    // (1500*1.01 ms), for a witness that held the store before and may not have noticed losing it.
+    expect(second.w.listening.startupGraceMs).to.equal(4090 + 1515);
     await register(second.api, 'g');
     const refused = await second.api.acquire({ group: 'g', node: 'b' });
     expect(refused).to.include({ verdict: 'VERDICT_REFUSED', reason: 'REFUSAL_REASON_STARTUP_GRACE' });
@@ -158,7 +167,19 @@ describe('witness hardening (issue 8, real processes)', function () {
 
   it('item 8: forgets a released group whose nodes fell silent, file and all; the name used again gets higher epochs', async () => {
     const { api } = await start('witness-1', [...WITNESS_ARGS, '--forget-after', '1s']);
-    const epoch = await grantToA(api, 'churn');
+    // The nodes keep reporting in through the start-up grace, which is longer than --forget-after.
+    await waitUntil(
+      'start-up grace over',
+      async () => {
+        await register(api, 'churn');
+        return !(await api.getGroup('churn')).inStartupGrace;
+      },
+      GRACE_TIMEOUT_MS,
+      200,
+    );
+    const granted = await api.acquire({ group: 'churn', node: 'a' });
+    expect(granted.verdict).to.equal('VERDICT_GRANTED');
+    const epoch = BigInt(granted.epoch);
     expect((await api.release({ group: 'churn', node: 'a', epoch: String(epoch) })).verdict).to.equal(
       'VERDICT_RELEASED',
     );

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { createHash } from 'node:crypto';
-import { chmod, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_EPOCH } from '../../src/core/epoch';
@@ -219,5 +219,31 @@ describe('FileStore', () => {
     await chmod(dataDir, 0o555);
     const err = await rejection(store().open(OPEN));
     expect(err.message).to.contain(dataDir).and.to.contain('not writable');
+  });
+
+  const storedGeneration = async (): Promise<bigint> =>
+    BigInt((JSON.parse(await readFile(join(dataDir, 'store.json'), 'utf8')) as { generation: string }).generation);
+
+  it('resolves a generation raise only once store.json holds it, also when raises overlap', async () => {
+    const s = store();
+    const { generation } = await s.open(OPEN);
+    const high = s.raiseGeneration(generation + 7n);
+    const low = s.raiseGeneration(generation + 3n);
+    await low;
+    expect((await storedGeneration()) >= generation + 3n).to.equal(true);
+    await high;
+    expect(await storedGeneration()).to.equal(generation + 7n);
+  });
+
+  it('writes a raise again after one that failed, instead of taking memory for the disk', async () => {
+    const s = store();
+    const { generation } = await s.open(OPEN);
+    // A directory where the temp file must go makes the rewrite of store.json fail (EISDIR).
+    await mkdir(join(dataDir, 'store.json.tmp'));
+    await rejection(s.raiseGeneration(generation + 5n));
+    expect(await storedGeneration()).to.equal(generation);
+    await rm(join(dataDir, 'store.json.tmp'), { recursive: true });
+    await s.raiseGeneration(generation + 5n);
+    expect(await storedGeneration()).to.equal(generation + 5n);
   });
 });

@@ -45,6 +45,11 @@ export interface ArbiterStartup {
   readonly generation: bigint;
   /** The longest lease any earlier run of this store may have handed out: it sets the start-up grace. */
   readonly longestEarlierLeaseMs?: number;
+  /**
+   * Added to the grace: how long a witness that held this store before may have gone on deciding
+   * after it lost it (the store lock's lease, src/witness/store/data-dir-lock.ts). 0 by default.
+   */
+  readonly graceExtraMs?: number;
   readonly records: readonly DurableGroup[];
 }
 
@@ -90,6 +95,11 @@ export class Arbiter {
   /** The stored generation; every epoch handed out stays below `epochFloor(generation + 1)`. */
   private generation: bigint;
   /**
+   * The generation this store opened with: reported epochs are bounded from it, not from the
+   * current one, so that a client cannot ratchet the bound up grant by grant.
+   */
+  private readonly openedGeneration: bigint;
+  /**
    * The highest epoch handed out or adopted in any group since this store opened. Grants go above
    * it, so a group that was forgotten and comes back never gets one of its old epochs again.
    */
@@ -101,10 +111,11 @@ export class Arbiter {
   ) {
     assertConfig(config);
     this.generation = startup.generation;
+    this.openedGeneration = startup.generation;
     this.floor = epochFloor(startup.generation);
     this.highestDecided = this.floor;
     const graceLeaseMs = Math.max(config.maxLeaseMs, startup.longestEarlierLeaseMs ?? 0);
-    this.graceUntil = startup.now + restartGrace(graceLeaseMs, config.bounds);
+    this.graceUntil = startup.now + restartGrace(graceLeaseMs, config.bounds) + (startup.graceExtraMs ?? 0);
     for (const record of startup.records) {
       // A holder recorded before the restart may still be running: treat its lease as live
       // until the grace period ends, when any lease handed out before has run out.
@@ -216,10 +227,15 @@ export class Arbiter {
     return names;
   }
 
-  /** Drops a group found forgettable, if it still is (a node may have come back meanwhile). */
-  forget(groupName: string, now: number, silentMs: number): boolean {
+  /** Whether a group found forgettable still is (a node may have come back meanwhile). */
+  mayForget(groupName: string, now: number, silentMs: number): boolean {
     const group = this.groups.get(groupName);
-    if (group === undefined || !this.isForgettable(group, now, silentMs)) return false;
+    return group !== undefined && this.isForgettable(group, now, silentMs);
+  }
+
+  /** Drops a group found forgettable, if it still is. */
+  forget(groupName: string, now: number, silentMs: number): boolean {
+    if (!this.mayForget(groupName, now, silentMs)) return false;
     this.groups.delete(groupName);
     return true;
   }
@@ -314,12 +330,12 @@ export class Arbiter {
    * generations past the store's own (FUTURE_GENERATION_SLACK). Checked before anything changes.
    */
   private checkReported(field: string, epoch: bigint): void {
-    if (epoch === 0n || generationOf(epoch) <= this.generation + FUTURE_GENERATION_SLACK) return;
+    if (epoch === 0n || generationOf(epoch) <= this.openedGeneration + FUTURE_GENERATION_SLACK) return;
     throw new ArbitrationError(
       'invalid-argument',
       field,
       `${field}: belongs to store generation ${generationOf(epoch)}, more than a year of generations past ` +
-        `this witness's store (generation ${this.generation}): no store handed it out`,
+        `this witness's store (generation ${this.openedGeneration}): no store handed it out`,
     );
   }
 

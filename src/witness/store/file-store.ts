@@ -18,6 +18,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { epochFloor, generationForOpen, generationFromWallClock, generationOf, MAX_EPOCH } from '../../core/epoch';
 import type { DurableGroup } from '../../core/witness/types';
@@ -50,6 +51,10 @@ const MAX_DIR_DEPTH = 64;
 export interface FileStoreOptions {
   /** Read when a store is created or opened, to pick its generation (src/core/epoch.ts). */
   readonly wallClockMs?: () => number;
+  /** The monotonic clock the lock's lease counts on (data-dir-lock.ts). */
+  readonly now?: () => number;
+  /** Told about a failed write that nobody waits for (the list of known groups). */
+  readonly onBackgroundError?: (error: unknown) => void;
 }
 
 interface Meta {
@@ -62,6 +67,10 @@ interface Meta {
 export class FileStore implements WitnessStore {
   private readonly groupsDir: string;
   private readonly wallClockMs: () => number;
+  private readonly now: () => number;
+  private readonly onBackgroundError: (error: unknown) => void;
+  /** The highest generation store.json is known to hold on disk. */
+  private durableGeneration = 0n;
   private state: 'new' | 'open' | 'closed' = 'new';
   private lock: DataDirLock | undefined;
   private meta: Meta = { generation: 0n, longestLeaseMs: 0, createdAt: '', groups: new Set() };
@@ -78,15 +87,19 @@ export class FileStore implements WitnessStore {
   ) {
     this.groupsDir = join(dataDir, GROUPS_DIR);
     this.wallClockMs = options.wallClockMs ?? Date.now;
+    this.now = options.now ?? (() => performance.now());
+    this.onBackgroundError = options.onBackgroundError ?? (() => undefined);
     this.groupsDirSync = new CoalescedTask(() => syncDir(this.groupsDir));
   }
 
   async open(options: StoreOpenOptions): Promise<StoreContents> {
     if (this.state !== 'new') throw new Error(`store ${this.dataDir} was already opened`);
     const directoryWasNew = await this.prepareDirectory();
-    this.lock = await DataDirLock.acquire(this.dataDir);
+    this.lock = await DataDirLock.acquire(this.dataDir, this.now);
     try {
       const contents = await this.load(directoryWasNew, options);
+      // Loading may have taken longer than the lock's lease on a slow disk: confirm it afresh.
+      await this.lock.refresh();
       this.state = 'open';
       return contents;
     } catch (err) {
@@ -112,7 +125,7 @@ export class FileStore implements WitnessStore {
         // group's answer does not wait for it: a crash before it lands leaves a record that the
         // next open lists anyway. A failed write is retried by the next one.
         this.meta.groups.add(record.group);
-        this.metaBackground = this.metaWrite.run().catch(() => undefined);
+        this.metaBackground = this.metaWrite.run().catch(this.onBackgroundError);
       }
       await this.writeDurably(this.groupsDir, groupFileName(record.group), text);
     });
@@ -121,12 +134,14 @@ export class FileStore implements WitnessStore {
   async raiseGeneration(generation: bigint): Promise<void> {
     this.requireOpen();
     if (generation > LAST_GENERATION) throw new Error(`generation ${generation} is out of range`);
-    if (generation <= this.meta.generation) return;
+    if (generation <= this.durableGeneration) return;
     await (this.lock as DataDirLock).verify();
-    this.meta.generation = generation;
+    if (generation > this.meta.generation) this.meta.generation = generation;
+    // A run that starts after this point carries the raised generation; only its success counts.
     await this.metaWrite.run().catch((err: unknown) => {
       throw new StoreWriteError(err);
     });
+    if (this.durableGeneration < generation) throw new StoreWriteError('store.json did not take the new generation');
   }
 
   async forget(group: string): Promise<void> {
@@ -142,9 +157,13 @@ export class FileStore implements WitnessStore {
     });
   }
 
+  mayDecide(at: number): boolean {
+    return this.state === 'open' && (this.lock as DataDirLock).valid(at);
+  }
+
   async check(probe: boolean): Promise<void> {
     this.requireOpen();
-    await (this.lock as DataDirLock).verify();
+    await (this.lock as DataDirLock).refresh();
     if (!probe) return;
     try {
       const handle = await open(join(this.dataDir, `.check${TMP_SUFFIX}`), 'w');
@@ -300,6 +319,7 @@ export class FileStore implements WitnessStore {
     const fields = { format: FORMAT, generation: generation.toString(), longestLeaseMs, createdAt, groups };
     const checksum = metaChecksum(fields.generation, longestLeaseMs, createdAt, groups);
     await this.writeDurably(this.dataDir, META_FILE, JSON.stringify({ ...fields, checksum }));
+    if (generation > this.durableGeneration) this.durableGeneration = generation;
   }
 
   private writeDurably(dir: string, name: string, text: string): Promise<void> {

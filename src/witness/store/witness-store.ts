@@ -45,6 +45,12 @@ export interface WitnessStore {
    * LockLostError or a StoreWriteError otherwise. `probe` also writes and fsyncs a scratch file.
    */
   check(probe: boolean): Promise<void>;
+  /**
+   * False once this witness's hold on the store has gone unconfirmed for too long (a frozen
+   * process, a hung disk, a lost lock): it must decide nothing, not even a renewal, until a check
+   * confirms it again. `at` is on the monotonic clock the store was given.
+   */
+  mayDecide(at: number): boolean;
   /** Waits for puts in flight, then releases the store and its lock. */
   close(): Promise<void>;
 }
@@ -77,5 +83,13 @@ export class DataDirError extends Error {
       cause,
     });
     this.name = 'DataDirError';
+  }
+}
+
+/** The witness cannot confirm it still holds the store: it decides nothing until it can. */
+export class StoreUnconfirmedError extends Error {
+  constructor() {
+    super("store unavailable: this witness could not confirm its hold on the data directory's lock; retry later");
+    this.name = 'StoreUnconfirmedError';
   }
 }
