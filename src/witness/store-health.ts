@@ -18,7 +18,7 @@ export class StoreHealth {
   private writable = true;
   private confirmed = true;
   private lost = false;
-  private checking = false;
+  private probing = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -34,13 +34,20 @@ export class StoreHealth {
   }
 
   private tick(): void {
+    if (this.lost) return;
+    try {
+      this.store.confirmHold();
+    } catch (error) {
+      this.writeFailed(error);
+      if (this.lost) return;
+    }
     const confirmed = this.store.mayDecide(this.now());
     if (confirmed !== this.confirmed) {
       this.confirmed = confirmed;
       if (!confirmed) this.logger.error('the data directory lock could not be confirmed in time: deciding nothing');
       this.report();
     }
-    if (!this.checking && !this.lost) void this.check();
+    if (!this.writable && !this.probing) void this.probe();
   }
 
   private report(): void {
@@ -56,15 +63,16 @@ export class StoreHealth {
     else this.setWritable(false, error);
   }
 
-  private async check(): Promise<void> {
-    this.checking = true;
+  /** After a failed write: a scratch write and fsync, until one succeeds. */
+  private async probe(): Promise<void> {
+    this.probing = true;
     try {
-      await this.store.check(!this.writable);
+      await this.store.probeWrite();
       this.setWritable(true, undefined);
-    } catch (error) {
-      this.writeFailed(error);
+    } catch {
+      // Still failing: the next tick tries again.
     } finally {
-      this.checking = false;
+      this.probing = false;
     }
   }
 

@@ -14,8 +14,8 @@
  * be deciding under.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readlinkSync } from 'node:fs';
-import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { readFileSync, readlinkSync, utimesSync } from 'node:fs';
+import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -97,20 +97,28 @@ export class DataDirLock {
     return at < this.validUntil;
   }
 
-  /** Proves the lock is still ours (throws LockLostError otherwise), touches it, extends the lease. */
-  async refresh(): Promise<void> {
+  /**
+   * Proves the lock is still ours (throws LockLostError otherwise), touches it, extends the lease.
+   * Synchronous on purpose: two small calls on a local file, which must not wait behind the thread
+   * pool's queue of fsyncs or a busy event loop, or a loaded witness would lose its own lease.
+   */
+  refresh(): void {
     const startedAt = this.now();
-    await this.verify();
+    this.verify();
     const touchedAt = new Date();
-    await utimes(this.path, touchedAt, touchedAt);
+    try {
+      utimesSync(this.path, touchedAt, touchedAt);
+    } catch (err) {
+      throw new LockLostError(this.path, `cannot be touched: ${err instanceof Error ? err.message : String(err)}`);
+    }
     this.validUntil = Math.max(this.validUntil, startedAt + LOCK_LEASE_MS);
   }
 
   /** Throws LockLostError unless the lock file still holds this process's token. */
-  async verify(): Promise<void> {
+  verify(): void {
     let text: string;
     try {
-      text = await readFile(this.path, 'utf8');
+      text = readFileSync(this.path, 'utf8');
     } catch (err) {
       throw new LockLostError(this.path, `cannot be read: ${err instanceof Error ? err.message : String(err)}`);
     }

@@ -99,7 +99,7 @@ export class FileStore implements WitnessStore {
     try {
       const contents = await this.load(directoryWasNew, options);
       // Loading may have taken longer than the lock's lease on a slow disk: confirm it afresh.
-      await this.lock.refresh();
+      this.lock.refresh();
       this.state = 'open';
       return contents;
     } catch (err) {
@@ -119,7 +119,7 @@ export class FileStore implements WitnessStore {
       checksum: groupChecksum(record.group, record.holder, record.epoch.toString()),
     });
     return this.inOrder(record.group, async () => {
-      await (this.lock as DataDirLock).verify();
+      (this.lock as DataDirLock).verify();
       if (!this.meta.groups.has(record.group)) {
         // The list of known groups only serves the report of missing ones at start, so a new
         // group's answer does not wait for it: a crash before it lands leaves a record that the
@@ -135,7 +135,7 @@ export class FileStore implements WitnessStore {
     this.requireOpen();
     if (generation > LAST_GENERATION) throw new Error(`generation ${generation} is out of range`);
     if (generation <= this.durableGeneration) return;
-    await (this.lock as DataDirLock).verify();
+    (this.lock as DataDirLock).verify();
     if (generation > this.meta.generation) this.meta.generation = generation;
     // A run that starts after this point carries the raised generation; only its success counts.
     await this.metaWrite.run().catch((err: unknown) => {
@@ -147,7 +147,7 @@ export class FileStore implements WitnessStore {
   async forget(group: string): Promise<void> {
     this.requireOpen();
     return this.inOrder(group, async () => {
-      await (this.lock as DataDirLock).verify();
+      (this.lock as DataDirLock).verify();
       // Out of the list first: a crash before the unlink leaves a record that is simply loaded again.
       if (this.meta.groups.delete(group)) await this.metaWrite.run();
       await unlink(join(this.groupsDir, groupFileName(group))).catch((err: unknown) => {
@@ -161,10 +161,13 @@ export class FileStore implements WitnessStore {
     return this.state === 'open' && (this.lock as DataDirLock).valid(at);
   }
 
-  async check(probe: boolean): Promise<void> {
+  confirmHold(): void {
     this.requireOpen();
-    await (this.lock as DataDirLock).refresh();
-    if (!probe) return;
+    (this.lock as DataDirLock).refresh();
+  }
+
+  async probeWrite(): Promise<void> {
+    this.requireOpen();
     try {
       const handle = await open(join(this.dataDir, `.check${TMP_SUFFIX}`), 'w');
       try {

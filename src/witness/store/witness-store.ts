@@ -41,10 +41,12 @@ export interface WitnessStore {
   /** Removes a group's record, durably; its name may be used again (epochs do not repeat). */
   forget(group: string): Promise<void>;
   /**
-   * Resolves when the store can take writes and its lock is still this process's; rejects with a
-   * LockLostError or a StoreWriteError otherwise. `probe` also writes and fsyncs a scratch file.
+   * Confirms, synchronously, that the store is still this process's (its lock), extending the time
+   * it may decide; throws a LockLostError when it is not.
    */
-  check(probe: boolean): Promise<void>;
+  confirmHold(): void;
+  /** Resolves when the store can take a write again (writes and fsyncs a scratch file). */
+  probeWrite(): Promise<void>;
   /**
    * False once this witness's hold on the store has gone unconfirmed for too long (a frozen
    * process, a hung disk, a lost lock): it must decide nothing, not even a renewal, until a check
