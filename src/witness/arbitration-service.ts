@@ -43,7 +43,6 @@ export class ArbitrationService {
    * order. A group is absent when nothing of it is being written.
    */
   private readonly busy = new Map<string, Array<() => void>>();
-  private lockLost: LockLostError | undefined;
 
   constructor(private readonly parts: ArbitrationServiceParts) {}
 
@@ -82,14 +81,6 @@ export class ArbitrationService {
     return this.submit(input.group, input.node, request.sequence, (now) => this.parts.arbiter.release(input, now));
   }
 
-  /**
-   * The store lost its lock: another witness may own the directory now. From here on nothing is
-   * decided, not even a renewal (it would extend a hold the other witness cannot see).
-   */
-  stopDeciding(error: LockLostError): void {
-    this.lockLost ??= error;
-  }
-
   /** Removes a group found forgettable, between its requests like any write. */
   forget(group: string, silentMs: number): Promise<boolean> {
     return new Promise((resolve, reject) => {
@@ -116,7 +107,6 @@ export class ArbitrationService {
   }
 
   private submit(group: string, node: string, sequence: string, decide: (now: number) => Decision): Answer {
-    if (this.lockLost !== undefined) throw this.lockLost;
     const waiting = this.busy.get(group);
     if (waiting === undefined) return this.decide(group, node, sequence, decide);
     if (waiting.length >= MAX_WAITING_PER_GROUP) {
@@ -129,7 +119,6 @@ export class ArbitrationService {
     return new Promise<LeaseAnswer>((resolve, reject) => {
       waiting.push(() => {
         try {
-          if (this.lockLost !== undefined) throw this.lockLost;
           Promise.resolve(this.decide(group, node, sequence, decide)).then(resolve, reject);
         } catch (error) {
           reject(error);
@@ -147,7 +136,8 @@ export class ArbitrationService {
   /** Decides now (the clock is read here: a request that waited is decided at its turn). */
   private decide(group: string, node: string, sequence: string, decide: (now: number) => Decision): Answer {
     const now = this.parts.now();
-    // Not even a renewal: it would extend a hold that a witness that took the store over cannot see.
+    // Not even a renewal once the store's lock is unconfirmed or lost: it would extend a hold that
+    // a witness that took the store over cannot see.
     if (!this.parts.store.mayDecide(now)) throw new StoreUnconfirmedError();
     const decision = decide(now);
     const answer = toWireAnswer(decision.answer, sequence);
@@ -156,11 +146,10 @@ export class ArbitrationService {
       return answer;
     }
     this.busy.set(group, []);
-    const startedAt = this.parts.now();
     return this.write(decision).then(
       () => {
         this.parts.arbiter.commit(group);
-        this.reportSlowWrite(decision, node, this.parts.now() - startedAt);
+        this.reportSlowWrite(decision, node, this.parts.now() - now);
         this.announce(decision, node);
         this.settle(group);
         return answer;

@@ -58,7 +58,6 @@ export class WitnessServer {
     this.storeHealth = new StoreHealth(parts.store, parts.logger, parts.now, {
       onServing: (serving) => this.setServing(serving),
       onLockLost: (error) => {
-        service.stopDeciding(error);
         parts.logger.fatal({ err: error }, 'the data directory lock is lost: this witness stops arbitrating');
         parts.onLockLost(error);
       },

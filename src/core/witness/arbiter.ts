@@ -145,7 +145,7 @@ export class Arbiter {
         // Renewals need no write: they change only how long the witness holds, which a restart
         // covers with its grace.
         group.holding = this.extendHold(group.holding, now, leaseMs);
-        return this.decide(input.group, group, group.holding, rule, now, {
+        return this.decide(input.group, group.holding, rule, now, {
           leaseMs,
           event: joined ? 'registered' : undefined,
         });
@@ -154,7 +154,7 @@ export class Arbiter {
         return this.decideDurably(input.group, group, next, rule, now, { leaseMs, event: 'adopted' });
       }
       default:
-        return this.decide(input.group, group, group.holding, rule, now, {
+        return this.decide(input.group, group.holding, rule, now, {
           event: rule.outcome.kind === 'refuse' ? 'refused' : joined ? 'registered' : undefined,
         });
     }
@@ -165,8 +165,7 @@ export class Arbiter {
     const group = this.member(input.group, input.node, now);
     this.hear(group, input.knownEpoch, 0n);
     const rule = firstMatchingRule(ACQUIRE_RULES, this.context(group, input.node, 0n, input.knownEpoch, now));
-    if (rule.outcome.kind !== 'grant')
-      return this.decide(input.group, group, group.holding, rule, now, { event: 'refused' });
+    if (rule.outcome.kind !== 'grant') return this.decide(input.group, group.holding, rule, now, { event: 'refused' });
     const leaseMs = this.leaseFor(input.leaseMs);
     const known = maxEpoch(this.highestDecided, maxEpoch(group.holding.epoch, group.highestHeard));
     const epoch = nextEpoch(this.floor, known, input.knownEpoch);
@@ -188,7 +187,7 @@ export class Arbiter {
     this.hear(group, input.knownEpoch, 0n);
     const rule = firstMatchingRule(RELEASE_RULES, this.context(group, input.node, input.epoch, input.knownEpoch, now));
     if (rule.outcome.kind !== 'release')
-      return this.decide(input.group, group, group.holding, rule, now, { event: 'refused' });
+      return this.decide(input.group, group.holding, rule, now, { event: 'refused' });
     const next = { holder: '', epoch: group.holding.epoch, holdUntil: 0 };
     return this.decideDurably(input.group, group, next, rule, now, { event: 'released' });
   }
@@ -400,13 +399,12 @@ export class Arbiter {
     // the next open still moves above it (src/core/epoch.ts).
     const generation = generationOf(next.epoch) > this.generation ? generationOf(next.epoch) : undefined;
     group.pending = { next, generation };
-    const decision = this.decide(groupName, group, next, rule, now, effect);
+    const decision = this.decide(groupName, next, rule, now, effect);
     return { ...decision, persist: { group: groupName, holder: next.holder, epoch: next.epoch }, generation };
   }
 
   private decide(
     groupName: string,
-    group: GroupState,
     holding: Holding,
     rule: Rule,
     now: number,

@@ -109,20 +109,28 @@ export class DataDirLock {
     try {
       utimesSync(this.path, touchedAt, touchedAt);
     } catch (err) {
-      throw new LockLostError(this.path, `cannot be touched: ${err instanceof Error ? err.message : String(err)}`);
+      throw this.lost(`cannot be touched: ${err instanceof Error ? err.message : String(err)}`);
     }
     this.validUntil = Math.max(this.validUntil, startedAt + LOCK_LEASE_MS);
   }
 
-  /** Throws LockLostError unless the lock file still holds this process's token. */
+  /**
+   * Throws LockLostError unless the lock file still holds this process's token. A lock found lost
+   * is never valid again: whoever took it may be deciding now.
+   */
   verify(): void {
     let text: string;
     try {
       text = readFileSync(this.path, 'utf8');
     } catch (err) {
-      throw new LockLostError(this.path, `cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+      throw this.lost(`cannot be read: ${err instanceof Error ? err.message : String(err)}`);
     }
-    if (parseOwner(text)?.token !== this.token) throw new LockLostError(this.path, 'names another owner');
+    if (parseOwner(text)?.token !== this.token) throw this.lost('names another owner');
+  }
+
+  private lost(detail: string): LockLostError {
+    this.validUntil = Number.NEGATIVE_INFINITY;
+    return new LockLostError(this.path, detail);
   }
 
   /** Removes the lock if it is still ours. */

@@ -109,7 +109,7 @@ export class FileStore implements WitnessStore {
   }
 
   async put(record: DurableGroup): Promise<void> {
-    this.requireOpen();
+    const lock = this.requireOpen();
     if (!ID_PATTERN.test(record.group)) throw new Error(`invalid group id ${JSON.stringify(record.group)}`);
     if (record.epoch < 0n || record.epoch > MAX_EPOCH) throw new Error(`epoch ${record.epoch} is out of range`);
     const text = JSON.stringify({
@@ -119,7 +119,7 @@ export class FileStore implements WitnessStore {
       checksum: groupChecksum(record.group, record.holder, record.epoch.toString()),
     });
     return this.inOrder(record.group, async () => {
-      (this.lock as DataDirLock).verify();
+      lock.verify();
       if (!this.meta.groups.has(record.group)) {
         // The list of known groups only serves the report of missing ones at start, so a new
         // group's answer does not wait for it: a crash before it lands leaves a record that the
@@ -132,10 +132,10 @@ export class FileStore implements WitnessStore {
   }
 
   async raiseGeneration(generation: bigint): Promise<void> {
-    this.requireOpen();
+    const lock = this.requireOpen();
     if (generation > LAST_GENERATION) throw new Error(`generation ${generation} is out of range`);
     if (generation <= this.durableGeneration) return;
-    (this.lock as DataDirLock).verify();
+    lock.verify();
     if (generation > this.meta.generation) this.meta.generation = generation;
     // A run that starts after this point carries the raised generation; only its success counts.
     await this.metaWrite.run().catch((err: unknown) => {
@@ -145,9 +145,9 @@ export class FileStore implements WitnessStore {
   }
 
   async forget(group: string): Promise<void> {
-    this.requireOpen();
+    const lock = this.requireOpen();
     return this.inOrder(group, async () => {
-      (this.lock as DataDirLock).verify();
+      lock.verify();
       // Out of the list first: a crash before the unlink leaves a record that is simply loaded again.
       if (this.meta.groups.delete(group)) await this.metaWrite.run();
       await unlink(join(this.groupsDir, groupFileName(group))).catch((err: unknown) => {
@@ -158,12 +158,11 @@ export class FileStore implements WitnessStore {
   }
 
   mayDecide(at: number): boolean {
-    return this.state === 'open' && (this.lock as DataDirLock).valid(at);
+    return this.state === 'open' && this.lock !== undefined && this.lock.valid(at);
   }
 
   confirmHold(): void {
-    this.requireOpen();
-    (this.lock as DataDirLock).refresh();
+    this.requireOpen().refresh();
   }
 
   async probeWrite(): Promise<void> {
@@ -189,9 +188,11 @@ export class FileStore implements WitnessStore {
     await this.lock?.release();
   }
 
-  private requireOpen(): void {
-    if (this.state !== 'open')
+  /** The store's lock, which an open store always has. */
+  private requireOpen(): DataDirLock {
+    if (this.state !== 'open' || this.lock === undefined)
       throw new Error(`store ${this.dataDir} is ${this.state === 'new' ? 'not open' : 'closed'}`);
+    return this.lock;
   }
 
   /** Runs `task` after the group's previous write or removal settles, success or not. */
