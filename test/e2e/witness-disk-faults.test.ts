@@ -22,10 +22,10 @@ import {
   waitUntil,
   type Clients,
   type RunningWitness,
+  graceOver,
+  registerPair,
+  type WitnessCalls,
 } from '../support/witness-process';
-
-const GRACE_TIMEOUT_MS = 8_000;
-type Api = ReturnType<typeof calls>;
 
 describe('witness on a faulty disk (issue 8, real processes)', function () {
   this.timeout(60_000);
@@ -47,26 +47,17 @@ describe('witness on a faulty disk (issue 8, real processes)', function () {
     dataDir: string,
     args: string[],
     env: NodeJS.ProcessEnv = {},
-  ): Promise<{ w: RunningWitness; api: Api; clients: Clients }> {
+  ): Promise<{ w: RunningWitness; api: WitnessCalls; clients: Clients }> {
     const w = await startWitness(dataDir, args, 'witness', env);
     const clients = connect(w.address);
     open.push(clients);
     return { w, api: calls(clients), clients };
   }
 
-  async function register(api: Api, group: string): Promise<void> {
-    await api.renew({ group, node: 'a', role: 'ROLE_PRIMARY' });
-    await api.renew({ group, node: 'b', role: 'ROLE_SECONDARY' });
-  }
-
-  async function graceOver(api: Api, group: string): Promise<void> {
-    await waitUntil('start-up grace over', async () => !(await api.getGroup(group)).inStartupGrace, GRACE_TIMEOUT_MS);
-  }
-
   it('item 3: with the disk full, a failed grant is rolled back: the holder keeps its epoch and renews; health follows the disk', async function () {
     const disk: Mount = requireOrSkip(this, await tinyTmpfs(256 * 1024));
     const { api } = await start(path.join(disk.dir, 'data'), ['--lease', '1s', '--default-lease', '1s']);
-    await register(api, 'g');
+    await registerPair(api, 'g');
     await graceOver(api, 'g');
     const granted = await api.acquire({ group: 'g', node: 'a' });
     expect(granted.verdict).to.equal('VERDICT_GRANTED');
@@ -90,7 +81,7 @@ describe('witness on a faulty disk (issue 8, real processes)', function () {
     const shim = requireOrSkip(this, await slowFsyncShim({ delayMs: 400 }));
     const { w, api } = await start(path.join(dir, 'data'), ['--lease', '2s', '--default-lease', '2s'], shim.env);
     const groups = Array.from({ length: 12 }, (_, i) => `slow-${i}`);
-    for (const group of groups) await register(api, group);
+    for (const group of groups) await registerPair(api, group);
     await graceOver(api, groups[0] as string);
     const startedAt = performance.now();
     const answers = await Promise.all(groups.map((group) => api.acquire({ group, node: 'a' })));

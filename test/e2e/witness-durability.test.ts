@@ -7,7 +7,6 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { LeaseAnswer__Output } from '../../src/gen/witness/v1/LeaseAnswer';
 import { freePort, killAllTracked } from '../support/processes';
 import {
   callError,
@@ -15,14 +14,14 @@ import {
   connect,
   spawnWitness,
   startWitness,
-  waitUntil,
   type Clients,
   type RunningWitness,
+  graceOver,
+  grantToA,
 } from '../support/witness-process';
 
 /** Grace after a (re)start: lease*(1+drift)+margin = 1000*1.01+50 = 1060 ms. */
 const WITNESS_ARGS = ['--lease', '1s', '--default-lease', '1s'];
-const GRACE_TIMEOUT_MS = 8_000;
 const MAX_EPOCH = (1n << 63n) - 1n;
 
 describe('witness store durability (real process, kill -9, restart)', function () {
@@ -47,20 +46,6 @@ describe('witness store durability (real process, kill -9, restart)', function (
     const clients = connect(w.address);
     open.push(clients);
     return { w, api: calls(clients) };
-  }
-
-  async function graceOver(api: ReturnType<typeof calls>, group: string): Promise<void> {
-    await waitUntil('start-up grace over', async () => !(await api.getGroup(group)).inStartupGrace, GRACE_TIMEOUT_MS);
-  }
-
-  /** Registers primary "a" and secondary "b" in `group`, waits out the grace, grants to "a". */
-  async function grantToA(api: ReturnType<typeof calls>, group: string): Promise<LeaseAnswer__Output> {
-    await api.renew({ group, node: 'a', role: 'ROLE_PRIMARY' });
-    await api.renew({ group, node: 'b', role: 'ROLE_SECONDARY' });
-    await graceOver(api, group);
-    const granted = await api.acquire({ group, node: 'a' });
-    expect(granted).to.include({ verdict: 'VERDICT_GRANTED', holder: 'a' });
-    return granted;
   }
 
   async function kill9(w: RunningWitness): Promise<void> {

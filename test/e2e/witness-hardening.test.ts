@@ -20,13 +20,14 @@ import {
   waitUntil,
   type Clients,
   type RunningWitness,
+  graceOver,
+  grantToA,
+  registerPair,
+  GRACE_TIMEOUT_MS,
+  type WitnessCalls,
 } from '../support/witness-process';
 
 const WITNESS_ARGS = ['--lease', '1s', '--default-lease', '1s'];
-/** lease*(1+drift)+margin = 1000*1.01+50 = 1060 ms, with room for a loaded machine. */
-const GRACE_TIMEOUT_MS = 8_000;
-
-type Api = ReturnType<typeof calls>;
 
 describe('witness hardening (issue 8, real processes)', function () {
   this.timeout(40_000);
@@ -45,28 +46,11 @@ describe('witness hardening (issue 8, real processes)', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  async function start(name: string, args = WITNESS_ARGS): Promise<{ w: RunningWitness; api: Api }> {
+  async function start(name: string, args = WITNESS_ARGS): Promise<{ w: RunningWitness; api: WitnessCalls }> {
     const w = await startWitness(dataDir, args, name);
     const clients = connect(w.address);
     open.push(clients);
     return { w, api: calls(clients) };
-  }
-
-  async function graceOver(api: Api, group: string): Promise<void> {
-    await waitUntil('start-up grace over', async () => !(await api.getGroup(group)).inStartupGrace, GRACE_TIMEOUT_MS);
-  }
-
-  async function register(api: Api, group: string): Promise<void> {
-    await api.renew({ group, node: 'a', role: 'ROLE_PRIMARY' });
-    await api.renew({ group, node: 'b', role: 'ROLE_SECONDARY' });
-  }
-
-  async function grantToA(api: Api, group: string): Promise<bigint> {
-    await register(api, group);
-    await graceOver(api, group);
-    const granted = await api.acquire({ group, node: 'a' });
-    expect(granted).to.include({ verdict: 'VERDICT_GRANTED', holder: 'a' });
-    return BigInt(granted.epoch);
   }
 
   it('item 1: refuses a second witness on a data directory in use, naming the owner; takes over after kill -9', async () => {
@@ -91,7 +75,7 @@ describe('witness hardening (issue 8, real processes)', function () {
     // The group's epochs are a day of generations ahead of the wall clock (a pair that last ran
     // under a store whose clock was ahead): a store recreated from the wall clock alone would
     // hand them out again. Only the stored generation, raised by these grants, keeps them away.
-    await register(first.api, 'tr');
+    await registerPair(first.api, 'tr');
     await graceOver(first.api, 'tr');
     const ahead = epochFloor(generationFromWallClock(Date.now() + 24 * 3600 * 1000)) + 5n;
     const firstGrant = await first.api.acquire({ group: 'tr', node: 'a', knownEpoch: String(ahead) });
@@ -114,13 +98,13 @@ describe('witness hardening (issue 8, real processes)', function () {
     const warning = await second.w.proc.waitForLine(/no record any more/, 5000, { stream: 'stdout' });
     expect(JSON.parse(warning)).to.deep.include({ level: 40, missing: ['tr'], count: 1 });
     // The group starts again from nothing and is granted anew: above every epoch it had before.
-    const epoch = await grantToA(second.api, 'tr');
+    const epoch = BigInt((await grantToA(second.api, 'tr')).epoch);
     for (const old of epochs) expect(epoch > old, `${epoch} > ${old}`).to.equal(true);
   });
 
   it('item 4: the data directory removed while running: grants fail, health says NOT_SERVING, the witness exits', async () => {
     const { w, api } = await start('witness-1');
-    await register(api, 'g');
+    await registerPair(api, 'g');
     await graceOver(api, 'g');
     fs.rmSync(dataDir, { recursive: true, force: true });
     const failed = await callError(api.acquire({ group: 'g', node: 'a' }));
@@ -159,7 +143,7 @@ describe('witness hardening (issue 8, real processes)', function () {
     // 4000*1.01 + 50 = 4090 ms, not the 1060 ms of today's --lease, plus the store lock's lease
     // (1500*1.01 ms), for a witness that held the store before and may not have noticed losing it.
     expect(second.w.listening.startupGraceMs).to.equal(4090 + 1515);
-    await register(second.api, 'g');
+    await registerPair(second.api, 'g');
     const refused = await second.api.acquire({ group: 'g', node: 'b' });
     expect(refused).to.include({ verdict: 'VERDICT_REFUSED', reason: 'REFUSAL_REASON_STARTUP_GRACE' });
     expect(refused.retryAfterMs).to.be.greaterThan(2500);
@@ -171,7 +155,7 @@ describe('witness hardening (issue 8, real processes)', function () {
     await waitUntil(
       'start-up grace over',
       async () => {
-        await register(api, 'churn');
+        await registerPair(api, 'churn');
         return !(await api.getGroup('churn')).inStartupGrace;
       },
       GRACE_TIMEOUT_MS,
@@ -194,7 +178,7 @@ describe('witness hardening (issue 8, real processes)', function () {
     expect(fs.existsSync(file)).to.equal(false);
     const storeJson = JSON.parse(fs.readFileSync(path.join(dataDir, 'store.json'), 'utf8')) as { groups: string[] };
     expect(storeJson.groups).to.not.include('churn');
-    await register(api, 'churn');
+    await registerPair(api, 'churn');
     const again = await api.acquire({ group: 'churn', node: 'b' });
     expect(again.verdict).to.equal('VERDICT_GRANTED');
     expect(BigInt(again.epoch) > epoch).to.equal(true);

@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawnTracked, type ExitInfo, type TrackedProcess } from './processes';
+import { spawnTracked, type TrackedProcess } from './processes';
 
 /** What a prerequisite lacks and the command or setting that provides it. */
 export interface Unavailable {
@@ -150,16 +150,7 @@ async function run(cmd: string, args: readonly string[], timeoutMs: number): Pro
   } catch {
     return undefined;
   }
-  const closed = new Promise<void>((resolve) => proc.child.once('close', () => resolve()));
-  let exit: ExitInfo;
-  try {
-    exit = await proc.waitForExit(timeoutMs);
-  } catch (error) {
-    proc.kill('SIGKILL');
-    throw error;
-  }
-  // Output may still be draining after 'exit'.
-  await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 2000))]);
+  const exit = await proc.runToCompletion(timeoutMs);
   return { ...exit, output: [...proc.stdoutLines, ...proc.stderrLines].join('\n') };
 }
 

@@ -70,6 +70,8 @@ export class TrackedProcess {
   readonly exited: Promise<ExitInfo>;
   private exit: ExitInfo | null = null;
   private outputClosed = false;
+  /** Resolves when stdout and stderr have both ended. */
+  private readonly closed: Promise<void>;
   private readonly lines: Record<StreamName, string[]> = { stdout: [], stderr: [] };
   private readonly dropped: Record<StreamName, number> = { stdout: 0, stderr: 0 };
   private waiters = new Set<Waiter>();
@@ -89,6 +91,7 @@ export class TrackedProcess {
         resolve(this.exit);
       });
     });
+    this.closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
     child.once('close', () => {
       this.outputClosed = true;
       for (const w of this.waiters)
@@ -204,6 +207,22 @@ export class TrackedProcess {
         resolve(info);
       });
     });
+  }
+
+  /**
+   * For a short command: its exit info once it has exited and its output has drained (which may
+   * take a moment after the exit; at most 2 s more). SIGKILLed and rejected after `timeoutMs`.
+   */
+  async runToCompletion(timeoutMs: number): Promise<ExitInfo> {
+    let exit: ExitInfo;
+    try {
+      exit = await this.waitForExit(timeoutMs);
+    } catch (error) {
+      this.kill('SIGKILL');
+      throw error;
+    }
+    await Promise.race([this.closed, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    return exit;
   }
 
   /** SIGTERM, then SIGKILL if still running after `graceMs`; resolves with the exit info. */

@@ -255,6 +255,33 @@ export async function waitUntil(
   }
 }
 
+export type WitnessCalls = ReturnType<typeof calls>;
+
+/** Room for a start-up grace of a few seconds on a loaded machine. */
+export const GRACE_TIMEOUT_MS = 8_000;
+
+/** Waits until the witness reports its start-up grace over (GetGroup of a known group). */
+export async function graceOver(api: WitnessCalls, group: string, timeoutMs = GRACE_TIMEOUT_MS): Promise<void> {
+  await waitUntil('start-up grace over', async () => !(await api.getGroup(group)).inStartupGrace, timeoutMs);
+}
+
+/** Registers primary "a" and secondary "b" in `group`. */
+export async function registerPair(api: WitnessCalls, group: string): Promise<void> {
+  await api.renew({ group, node: 'a', role: 'ROLE_PRIMARY' });
+  await api.renew({ group, node: 'b', role: 'ROLE_SECONDARY' });
+}
+
+/** Registers the pair, waits out the grace, and has "a" granted the group; throws if it is not. */
+export async function grantToA(api: WitnessCalls, group: string): Promise<LeaseAnswer__Output> {
+  await registerPair(api, group);
+  await graceOver(api, group);
+  const granted = await api.acquire({ group, node: 'a' });
+  if (granted.verdict !== 'VERDICT_GRANTED' || granted.holder !== 'a') {
+    throw new Error(`expected a grant to a in ${group}, got ${JSON.stringify(granted)}`);
+  }
+  return granted;
+}
+
 export interface BufResult extends ExitInfo {
   readonly stdout: string;
   readonly stderr: string;
@@ -273,19 +300,7 @@ export async function bufCurl(args: readonly string[], cacheDir: string, timeout
       env: { ...cleanEnv(), BUF_CACHE_DIR: cacheDir },
     },
   );
-  let exit: ExitInfo;
-  try {
-    exit = await proc.waitForExit(timeoutMs);
-  } catch (error) {
-    proc.kill('SIGKILL');
-    throw error;
-  }
-  // Output may still be draining after 'exit'; 'close' follows shortly.
-  await new Promise<void>((resolve) => {
-    if (proc.child.stdout?.readableEnded && proc.child.stderr?.readableEnded) resolve();
-    else proc.child.once('close', () => resolve());
-    setTimeout(resolve, 2000);
-  });
+  const exit = await proc.runToCompletion(timeoutMs);
   return { ...exit, stdout: proc.stdoutLines.join('\n'), stderr: proc.stderrLines.join('\n') };
 }
 
