@@ -4,8 +4,8 @@
  * survives a crash and a put that did not leaves the previous record intact.
  *
  *   DATA/witness.lock         the owner of the directory (data-dir-lock.ts): one witness per store
- *   DATA/store.json           {format, generation, longestLeaseMs, createdAt, groups, checksum}
- *   DATA/groups/g-<id>.json   {group, holder, epoch, checksum}
+ *   DATA/store.json           the store's generation, longest lease and groups (store-formats.ts)
+ *   DATA/groups/g-<id>.json   one group's holder and epoch (store-formats.ts)
  *
  * store.json is the store-wide high-water mark: its generation rises at every open above every
  * recorded epoch (src/core/epoch.ts), so a group file that goes missing cannot bring its old
@@ -15,16 +15,15 @@
  *
  * The `g-` prefix keeps the ids "." and ".." from naming directories.
  */
-import { createHash } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { epochFloor, generationForOpen, generationFromWallClock, generationOf, MAX_EPOCH } from '../../core/epoch';
+import { epochFloor, generationForOpen, generationFromWallClock, MAX_EPOCH } from '../../core/epoch';
 import type { DurableGroup } from '../../core/witness/types';
-import { ID_PATTERN } from '../../core/ids';
 import { CoalescedTask } from './coalesced-task';
 import { DataDirLock } from './data-dir-lock';
+import { formatGroup, formatMeta, LAST_GENERATION, parseGroup, parseMeta } from './store-formats';
 import {
   DataDirError,
   StoreCorruptError,
@@ -34,17 +33,13 @@ import {
   type WitnessStore,
 } from './witness-store';
 
-const FORMAT = 2;
 const META_FILE = 'store.json';
 const GROUPS_DIR = 'groups';
 const GROUP_PREFIX = 'g-';
 const GROUP_SUFFIX = '.json';
 const TMP_SUFFIX = '.tmp';
-// Same alphabet as the request validator; repeated so the store does not depend on the wire layer.
-const DECIMAL = /^(0|[1-9][0-9]*)$/;
 /** A quick restart may open a generation the wall clock reaches a few ms later: wait that long. */
 const MAX_WALL_CLOCK_WAIT_MS = 1_000;
-const LAST_GENERATION = generationOf(MAX_EPOCH);
 /** A data directory path deeper than this is a mistake, not a layout. */
 const MAX_DIR_DEPTH = 64;
 
@@ -110,14 +105,7 @@ export class FileStore implements WitnessStore {
 
   async put(record: DurableGroup): Promise<void> {
     const lock = this.requireOpen();
-    if (!ID_PATTERN.test(record.group)) throw new Error(`invalid group id ${JSON.stringify(record.group)}`);
-    if (record.epoch < 0n || record.epoch > MAX_EPOCH) throw new Error(`epoch ${record.epoch} is out of range`);
-    const text = JSON.stringify({
-      group: record.group,
-      holder: record.holder,
-      epoch: record.epoch.toString(),
-      checksum: groupChecksum(record.group, record.holder, record.epoch.toString()),
-    });
+    const text = formatGroup(record);
     return this.inOrder(record.group, async () => {
       lock.verify();
       if (!this.meta.groups.has(record.group)) {
@@ -318,11 +306,8 @@ export class FileStore implements WitnessStore {
   }
 
   private async writeMeta(): Promise<void> {
-    const { generation, longestLeaseMs, createdAt } = this.meta;
-    const groups = [...this.meta.groups].sort();
-    const fields = { format: FORMAT, generation: generation.toString(), longestLeaseMs, createdAt, groups };
-    const checksum = metaChecksum(fields.generation, longestLeaseMs, createdAt, groups);
-    await this.writeDurably(this.dataDir, META_FILE, JSON.stringify({ ...fields, checksum }));
+    const { generation } = this.meta;
+    await this.writeDurably(this.dataDir, META_FILE, formatMeta({ ...this.meta, groups: [...this.meta.groups] }));
     if (generation > this.durableGeneration) this.durableGeneration = generation;
   }
 
@@ -388,81 +373,6 @@ function groupFileName(group: string): string {
 
 function isGroupFile(name: string): boolean {
   return name.startsWith(GROUP_PREFIX) && name.endsWith(GROUP_SUFFIX);
-}
-
-// The tag keeps a group record's checksum from ever validating as store metadata, and back.
-function groupChecksum(group: string, holder: string, epoch: string): string {
-  return sha256(JSON.stringify(['group/1', group, holder, epoch]));
-}
-
-function metaChecksum(generation: string, longestLeaseMs: number, createdAt: string, groups: string[]): string {
-  return sha256(JSON.stringify(['store/2', generation, longestLeaseMs, createdAt, groups]));
-}
-
-/** Format 1 (before the high-water mark): a generation and its creation time only. */
-function metaChecksumV1(generation: string, createdAt: string): string {
-  return sha256(JSON.stringify(['store/1', 1, generation, createdAt]));
-}
-
-function sha256(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
-}
-
-interface StoredMeta {
-  readonly generation: bigint;
-  readonly longestLeaseMs: number;
-  readonly createdAt: string;
-  /** undefined for a format-1 store, which did not list its groups. */
-  readonly groups: readonly string[] | undefined;
-}
-
-function parseMeta(path: string, text: string): StoredMeta {
-  const fields = parseObject(path, text);
-  const { format, generation, createdAt, checksum } = fields;
-  if (format !== 1 && format !== FORMAT) throw new StoreCorruptError(path, `unknown format ${JSON.stringify(format)}`);
-  if (typeof generation !== 'string' || !DECIMAL.test(generation))
-    throw new StoreCorruptError(path, 'generation is not a decimal integer');
-  if (typeof createdAt !== 'string') throw new StoreCorruptError(path, 'createdAt is missing');
-  if (BigInt(generation) > LAST_GENERATION)
-    throw new StoreCorruptError(path, `generation ${generation} is out of range`);
-  if (format === 1) {
-    if (checksum !== metaChecksumV1(generation, createdAt)) throw new StoreCorruptError(path, 'checksum mismatch');
-    return { generation: BigInt(generation), longestLeaseMs: 0, createdAt, groups: undefined };
-  }
-  const { longestLeaseMs, groups } = fields;
-  if (typeof longestLeaseMs !== 'number' || !Number.isSafeInteger(longestLeaseMs) || longestLeaseMs < 0)
-    throw new StoreCorruptError(path, 'longestLeaseMs is not a non-negative integer');
-  if (!Array.isArray(groups) || !groups.every((g): g is string => typeof g === 'string' && ID_PATTERN.test(g)))
-    throw new StoreCorruptError(path, 'groups is not a list of group ids');
-  if (checksum !== metaChecksum(generation, longestLeaseMs, createdAt, groups))
-    throw new StoreCorruptError(path, 'checksum mismatch');
-  return { generation: BigInt(generation), longestLeaseMs, createdAt, groups };
-}
-
-function parseGroup(path: string, nameFromFile: string, text: string): DurableGroup {
-  const { group, holder, epoch, checksum } = parseObject(path, text);
-  if (typeof group !== 'string' || !ID_PATTERN.test(group))
-    throw new StoreCorruptError(path, 'group is missing or invalid');
-  if (group !== nameFromFile)
-    throw new StoreCorruptError(path, `holds group ${JSON.stringify(group)}, not ${JSON.stringify(nameFromFile)}`);
-  if (typeof holder !== 'string') throw new StoreCorruptError(path, 'holder is missing');
-  if (typeof epoch !== 'string' || !DECIMAL.test(epoch) || BigInt(epoch) > MAX_EPOCH) {
-    throw new StoreCorruptError(path, `epoch ${JSON.stringify(epoch)} is not an integer in [0, 2^63)`);
-  }
-  if (checksum !== groupChecksum(group, holder, epoch)) throw new StoreCorruptError(path, 'checksum mismatch');
-  return { group, holder, epoch: BigInt(epoch) };
-}
-
-function parseObject(path: string, text: string): Record<string, unknown> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new StoreCorruptError(path, 'not valid JSON (torn write?)');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new StoreCorruptError(path, 'not a JSON object');
-  return value as Record<string, unknown>;
 }
 
 async function writeDurably(dir: string, name: string, text: string, dirSync?: CoalescedTask): Promise<void> {
