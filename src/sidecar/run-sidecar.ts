@@ -2,7 +2,8 @@
 import { type SidecarConfig, toSidecarOptions } from '../config/sidecar-config';
 import { ConfigError } from '../config/load-config';
 import { createLogger } from '../log/logger';
-import { SidecarConfigError, SidecarRuntime } from './sidecar-runtime';
+import { SidecarHost } from './sidecar-host';
+import { SidecarConfigError } from './sidecar-runtime';
 import { HOOK_RUNNER_SCRIPT } from './hook-runner';
 import { WorkloadSupervisor } from './workload-supervisor';
 
@@ -11,9 +12,9 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
   const argv = workloadArgv(config, command, options.heartbeatMs);
   const logger = createLogger('sidecar', options.logLevel);
   const supervisor = new WorkloadSupervisor({ argv, stopTimeoutMs: options.stopTimeoutMs, logger });
-  let runtime: SidecarRuntime;
+  let runtime: SidecarHost;
   try {
-    runtime = new SidecarRuntime(options, supervisor, logger);
+    runtime = new SidecarHost(options, supervisor, logger);
   } catch (error) {
     if (error instanceof SidecarConfigError) throw new ConfigError('lease', error.message);
     throw error;

@@ -1,207 +1,152 @@
 /**
- * The sidecar's I/O shell: drives the pure SidecarCore with heartbeats to the peer and the
- * witness, carries out its actions on the workload, and feeds the watchdog the moment the stop
- * must begin. Every time here comes from the monotonic clock.
+ * The sidecar's one shell: drives the pure SidecarCore with heartbeats to the peer and the
+ * witness, carries out its actions on the workload, feeds the watchdog the moment the stop must
+ * begin, and wakes when the core says it next needs to decide. Everything it touches comes in
+ * through sidecar-ports.ts, so the sidecar process and the simulator run this same code.
  */
-import { status as grpcStatus } from '@grpc/grpc-js';
 import { SidecarCore } from '../core/sidecar/sidecar-core';
-import { failoverBoundMs, settingsProblems, stopBudget } from '../core/sidecar/timing';
-import type { Action, SidecarSettings, WitnessAnswer } from '../core/sidecar/types';
+import { failoverBoundMs, settingsProblems } from '../core/sidecar/timing';
+import type { Action, PeerReply, PeerState, SidecarSettings, WitnessAnswer } from '../core/sidecar/types';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import type { Logger } from '../log/logger';
 import { acquireDeadlineMs, logAcquireTiming } from './acquire-timing';
-import { monotonicNowMs } from './monotonic-clock';
-import { PeerLink } from './peer-link';
 import { toWirePhase } from './peer-wire';
-import { SidecarServer } from './sidecar-server';
-import { trackClientSockets } from './stuck-sockets';
-import { type SidecarOptions, toSettings } from './sidecar-options';
+import type { Clock, HealthFlag, PeerTransport, TimerHandle, Timers, WitnessTransport } from './sidecar-ports';
 import type { WorkloadDriver } from './workload-driver';
-import { WitnessEndpoints } from './witness-endpoints';
-import { WitnessLink } from './witness-link';
 
 export class SidecarConfigError extends Error {}
 
+/** Refuses settings under which the core's arithmetic does not hold (a lease shorter than the stop). */
+export function requireWorkableSettings(settings: SidecarSettings): void {
+  const problems = settingsProblems(settings);
+  if (problems.length > 0) throw new SidecarConfigError(problems.join('; '));
+}
+
+export interface SidecarRuntimeParts {
+  readonly clock: Clock;
+  readonly timers: Timers;
+  readonly peer: PeerTransport;
+  /** Absent in simple mode. */
+  readonly witness: WitnessTransport | undefined;
+  readonly workload: WorkloadDriver;
+  readonly logger: Logger;
+  /** Readiness follows the active copy (`--health-active-only`) when given. */
+  readonly activeHealth?: HealthFlag;
+  /** The simulator swaps in deliberately broken cores through this; production never does. */
+  readonly createCore?: (settings: SidecarSettings, now: number) => SidecarCore;
+}
+
 export class SidecarRuntime {
-  private readonly settings: SidecarSettings;
   private readonly core: SidecarCore;
-  private readonly server: SidecarServer;
-  private readonly peer: PeerLink;
-  private readonly witness: WitnessLink | undefined;
-  private readonly endpoints: WitnessEndpoints | undefined;
-  private heartbeatTimer: NodeJS.Timeout | undefined;
-  private deadlineTimer: NodeJS.Timeout | undefined;
-  private retryTimer: NodeJS.Timeout | undefined;
+  private heartbeatTimer: TimerHandle | undefined;
+  private wakeTimer: TimerHandle | undefined;
+  private wakeAt = Number.NaN;
   private closed = false;
-  private port = 0;
-  /** Refusals already logged: a misconfigured node heartbeats every few hundred ms. */
-  private readonly refusalsLogged = new Set<string>();
 
   constructor(
-    private readonly options: SidecarOptions,
-    private readonly workload: WorkloadDriver,
-    private readonly logger: Logger,
+    private readonly settings: SidecarSettings,
+    private readonly parts: SidecarRuntimeParts,
   ) {
-    this.settings = toSettings(options);
-    const problems = settingsProblems(this.settings);
-    if (problems.length > 0) throw new SidecarConfigError(problems.join('; '));
-    const now = monotonicNowMs();
-    trackClientSockets(monotonicNowMs);
-    this.core = new SidecarCore(this.settings, now);
-    this.server = new SidecarServer({
-      group: options.group,
-      node: options.node,
-      peerNode: options.peerNode,
-      onRefusedSender: (why) => this.warnOnce(why, 'refused a Peer heartbeat'),
-      onPeerHeartbeat: (state) => {
-        const reply = this.core.onPeerHeartbeat(state, monotonicNowMs());
-        this.act();
-        return reply;
-      },
-      state: () => this.status(),
-    });
-    this.peer = new PeerLink(
-      options.peer,
-      options.group,
-      options.peerNode,
-      options.timeoutMs,
-      options.heartbeatMs,
-      (why) => this.warnOnce(why, 'ignored a Peer heartbeat reply'),
-    );
-    if (options.mode === 'standard') {
-      this.endpoints = new WitnessEndpoints(options.witness, options.zone, options.failbackProbeMs, now);
-      const role = options.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY';
-      this.witness = new WitnessLink(
-        this.endpoints,
-        { group: options.group, node: options.node, role },
-        options.timeoutMs,
-        options.heartbeatMs,
-      );
-    }
-    workload.on('running', () => {
-      this.core.onWorkload('running', monotonicNowMs());
+    requireWorkableSettings(settings);
+    const now = parts.clock.now();
+    this.core = parts.createCore ? parts.createCore(settings, now) : new SidecarCore(settings, now);
+    parts.workload.on('running', () => {
+      this.core.onWorkload('running', this.parts.clock.now());
       this.log('workload running');
       this.act();
     });
-    workload.on('stopped', (byItself: boolean) => {
-      this.core.onWorkload('stopped', monotonicNowMs(), byItself);
+    parts.workload.on('stopped', (byItself: boolean) => {
+      this.core.onWorkload('stopped', this.parts.clock.now(), byItself);
       this.log(byItself ? 'workload exited by itself' : 'workload stopped');
       this.act();
     });
   }
 
-  async start(): Promise<number> {
-    this.port = await this.server.listen(this.options.listen);
-    if (this.options.mode === 'simple') {
-      this.logger.warn(
-        { group: this.options.group, node: this.options.node },
-        'SIMPLE MODE: no witness is consulted; if the link between the two nodes is cut, BOTH copies of the workload run',
-      );
-    }
-    this.logger.info(
-      {
-        group: this.options.group,
-        node: this.options.node,
-        role: this.options.role,
-        mode: this.options.mode,
-        listen: this.options.listen,
-        port: this.port,
-        peer: this.options.peer,
-        witness: this.options.witness.map((e) => e.address),
-        heartbeatMs: this.options.heartbeatMs,
-        timeoutMs: this.options.timeoutMs,
-        leaseMs: this.options.leaseMs,
-        peerLeaseMs: this.options.peerLeaseMs,
-        stopTimeoutMs: this.options.stopTimeoutMs,
-        stopBudgetMs: stopBudget(this.settings),
-        failoverBoundMs: failoverBoundMs(this.settings),
-      },
-      `sidecar listening; failover bound ${failoverBoundMs(this.settings)} ms, plus network round trips and the workload's own start`,
-    );
+  /** Starts heartbeating; the first heartbeat goes out now. */
+  begin(): void {
     this.heartbeat();
-    return this.port;
   }
 
+  /** The peer's heartbeat arrived: the core answers it (and may act on what it heard). */
+  onPeerHeartbeat(state: PeerState): PeerReply {
+    const reply = this.core.onPeerHeartbeat(state, this.parts.clock.now());
+    this.act();
+    return reply;
+  }
+
+  /** Stops the workload, then releases the group, then closes the links (the planned stop). */
   async close(): Promise<void> {
-    this.closed = true;
-    clearTimeout(this.heartbeatTimer);
-    clearTimeout(this.deadlineTimer);
-    clearTimeout(this.retryTimer);
-    // Readiness probes must stop routing here before the workload is asked to stop.
-    this.server.health.setStatus('', 'NOT_SERVING');
-    await this.workload.close();
-    // Stopped first, then say so to the peer, then release at the witness (DESIGN-NOTES 4).
-    const view = this.core.view(monotonicNowMs());
-    if (view.holding && this.witness !== undefined) {
-      await new Promise<void>((resolve) => this.witness?.release(view.epoch, view.knownEpoch, () => resolve()));
+    this.halt();
+    this.parts.activeHealth?.setServing(false);
+    await this.parts.workload.close();
+    // Stopped first, then release at the witness: the peer may take over only after both.
+    const view = this.core.view(this.parts.clock.now());
+    const witness = this.parts.witness;
+    if (view.holding && witness !== undefined) {
+      await new Promise<void>((resolve) => witness.release(view.epoch, view.knownEpoch, () => resolve()));
     }
-    this.peer.close();
-    this.witness?.close();
-    await this.server.shutdown();
+    this.parts.peer.close();
+    this.parts.witness?.close();
+  }
+
+  /** No more heartbeats, timers or decisions (what is in flight is ignored when it lands). */
+  halt(): void {
+    this.closed = true;
+    this.heartbeatTimer?.cancel();
+    this.wakeTimer?.cancel();
   }
 
   private heartbeat(): void {
     if (this.closed) return;
-    const now = monotonicNowMs();
+    const now = this.parts.clock.now();
     this.heartbeatWitness(now);
     this.heartbeatPeer(now);
     this.act();
-    this.heartbeatTimer = setTimeout(() => this.heartbeat(), this.options.heartbeatMs);
+    this.heartbeatTimer = this.parts.timers.after(this.settings.heartbeatMs, () => this.heartbeat());
   }
 
   private heartbeatWitness(sentAt: number): void {
-    if (this.witness === undefined || this.endpoints === undefined) return;
+    const witness = this.parts.witness;
+    if (witness === undefined) return;
     const { heldEpoch, knownEpoch, leaseMs } = this.core.witnessHeartbeat();
-    this.witness.renew(heldEpoch, knownEpoch, leaseMs, (answer) => {
-      if (answer !== undefined) this.core.onWitnessHeartbeatAnswer(sentAt, heldEpoch, answer, monotonicNowMs());
+    witness.renew(heldEpoch, knownEpoch, leaseMs, (answer) => {
+      if (this.closed) return;
+      if (answer !== undefined) this.core.onWitnessHeartbeatAnswer(sentAt, heldEpoch, answer, this.parts.clock.now());
       this.act();
     });
-    const preferred = this.endpoints.probeDue(sentAt);
-    if (preferred !== undefined) {
-      // A probe carries no epoch: it can neither renew nor disturb anything.
-      this.witness.renew(
-        0n,
-        knownEpoch,
-        leaseMs,
-        (answer) => {
-          if (answer !== undefined) this.endpoints?.preferredAnswered();
-        },
-        preferred.address,
-      );
-    }
   }
 
   private heartbeatPeer(sentAt: number): void {
     const state = this.core.peerState(sentAt);
-    this.peer.heartbeat(state, (reply) => {
-      if (reply === undefined) return;
-      this.core.onPeerReply(sentAt, state.epoch, reply, monotonicNowMs());
+    this.parts.peer.heartbeat(state, (reply) => {
+      if (this.closed || reply === undefined) return;
+      this.core.onPeerReply(sentAt, state.epoch, reply, this.parts.clock.now());
       this.act();
     });
   }
 
-  /** Ask the core what to do now, do it, and tell the watchdog when the stop must begin. */
+  /** Ask the core what to do now, do it, feed the watchdog, and wake when the core next needs to. */
   private act(): void {
     if (this.closed) return;
-    const now = monotonicNowMs();
+    const now = this.parts.clock.now();
     for (const action of this.core.decide(now)) this.carryOut(action, now);
     const view = this.core.view(now);
-    if (view.workload === 'running' || view.workload === 'starting') {
-      const deadline = this.core.stopDeadline();
-      this.workload.feed(deadline);
-      this.wakeAt(deadline, now);
-    }
-    if (this.options.healthActiveOnly) {
-      this.server.health.setStatus('', view.workload === 'running' ? 'SERVING' : 'NOT_SERVING');
-    }
+    if (view.workload === 'running' || view.workload === 'starting') this.parts.workload.feed(this.core.stopDeadline());
+    this.armWake(this.core.nextWakeAt(now), now);
+    this.parts.activeHealth?.setServing(view.workload === 'running');
   }
 
-  /** The stop must begin exactly at the deadline, not at the next heartbeat. */
-  private wakeAt(deadline: number, now: number): void {
-    clearTimeout(this.deadlineTimer);
-    // Simple mode has no deadline (and setTimeout would read Infinity as 1 ms).
-    if (!Number.isFinite(deadline)) return;
-    this.deadlineTimer = setTimeout(() => this.act(), Math.max(0, deadline - now));
+  /** One timer, at the core's next wake-up (SAFETY 1: the stop begins exactly at the deadline). */
+  private armWake(at: number, now: number): void {
+    if (at === this.wakeAt) return;
+    this.wakeTimer?.cancel();
+    this.wakeAt = at;
+    // Infinity: nothing is due but what the next input or heartbeat brings.
+    if (!Number.isFinite(at)) return;
+    this.wakeTimer = this.parts.timers.after(Math.max(0, at - now), () => {
+      this.wakeAt = Number.NaN;
+      this.act();
+    });
   }
 
   private carryOut(action: Action, now: number): void {
@@ -209,30 +154,31 @@ export class SidecarRuntime {
     this.log(action.kind, action.why, action.kind === 'start' || action.kind === 'release' ? action.epoch : view.epoch);
     switch (action.kind) {
       case 'start':
-        this.workload.start(
+        this.parts.workload.start(
           action.epoch,
           {
             WITNESS_EPOCH: action.epoch.toString(),
-            WITNESS_GROUP: this.options.group,
-            WITNESS_NODE: this.options.node,
+            WITNESS_GROUP: this.settings.group,
+            WITNESS_NODE: this.settings.node,
           },
           this.core.stopDeadline(),
         );
         return;
       case 'stop':
-        this.workload.stop();
+        this.parts.workload.stop();
         return;
       case 'acquire':
-        this.witness?.acquire(
+        this.parts.witness?.acquire(
           view.knownEpoch,
-          this.options.leaseMs,
+          this.settings.leaseMs,
           acquireDeadlineMs(this.settings),
-          (answer, error) => this.onAcquire(now, answer, error?.code === grpcStatus.DEADLINE_EXCEEDED),
+          (answer, timedOut) => this.onAcquire(now, answer, timedOut),
         );
         return;
       case 'release':
-        this.witness?.release(action.epoch, view.knownEpoch, (answer) => {
-          this.core.onReleaseAnswer(action.epoch, answer, monotonicNowMs());
+        this.parts.witness?.release(action.epoch, view.knownEpoch, (answer) => {
+          if (this.closed) return;
+          this.core.onReleaseAnswer(action.epoch, answer, this.parts.clock.now());
           this.act();
         });
         return;
@@ -240,28 +186,14 @@ export class SidecarRuntime {
   }
 
   private onAcquire(sentAt: number, answer: WitnessAnswer | undefined, timedOut: boolean): void {
-    const now = monotonicNowMs();
+    if (this.closed) return;
+    const now = this.parts.clock.now();
     this.core.onAcquireAnswer(sentAt, answer, now);
     this.act();
-    const granted = answer?.verdict === 'granted' && answer.holder === this.options.node;
+    const granted = answer?.verdict === 'granted' && answer.holder === this.settings.node;
     // The core starts a usable grant at once; one it did not start, it released as too late.
     const released = granted && this.core.view(now).workload === 'stopped';
-    logAcquireTiming(this.logger, this.settings, { elapsedMs: now - sentAt, answer, timedOut, released });
-    // Ask again the moment the witness said it can succeed (the core bounds the wait by a
-    // timeout), not at the next heartbeat: that heartbeat would come on top of the failover time.
-    if (answer?.verdict === 'refused' && answer.retryAfterMs > 0) {
-      clearTimeout(this.retryTimer);
-      const wait = Math.min(answer.retryAfterMs, this.options.timeoutMs);
-      this.retryTimer = setTimeout(() => this.act(), Math.max(wait, this.options.heartbeatMs) + 1);
-    }
-  }
-
-  private warnOnce(why: string, what: string): void {
-    if (this.refusalsLogged.has(why)) return;
-    // Names come from the network: bound the memory, at the price of repeating a line now and then.
-    if (this.refusalsLogged.size >= 100) this.refusalsLogged.clear();
-    this.refusalsLogged.add(why);
-    this.logger.warn({ group: this.options.group, node: this.options.node, why }, what);
+    logAcquireTiming(this.parts.logger, this.settings, { elapsedMs: now - sentAt, answer, timedOut, released });
   }
 
   /**
@@ -269,7 +201,9 @@ export class SidecarRuntime {
    * its own yet: it carries the highest one the node knows, logged as that.
    */
   private log(what: string, why?: string, epoch?: bigint): void {
-    const view = this.core.view(monotonicNowMs());
+    const logger = this.parts.logger;
+    if (!logger.isLevelEnabled('info')) return;
+    const view = this.core.view(this.parts.clock.now());
     const tenure = epoch ?? view.epoch;
     const epochs =
       what === 'acquire'
@@ -277,17 +211,17 @@ export class SidecarRuntime {
         : tenure === 0n
           ? {}
           : { epoch: tenure.toString() };
-    this.logger.info({ group: this.options.group, node: this.options.node, ...epochs, why }, what);
+    logger.info({ group: this.settings.group, node: this.settings.node, ...epochs, why }, what);
   }
 
   status(): SidecarState {
-    const now = monotonicNowMs();
+    const now = this.parts.clock.now();
     const view = this.core.view(now);
     return {
-      group: this.options.group,
-      node: this.options.node,
-      role: this.options.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY',
-      mode: this.options.mode,
+      group: this.settings.group,
+      node: this.settings.node,
+      role: this.settings.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY',
+      mode: this.settings.mode,
       workload: toWirePhase(view.workload),
       active: view.workload === 'running' || view.workload === 'starting',
       epoch: view.epoch.toString(),
@@ -298,7 +232,7 @@ export class SidecarRuntime {
       msUntilStop: view.msUntilStop,
       witnessLeaseRemainingMs: view.witnessLeaseMs,
       peerLeaseRemainingMs: view.peerLeaseMs,
-      witnessEndpoint: this.witness?.endpoint ?? '',
+      witnessEndpoint: this.parts.witness?.endpoint ?? '',
       lastDecision: view.lastDecision,
       failoverBoundMs: failoverBoundMs(this.settings),
     };

@@ -16,7 +16,7 @@ import { loadSidecarConfig, type SidecarConfig, toSidecarOptions } from '../conf
 import type { Setting } from '../config/load-config';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import { createLogger, type Logger } from '../log/logger';
-import { SidecarRuntime } from './sidecar-runtime';
+import { SidecarHost } from './sidecar-host';
 import { CallbackWorkload, type EmbeddedWorkload } from './workload-driver';
 
 export type StartSidecarOptions = {
@@ -39,7 +39,7 @@ export async function startSidecar(options: StartSidecarOptions): Promise<Sideca
   const config = loadSidecarConfig([], {}, base);
   const sidecarOptions = toSidecarOptions(config);
   const logger = given ?? createLogger('sidecar', sidecarOptions.logLevel);
-  const runtime = new SidecarRuntime(sidecarOptions, new CallbackWorkload({ activate, deactivate }), logger);
+  const runtime = new SidecarHost(sidecarOptions, new CallbackWorkload({ activate, deactivate }), logger);
   let port: number;
   try {
     port = await runtime.start();

@@ -3,7 +3,8 @@
  * (fsync) before its answer is released, and takes effect in the Arbiter only once the write has
  * succeeded (rolled back when it fails); the group's other requests wait behind it, other groups'
  * do not. Every arbitration event is logged with group, node and epoch and sent to Admin.Watch
- * subscribers. Renewals touch neither disk nor log.
+ * subscribers. Renewals touch neither disk nor log. Answers go to callbacks, never promises, so
+ * the simulator drives this same service on its virtual clock.
  */
 import { MAX_WAITING_PER_GROUP, type Arbiter } from '../core/witness/arbiter';
 import { ArbitrationError } from '../core/witness/errors';
@@ -13,20 +14,23 @@ import type { LeaseAnswer } from '../gen/witness/v1/LeaseAnswer';
 import type { ReleaseRequest__Output } from '../gen/witness/v1/ReleaseRequest';
 import type { RenewRequest__Output } from '../gen/witness/v1/RenewRequest';
 import type { Logger } from '../log/logger';
+import type { DecisionStore } from './decision-store';
 import type { EventHub } from './event-hub';
 import { LockLostError } from './store/data-dir-lock';
-import { StoreUnconfirmedError, StoreWriteError, type WitnessStore } from './store/witness-store';
+import { StoreUnconfirmedError, StoreWriteError } from './store/witness-store';
 import { requireEpoch, requireId, requireLeaseMs, requireRole, requireWellFormed } from './validate-request';
 import { toWireAnswer, toWireEvent } from './wire';
 
-export type Answer = LeaseAnswer | Promise<LeaseAnswer>;
+/** Every request is answered exactly once, with its answer or the error that refused it. */
+export type Outcome = { readonly ok: true; readonly answer: LeaseAnswer } | { readonly ok: false; readonly error: unknown };
+export type Reply = (outcome: Outcome) => void;
 
 /** A write slower than this share of the default lease eats into every lease it delays: say so. */
 export const SLOW_WRITE_SHARE = 0.25;
 
 export interface ArbitrationServiceParts {
   readonly arbiter: Arbiter;
-  readonly store: WitnessStore;
+  readonly store: DecisionStore;
   readonly logger: Logger;
   readonly events: EventHub;
   /** The witness's monotonic clock, read when a request is decided. */
@@ -37,6 +41,8 @@ export interface ArbitrationServiceParts {
   readonly onWriteFailed: (error: unknown) => void;
 }
 
+type Decide = (now: number) => Decision;
+
 export class ArbitrationService {
   /**
    * Groups with a decision on its way to disk, and the requests waiting behind it in arrival
@@ -46,7 +52,28 @@ export class ArbitrationService {
 
   constructor(private readonly parts: ArbitrationServiceParts) {}
 
-  heartbeat(wire: RenewRequest__Output): Answer {
+  heartbeat(wire: RenewRequest__Output, reply: Reply): void {
+    this.guarded(reply, () => this.submitHeartbeat(wire, reply));
+  }
+
+  acquire(wire: AcquireRequest__Output, reply: Reply): void {
+    this.guarded(reply, () => this.submitAcquire(wire, reply));
+  }
+
+  release(wire: ReleaseRequest__Output, reply: Reply): void {
+    this.guarded(reply, () => this.submitRelease(wire, reply));
+  }
+
+  /** A request that cannot be decided (malformed, or refused before any decision) is answered with its error. */
+  private guarded(reply: Reply, submit: () => void): void {
+    try {
+      submit();
+    } catch (error) {
+      reply({ ok: false, error });
+    }
+  }
+
+  private submitHeartbeat(wire: RenewRequest__Output, reply: Reply): void {
     const request = requireWellFormed(wire);
     const input = {
       group: requireId('group', request.group),
@@ -56,10 +83,10 @@ export class ArbitrationService {
       knownEpoch: requireEpoch('known_epoch', request.knownEpoch),
       leaseMs: requireLeaseMs('lease_ms', request.leaseMs),
     };
-    return this.submit(input.group, input.node, request.sequence, (now) => this.parts.arbiter.heartbeat(input, now));
+    this.submit(input.group, input.node, request.sequence, reply, (now) => this.parts.arbiter.heartbeat(input, now));
   }
 
-  acquire(wire: AcquireRequest__Output): Answer {
+  private submitAcquire(wire: AcquireRequest__Output, reply: Reply): void {
     const request = requireWellFormed(wire);
     const input = {
       group: requireId('group', request.group),
@@ -67,10 +94,10 @@ export class ArbitrationService {
       knownEpoch: requireEpoch('known_epoch', request.knownEpoch),
       leaseMs: requireLeaseMs('lease_ms', request.leaseMs),
     };
-    return this.submit(input.group, input.node, request.sequence, (now) => this.parts.arbiter.acquire(input, now));
+    this.submit(input.group, input.node, request.sequence, reply, (now) => this.parts.arbiter.acquire(input, now));
   }
 
-  release(wire: ReleaseRequest__Output): Answer {
+  private submitRelease(wire: ReleaseRequest__Output, reply: Reply): void {
     const request = requireWellFormed(wire);
     const input = {
       group: requireId('group', request.group),
@@ -78,7 +105,7 @@ export class ArbitrationService {
       epoch: requireEpoch('epoch', request.epoch),
       knownEpoch: requireEpoch('known_epoch', request.knownEpoch),
     };
-    return this.submit(input.group, input.node, request.sequence, (now) => this.parts.arbiter.release(input, now));
+    this.submit(input.group, input.node, request.sequence, reply, (now) => this.parts.arbiter.release(input, now));
   }
 
   /** Removes a group found forgettable, between its requests like any write. */
@@ -91,24 +118,26 @@ export class ArbitrationService {
           return;
         }
         this.busy.set(group, []);
-        this.parts.store.forget(group).then(
-          () => {
-            const forgotten = this.parts.arbiter.forget(group, this.parts.now(), silentMs);
-            this.settle(group);
-            resolve(forgotten);
-          },
-          (error: unknown) => {
+        this.parts.store.forget(group, (error) => {
+          if (error !== undefined) {
             this.settle(group);
             reject(error);
-          },
-        );
+            return;
+          }
+          const forgotten = this.parts.arbiter.forget(group, this.parts.now(), silentMs);
+          this.settle(group);
+          resolve(forgotten);
+        });
       });
     });
   }
 
-  private submit(group: string, node: string, sequence: string, decide: (now: number) => Decision): Answer {
+  private submit(group: string, node: string, sequence: string, reply: Reply, decide: Decide): void {
     const waiting = this.busy.get(group);
-    if (waiting === undefined) return this.decide(group, node, sequence, decide);
+    if (waiting === undefined) {
+      this.decide(group, node, sequence, reply, decide);
+      return;
+    }
     if (waiting.length >= MAX_WAITING_PER_GROUP) {
       throw new ArbitrationError(
         'resource-exhausted',
@@ -116,15 +145,7 @@ export class ArbitrationService {
         `group ${group} has ${MAX_WAITING_PER_GROUP} requests waiting for its store write; retry later`,
       );
     }
-    return new Promise<LeaseAnswer>((resolve, reject) => {
-      waiting.push(() => {
-        try {
-          Promise.resolve(this.decide(group, node, sequence, decide)).then(resolve, reject);
-        } catch (error) {
-          reject(error);
-        }
-      });
-    });
+    waiting.push(() => this.guarded(reply, () => this.decide(group, node, sequence, reply, decide)));
   }
 
   private whenIdle(group: string, task: () => void): void {
@@ -134,7 +155,7 @@ export class ArbitrationService {
   }
 
   /** Decides now (the clock is read here: a request that waited is decided at its turn). */
-  private decide(group: string, node: string, sequence: string, decide: (now: number) => Decision): Answer {
+  private decide(group: string, node: string, sequence: string, reply: Reply, decide: Decide): void {
     const now = this.parts.now();
     // Not even a renewal once the store's lock is unconfirmed or lost: it would extend a hold that
     // a witness that took the store over cannot see.
@@ -143,41 +164,27 @@ export class ArbitrationService {
     const answer = toWireAnswer(decision.answer, sequence);
     if (decision.persist === undefined) {
       this.announce(decision, node);
-      return answer;
+      reply({ ok: true, answer });
+      return;
     }
     this.busy.set(group, []);
-    return this.write(decision).then(
-      () => {
+    this.parts.store.write(decision, (error) => {
+      if (error === undefined) {
         this.parts.arbiter.commit(group);
         this.reportSlowWrite(decision, node, this.parts.now() - now);
         this.announce(decision, node);
-        this.settle(group);
-        return answer;
-      },
-      (error: unknown) => {
+        reply({ ok: true, answer });
+      } else {
         this.parts.arbiter.abort(group);
         this.parts.logger.error(
-          {
-            group,
-            node,
-            epoch: decision.answer.epoch.toString(),
-            rule: decision.rule,
-            err: error,
-          },
+          { group, node, epoch: decision.answer.epoch.toString(), rule: decision.rule, err: error },
           'store write failed; the decision was rolled back and not answered',
         );
         this.parts.onWriteFailed(error);
-        this.settle(group);
-        throw error instanceof LockLostError ? error : new StoreWriteError(error);
-      },
-    );
-  }
-
-  private async write(decision: Decision): Promise<void> {
-    // The generation first: a record durable under an epoch past it would be a repeat after a
-    // restart that lost that record.
-    if (decision.generation !== undefined) await this.parts.store.raiseGeneration(decision.generation);
-    await this.parts.store.put(decision.persist as NonNullable<Decision['persist']>);
+        reply({ ok: false, error: error instanceof LockLostError ? error : new StoreWriteError(error) });
+      }
+      this.settle(group);
+    });
   }
 
   /** The group's write settled: what waited runs in order, until one starts a write again. */

@@ -11,6 +11,7 @@ import type { Logger } from '../log/logger';
 import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
 import { adminHandlers } from './admin-service';
 import { ArbitrationService } from './arbitration-service';
+import { durableStore } from './decision-store';
 import { EventHub } from './event-hub';
 import { GroupJanitor } from './group-janitor';
 import type { LockLostError } from './store/data-dir-lock';
@@ -64,7 +65,7 @@ export class WitnessServer {
     });
     const service = new ArbitrationService({
       arbiter: parts.arbiter,
-      store: parts.store,
+      store: durableStore(parts.store),
       logger: parts.logger,
       events,
       now: parts.now,

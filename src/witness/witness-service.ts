@@ -3,34 +3,27 @@ import * as grpc from '@grpc/grpc-js';
 import type { LeaseAnswer } from '../gen/witness/v1/LeaseAnswer';
 import type { RenewRequest__Output } from '../gen/witness/v1/RenewRequest';
 import type { WitnessHandlers } from '../gen/witness/v1/Witness';
-import type { Answer, ArbitrationService } from './arbitration-service';
+import type { ArbitrationService, Reply } from './arbitration-service';
 import { toServiceError } from './status-mapping';
 import type { StreamRegistry } from './stream-registry';
 
 export function witnessHandlers(service: ArbitrationService, streams: StreamRegistry): WitnessHandlers {
   return {
-    Renew: unary((request) => service.heartbeat(request)),
-    Acquire: unary((request) => service.acquire(request)),
-    Release: unary((request) => service.release(request)),
+    Renew: unary((request, reply) => service.heartbeat(request, reply)),
+    Acquire: unary((request, reply) => service.acquire(request, reply)),
+    Release: unary((request, reply) => service.release(request, reply)),
     KeepAlive: (call) => keepAlive(call, service, streams),
   };
 }
 
 function unary<Req>(
-  handle: (request: Req) => Answer,
+  handle: (request: Req, reply: Reply) => void,
 ): (call: grpc.ServerUnaryCall<Req, LeaseAnswer>, callback: grpc.sendUnaryData<LeaseAnswer>) => void {
   return (call, callback) => {
-    try {
-      const answer = handle(call.request);
-      if (answer instanceof Promise)
-        answer.then(
-          (a) => callback(null, a),
-          (e: unknown) => callback(toServiceError(e)),
-        );
-      else callback(null, answer);
-    } catch (error) {
-      callback(toServiceError(error));
-    }
+    handle(call.request, (outcome) => {
+      if (outcome.ok) callback(null, outcome.answer);
+      else callback(toServiceError(outcome.error));
+    });
   };
 }
 
@@ -65,26 +58,13 @@ function keepAlive(
   };
   call.on('data', (request: RenewRequest__Output) => {
     if (ended) return;
-    let answer: Answer;
-    try {
-      answer = service.heartbeat(request);
-    } catch (error) {
-      fail(error);
-      return;
-    }
-    if (!(answer instanceof Promise)) {
-      call.write(answer);
-      return;
-    }
     waiting += 1;
-    answer
-      .then((a) => {
-        if (!ended) call.write(a);
-      }, fail)
-      .finally(() => {
-        waiting -= 1;
-        endWhenAnswered();
-      });
+    service.heartbeat(request, (outcome) => {
+      waiting -= 1;
+      if (!outcome.ok) fail(outcome.error);
+      else if (!ended) call.write(outcome.answer);
+      endWhenAnswered();
+    });
   });
   call.on('end', () => {
     unregister();

@@ -429,6 +429,26 @@ export class SidecarCore {
     };
   }
 
+  /** PROVISIONAL (replaced by the rule-list core): the earliest time > now when decide() may act differently. */
+  nextWakeAt(now: number): number {
+    const candidates = [
+      this.mayBeRunning() ? this.stopDeadline() : Number.POSITIVE_INFINITY,
+      this.refusedUntil,
+      this.restartAt,
+      this.releaseRetryAt,
+      this.quietUntil,
+      this.promiseUntil,
+      this.ineligibleUntil,
+      this.witnessLeaseUntil,
+      this.acquireSentAt === undefined
+        ? Number.POSITIVE_INFINITY
+        : holderLeaseEnd(this.acquireSentAt, this.settings.leaseMs, this.settings.bounds),
+    ];
+    let next = Number.POSITIVE_INFINITY;
+    for (const at of candidates) if (at > now && at < next) next = at;
+    return next;
+  }
+
   /** When the watchdog must start stopping the workload if the sidecar says nothing more. */
   stopDeadline(): number {
     // Simple mode has no leases: nothing bounds the run but the table itself.

@@ -1,0 +1,169 @@
+/**
+ * The sidecar process's plumbing around the one runtime: its gRPC server, real links to the peer
+ * and the witness over the ordered endpoint list, node timers and the monotonic clock.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
+import type { SidecarState } from '../gen/witness/v1/SidecarState';
+import type { Logger } from '../log/logger';
+import { monotonicNowMs } from './monotonic-clock';
+import { PeerLink } from './peer-link';
+import type { Clock, Timers, WitnessTransport } from './sidecar-ports';
+import { requireWorkableSettings, SidecarRuntime } from './sidecar-runtime';
+import { SidecarServer } from './sidecar-server';
+import { type SidecarOptions, toSettings } from './sidecar-options';
+import { trackClientSockets } from './stuck-sockets';
+import type { WorkloadDriver } from './workload-driver';
+import { WitnessEndpoints } from './witness-endpoints';
+import { WitnessLink } from './witness-link';
+
+const MONOTONIC_CLOCK: Clock = { now: monotonicNowMs };
+
+const NODE_TIMERS: Timers = {
+  after(delayMs, fire) {
+    // Node rounds a timer down to its loop's millisecond: round up, so it never fires early.
+    const timer = setTimeout(fire, Math.ceil(delayMs));
+    return { cancel: () => clearTimeout(timer) };
+  },
+};
+
+/** Names that come from the network are rate-limited by this many distinct lines. */
+const MAX_WARNINGS_REMEMBERED = 100;
+
+export class SidecarHost {
+  private readonly runtime: SidecarRuntime;
+  private readonly server: SidecarServer;
+  private readonly peer: PeerLink;
+  private port = 0;
+  private readonly warned = new Set<string>();
+
+  constructor(
+    private readonly options: SidecarOptions,
+    workload: WorkloadDriver,
+    private readonly logger: Logger,
+  ) {
+    const settings = toSettings(options);
+    requireWorkableSettings(settings);
+    trackClientSockets(monotonicNowMs);
+    this.server = new SidecarServer({
+      group: options.group,
+      node: options.node,
+      peerNode: options.peerNode,
+      onRefusedSender: (why) => this.warnOnce(why, 'refused a Peer heartbeat'),
+      onPeerHeartbeat: (state) => this.runtime.onPeerHeartbeat(state),
+      state: () => this.status(),
+    });
+    this.peer = new PeerLink(
+      options.peer,
+      options.group,
+      options.peerNode,
+      options.timeoutMs,
+      options.heartbeatMs,
+      (why) => this.warnOnce(why, 'ignored a Peer heartbeat reply'),
+    );
+    const health = this.server.health;
+    this.runtime = new SidecarRuntime(settings, {
+      clock: MONOTONIC_CLOCK,
+      timers: NODE_TIMERS,
+      peer: this.peer,
+      witness: options.mode === 'standard' ? this.witnessTransport() : undefined,
+      workload,
+      logger,
+      activeHealth: options.healthActiveOnly
+        ? { setServing: (serving) => health.setStatus('', serving ? 'SERVING' : 'NOT_SERVING') }
+        : undefined,
+    });
+  }
+
+  async start(): Promise<number> {
+    this.port = await this.server.listen(this.options.listen);
+    const o = this.options;
+    if (o.mode === 'simple') {
+      this.logger.warn(
+        { group: o.group, node: o.node },
+        'SIMPLE MODE: no witness is consulted; if the link between the two nodes is cut, BOTH copies of the workload run',
+      );
+    }
+    const settings = toSettings(o);
+    this.logger.info(
+      {
+        group: o.group,
+        node: o.node,
+        role: o.role,
+        mode: o.mode,
+        listen: o.listen,
+        port: this.port,
+        peer: o.peer,
+        witness: o.witness.map((e) => e.address),
+        heartbeatMs: o.heartbeatMs,
+        timeoutMs: o.timeoutMs,
+        leaseMs: o.leaseMs,
+        peerLeaseMs: o.peerLeaseMs,
+        stopTimeoutMs: o.stopTimeoutMs,
+        stopBudgetMs: stopBudget(settings),
+        failoverBoundMs: failoverBoundMs(settings),
+      },
+      `sidecar listening; failover bound ${failoverBoundMs(settings)} ms, plus network round trips and the workload's own start`,
+    );
+    this.runtime.begin();
+    return this.port;
+  }
+
+  async close(): Promise<void> {
+    // Readiness probes must stop routing here before the workload is asked to stop.
+    this.server.health.setStatus('', 'NOT_SERVING');
+    await this.runtime.close();
+    await this.server.shutdown();
+  }
+
+  status(): SidecarState {
+    return this.runtime.status();
+  }
+
+  /** The witness link over the ordered endpoint list, with probes of a better endpoint. */
+  private witnessTransport(): WitnessTransport {
+    const o = this.options;
+    const endpoints = new WitnessEndpoints(o.witness, o.zone, o.failbackProbeMs, monotonicNowMs());
+    const role = o.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY';
+    const link = new WitnessLink(endpoints, { group: o.group, node: o.node, role }, o.timeoutMs, o.heartbeatMs);
+    return {
+      get endpoint() {
+        return link.endpoint;
+      },
+      renew(heldEpoch, knownEpoch, leaseMs, done) {
+        link.renew(heldEpoch, knownEpoch, leaseMs, (answer) => done(answer));
+        const preferred = endpoints.probeDue(monotonicNowMs());
+        if (preferred === undefined) return;
+        // A probe carries no epoch: it can neither renew nor disturb anything.
+        link.renew(
+          0n,
+          knownEpoch,
+          leaseMs,
+          (answer) => {
+            if (answer !== undefined) endpoints.preferredAnswered();
+          },
+          preferred.address,
+        );
+      },
+      acquire(knownEpoch, leaseMs, deadlineMs, done) {
+        link.acquire(knownEpoch, leaseMs, deadlineMs, (answer, error) =>
+          done(answer, error?.code === grpc.status.DEADLINE_EXCEEDED),
+        );
+      },
+      release(epoch, knownEpoch, done) {
+        link.release(epoch, knownEpoch, (answer) => done(answer));
+      },
+      close() {
+        link.close();
+      },
+    };
+  }
+
+  private warnOnce(why: string, what: string): void {
+    if (this.warned.has(why)) return;
+    // Names come from the network: bound the memory, at the price of repeating a line now and then.
+    if (this.warned.size >= MAX_WARNINGS_REMEMBERED) this.warned.clear();
+    this.warned.add(why);
+    this.logger.warn({ group: this.options.group, node: this.options.node, why }, what);
+  }
+}

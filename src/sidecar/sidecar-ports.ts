@@ -1,0 +1,49 @@
+/**
+ * What the sidecar runtime needs from the world, as small interfaces: a monotonic clock, timers,
+ * the link to the witness, the link to the peer, the workload and a health flag. The sidecar
+ * process plugs in real sockets and node timers (sidecar-host.ts); the simulator plugs in its
+ * virtual time and network, so both run the same runtime.
+ */
+import type { PeerReply, PeerState, WitnessAnswer } from '../core/sidecar/types';
+
+export interface Clock {
+  /** Milliseconds on this process's monotonic clock. */
+  now(): number;
+}
+
+export interface TimerHandle {
+  cancel(): void;
+}
+
+export interface Timers {
+  /** Runs `fire` once, no earlier than `delayMs` from now on the runtime's clock. */
+  after(delayMs: number, fire: () => void): TimerHandle;
+}
+
+/** `undefined`: the call failed (no answer, deadline passed, connection refused, bad answer). */
+export type WitnessReply = (answer: WitnessAnswer | undefined) => void;
+
+export interface WitnessTransport {
+  /** The endpoint in use, for the status call. */
+  readonly endpoint: string;
+  renew(heldEpoch: bigint, knownEpoch: bigint, leaseMs: number, done: WitnessReply): void;
+  /** `timedOut`: the call failed because its deadline passed (the grant may yet have been made). */
+  acquire(
+    knownEpoch: bigint,
+    leaseMs: number,
+    deadlineMs: number,
+    done: (answer: WitnessAnswer | undefined, timedOut: boolean) => void,
+  ): void;
+  release(epoch: bigint, knownEpoch: bigint, done: WitnessReply): void;
+  close(): void;
+}
+
+export interface PeerTransport {
+  heartbeat(state: PeerState, done: (reply: PeerReply | undefined) => void): void;
+  close(): void;
+}
+
+export interface HealthFlag {
+  /** Readiness: SERVING or NOT_SERVING. */
+  setServing(serving: boolean): void;
+}
