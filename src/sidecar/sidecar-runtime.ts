@@ -6,7 +6,7 @@
  */
 import { SidecarCore } from '../core/sidecar/sidecar-core';
 import { failoverBoundMs, settingsProblems } from '../core/sidecar/timing';
-import type { Action, PeerReply, PeerState, SidecarSettings, WitnessAnswer } from '../core/sidecar/types';
+import type { Action, PeerReply, PeerState, SidecarSettings, SidecarView, WitnessAnswer } from '../core/sidecar/types';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import type { Logger } from '../log/logger';
 import { acquireDeadlineMs, logAcquireTiming } from './acquire-timing';
@@ -212,6 +212,11 @@ export class SidecarRuntime {
           ? {}
           : { epoch: tenure.toString() };
     logger.info({ group: this.settings.group, node: this.settings.node, ...epochs, why }, what);
+  }
+
+  /** The core's view now (what status() reports, in the core's terms). */
+  view(): SidecarView {
+    return this.core.view(this.parts.clock.now());
   }
 
   status(): SidecarState {

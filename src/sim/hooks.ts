@@ -2,7 +2,7 @@
  * Seams through which a test swaps in a deliberately broken variant (they live only in test/sim).
  * The simulator itself always runs the production cores and the correct shell.
  */
-import { SidecarCore } from '../core/sidecar/sidecar-core';
+import type { SidecarCore } from '../core/sidecar/sidecar-core';
 import type { SidecarSettings } from '../core/sidecar/types';
 import type { ArbiterConfig } from '../core/witness/arbiter';
 import type { Plan } from './plan';
@@ -10,7 +10,7 @@ import type { Plan } from './plan';
 export interface SimHooks {
   /** The witness's configuration, from the one the schedule drew. */
   readonly arbiterConfig?: (drawn: ArbiterConfig, plan: Plan) => ArbiterConfig;
-  /** A new sidecar core (at start and at every sidecar restart). */
+  /** A new sidecar core for the production runtime (at start and at every sidecar restart). */
   readonly createSidecar?: (settings: SidecarSettings, now: number) => SidecarCore;
   /** A broken witness shell: it sends the answer first and makes the decision durable after. */
   readonly answerBeforePersist?: boolean;
@@ -18,9 +18,6 @@ export interface SimHooks {
 
 export const PRODUCTION: SimHooks = {};
 
-export function createSidecar(hooks: SimHooks, settings: SidecarSettings, now: number): SidecarCore {
-  return hooks.createSidecar !== undefined ? hooks.createSidecar(settings, now) : new SidecarCore(settings, now);
-}
 
 /** Operator actions (maintenance, switchover, hand-back) do not exist in the cores yet. */
 export interface OperatorAction {

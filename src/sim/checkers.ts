@@ -1,0 +1,180 @@
+/**
+ * The checks of one schedule. S1: two workload processes of different nodes alive at one instant.
+ * S2: an activation whose epoch is not above every earlier activation's. Liveness: once the
+ * faults heal, no stretch without an active node longer than the bound the configuration
+ * implies (plus a documented slack), and L1 on the final failover probe.
+ */
+import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
+import type { Network } from './network';
+import { PARTY_NAMES } from './plan';
+import type { NodeObserver, SidecarNode, SimWorkload } from './sidecar-node';
+import type { WitnessNode } from './witness-node';
+import type { World } from './world';
+
+export class Checkers implements NodeObserver {
+  // S1 / S2
+  private overlapping = false;
+  private maxActivated = 0n;
+  private maxActivatedBy = -1;
+  activations = 0;
+
+  // liveness
+  activeCount = 0;
+  private gapStart = 0;
+  private healAt = Number.NaN;
+  lastWorkloadCrash = Number.NEGATIVE_INFINITY;
+  private probeAt = Number.NaN;
+  private probeVictim = -1;
+  probeFailover: number | undefined;
+  private faultCandidate: { node: number; at: number } | undefined;
+  readonly faultFailovers: number[] = [];
+
+  constructor(
+    private readonly world: World,
+    private readonly network: Network,
+    private readonly witness: WitnessNode,
+    private readonly nodes: () => readonly SidecarNode[],
+    /** Ends the schedule after `afterMs` more real ms. */
+    private readonly finish: (afterMs: number) => void,
+  ) {}
+
+  onActivation(node: SidecarNode, w: SimWorkload, why: string): void {
+    const world = this.world;
+    this.activations += 1;
+    const other = this.nodes()[1 - node.index] as SidecarNode;
+    // S1: from the start action until the process is dead, a workload counts as running.
+    if (other.procs.length > 0 && !this.overlapping) {
+      this.overlapping = true;
+      const e = (x: bigint): string => world.trace.epoch(x);
+      const them = other.procs.map(
+        (p) => `epoch ${e(p.epoch)} since ${p.startedAt.toFixed(3)}${p.terminating ? ' (stopping)' : ''}`,
+      );
+      world.violate(
+        'S1',
+        'two-running',
+        `${node.name} starts epoch ${e(w.epoch)} while ${other.name} runs ${them.join(', ')}`,
+      );
+    }
+    // S2: strictly above every epoch activated before in the group.
+    if (w.epoch <= this.maxActivated) {
+      const sameRestart = w.epoch === this.maxActivated && this.maxActivatedBy === node.index;
+      world.violate(
+        'S2',
+        sameRestart ? 'same-epoch-restart' : 'not-above-earlier',
+        `${node.name} activates epoch ${world.trace.epoch(w.epoch)} (${why}), but epoch ${world.trace.epoch(this.maxActivated)} ` +
+          `was activated before by ${PARTY_NAMES[this.maxActivatedBy]}`,
+      );
+    } else {
+      this.maxActivated = w.epoch;
+      this.maxActivatedBy = node.index;
+    }
+    // Liveness: a stretch without an active node ends.
+    this.activeCount += 1;
+    if (this.activeCount === 1 && world.healed) this.checkGap('gap-after-heal');
+    // Failover times.
+    if (this.faultCandidate !== undefined && this.faultCandidate.node !== node.index && !world.healed) {
+      this.faultFailovers.push(world.t - this.faultCandidate.at);
+    }
+    this.faultCandidate = undefined;
+    if (this.probeVictim >= 0 && node.index !== this.probeVictim && this.probeFailover === undefined) {
+      this.probeFailover = world.t - this.probeAt;
+      if (world.trace.on1)
+        world.trace.log(1, 'sim', `probe: ${node.name} took over after ${this.probeFailover.toFixed(1)}ms`);
+      const allowed = this.probeAllowance();
+      if (this.probeFailover > allowed) {
+        world.violate(
+          'liveness',
+          'failover-probe',
+          `${node.name} took over ${this.probeFailover.toFixed(1)}ms after the active node was lost; bound ${allowed.toFixed(1)}ms`,
+        );
+      }
+      const s = node.settings;
+      this.finish(Math.max(s.leaseMs, s.peerLeaseMs, stopBudget(s)) * 1.5);
+    }
+  }
+
+  onDeactivation(w: SimWorkload): void {
+    void w;
+    this.activeCount -= 1;
+    if (this.activeCount === 0) this.gapStart = this.world.t;
+  }
+
+  onDeath(node: SidecarNode): void {
+    if (node.procs.length === 0) this.overlapping = false;
+  }
+
+  onCrashReported(): void {
+    this.lastWorkloadCrash = this.world.t;
+  }
+
+  /** The active node is crashed, frozen or isolated: time the failover, if one follows. */
+  noteLoss(node: SidecarNode): void {
+    if (node.activeWorkload() !== undefined) this.faultCandidate = { node: node.index, at: this.world.t };
+  }
+
+  /** The faults have healed at `healAt` (when the last message of the fault phase has landed). */
+  healed(healAt: number): void {
+    this.healAt = healAt;
+    if (this.activeCount === 0) this.gapStart = this.world.t;
+  }
+
+  probeStarted(victim: SidecarNode): void {
+    this.probeVictim = victim.index;
+    this.probeAt = this.world.t;
+  }
+
+  /**
+   * The liveness allowance for a stretch without an active node (real ms). The bound the sidecar
+   * prints (failoverBoundMs: the longest of timeout, promise and witness hold, plus two heartbeats)
+   * plus a slack for what that bound leaves out: the stop of a node handing the group over (stop
+   * budget), one more heartbeat and one call deadline (an answer lost just before the heal), four
+   * one-way delays (two round trips) and one durable write at the witness, all stretched by the
+   * slowest clock. A witness restarted near the heal adds what is left of its start-up grace (its
+   * longest lease may exceed the sidecar's), stretched by the ratio of the witness's clock to the
+   * node's (the node waits `retryAfterMs` of witness time on its own clock); a workload that
+   * crashed by itself shortly before adds the failure cool-down.
+   */
+  gapAllowance(gapStart: number): number {
+    const plan = this.world.plan;
+    const s = plan.primary;
+    const rho = plan.rhoActual;
+    const stretch = 1 / (1 - rho);
+    const slack =
+      stopBudget(s) + s.heartbeatMs + plan.callDeadlineMs + 4 * this.network.maxTailDelay + plan.writeDelayMaxMs;
+    let allowed = (failoverBoundMs(s) + slack) * stretch;
+    const graceLeft = this.witness.graceEnd - gapStart;
+    if (graceLeft > 0) allowed = Math.max(allowed, graceLeft * (1 + rho) * stretch + slack * stretch);
+    if (gapStart - this.lastWorkloadCrash < (s.failureCooldownMs + failoverBoundMs(s) + slack) * stretch) {
+      allowed += s.failureCooldownMs * stretch;
+    }
+    return allowed;
+  }
+
+  /**
+   * L1 for the probe: the printed bound plus two round trips and one durable write at the witness
+   * (the bound's second heartbeat stands for "one round trip"; a short heartbeat does not cover a
+   * slow link or fsync), stretched by the slowest clock.
+   */
+  probeAllowance(): number {
+    const plan = this.world.plan;
+    const s = plan.primary;
+    return (failoverBoundMs(s) + 4 * this.network.maxTailDelay + plan.writeDelayMaxMs) / (1 - plan.rhoActual);
+  }
+
+  /** The stretch without an active node that is going on now is within its allowance. */
+  checkGap(sub: string): boolean {
+    const world = this.world;
+    const start = Math.max(this.gapStart, this.healAt);
+    const gap = world.t - start;
+    const allowed = this.gapAllowance(start);
+    if (gap > allowed) {
+      world.violate(
+        'liveness',
+        sub,
+        `no node active for ${gap.toFixed(1)}ms after ${start.toFixed(3)} (everything up and connected); allowed ${allowed.toFixed(1)}ms`,
+      );
+      return false;
+    }
+    return true;
+  }
+}

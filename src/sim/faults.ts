@@ -1,0 +1,102 @@
+/**
+ * Fault episodes of the fault phase: each kind the plan draws recurs after exponential gaps and
+ * lasts an exponential length. Partitions reset connections; blackholes and one-way cuts are
+ * silent; isolation cuts a party from both others; sidecars crash (kill -9, restarted later) or
+ * pause (SIGSTOP); the witness crashes.
+ */
+import type { Network } from './network';
+import { type EpisodeKind, PARTY_NAMES, PRIMARY, SECONDARY, WITNESS } from './plan';
+import type { SidecarNode } from './sidecar-node';
+import type { WitnessNode } from './witness-node';
+import type { World } from './world';
+
+const PAIRS: readonly (readonly [number, number])[] = [
+  [PRIMARY, SECONDARY],
+  [PRIMARY, WITNESS],
+  [SECONDARY, WITNESS],
+];
+
+export interface FaultTargets {
+  readonly network: Network;
+  readonly witness: WitnessNode;
+  readonly nodes: readonly SidecarNode[];
+  /** The active node is about to be lost: time the failover. */
+  readonly noteLoss: (node: SidecarNode) => void;
+}
+
+export class Faults {
+  constructor(
+    private readonly world: World,
+    private readonly targets: FaultTargets,
+  ) {}
+
+  /** Schedules the first episode of every kind the plan draws. */
+  begin(): void {
+    const w = this.world;
+    for (const [kind, episode] of Object.entries(w.plan.episodes)) {
+      w.at(w.fault.exp(episode.meanGapMs), () => this.episode(kind as EpisodeKind));
+    }
+  }
+
+  private episode(kind: EpisodeKind): void {
+    const w = this.world;
+    if (w.healed || w.t >= w.plan.faultPhaseMs) return;
+    const e = w.plan.episodes[kind];
+    if (e === undefined) return;
+    const f = w.fault;
+    const { network, witness, nodes } = this.targets;
+    const length = Math.max(0.1, f.exp(e.meanLengthMs));
+    const both = (a: number, b: number): number[] => [a * 3 + b, b * 3 + a];
+    switch (kind) {
+      case 'partition': {
+        const [a, b] = f.pick(PAIRS);
+        network.cut(both(a, b), 'reset', length, `partition ${PARTY_NAMES[a]}<->${PARTY_NAMES[b]} (connections reset)`);
+        break;
+      }
+      case 'blackhole': {
+        const [a, b] = f.pick(PAIRS);
+        network.cut(both(a, b), 'silent', length, `blackhole ${PARTY_NAMES[a]}<->${PARTY_NAMES[b]} (silent)`);
+        break;
+      }
+      case 'one-way': {
+        const [a, b] = f.pick(PAIRS);
+        const [from, to] = f.chance(0.5) ? [a, b] : [b, a];
+        network.cut([from * 3 + to], 'silent', length, `one-way cut ${PARTY_NAMES[from]}->${PARTY_NAMES[to]}`);
+        break;
+      }
+      case 'isolate': {
+        const party = f.int(3);
+        const others = [0, 1, 2].filter((p) => p !== party);
+        network.cut(
+          others.flatMap((o) => both(party, o)),
+          f.chance(0.5) ? 'silent' : 'reset',
+          length,
+          `isolate ${PARTY_NAMES[party]}`,
+        );
+        if (party !== WITNESS) this.targets.noteLoss(nodes[party] as SidecarNode);
+        break;
+      }
+      case 'sidecar-crash': {
+        const node = nodes[f.int(2)] as SidecarNode;
+        if (node.sidecar === undefined) break;
+        this.targets.noteLoss(node);
+        node.crashSidecar(`CRASHES (kill -9); restarts in ${length.toFixed(1)}ms`);
+        w.at(w.t + length, () => {
+          if (!w.healed) node.startSidecar();
+        });
+        break;
+      }
+      case 'sidecar-pause': {
+        const node = nodes[f.int(2)] as SidecarNode;
+        if (node.sidecar === undefined || node.sidecar.paused) break;
+        this.targets.noteLoss(node);
+        node.pauseSidecar(length);
+        break;
+      }
+      case 'witness-crash':
+        witness.crash('kill -9', length);
+        break;
+    }
+    w.at(w.t + f.exp(e.meanGapMs), () => this.episode(kind));
+  }
+}

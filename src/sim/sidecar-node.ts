@@ -1,0 +1,475 @@
+/**
+ * One node of the pair: its sidecar process (the production SidecarRuntime on simulated ports;
+ * it may crash, restart with a new runtime, or pause), its workload processes and their
+ * watchdog. Every process reads its own monotonic clock, which runs at the machine's rate from an
+ * origin that is new for each incarnation. The watchdog SIGTERMs the workload at the last stop
+ * deadline it was fed and at once when the sidecar dies; SIGKILL after the stop timeout; the
+ * process is dead at most KILL_SETTLE_MS later.
+ */
+import { KILL_SETTLE_MS } from '../core/sidecar/timing';
+import type { PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
+import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
+import type { Role } from '../gen/witness/v1/Role';
+import type { SidecarCore } from '../core/sidecar/sidecar-core';
+import type { Timers, WitnessTransport, PeerTransport } from '../sidecar/sidecar-ports';
+import { SidecarRuntime } from '../sidecar/sidecar-runtime';
+import { toCoreAnswer } from '../sidecar/witness-link';
+import type { WorkloadDriver } from '../sidecar/workload-driver';
+import type { Task } from './event-queue';
+import type { Network } from './network';
+import { PARTY_NAMES, WITNESS } from './plan';
+import { SILENT_LOGGER } from './silent-logger';
+import { traceLogger } from './trace-logger';
+import type { WitnessCall, WitnessNode } from './witness-node';
+import type { World } from './world';
+
+/** Timers are set a hair after the local deadline they wait for, so the clock reads >= it. */
+const TIMER_EPSILON_MS = 1e-6;
+
+export class SimWorkload {
+  alive = true;
+  /** SIGTERM sent (by the sidecar or the watchdog); no longer counts as active for liveness. */
+  terminating = false;
+  /** Watchdog: the last deadline fed (sidecar's clock), and a token that cancels older timers. */
+  fedDeadline = Number.NaN;
+  watchdogToken = 0;
+
+  constructor(
+    readonly id: number,
+    readonly machine: number,
+    /** The sidecar incarnation that started it. */
+    readonly owner: number,
+    readonly epoch: bigint,
+    readonly startedAt: number,
+  ) {}
+}
+
+class SidecarProcess {
+  paused = false;
+  /** Inputs and timers that came due while paused, run in order at SIGCONT. */
+  deferred: Task[] = [];
+  /** Cancels the SIGCONT of an earlier pause when the process is resumed otherwise. */
+  pauseToken = 0;
+  workload: SimWorkload | undefined;
+  onRunning: () => void = () => undefined;
+  onStopped: (byItself: boolean) => void = () => undefined;
+  runtime!: SidecarRuntime;
+  lastStatus = '';
+
+  constructor(
+    readonly inc: number,
+    /** This process's clock origin: local = rate * t + offset. */
+    readonly offset: number,
+  ) {}
+}
+
+/** What the node tells the checkers. */
+export interface NodeObserver {
+  onActivation(node: SidecarNode, workload: SimWorkload, why: string): void;
+  onDeactivation(workload: SimWorkload): void;
+  /** A workload process of this node is dead. */
+  onDeath(node: SidecarNode): void;
+  /** The sidecar heard that its workload crashed by itself (the failure cool-down counts from here). */
+  onCrashReported(): void;
+}
+
+export interface SidecarNodeParts {
+  readonly world: World;
+  readonly network: Network;
+  readonly witness: WitnessNode;
+  readonly observer: NodeObserver;
+  /** The other node of the pair. */
+  readonly peer: () => SidecarNode;
+  /** Swaps in a deliberately broken core (tests of the simulator itself). */
+  readonly createCore?: (settings: SidecarSettings, now: number) => SidecarCore;
+  /** Gives every sidecar incarnation a new number, across both nodes. */
+  readonly nextIncarnation: () => number;
+  readonly nextWorkloadId: () => number;
+}
+
+export class SidecarNode {
+  readonly name: string;
+  readonly rate: number;
+  sidecar: SidecarProcess | undefined;
+  /** Workload processes alive on this machine (a stopping one included). */
+  procs: SimWorkload[] = [];
+
+  constructor(
+    readonly index: number,
+    readonly settings: SidecarSettings,
+    private readonly parts: SidecarNodeParts,
+  ) {
+    this.name = PARTY_NAMES[index] as string;
+    this.rate = parts.world.plan.clockRates[index] as number;
+  }
+
+  // ---- the sidecar process --------------------------------------------------------------------
+
+  startSidecar(): void {
+    if (this.sidecar !== undefined) return;
+    const w = this.parts.world;
+    const sc = new SidecarProcess(this.parts.nextIncarnation(), w.proc.range(0, 1e6));
+    this.sidecar = sc;
+    sc.runtime = new SidecarRuntime(this.settings, {
+      clock: { now: () => this.localNow(sc) },
+      timers: this.timers(sc),
+      peer: this.peerTransport(sc),
+      witness: this.witnessTransport(sc),
+      workload: this.workloadDriver(sc),
+      logger: w.trace.on1 ? traceLogger(w.trace, this.name) : SILENT_LOGGER,
+      createCore: this.parts.createCore,
+    });
+    if (w.trace.on1) w.trace.log(1, this.name, `sidecar starts (incarnation ${sc.inc})`);
+    // Its first heartbeat goes out within one heartbeat of the start.
+    w.at(w.t + w.proc.range(0, this.settings.heartbeatMs) / this.rate, () =>
+      this.gate(sc.inc, (s) => s.runtime.begin()),
+    );
+  }
+
+  crashSidecar(why: string): void {
+    const sc = this.sidecar;
+    if (sc === undefined) return;
+    this.sidecar = undefined;
+    sc.runtime.halt();
+    if (this.parts.world.trace.on1) this.parts.world.trace.log(1, this.name, `sidecar ${why}`);
+    for (const w of this.procs) {
+      if (w.owner === sc.inc && w.alive && !w.terminating)
+        this.beginStop(w, 'watchdog: the sidecar is gone (pipe closed)');
+    }
+  }
+
+  pauseSidecar(ms: number): void {
+    const sc = this.sidecar;
+    const w = this.parts.world;
+    if (sc === undefined || sc.paused) return;
+    sc.paused = true;
+    const token = ++sc.pauseToken;
+    if (w.trace.on1)
+      w.trace.log(
+        1,
+        this.name,
+        Number.isFinite(ms) ? `sidecar PAUSED (SIGSTOP) for ${ms.toFixed(1)}ms` : 'sidecar PAUSED for good',
+      );
+    if (Number.isFinite(ms)) w.at(w.t + ms, () => this.resumeSidecar(sc.inc, token));
+  }
+
+  /** SIGCONT of the pause `token` (any pause when omitted). */
+  resumeSidecar(inc: number, token?: number): void {
+    const sc = this.sidecar;
+    if (sc === undefined || sc.inc !== inc || !sc.paused) return;
+    if (token !== undefined && sc.pauseToken !== token) return;
+    sc.paused = false;
+    sc.pauseToken += 1;
+    const w = this.parts.world;
+    if (w.trace.on1) w.trace.log(1, this.name, `sidecar resumes (SIGCONT), ${sc.deferred.length} queued inputs`);
+    const queued = sc.deferred;
+    sc.deferred = [];
+    for (const task of queued) task();
+  }
+
+  /** The workload that counts as active (alive and not told to stop), if any. */
+  activeWorkload(): SimWorkload | undefined {
+    return this.procs.find((p) => p.alive && !p.terminating);
+  }
+
+  /**
+   * Runs `fn` in the sidecar process incarnation `inc`: dropped if that process is gone, queued
+   * until SIGCONT if it is paused.
+   */
+  private gate(inc: number, fn: (sc: SidecarProcess) => void): void {
+    const sc = this.sidecar;
+    if (sc === undefined || sc.inc !== inc) return;
+    if (sc.paused) {
+      sc.deferred.push(() => this.gate(inc, fn));
+      return;
+    }
+    fn(sc);
+    if (this.parts.world.trace.on1) this.traceStatus(sc);
+  }
+
+  private localNow(sc: SidecarProcess): number {
+    return this.rate * this.parts.world.t + sc.offset;
+  }
+
+  private traceStatus(sc: SidecarProcess): void {
+    if (this.sidecar !== sc) return;
+    const v = sc.runtime.view();
+    const e = (x: bigint): string => this.parts.world.trace.epoch(x);
+    const status =
+      `${v.workload}@${e(v.epoch)} known ${e(v.knownEpoch)}${v.holding ? ' holding' : ''} ` +
+      `peer ${v.peerUp ? 'up' : 'down'} witness ${v.witnessUp ? 'up' : 'down'}`;
+    if (status === sc.lastStatus) return;
+    sc.lastStatus = status;
+    this.parts.world.trace.log(1, this.name, `status: ${status} (${v.lastDecision})`);
+  }
+
+  // ---- the runtime's ports --------------------------------------------------------------------
+
+  private timers(sc: SidecarProcess): Timers {
+    const w = this.parts.world;
+    return {
+      after: (delayMs, fire) => {
+        let cancelled = false;
+        // A timer that comes due while the process is stopped runs once, at SIGCONT.
+        w.at(w.t + delayMs / this.rate + TIMER_EPSILON_MS, () =>
+          this.gate(sc.inc, () => {
+            if (!cancelled) fire();
+          }),
+        );
+        return {
+          cancel: () => {
+            cancelled = true;
+          },
+        };
+      },
+    };
+  }
+
+  /**
+   * A call from this sidecar, answered at most once: after its deadline (local ms) the answer is
+   * ignored and `onFail` runs, as when the link refuses it.
+   */
+  private call<A>(
+    sc: SidecarProcess,
+    deadlineMs: number,
+    onAnswer: (a: A) => void,
+    onFail: (() => void) | undefined,
+  ): { answer: (a: A) => void; fail: Task } {
+    const w = this.parts.world;
+    const deadline = w.t + deadlineMs / this.rate;
+    let settled = false;
+    const answer = (a: A): void =>
+      this.gate(sc.inc, () => {
+        if (settled || w.t > deadline) return;
+        settled = true;
+        onAnswer(a);
+      });
+    const fail = (): void =>
+      this.gate(sc.inc, () => {
+        if (settled) return;
+        settled = true;
+        onFail?.();
+      });
+    // A call whose failure nothing hears needs no timer: an answer after the deadline is dropped.
+    if (onFail !== undefined) w.at(deadline, fail);
+    return { answer, fail };
+  }
+
+  private witnessTransport(sc: SidecarProcess): WitnessTransport | undefined {
+    if (this.settings.mode === 'simple') return undefined;
+    const s = this.settings;
+    const role: Role = s.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY';
+    const deadlineMs = this.parts.world.plan.callDeadlineMs;
+    const send = (
+      what: string,
+      deadline: number,
+      submit: WitnessCall,
+      done: (a: LeaseAnswer__Output | undefined, timedOut: boolean) => void,
+    ): void => {
+      const c = this.call<LeaseAnswer__Output>(
+        sc,
+        deadline,
+        (a) => done(a, false),
+        () => done(undefined, true),
+      );
+      this.parts.network.transmit(
+        this.index,
+        WITNESS,
+        what,
+        () => this.parts.witness.receive(this.index, what, submit, c.answer, c.fail),
+        c.fail,
+      );
+    };
+    return {
+      endpoint: 'witness',
+      renew: (heldEpoch, knownEpoch, leaseMs, done) => {
+        const request = {
+          group: s.group,
+          node: s.node,
+          role,
+          heldEpoch: `${heldEpoch}`,
+          knownEpoch: `${knownEpoch}`,
+          leaseMs,
+          sequence: '0',
+        };
+        send(
+          'heartbeat',
+          deadlineMs,
+          (service, reply) => service.heartbeat(request, reply),
+          (a) => done(a === undefined ? undefined : toCoreAnswer(a)),
+        );
+      },
+      acquire: (knownEpoch, leaseMs, acquireDeadlineMs, done) => {
+        const request = { group: s.group, node: s.node, knownEpoch: `${knownEpoch}`, leaseMs, sequence: '0' };
+        send(
+          'acquire',
+          acquireDeadlineMs,
+          (service, reply) => service.acquire(request, reply),
+          (a, timedOut) => done(a === undefined ? undefined : toCoreAnswer(a), timedOut),
+        );
+      },
+      release: (epoch, knownEpoch, done) => {
+        const request = { group: s.group, node: s.node, epoch: `${epoch}`, knownEpoch: `${knownEpoch}`, sequence: '0' };
+        send(
+          'release',
+          deadlineMs,
+          (service, reply) => service.release(request, reply),
+          (a) => done(a === undefined ? undefined : toCoreAnswer(a)),
+        );
+      },
+      close: () => undefined,
+    };
+  }
+
+  private peerTransport(sc: SidecarProcess): PeerTransport {
+    return {
+      heartbeat: (state, done) => {
+        const other = this.parts.peer();
+        const c = this.call<PeerReply>(sc, this.parts.world.plan.callDeadlineMs, done, undefined);
+        this.parts.network.transmit(
+          this.index,
+          other.index,
+          'peer heartbeat',
+          () => other.receivePeerHeartbeat(this.index, state, c.answer, c.fail),
+          c.fail,
+        );
+      },
+      close: () => undefined,
+    };
+  }
+
+  /** A heartbeat from the peer reaches this machine. */
+  private receivePeerHeartbeat(from: number, state: PeerState, answer: (r: PeerReply) => void, fail: Task): void {
+    const net = this.parts.network;
+    const target = this.sidecar;
+    if (target === undefined) {
+      net.transmit(this.index, from, 'refusal', fail, undefined);
+      return;
+    }
+    this.gate(target.inc, (s) => {
+      const reply = s.runtime.onPeerHeartbeat(state);
+      const w = this.parts.world;
+      if (w.trace.on2)
+        w.trace.log(
+          2,
+          this.name,
+          `peer heartbeat from ${PARTY_NAMES[from]} (${state.workload}@${w.trace.epoch(state.epoch)})` +
+            (reply.leaseMs > 0 ? `: grants a peer lease for ${w.trace.epoch(reply.leaseForEpoch)}` : ''),
+        );
+      net.transmit(this.index, from, 'peer reply', () => answer(reply), undefined);
+    });
+  }
+
+  // ---- workloads and the watchdog -------------------------------------------------------------
+
+  private workloadDriver(sc: SidecarProcess): WorkloadDriver {
+    return {
+      start: (epoch, _env, deadline) => this.startWorkload(sc, epoch, deadline),
+      feed: (deadline) => this.feedWatchdog(sc, deadline),
+      stop: () => {
+        const w = sc.workload;
+        if (w !== undefined && w.alive && !w.terminating)
+          this.beginStop(w, `sidecar: ${sc.runtime.view().lastDecision}`);
+      },
+      close: () => Promise.resolve(),
+      on: (event: 'running' | 'stopped', listener: (() => void) | ((byItself: boolean) => void)) => {
+        if (event === 'running') sc.onRunning = listener as () => void;
+        else sc.onStopped = listener as (byItself: boolean) => void;
+        return undefined;
+      },
+    };
+  }
+
+  private startWorkload(sc: SidecarProcess, epoch: bigint, deadline: number): void {
+    const world = this.parts.world;
+    const w = new SimWorkload(this.parts.nextWorkloadId(), this.index, sc.inc, epoch, world.t);
+    if (sc.workload !== undefined && sc.workload.alive) {
+      world.violate('error', 'shell', `${this.name} starts a workload while its previous one still runs`);
+    }
+    sc.workload = w;
+    this.procs.push(w);
+    const why = sc.runtime.view().lastDecision;
+    if (world.trace.on1) world.trace.log(1, this.name, `START epoch ${world.trace.epoch(epoch)}: ${why}`);
+    this.parts.observer.onActivation(this, w, why);
+    this.feedWatchdog(sc, deadline);
+    const startDelay = world.proc.range(0, world.plan.startDelayMaxMs);
+    world.at(world.t + startDelay / this.rate, () =>
+      this.gate(sc.inc, (s) => {
+        if (s.workload !== w || !w.alive || w.terminating) return;
+        if (world.trace.on1)
+          world.trace.log(1, this.name, `supervisor: workload ${world.trace.epoch(epoch)} is running`);
+        s.onRunning();
+      }),
+    );
+    if (world.plan.faults.has('workload-crash') && !world.healed) {
+      world.at(world.t + world.proc.exp(world.plan.workloadMeanLifeMs), () => {
+        if (w.alive && !w.terminating && !world.healed) this.die(w, true, 'CRASHES by itself');
+      });
+    }
+  }
+
+  /** The watchdog, a separate process, is fed the deadline; it stops the workload there. */
+  private feedWatchdog(sc: SidecarProcess, deadline: number): void {
+    const world = this.parts.world;
+    const w = sc.workload;
+    if (w === undefined || !w.alive || w.terminating) return;
+    if (deadline === w.fedDeadline) return;
+    w.fedDeadline = deadline;
+    const token = ++w.watchdogToken;
+    if (deadline === Number.POSITIVE_INFINITY) return;
+    const now = this.localNow(sc);
+    const when = deadline === Number.NEGATIVE_INFINITY ? world.t : world.t + (deadline - now) / this.rate;
+    world.at(when, () => {
+      if (w.watchdogToken !== token || !w.alive || w.terminating) return;
+      this.beginStop(w, 'watchdog: the stop deadline passed without a renewal from the sidecar');
+    });
+  }
+
+  private beginStop(w: SimWorkload, why: string): void {
+    if (!w.alive || w.terminating) return;
+    const world = this.parts.world;
+    w.terminating = true;
+    this.parts.observer.onDeactivation(w);
+    const stopTimeout = this.settings.stopTimeoutMs;
+    const plan = world.plan;
+    const ignores = plan.ignoreSigtermProbability > 0 && world.proc.chance(plan.ignoreSigtermProbability);
+    const exitAfter = ignores ? Number.POSITIVE_INFINITY : world.proc.range(0, plan.stopTimeMaxMs);
+    if (world.trace.on1)
+      world.trace.log(
+        1,
+        this.name,
+        `SIGTERM workload ${world.trace.epoch(w.epoch)} (${why})${ignores ? '; it ignores SIGTERM' : ''}`,
+      );
+    if (exitAfter < stopTimeout) {
+      world.at(world.t + exitAfter / this.rate, () => this.die(w, false, 'exits after SIGTERM'));
+      return;
+    }
+    world.at(world.t + stopTimeout / this.rate, () => {
+      if (!w.alive) return;
+      if (world.trace.on1)
+        world.trace.log(1, this.name, `SIGKILL workload ${world.trace.epoch(w.epoch)} (stop timeout)`);
+      const settle = world.proc.chance(0.5) ? KILL_SETTLE_MS : world.proc.range(0, KILL_SETTLE_MS);
+      world.at(world.t + settle / this.rate, () => this.die(w, false, 'is dead after SIGKILL'));
+    });
+  }
+
+  private die(w: SimWorkload, byItself: boolean, why: string): void {
+    if (!w.alive) return;
+    const world = this.parts.world;
+    w.alive = false;
+    const wasActive = !w.terminating;
+    w.terminating = true;
+    this.procs = this.procs.filter((p) => p !== w);
+    this.parts.observer.onDeath(this);
+    if (wasActive) this.parts.observer.onDeactivation(w);
+    if (world.trace.on1) world.trace.log(1, this.name, `workload ${world.trace.epoch(w.epoch)} ${why}`);
+    world.at(world.t, () =>
+      this.gate(w.owner, (s) => {
+        if (s.workload !== w) return;
+        s.workload = undefined;
+        if (byItself) this.parts.observer.onCrashReported();
+        s.onStopped(byItself);
+      }),
+    );
+  }
+}

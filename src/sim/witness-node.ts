@@ -1,0 +1,238 @@
+/**
+ * The witness machine: the production ArbitrationService over the production Arbiter, with a
+ * simulated store (FIFO writes of random duration; a crash loses what is not yet durable; a wipe
+ * starts an empty store whose generation comes from a wall clock that only moves forward).
+ */
+import { generationForOpen, generationFromWallClock } from '../core/epoch';
+import { restartGrace } from '../core/lease';
+import { Arbiter, type ArbiterConfig } from '../core/witness/arbiter';
+import { ArbitrationError } from '../core/witness/errors';
+import type { Decision, DurableGroup } from '../core/witness/types';
+import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
+import { ArbitrationService, type Reply } from '../witness/arbitration-service';
+import type { DecisionStore, Settled } from '../witness/decision-store';
+import { EventHub } from '../witness/event-hub';
+import { StoreUnconfirmedError, StoreWriteError } from '../witness/store/witness-store';
+import type { Task } from './event-queue';
+import type { Network } from './network';
+import { PARTY_NAMES, WITNESS } from './plan';
+import { SILENT_LOGGER } from './silent-logger';
+import type { World } from './world';
+
+/** The wall clock at the start of every schedule (only the witness reads it, to pick generations). */
+export const WALL0_MS = 1_750_000_000_000;
+
+interface StoreContents {
+  /** False until the first start creates it. */
+  created: boolean;
+  generation: bigint;
+  records: Map<string, DurableGroup>;
+  /** Real time at which the last queued write becomes durable (writes land in call order). */
+  tail: number;
+}
+
+/** A request to the witness, as the sidecar's transport hands it over. */
+export type WitnessCall = (service: ArbitrationService, reply: Reply) => void;
+
+export interface WitnessNodeHooks {
+  /** A broken witness shell: it sends the answer first and makes the decision durable after. */
+  readonly answerBeforePersist: boolean;
+  /** Told of every grant, with the node it went to (for the self-superseded note). */
+  readonly onGrant: (from: number, answer: LeaseAnswer__Output) => void;
+}
+
+export class WitnessNode {
+  up = false;
+  private inc = 0;
+  private offset = 0;
+  private service: ArbitrationService | undefined;
+  /** Real time at which its start-up grace ends. */
+  graceEnd = 0;
+  readonly gen0: bigint;
+  private store: StoreContents;
+
+  constructor(
+    private readonly world: World,
+    private readonly network: Network,
+    private readonly config: ArbiterConfig,
+    private readonly hooks: WitnessNodeHooks,
+  ) {
+    this.gen0 = generationFromWallClock(WALL0_MS);
+    this.store = { created: false, generation: this.gen0, records: new Map(), tail: 0 };
+  }
+
+  start(wipe: boolean, why: string): void {
+    if (this.up) return;
+    const w = this.world;
+    const wall = WALL0_MS + w.t;
+    if (wipe || !this.store.created) {
+      this.store = { created: true, generation: generationFromWallClock(wall), records: new Map(), tail: w.t };
+    } else {
+      // The real shell's open: a generation above everything recorded, never ahead of the wall clock.
+      const open = generationForOpen(
+        this.store.generation,
+        [...this.store.records.values()].map((r) => r.epoch),
+        wall,
+      );
+      if (open.aheadOfWallClockMs > 0) {
+        w.at(w.t + open.aheadOfWallClockMs, () => this.start(false, why));
+        return;
+      }
+      this.store.generation = open.generation;
+    }
+    this.up = true;
+    this.inc += 1;
+    this.offset = w.proc.range(0, 1e6);
+    const arbiter = new Arbiter(this.config, {
+      now: this.now(),
+      generation: this.store.generation,
+      records: [...this.store.records.values()],
+    });
+    this.service = new ArbitrationService({
+      arbiter,
+      store: this.simulatedStore(this.inc),
+      logger: SILENT_LOGGER,
+      events: new EventHub(),
+      now: () => this.now(),
+      defaultLeaseMs: this.config.defaultLeaseMs,
+      onWriteFailed: () => undefined,
+    });
+    this.graceEnd = w.t + restartGrace(this.config.maxLeaseMs, this.config.bounds) / this.rate();
+    const rec = this.store.records.get(w.plan.primary.group);
+    if (w.trace.on1)
+      w.trace.log(
+        1,
+        'W',
+        `witness starts (${why})${wipe ? ' with a WIPED store' : ''}: generation ${this.store.generation - this.gen0}, ` +
+          `record ${rec === undefined ? 'none' : `${rec.holder || '-'}@${w.trace.epoch(rec.epoch)}`}`,
+      );
+  }
+
+  crash(why: string, downMs: number): void {
+    if (!this.up) return;
+    const w = this.world;
+    this.up = false;
+    this.inc += 1;
+    // Requests held back behind a write die with the process: their callers time out.
+    this.service = undefined;
+    this.store.tail = w.t;
+    if (w.trace.on1) w.trace.log(1, 'W', `witness CRASHES (${why}); down for ${downMs.toFixed(1)}ms`);
+    const inc = this.inc;
+    w.at(w.t + downMs, () => {
+      if (this.up || this.inc !== inc) return;
+      const wipe = !w.healed && w.plan.wipeProbability > 0 && w.fault.chance(w.plan.wipeProbability);
+      this.start(wipe, 'restart');
+    });
+  }
+
+  /** A request from party `from` reaches the witness machine; its answer or error travels back. */
+  receive(from: number, what: string, call: WitnessCall, answer: (a: LeaseAnswer__Output) => void, fail: Task): void {
+    const w = this.world;
+    const service = this.service;
+    if (!this.up || service === undefined) {
+      if (w.trace.on2) w.trace.log(2, 'W', `${what} from ${PARTY_NAMES[from]}: witness down, connection refused`);
+      this.network.transmit(WITNESS, from, 'refusal', fail, undefined);
+      return;
+    }
+    const inc = this.inc;
+    call(service, (outcome) => {
+      // Answers of a witness that crashed meanwhile never leave the machine.
+      if (this.inc !== inc) return;
+      if (!outcome.ok) {
+        this.onError(from, what, outcome.error);
+        this.network.transmit(WITNESS, from, 'error', fail, undefined);
+        return;
+      }
+      // The service fills every field, as the deserializer at the sidecar's end would.
+      const a = outcome.answer as LeaseAnswer__Output;
+      if (a.verdict === 'VERDICT_GRANTED') this.hooks.onGrant(from, a);
+      if (w.trace.on1 && (w.trace.on2 || (a.verdict !== 'VERDICT_RENEWED' && a.verdict !== 'VERDICT_ACKNOWLEDGED'))) {
+        w.trace.log(
+          1,
+          'W',
+          `${what} from ${PARTY_NAMES[from]}: ${a.verdict}${a.reason !== 'REFUSAL_REASON_UNSPECIFIED' ? ` (${a.reason})` : ''} ` +
+            `holder ${a.holder || '-'}@${w.trace.epoch(BigInt(a.epoch))}` +
+            (a.retryAfterMs > 0 ? ` retry ${a.retryAfterMs}ms` : ''),
+        );
+      }
+      this.network.transmit(WITNESS, from, `answer ${a.verdict}`, () => answer(a), undefined);
+    });
+  }
+
+  /** The witness's monotonic clock. */
+  private now(): number {
+    return this.rate() * this.world.t + this.offset;
+  }
+
+  private rate(): number {
+    return this.world.plan.clockRates[WITNESS] as number;
+  }
+
+  /** Refusals the witness is built to give are answers; anything else is a bug in it. */
+  private onError(from: number, what: string, error: unknown): void {
+    const w = this.world;
+    const expected =
+      error instanceof ArbitrationError || error instanceof StoreWriteError || error instanceof StoreUnconfirmedError;
+    if (!expected) {
+      const e = error as Error;
+      w.violate('error', 'witness', `${what} from ${PARTY_NAMES[from]}: ${e.name}: ${e.message}\n${e.stack ?? ''}`);
+      return;
+    }
+    if (w.trace.on1) w.trace.log(1, 'W', `${what} from ${PARTY_NAMES[from]}: error ${(error as Error).message}`);
+  }
+
+  /**
+   * The record is durable before the answer leaves (unless a broken shell is simulated), and the
+   * decision takes effect only then; a write that fails (write-failure) rolls it back.
+   */
+  private simulatedStore(inc: number): DecisionStore {
+    return {
+      mayDecide: () => true,
+      write: (decision, done) => this.write(inc, decision, done),
+      forget: (_group, done) => done(undefined),
+    };
+  }
+
+  private write(inc: number, decision: Decision, done: Settled): void {
+    const w = this.world;
+    const plan = w.plan;
+    const record = decision.persist as DurableGroup;
+    const start = Math.max(w.t, this.store.tail);
+    const durableAt = start + w.proc.range(0, plan.writeDelayMaxMs);
+    this.store.tail = durableAt;
+    let crash: 'none' | 'before' | 'after' = 'none';
+    if (!w.healed && plan.crashOnWriteProbability > 0 && w.fault.chance(plan.crashOnWriteProbability)) {
+      crash = w.fault.chance(0.5) ? 'before' : 'after';
+    }
+    const fails = !w.healed && plan.writeFailProbability > 0 && w.fault.chance(plan.writeFailProbability);
+    const downMs = w.fault.range(1, 0.5 * plan.primary.leaseMs);
+    const answerFirst = this.hooks.answerBeforePersist;
+    if (answerFirst) done(undefined);
+    if (crash === 'before') {
+      w.at(w.proc.range(w.t, durableAt), () => {
+        if (this.inc === inc) this.crash('crash while a store write is in flight', downMs);
+      });
+    }
+    const name = `${record.holder || '-'}@${w.trace.epoch(record.epoch)}`;
+    w.at(durableAt, () => {
+      if (this.inc !== inc) {
+        if (w.trace.on1) w.trace.log(1, 'W', `write ${name} LOST (witness crashed first)`);
+        return;
+      }
+      if (fails) {
+        if (w.trace.on1) w.trace.log(1, 'W', `write ${name} FAILS (disk full)`);
+        if (!answerFirst) done(new Error('ENOSPC: no space left on device (simulated)'));
+        return;
+      }
+      if (decision.generation !== undefined && decision.generation > this.store.generation)
+        this.store.generation = decision.generation;
+      this.store.records.set(record.group, record);
+      if (w.trace.on1) w.trace.log(1, 'W', `durable: ${name}`);
+      if (crash === 'after') {
+        this.crash('crash after the write, before the answer', downMs);
+        return;
+      }
+      if (!answerFirst) done(undefined);
+    });
+  }
+}
