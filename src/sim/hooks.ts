@@ -18,7 +18,6 @@ export interface SimHooks {
 
 export const PRODUCTION: SimHooks = {};
 
-
 /** Operator actions (maintenance, switchover, hand-back) do not exist in the cores yet. */
 export interface OperatorAction {
   readonly kind: 'maintenance' | 'switchover' | 'handback';

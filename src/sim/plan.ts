@@ -100,6 +100,8 @@ export interface Plan {
   /** A SIGTERMed workload exits after uniform(0, stopTimeMaxMs) on its clock (> stop timeout: SIGKILL). */
   readonly stopTimeMaxMs: number;
   readonly ignoreSigtermProbability: number;
+  /** The workload runs inside the sidecar's process (the library form): no watchdog. */
+  readonly embedded: boolean;
   readonly probe: ProbeKind;
 }
 
@@ -187,6 +189,16 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     };
   }
 
+  // The library form (the workload inside the sidecar's process) has no watchdog: the runtime's
+  // own wake-up is all that stops it at the deadline. A freeze would stop both alike (only the
+  // fencing epoch covers that, design: known limits), so those schedules draw no pause, and the
+  // embedded deactivate is held to its contract of finishing within the stop timeout.
+  const embedded = rng.chance(0.25);
+  if (embedded) {
+    faults.delete('sidecar-pause');
+    delete episodes['sidecar-pause'];
+  }
+
   const faultPhaseMs = Math.round(Math.max(rng.range(10_000, 25_000), rng.range(4, 8) * lease));
   return {
     seed,
@@ -207,10 +219,11 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     startDelayMaxMs: rng.pick([rng.range(0, 5), rng.range(5, 2 * hb)]),
     workloadMeanLifeMs: rng.range(0.3, 5) * lease,
     stopTimeMaxMs: faults.has('slow-stop')
-      ? settings.stopTimeoutMs * rng.range(0.8, 1.5)
+      ? settings.stopTimeoutMs * (embedded ? 1 : rng.range(0.8, 1.5))
       : Math.min(settings.stopTimeoutMs, rng.range(0, 20)),
-    ignoreSigtermProbability: faults.has('slow-stop') ? rng.range(0, 0.5) : 0,
-    probe: rng.pick(['crash', 'isolate', 'pause'] as const),
+    ignoreSigtermProbability: faults.has('slow-stop') && !embedded ? rng.range(0, 0.5) : 0,
+    probe: embedded ? rng.pick(['crash', 'isolate'] as const) : rng.pick(['crash', 'isolate', 'pause'] as const),
+    embedded,
     writeFailProbability: faults.has('write-failure') ? rng.range(0.05, 0.5) : 0,
   };
 }
@@ -278,6 +291,7 @@ export function describePlan(plan: Plan): string[] {
     lines.push(`  a durable write crashes the witness with p=${plan.crashOnWriteProbability.toFixed(2)}`);
   if (plan.faults.has('write-failure'))
     lines.push(`  a durable write fails (disk full) with p=${plan.writeFailProbability.toFixed(2)}`);
+  if (plan.embedded) lines.push('  the workload is embedded in the sidecar process (library form): no watchdog');
   if (plan.faults.has('workload-crash'))
     lines.push(`  workload crashes by itself after ~${Math.round(plan.workloadMeanLifeMs)}ms`);
   lines.push(

@@ -411,6 +411,7 @@ export class SidecarNode {
   /** The watchdog, a separate process, is fed the deadline; it stops the workload there. */
   private feedWatchdog(sc: SidecarProcess, deadline: number): void {
     const world = this.parts.world;
+    if (world.plan.embedded) return; // no watchdog in the library form
     const w = sc.workload;
     if (w === undefined || !w.alive || w.terminating) return;
     if (deadline === w.fedDeadline) return;

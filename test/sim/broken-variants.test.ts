@@ -9,6 +9,7 @@ import { replayCommand } from '../../src/sim/main';
 import { scheduleSeed } from '../../src/sim/prng';
 import { runSchedule } from '../../src/sim/run';
 import type { ScheduleResult } from '../../src/sim/simulation';
+import { loadPatched, withPatchedBuild } from '../support/patched-build';
 import { VARIANTS } from './variants';
 
 const MASTER_SEED = 1;
@@ -23,24 +24,34 @@ function firstCatch(
   bound: number,
   kinds: readonly string[],
 ): { index: number; seed: number; what: string } | undefined {
-  const hooks = VARIANTS[name]?.hooks;
-  if (hooks === undefined) throw new Error(`no variant ${name}`);
-  for (let index = 0; index < bound; index += 1) {
-    const seed = scheduleSeed(MASTER_SEED, index);
-    const broken = keys(runSchedule(seed, { hooks }).result);
-    const relevant = [...broken].filter((k) => kinds.includes(k));
-    if (relevant.length === 0) continue;
-    const production = keys(runSchedule(seed).result);
-    const only = relevant.filter((k) => !production.has(k));
-    if (only.length > 0) return { index, seed, what: only.join(', ') };
-  }
-  return undefined;
+  const variant = VARIANTS[name];
+  if (variant === undefined) throw new Error(`no variant ${name}`);
+  // A broken shell is changed code: the simulator of a patched copy runs it.
+  const search = (run: typeof runSchedule): { index: number; seed: number; what: string } | undefined => {
+    for (let index = 0; index < bound; index += 1) {
+      const seed = scheduleSeed(MASTER_SEED, index);
+      const broken = keys(run(seed, { hooks: variant.hooks }).result);
+      const relevant = [...broken].filter((k) => kinds.includes(k));
+      if (relevant.length === 0) continue;
+      const production = keys(runSchedule(seed).result);
+      const only = relevant.filter((k) => !production.has(k));
+      if (only.length > 0) return { index, seed, what: only.join(', ') };
+    }
+    return undefined;
+  };
+  if (variant.patches === undefined) return search(runSchedule);
+  return withPatchedBuild(variant.patches, (root) =>
+    search(loadPatched<{ runSchedule: typeof runSchedule }>(root, 'src/sim/run.js').runSchedule),
+  );
 }
 
 const CASES: readonly { name: string; bound: number; kinds: readonly string[] }[] = [
   { name: 'witness-no-drift-margin', bound: 10000, kinds: ['S1/two-running'] },
   { name: 'runs-on-expired-peer-lease', bound: 100, kinds: ['S1/two-running'] },
   { name: 'answer-before-persist', bound: 10000, kinds: ['S2/not-above-earlier', 'S1/two-running'] },
+  // SAFETY 1 in the library form, where no watchdog backs the runtime's own wake-up at the deadline.
+  { name: 'runtime-never-wakes', bound: 3000, kinds: ['S1/two-running'] },
+  { name: 'runtime-feeds-watchdog-late', bound: 3000, kinds: ['S1/two-running'] },
 ];
 
 describe('simulator: deliberately broken variants are caught', function () {
@@ -53,7 +64,9 @@ describe('simulator: deliberately broken variants are caught', function () {
       if (caught !== undefined) {
         process.stdout.write(
           `      caught at schedule ${caught.index} (${caught.what}): ` +
-            `${replayCommand(caught.seed, 'dist/test/sim/variants.js', c.name)}\n`,
+            (VARIANTS[c.name]?.patches === undefined
+              ? `${replayCommand(caught.seed, 'dist/test/sim/variants.js', c.name)}\n`
+              : `seed ${caught.seed} of a patched build\n`),
         );
       }
     });

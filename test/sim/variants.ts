@@ -1,16 +1,20 @@
 /**
- * Deliberately broken variants of the cores and of the witness shell, for the simulator's own
- * tests only: a simulator that cannot fail proves nothing. Each must be caught within a bounded
- * number of schedules (test/sim/broken-variants.test.ts). Replay one of their schedules with
+ * Deliberately broken variants of the cores (through hooks) and of the production shells (through
+ * a patched copy of the build), for the simulator's own tests only: a simulator that cannot fail
+ * proves nothing. Each must be caught within a bounded number of schedules
+ * (test/sim/broken-variants.test.ts). Replay a hook variant's schedule with
  *   npm run sim -- --replay 0xSEED --hooks dist/test/sim/variants.js --variant NAME
  */
 import { SidecarCore } from '../../src/core/sidecar/sidecar-core';
 import type { PeerReply } from '../../src/core/sidecar/types';
 import type { SimHooks } from '../../src/sim/hooks';
+import type { Patch } from '../support/patched-build';
 
+/** A broken core comes in through hooks; a broken shell (runtime, service) through patched code. */
 export interface Variant {
   readonly description: string;
-  readonly hooks: SimHooks;
+  readonly hooks?: SimHooks;
+  readonly patches?: readonly Patch[];
 }
 
 /** (b) The active node keeps running on an expired peer lease: once granted, it never runs out. */
@@ -33,7 +37,35 @@ export const VARIANTS: Record<string, Variant> = {
     hooks: { createSidecar: (settings, now) => new RunsOnExpiredPeerLease(settings, now) },
   },
   'answer-before-persist': {
-    description: 'the witness shell sends a grant before it is durable; a crash then loses the write',
-    hooks: { answerBeforePersist: true },
+    description:
+      'the witness service answers a durable decision before its write settles, and rolls it back when the write fails',
+    patches: [
+      {
+        file: 'src/witness/arbitration-service.js',
+        find: 'this.busy.set(group, []);\n        this.parts.store.write(decision, (error) => {',
+        replace:
+          'this.busy.set(group, []);\n        reply({ ok: true, answer });\n        this.parts.store.write(decision, (error) => {',
+      },
+    ],
+  },
+  'runtime-never-wakes': {
+    description: 'the sidecar runtime arms no wake-up timer: it decides only at heartbeats and on inputs',
+    patches: [
+      {
+        file: 'src/sidecar/sidecar-runtime.js',
+        find: 'if (!Number.isFinite(at))\n            return;',
+        replace: 'if (at === at)\n            return;',
+      },
+    ],
+  },
+  'runtime-feeds-watchdog-late': {
+    description: "the sidecar runtime feeds the watchdog a heartbeat past the core's stop deadline",
+    patches: [
+      {
+        file: 'src/sidecar/sidecar-runtime.js',
+        find: 'this.parts.workload.feed(this.core.stopDeadline());',
+        replace: 'this.parts.workload.feed(this.core.stopDeadline() + this.settings.heartbeatMs);',
+      },
+    ],
   },
 };
