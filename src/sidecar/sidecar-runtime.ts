@@ -9,10 +9,10 @@ import { failoverBoundMs, settingsProblems, stopBudget } from '../core/sidecar/t
 import type { Action, SidecarSettings, WitnessAnswer } from '../core/sidecar/types';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import type { Logger } from '../log/logger';
+import { toWirePhase, toWireRole } from '../wire/enum-mappings';
 import { acquireDeadlineMs, logAcquireTiming } from './acquire-timing';
 import { monotonicNowMs } from './monotonic-clock';
 import { PeerLink } from './peer-link';
-import { toWirePhase } from './peer-wire';
 import { SidecarServer } from './sidecar-server';
 import { trackClientSockets } from './stuck-sockets';
 import { type SidecarOptions, toSettings } from './sidecar-options';
@@ -52,6 +52,7 @@ export class SidecarRuntime {
       group: options.group,
       node: options.node,
       peerNode: options.peerNode,
+      logger,
       onRefusedSender: (why) => this.warnOnce(why, 'refused a Peer heartbeat'),
       onPeerHeartbeat: (state) => {
         const reply = this.core.onPeerHeartbeat(state, monotonicNowMs());
@@ -70,12 +71,13 @@ export class SidecarRuntime {
     );
     if (options.mode === 'standard') {
       this.endpoints = new WitnessEndpoints(options.witness, options.zone, options.failbackProbeMs, now);
-      const role = options.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY';
+      const role = toWireRole(options.role);
       this.witness = new WitnessLink(
         this.endpoints,
         { group: options.group, node: options.node, role },
         options.timeoutMs,
         options.heartbeatMs,
+        (why) => this.warnOnce(why, 'ignored a witness answer'),
       );
     }
     workload.on('running', () => {
@@ -286,7 +288,7 @@ export class SidecarRuntime {
     return {
       group: this.options.group,
       node: this.options.node,
-      role: this.options.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY',
+      role: toWireRole(this.options.role),
       mode: this.options.mode,
       workload: toWirePhase(view.workload),
       active: view.workload === 'running' || view.workload === 'starting',

@@ -16,8 +16,9 @@ import type { Logger } from '../log/logger';
 import type { EventHub } from './event-hub';
 import { LockLostError } from './store/data-dir-lock';
 import { StoreUnconfirmedError, StoreWriteError, type WitnessStore } from './store/witness-store';
-import { requireEpoch, requireId, requireLeaseMs, requireRole, requireWellFormed } from './validate-request';
-import { toWireAnswer, toWireEvent } from './wire';
+import { requireEpoch, requireId, requireLeaseMs, requireRole, requireWellFormed } from '../wire/validate-request';
+import { toWireEvent } from '../wire/admin-messages';
+import { toWireAnswer } from '../wire/lease-answer';
 
 export type Answer = LeaseAnswer | Promise<LeaseAnswer>;
 

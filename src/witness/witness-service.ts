@@ -1,36 +1,22 @@
 /** gRPC handlers of witness.v1.Witness: unary calls and the KeepAlive stream. */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { LeaseAnswer } from '../gen/witness/v1/LeaseAnswer';
 import type { RenewRequest__Output } from '../gen/witness/v1/RenewRequest';
 import type { WitnessHandlers } from '../gen/witness/v1/Witness';
+import type { FailStream, ServiceEdge } from '../wire/service-edge';
 import type { Answer, ArbitrationService } from './arbitration-service';
-import { toServiceError } from './status-mapping';
 import type { StreamRegistry } from './stream-registry';
 
-export function witnessHandlers(service: ArbitrationService, streams: StreamRegistry): WitnessHandlers {
+export function witnessHandlers(
+  service: ArbitrationService,
+  streams: StreamRegistry,
+  edge: ServiceEdge,
+): WitnessHandlers {
   return {
-    Renew: unary((request) => service.heartbeat(request)),
-    Acquire: unary((request) => service.acquire(request)),
-    Release: unary((request) => service.release(request)),
-    KeepAlive: (call) => keepAlive(call, service, streams),
-  };
-}
-
-function unary<Req>(
-  handle: (request: Req) => Answer,
-): (call: grpc.ServerUnaryCall<Req, LeaseAnswer>, callback: grpc.sendUnaryData<LeaseAnswer>) => void {
-  return (call, callback) => {
-    try {
-      const answer = handle(call.request);
-      if (answer instanceof Promise)
-        answer.then(
-          (a) => callback(null, a),
-          (e: unknown) => callback(toServiceError(e)),
-        );
-      else callback(null, answer);
-    } catch (error) {
-      callback(toServiceError(error));
-    }
+    Renew: edge.unary('Renew', (request) => service.heartbeat(request)),
+    Acquire: edge.unary('Acquire', (request) => service.acquire(request)),
+    Release: edge.unary('Release', (request) => service.release(request)),
+    KeepAlive: edge.bidiStream('KeepAlive', (call, fail) => keepAlive(call, fail, service, streams)),
   };
 }
 
@@ -42,6 +28,7 @@ function unary<Req>(
  */
 function keepAlive(
   call: grpc.ServerDuplexStream<RenewRequest__Output, LeaseAnswer>,
+  failStream: FailStream,
   service: ArbitrationService,
   streams: StreamRegistry,
 ): void {
@@ -51,7 +38,7 @@ function keepAlive(
   const fail = (error: unknown): void => {
     if (ended) return;
     ended = true;
-    call.emit('error', toServiceError(error));
+    failStream(error);
   };
   const unregister = streams.add(() => {
     ended = true;
