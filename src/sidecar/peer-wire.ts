@@ -1,31 +1,16 @@
 /** Peer-link messages (generated types) to and from the sidecar core's vocabulary. */
-import type { PeerReply, PeerState, WorkloadPhase } from '../core/sidecar/types';
+import type { PeerReply, PeerState } from '../core/sidecar/types';
 import type { PeerHeartbeatResponse, PeerHeartbeatResponse__Output } from '../gen/witness/v1/PeerHeartbeatResponse';
 import type { PeerState as WirePeerState, PeerState__Output } from '../gen/witness/v1/PeerState';
-import type { WorkloadPhase as WireWorkloadPhase } from '../gen/witness/v1/WorkloadPhase';
-import { invalid, requireEpoch, requireId, requireRole } from '../witness/validate-request';
-
-const PHASE_TO_WIRE: Record<WorkloadPhase, WireWorkloadPhase> = {
-  stopped: 'WORKLOAD_PHASE_STOPPED',
-  starting: 'WORKLOAD_PHASE_STARTING',
-  running: 'WORKLOAD_PHASE_RUNNING',
-  stopping: 'WORKLOAD_PHASE_STOPPING',
-};
-
-export function toWirePhase(phase: WorkloadPhase): WireWorkloadPhase {
-  return PHASE_TO_WIRE[phase];
-}
-
-function fromWirePhase(field: string, phase: string): WorkloadPhase {
-  for (const [core, wire] of Object.entries(PHASE_TO_WIRE)) if (wire === phase) return core as WorkloadPhase;
-  throw invalid(field, 'must be one of WORKLOAD_PHASE_STOPPED, _STARTING, _RUNNING, _STOPPING');
-}
+import { fromWirePhase, toWirePhase, toWireRole } from '../wire/enum-mappings';
+import { requireEpoch, requireId, requireRole } from '../wire/validate-request';
+import { invalid } from '../wire/wire-error';
 
 export function toWirePeerState(group: string, s: PeerState): WirePeerState {
   return {
     group,
     node: s.node,
-    role: s.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY',
+    role: toWireRole(s.role),
     workload: toWirePhase(s.workload),
     epoch: s.epoch.toString(),
     knownEpoch: s.knownEpoch.toString(),

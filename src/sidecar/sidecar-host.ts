@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import type { Logger } from '../log/logger';
+import { toWireRole } from '../wire/enum-mappings';
 import { monotonicNowMs } from './monotonic-clock';
 import { PeerLink } from './peer-link';
 import type { Clock, Timers, WitnessTransport } from './sidecar-ports';
@@ -49,6 +50,7 @@ export class SidecarHost {
       group: options.group,
       node: options.node,
       peerNode: options.peerNode,
+      logger,
       onRefusedSender: (why) => this.warnOnce(why, 'refused a Peer heartbeat'),
       onPeerHeartbeat: (state) => this.runtime.onPeerHeartbeat(state),
       state: () => this.status(),
@@ -124,8 +126,13 @@ export class SidecarHost {
   private witnessTransport(): WitnessTransport {
     const o = this.options;
     const endpoints = new WitnessEndpoints(o.witness, o.zone, o.failbackProbeMs, monotonicNowMs());
-    const role = o.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY';
-    const link = new WitnessLink(endpoints, { group: o.group, node: o.node, role }, o.timeoutMs, o.heartbeatMs);
+    const link = new WitnessLink(
+      endpoints,
+      { group: o.group, node: o.node, role: toWireRole(o.role) },
+      o.timeoutMs,
+      o.heartbeatMs,
+      (why) => this.warnOnce(why, 'ignored a witness answer'),
+    );
     return {
       get endpoint() {
         return link.endpoint;

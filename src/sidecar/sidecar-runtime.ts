@@ -9,8 +9,8 @@ import { failoverBoundMs, settingsProblems } from '../core/sidecar/timing';
 import type { Action, PeerReply, PeerState, SidecarSettings, SidecarView, WitnessAnswer } from '../core/sidecar/types';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import type { Logger } from '../log/logger';
+import { toWirePhase, toWireRole } from '../wire/enum-mappings';
 import { acquireDeadlineMs, logAcquireTiming } from './acquire-timing';
-import { toWirePhase } from './peer-wire';
 import type { Clock, HealthFlag, PeerTransport, TimerHandle, Timers, WitnessTransport } from './sidecar-ports';
 import type { WorkloadDriver } from './workload-driver';
 
@@ -225,7 +225,7 @@ export class SidecarRuntime {
     return {
       group: this.settings.group,
       node: this.settings.node,
-      role: this.settings.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY',
+      role: toWireRole(this.settings.role),
       mode: this.settings.mode,
       workload: toWirePhase(view.workload),
       active: view.workload === 'running' || view.workload === 'starting',

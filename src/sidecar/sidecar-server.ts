@@ -7,17 +7,20 @@ import type { PeerHandlers } from '../gen/witness/v1/Peer';
 import type { SidecarHandlers } from '../gen/witness/v1/Sidecar';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import { bindInsecure, shutdownGracefully } from '../grpc/server-lifecycle';
+import type { Logger } from '../log/logger';
 import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
-import { strictDeserializers } from '../witness/strict-deserializers';
-import { requireWellFormed } from '../witness/validate-request';
-import { ArbitrationError } from '../core/witness/errors';
-import { toServiceError } from '../witness/status-mapping';
+import { ServiceEdge } from '../wire/service-edge';
+import { strictDeserializers } from '../wire/strict-deserializers';
+import { requireWellFormed } from '../wire/validate-request';
+import { WireError } from '../wire/wire-error';
 import { fromWirePeerState, toWireReply } from './peer-wire';
 
 export interface SidecarServerHooks {
   readonly group: string;
   readonly node: string;
   readonly peerNode: string;
+  /** For what no handler expected: logged with a request id the caller is answered with. */
+  readonly logger: Logger;
   /** A heartbeat was refused for who sent it: for a log line (the caller may rate-limit). */
   onRefusedSender(why: string): void;
   onPeerHeartbeat(state: PeerState): PeerReply;
@@ -52,43 +55,20 @@ export class SidecarServer {
 
   constructor(hooks: SidecarServerHooks) {
     const { grpcObject } = loadWitnessProto();
+    const peerEdge = new ServiceEdge({ service: 'witness.v1.Peer', logger: hooks.logger });
     const peer: PeerHandlers = {
-      Heartbeat: (call, callback) => {
-        try {
-          const state = fromWirePeerState(requireWellFormed(call.request).state, 'state');
-          if (state.group !== hooks.group) {
-            throw new ArbitrationError(
-              'failed-precondition',
-              'state.group',
-              `state.group: this sidecar serves group ${hooks.group}, not ${state.group}`,
-            );
-          }
-          if (state.node === hooks.node) {
-            throw new ArbitrationError(
-              'failed-precondition',
-              'state.node',
-              `state.node: ${state.node} is this sidecar's own name; check --peer`,
-            );
-          }
-          // Until the peer link is authenticated, the name is all that keeps a third node of the
-          // group from being taken for the peer (and granted a peer lease).
-          if (state.node !== hooks.peerNode) {
-            throw new ArbitrationError(
-              'failed-precondition',
-              'state.node',
-              `state.node: this sidecar's peer is ${hooks.peerNode} (--peer-node), not ${state.node}`,
-            );
-          }
-          callback(null, toWireReply(hooks.group, hooks.onPeerHeartbeat(state)));
-        } catch (error) {
-          if (error instanceof ArbitrationError && error.kind === 'failed-precondition') {
-            hooks.onRefusedSender(error.message);
-          }
-          callback(toServiceError(error));
+      Heartbeat: peerEdge.unary('Heartbeat', (request) => {
+        const state = fromWirePeerState(requireWellFormed(request).state, 'state');
+        const refusal = senderRefusal(state, hooks);
+        if (refusal !== undefined) {
+          hooks.onRefusedSender(refusal.message);
+          throw refusal;
         }
-      },
+        return toWireReply(hooks.group, hooks.onPeerHeartbeat(state));
+      }),
     };
-    const sidecar: SidecarHandlers = { GetState: (_call, callback) => callback(null, hooks.state()) };
+    const sidecarEdge = new ServiceEdge({ service: 'witness.v1.Sidecar', logger: hooks.logger });
+    const sidecar: SidecarHandlers = { GetState: sidecarEdge.unary('GetState', () => hooks.state()) };
     this.server.addService(strictDeserializers(grpcObject.witness.v1.Peer.service, 'witness.v1.Peer'), peer);
     this.server.addService(grpcObject.witness.v1.Sidecar.service, sidecar);
     this.health.addToServer(this.server);
@@ -106,4 +86,32 @@ export class SidecarServer {
   shutdown(): Promise<void> {
     return shutdownGracefully(this.server, SHUTDOWN_GRACE_MS);
   }
+}
+
+/** Why a heartbeat is not the configured peer's, or undefined when it is. */
+function senderRefusal(state: PeerState & { group: string }, hooks: SidecarServerHooks): WireError | undefined {
+  if (state.group !== hooks.group) {
+    return new WireError(
+      'failed-precondition',
+      'state.group',
+      `state.group: this sidecar serves group ${hooks.group}, not ${state.group}`,
+    );
+  }
+  if (state.node === hooks.node) {
+    return new WireError(
+      'failed-precondition',
+      'state.node',
+      `state.node: ${state.node} is this sidecar's own name; check --peer`,
+    );
+  }
+  // Until the peer link is authenticated, the name is all that keeps a third node of the group
+  // from being taken for the peer (and granted a peer lease).
+  if (state.node !== hooks.peerNode) {
+    return new WireError(
+      'failed-precondition',
+      'state.node',
+      `state.node: this sidecar's peer is ${hooks.peerNode} (--peer-node), not ${state.node}`,
+    );
+  }
+  return undefined;
 }

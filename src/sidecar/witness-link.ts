@@ -4,6 +4,7 @@ import type { WitnessAnswer } from '../core/sidecar/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import type { WitnessClient } from '../gen/witness/v1/Witness';
 import { loadWitnessProto } from '../proto/load-proto';
+import { fromWireAnswer } from '../wire/lease-answer';
 import { ChannelKeeper } from './channel-keeper';
 import { linkChannelOptions } from './channel-options';
 import { monotonicNowMs } from './monotonic-clock';
@@ -26,6 +27,8 @@ export class WitnessLink {
     private readonly caller: Caller,
     private readonly deadlineMs: number,
     heartbeatMs: number,
+    /** An answer failed validation and counted as a failed call: for a log line (the caller may rate-limit). */
+    private readonly onMalformedAnswer: (why: string) => void = () => undefined,
   ) {
     this.options = linkChannelOptions(heartbeatMs, deadlineMs);
   }
@@ -76,9 +79,10 @@ export class WitnessLink {
   }
 
   private answer(done: Callback, address: string): grpc.requestCallback<LeaseAnswer__Output> {
-    return (error, answer) => {
+    return (error, wire) => {
+      const answer = error || wire === undefined ? undefined : this.validAnswer(wire, address);
       const keeper = this.keeper(address);
-      if (error || answer === undefined) {
+      if (answer === undefined) {
         keeper.failed(monotonicNowMs());
         // Only a failure of the endpoint in use moves the list on (not a failed probe).
         if (address === this.endpoint && isUnreachable(error)) this.endpoints.failed();
@@ -86,8 +90,24 @@ export class WitnessLink {
         return;
       }
       keeper.answered(monotonicNowMs());
-      done(toCoreAnswer(answer));
+      done(answer);
     };
+  }
+
+  /** The answer in the core's words, or undefined (said once to onMalformedAnswer) when it is malformed. */
+  private validAnswer(wire: LeaseAnswer__Output, address: string): WitnessAnswer | undefined {
+    let answer: ReturnType<typeof fromWireAnswer>;
+    try {
+      answer = fromWireAnswer(wire);
+    } catch (error) {
+      this.onMalformedAnswer(`the witness at ${address} sent a malformed answer: ${errorText(error)}`);
+      return undefined;
+    }
+    if (answer.group !== this.caller.group) {
+      this.onMalformedAnswer(`the witness at ${address} answered for group ${answer.group}, not ${this.caller.group}`);
+      return undefined;
+    }
+    return answer;
   }
 
   private keeper(address: string): ChannelKeeper<WitnessClient> {
@@ -106,21 +126,6 @@ function isUnreachable(error: grpc.ServiceError | null): boolean {
   return error === null || error.code === grpc.status.UNAVAILABLE || error.code === grpc.status.DEADLINE_EXCEEDED;
 }
 
-const VERDICTS = {
-  VERDICT_GRANTED: 'granted',
-  VERDICT_RENEWED: 'renewed',
-  VERDICT_ACKNOWLEDGED: 'acknowledged',
-  VERDICT_RELEASED: 'released',
-  VERDICT_REFUSED: 'refused',
-} as const;
-
-export function toCoreAnswer(answer: LeaseAnswer__Output): WitnessAnswer | undefined {
-  if (answer.verdict === 'VERDICT_UNSPECIFIED') return undefined;
-  return {
-    verdict: VERDICTS[answer.verdict],
-    holder: answer.holder,
-    epoch: BigInt(answer.epoch),
-    leaseMs: answer.leaseMs,
-    retryAfterMs: answer.retryAfterMs,
-  };
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -13,7 +13,7 @@ import type { Role } from '../gen/witness/v1/Role';
 import type { SidecarCore } from '../core/sidecar/sidecar-core';
 import type { Timers, WitnessTransport, PeerTransport } from '../sidecar/sidecar-ports';
 import { SidecarRuntime } from '../sidecar/sidecar-runtime';
-import { toCoreAnswer } from '../sidecar/witness-link';
+import { fromWireAnswer } from '../wire/lease-answer';
 import type { WorkloadDriver } from '../sidecar/workload-driver';
 import type { Task } from './event-queue';
 import type { Network } from './network';
@@ -296,7 +296,7 @@ export class SidecarNode {
           'heartbeat',
           deadlineMs,
           (service, reply) => service.heartbeat(request, reply),
-          (a) => done(a === undefined ? undefined : toCoreAnswer(a)),
+          (a) => done(a === undefined ? undefined : fromWireAnswer(a)),
         );
       },
       acquire: (knownEpoch, leaseMs, acquireDeadlineMs, done) => {
@@ -305,7 +305,7 @@ export class SidecarNode {
           'acquire',
           acquireDeadlineMs,
           (service, reply) => service.acquire(request, reply),
-          (a, timedOut) => done(a === undefined ? undefined : toCoreAnswer(a), timedOut),
+          (a, timedOut) => done(a === undefined ? undefined : fromWireAnswer(a), timedOut),
         );
       },
       release: (epoch, knownEpoch, done) => {
@@ -314,7 +314,7 @@ export class SidecarNode {
           'release',
           deadlineMs,
           (service, reply) => service.release(request, reply),
-          (a) => done(a === undefined ? undefined : toCoreAnswer(a)),
+          (a) => done(a === undefined ? undefined : fromWireAnswer(a)),
         );
       },
       close: () => undefined,

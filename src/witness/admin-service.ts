@@ -4,11 +4,12 @@ import type { Arbiter } from '../core/witness/arbiter';
 import type { AdminHandlers } from '../gen/witness/v1/Admin';
 import type { GroupEvent } from '../gen/witness/v1/GroupEvent';
 import type { WatchRequest__Output } from '../gen/witness/v1/WatchRequest';
+import { toWireGroupStatus } from '../wire/admin-messages';
+import type { ServiceEdge } from '../wire/service-edge';
+import { optionalId, requireId, requireWellFormed } from '../wire/validate-request';
+import { invalid } from '../wire/wire-error';
 import type { EventHub } from './event-hub';
-import { toServiceError } from './status-mapping';
 import type { StreamRegistry } from './stream-registry';
-import { invalid, optionalId, requireId, requireWellFormed } from './validate-request';
-import { toWireGroupStatus } from './wire';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -18,35 +19,25 @@ export function adminHandlers(
   events: EventHub,
   streams: StreamRegistry,
   now: () => number,
+  edge: ServiceEdge,
 ): AdminHandlers {
   return {
-    GetGroup: (call, callback) => {
-      try {
-        callback(
-          null,
-          toWireGroupStatus(arbiter.view(requireId('group', requireWellFormed(call.request).group), now())),
-        );
-      } catch (error) {
-        callback(toServiceError(error));
-      }
-    },
-    ListGroups: (call, callback) => {
-      try {
-        const { pageSize, pageToken } = requireWellFormed(call.request);
-        if (pageSize > MAX_PAGE_SIZE) throw invalid('page_size', `must be at most ${MAX_PAGE_SIZE}`);
-        const after = decodePageToken(pageToken);
-        const page = arbiter.list(now(), after, pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize);
-        const last = page.groups[page.groups.length - 1];
-        callback(null, {
-          groups: page.groups.map(toWireGroupStatus),
-          nextPageToken: page.more && last !== undefined ? encodePageToken(last.group) : '',
-          total: page.total,
-        });
-      } catch (error) {
-        callback(toServiceError(error));
-      }
-    },
-    Watch: (call) => watch(call, events, streams),
+    GetGroup: edge.unary('GetGroup', (request) =>
+      toWireGroupStatus(arbiter.view(requireId('group', requireWellFormed(request).group), now())),
+    ),
+    ListGroups: edge.unary('ListGroups', (request) => {
+      const { pageSize, pageToken } = requireWellFormed(request);
+      if (pageSize > MAX_PAGE_SIZE) throw invalid('page_size', `must be at most ${MAX_PAGE_SIZE}`);
+      const after = decodePageToken(pageToken);
+      const page = arbiter.list(now(), after, pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize);
+      const last = page.groups[page.groups.length - 1];
+      return {
+        groups: page.groups.map(toWireGroupStatus),
+        nextPageToken: page.more && last !== undefined ? encodePageToken(last.group) : '',
+        total: page.total,
+      };
+    }),
+    Watch: edge.serverStream('Watch', (call) => watch(call, events, streams)),
   };
 }
 
@@ -55,13 +46,8 @@ function watch(
   events: EventHub,
   streams: StreamRegistry,
 ): void {
-  let group: string;
-  try {
-    group = optionalId('group', requireWellFormed(call.request).group);
-  } catch (error) {
-    call.emit('error', toServiceError(error));
-    return;
-  }
+  // A malformed request throws here, before anything is subscribed: the edge ends the call.
+  const group = optionalId('group', requireWellFormed(call.request).group);
   const unsubscribe = events.subscribe(group, (event) => call.write(event));
   const unregister = streams.add(() => call.end());
   const stop = (): void => {

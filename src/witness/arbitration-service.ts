@@ -18,11 +18,13 @@ import type { DecisionStore } from './decision-store';
 import type { EventHub } from './event-hub';
 import { LockLostError } from './store/data-dir-lock';
 import { StoreUnconfirmedError, StoreWriteError } from './store/witness-store';
-import { requireEpoch, requireId, requireLeaseMs, requireRole, requireWellFormed } from './validate-request';
-import { toWireAnswer, toWireEvent } from './wire';
+import { requireEpoch, requireId, requireLeaseMs, requireRole, requireWellFormed } from '../wire/validate-request';
+import { toWireEvent } from '../wire/admin-messages';
+import { toWireAnswer } from '../wire/lease-answer';
 
 /** Every request is answered exactly once, with its answer or the error that refused it. */
-export type Outcome = { readonly ok: true; readonly answer: LeaseAnswer } | { readonly ok: false; readonly error: unknown };
+export type Outcome =
+  { readonly ok: true; readonly answer: LeaseAnswer } | { readonly ok: false; readonly error: unknown };
 export type Reply = (outcome: Outcome) => void;
 
 /** A write slower than this share of the default lease eats into every lease it delays: say so. */

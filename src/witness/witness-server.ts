@@ -9,6 +9,8 @@ import type { Arbiter } from '../core/witness/arbiter';
 import { bindInsecure, shutdownGracefully } from '../grpc/server-lifecycle';
 import type { Logger } from '../log/logger';
 import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
+import { ServiceEdge } from '../wire/service-edge';
+import { strictDeserializers } from '../wire/strict-deserializers';
 import { adminHandlers } from './admin-service';
 import { ArbitrationService } from './arbitration-service';
 import { durableStore } from './decision-store';
@@ -18,7 +20,7 @@ import type { LockLostError } from './store/data-dir-lock';
 import { StoreHealth } from './store-health';
 import type { WitnessStore } from './store/witness-store';
 import { StreamRegistry } from './stream-registry';
-import { strictDeserializers } from './strict-deserializers';
+import { storeErrorToWire } from './store-error-to-wire';
 import { witnessHandlers } from './witness-service';
 
 export const SERVED_SERVICES = ['witness.v1.Witness', 'witness.v1.Admin'] as const;
@@ -75,11 +77,11 @@ export class WitnessServer {
     this.janitor = new GroupJanitor(parts.arbiter, service, parts.logger, parts.now, parts.forgetAfterMs);
     this.server.addService(
       strictDeserializers(grpcObject.witness.v1.Witness.service, 'witness.v1.Witness'),
-      witnessHandlers(service, this.streams),
+      witnessHandlers(service, this.streams, this.edge('witness.v1.Witness')),
     );
     this.server.addService(
       strictDeserializers(grpcObject.witness.v1.Admin.service, 'witness.v1.Admin'),
-      adminHandlers(parts.arbiter, events, this.streams, parts.now),
+      adminHandlers(parts.arbiter, events, this.streams, parts.now, this.edge('witness.v1.Admin')),
     );
     this.health.addToServer(this.server);
     new ReflectionService(reflectionDefinition()).addToServer(this.server);
@@ -102,6 +104,10 @@ export class WitnessServer {
     await shutdownGracefully(this.server, SHUTDOWN_GRACE_MS, () =>
       this.parts.logger.warn('calls still in flight after the shutdown grace; cutting them'),
     );
+  }
+
+  private edge(service: (typeof SERVED_SERVICES)[number]): ServiceEdge {
+    return new ServiceEdge({ service, logger: this.parts.logger, knownError: storeErrorToWire });
   }
 
   private setServing(serving: boolean): void {

@@ -1,30 +1,30 @@
 /** gRPC handlers of witness.v1.Witness: unary calls and the KeepAlive stream. */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import type { LeaseAnswer } from '../gen/witness/v1/LeaseAnswer';
 import type { RenewRequest__Output } from '../gen/witness/v1/RenewRequest';
 import type { WitnessHandlers } from '../gen/witness/v1/Witness';
+import type { FailStream, ServiceEdge } from '../wire/service-edge';
 import type { ArbitrationService, Reply } from './arbitration-service';
-import { toServiceError } from './status-mapping';
 import type { StreamRegistry } from './stream-registry';
 
-export function witnessHandlers(service: ArbitrationService, streams: StreamRegistry): WitnessHandlers {
+export function witnessHandlers(
+  service: ArbitrationService,
+  streams: StreamRegistry,
+  edge: ServiceEdge,
+): WitnessHandlers {
   return {
-    Renew: unary((request, reply) => service.heartbeat(request, reply)),
-    Acquire: unary((request, reply) => service.acquire(request, reply)),
-    Release: unary((request, reply) => service.release(request, reply)),
-    KeepAlive: (call) => keepAlive(call, service, streams),
+    Renew: edge.unary('Renew', (request) => answerOf((reply) => service.heartbeat(request, reply))),
+    Acquire: edge.unary('Acquire', (request) => answerOf((reply) => service.acquire(request, reply))),
+    Release: edge.unary('Release', (request) => answerOf((reply) => service.release(request, reply))),
+    KeepAlive: edge.bidiStream('KeepAlive', (call, fail) => keepAlive(call, fail, service, streams)),
   };
 }
 
-function unary<Req>(
-  handle: (request: Req, reply: Reply) => void,
-): (call: grpc.ServerUnaryCall<Req, LeaseAnswer>, callback: grpc.sendUnaryData<LeaseAnswer>) => void {
-  return (call, callback) => {
-    handle(call.request, (outcome) => {
-      if (outcome.ok) callback(null, outcome.answer);
-      else callback(toServiceError(outcome.error));
-    });
-  };
+/** The service answers through a callback (the simulator drives it synchronously); the edge takes a promise. */
+function answerOf(submit: (reply: Reply) => void): Promise<LeaseAnswer> {
+  return new Promise((resolve, reject) =>
+    submit((outcome) => (outcome.ok ? resolve(outcome.answer) : reject(outcome.error))),
+  );
 }
 
 /**
@@ -35,6 +35,7 @@ function unary<Req>(
  */
 function keepAlive(
   call: grpc.ServerDuplexStream<RenewRequest__Output, LeaseAnswer>,
+  failStream: FailStream,
   service: ArbitrationService,
   streams: StreamRegistry,
 ): void {
@@ -44,7 +45,7 @@ function keepAlive(
   const fail = (error: unknown): void => {
     if (ended) return;
     ended = true;
-    call.emit('error', toServiceError(error));
+    failStream(error);
   };
   const unregister = streams.add(() => {
     ended = true;

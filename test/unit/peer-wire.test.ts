@@ -3,7 +3,7 @@
  * bounded by its format and by 2^63-1, never by this machine's wall clock (issue 8, item 5): a peer
  * whose epochs come from a witness store created while this clock was days behind is still heard.
  *
- * The wall-clock case fails until requireEpoch (src/witness/validate-request.ts) no longer compares
+ * The wall-clock case fails until requireEpoch (src/wire/validate-request.ts) no longer compares
  * epochs with the wall clock; that change is the witness side's.
  */
 import { expect } from 'chai';

@@ -1,6 +1,6 @@
 /**
  * Requests the witness cannot act on. Typed here, mapped to gRPC status codes in one place at the
- * edge (src/witness/status-mapping.ts). `field` names the request field at fault.
+ * edge (src/wire/status-mapping.ts). `field` names the request field at fault.
  */
 export type ArbitrationErrorKind = 'invalid-argument' | 'not-found' | 'failed-precondition' | 'resource-exhausted';
 

@@ -4,16 +4,13 @@
  */
 import { MAX_EPOCH } from '../core/epoch';
 import { ID_PATTERN, ID_RULE } from '../core/ids';
-import { ArbitrationError } from '../core/witness/errors';
 import type { NodeRole } from '../core/witness/types';
+import { fromWireRole } from './enum-mappings';
+import { invalid } from './wire-error';
 
 /** Shorter leases cannot be renewed reliably over a real network; longer ones block failover. */
 export const MIN_REQUEST_LEASE_MS = 50;
 export const MAX_REQUEST_LEASE_MS = 600_000;
-
-export function invalid(field: string, message: string): ArbitrationError {
-  return new ArbitrationError('invalid-argument', field, `${field}: ${message}`);
-}
 
 export function requireId(field: string, value: string): string {
   if (value === '') throw invalid(field, 'is required');
@@ -52,13 +49,11 @@ export function requireLeaseMs(field: string, value: number): number {
 }
 
 export function requireRole(field: string, value: string): NodeRole {
-  if (value === 'ROLE_PRIMARY') return 'primary';
-  if (value === 'ROLE_SECONDARY') return 'secondary';
-  throw invalid(field, 'must be ROLE_PRIMARY or ROLE_SECONDARY');
+  return fromWireRole(field, value);
 }
 
 /**
- * grpc-js answers a request it cannot decode with INTERNAL; the witness's deserializers catch the
+ * grpc-js answers a request it cannot decode with INTERNAL; the strict deserializers catch the
  * decoding error and hand over this marker instead, so the handler answers INVALID_ARGUMENT.
  */
 export const MALFORMED = Symbol('malformed request');

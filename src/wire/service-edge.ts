@@ -1,0 +1,121 @@
+/**
+ * Where a gRPC call enters a service of the witness or the sidecar, one wrapper per call kind.
+ * Every error a handler raises leaves here as a status: a typed one with its code, anything else
+ * (a bug) as INTERNAL with a request id that the log line, stack and all, carries too, so an
+ * operator holding the client's message finds the cause. Nothing from the process leaks out.
+ */
+import { randomBytes } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../log/logger';
+import { typedErrorStatus } from './status-mapping';
+import type { WireError } from './wire-error';
+
+export type CallKind = 'unary' | 'server-stream' | 'bidi-stream';
+
+export interface CallStart {
+  /** The full service name, e.g. witness.v1.Witness. */
+  readonly service: string;
+  readonly method: string;
+  readonly kind: CallKind;
+  readonly metadata: grpc.Metadata;
+  readonly peer: string;
+}
+
+/**
+ * The extension point for authentication and metrics: each interceptor runs, in order, before the
+ * handler of every call of the edge. One refuses the call by throwing (a WireError of kind
+ * 'unauthenticated' or 'permission-denied'); it is answered like an error of the handler.
+ */
+export type CallInterceptor = (call: CallStart) => void;
+
+export interface ServiceEdgeOptions {
+  /** The full service name, for interceptors and log lines. */
+  readonly service: string;
+  readonly logger: Logger;
+  /**
+   * The typed errors of the service's own layers (the witness's store), as WireErrors; undefined
+   * for any other error. Keeps this layer free of what those layers import.
+   */
+  readonly knownError?: (error: unknown) => WireError | undefined;
+  readonly interceptors?: readonly CallInterceptor[];
+}
+
+/** Ends a stream with the status `error` maps to. */
+export type FailStream = (error: unknown) => void;
+
+export class ServiceEdge {
+  constructor(private readonly options: ServiceEdgeOptions) {}
+
+  /** `handle` answers with a message, or a promise of one; a throw or a rejection is answered as a status. */
+  unary<Req, Res>(
+    method: string,
+    handle: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Res | Promise<Res>,
+  ): grpc.handleUnaryCall<Req, Res> {
+    return (call, callback) => {
+      const fail = (error: unknown): void => callback(this.statusOf(error, method, 'unary'));
+      try {
+        this.intercept(method, 'unary', call);
+        const answer = handle(call.request, call);
+        if (answer instanceof Promise) answer.then((a) => callback(null, a), fail);
+        else callback(null, answer);
+      } catch (error) {
+        fail(error);
+      }
+    };
+  }
+
+  /** `handle` sets the stream up; what it throws, or passes to `fail` later, ends the stream. */
+  serverStream<Req, Res>(
+    method: string,
+    handle: (call: grpc.ServerWritableStream<Req, Res>, fail: FailStream) => void,
+  ): grpc.handleServerStreamingCall<Req, Res> {
+    return (call) => this.stream(method, 'server-stream', call, (fail) => handle(call, fail));
+  }
+
+  /** As serverStream, for a stream both ways. */
+  bidiStream<Req, Res>(
+    method: string,
+    handle: (call: grpc.ServerDuplexStream<Req, Res>, fail: FailStream) => void,
+  ): grpc.handleBidiStreamingCall<Req, Res> {
+    return (call) => this.stream(method, 'bidi-stream', call, (fail) => handle(call, fail));
+  }
+
+  private stream(
+    method: string,
+    kind: CallKind,
+    call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
+    start: (fail: FailStream) => void,
+  ): void {
+    const fail: FailStream = (error) => call.emit('error', this.statusOf(error, method, kind));
+    try {
+      this.intercept(method, kind, call);
+      start(fail);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  private intercept(method: string, kind: CallKind, call: { metadata: grpc.Metadata; getPeer(): string }): void {
+    const interceptors = this.options.interceptors;
+    if (interceptors === undefined || interceptors.length === 0) return;
+    const start: CallStart = {
+      service: this.options.service,
+      method,
+      kind,
+      metadata: call.metadata,
+      peer: call.getPeer(),
+    };
+    for (const interceptor of interceptors) interceptor(start);
+  }
+
+  private statusOf(error: unknown, method: string, kind: CallKind): Partial<grpc.ServiceError> {
+    const status = typedErrorStatus(this.options.knownError?.(error) ?? error);
+    if (status !== undefined) return status;
+    const requestId = randomBytes(8).toString('hex');
+    this.options.logger.error(
+      { err: error, requestId, service: this.options.service, method, kind },
+      'unexpected error in a call handler; answered INTERNAL',
+    );
+    return { code: grpc.status.INTERNAL, details: `internal error (request id ${requestId})` };
+  }
+}

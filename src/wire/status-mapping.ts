@@ -1,0 +1,23 @@
+/** The one place where typed errors become gRPC statuses, for the witness and the sidecar alike. */
+import * as grpc from '@grpc/grpc-js';
+import { ArbitrationError } from '../core/witness/errors';
+import { WireError, type WireErrorKind } from './wire-error';
+
+// Indexed by the core's kinds too: a kind the core adds does not compile here until it has a code.
+const CODE_OF: Record<WireErrorKind, grpc.status> = {
+  'invalid-argument': grpc.status.INVALID_ARGUMENT,
+  'not-found': grpc.status.NOT_FOUND,
+  'failed-precondition': grpc.status.FAILED_PRECONDITION,
+  'resource-exhausted': grpc.status.RESOURCE_EXHAUSTED,
+  unavailable: grpc.status.UNAVAILABLE,
+  unauthenticated: grpc.status.UNAUTHENTICATED,
+  'permission-denied': grpc.status.PERMISSION_DENIED,
+};
+
+/** The status `error` is answered with, or undefined when it is no typed error (then it is a bug). */
+export function typedErrorStatus(error: unknown): Partial<grpc.ServiceError> | undefined {
+  if (error instanceof WireError || error instanceof ArbitrationError) {
+    return { code: CODE_OF[error.kind], details: error.message };
+  }
+  return undefined;
+}
