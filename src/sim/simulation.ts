@@ -29,7 +29,8 @@ import { failoverBoundMs, KILL_SETTLE_MS, stopBudget } from '../core/sidecar/tim
 import type { Action, PeerReply, SidecarSettings, WitnessAnswer } from '../core/sidecar/types';
 import { Arbiter, type ArbiterConfig } from '../core/witness/arbiter';
 import { ArbitrationError } from '../core/witness/errors';
-import type { Decision, DurableGroup, LeaseAnswer } from '../core/witness/types';
+import { asExpected, describeExpected, holdsExpected } from '../core/witness/expected-record';
+import type { Decision, DurableGroup, DurableWrite, LeaseAnswer } from '../core/witness/types';
 import { EventQueue, type Task } from './event-queue';
 import { createSidecar, PRODUCTION, type SimHooks } from './hooks';
 import { type EpisodeKind, type Plan, PARTY_NAMES, PRIMARY, SECONDARY, WITNESS } from './plan';
@@ -559,7 +560,7 @@ export class Simulation {
    * decision takes effect only then; a write that fails (write-failure) rolls it back.
    */
   private persist(decision: Decision, send: Task, refuse: Task): void {
-    const record = decision.persist as DurableGroup;
+    const { record, expected } = decision.persist as DurableWrite;
     const w = this.witness;
     const inc = w.inc;
     const start = Math.max(this.t, this.store.tail);
@@ -586,6 +587,21 @@ export class Simulation {
         return;
       }
       const arbiter = w.arbiter as Arbiter;
+      const stored = this.store.records.get(record.group);
+      // One witness over its own store: a write that does not find what it expects means the
+      // Arbiter's memory and the store disagree. Refused as a real store would, and reported.
+      if (!holdsExpected(expected, stored)) {
+        const found = describeExpected(asExpected(stored));
+        this.violate(
+          'error',
+          'store-precondition',
+          `write expects ${describeExpected(expected)}, store holds ${found}`,
+        );
+        arbiter.abort(record.group);
+        if (!answerFirst) refuse();
+        this.runWaiting();
+        return;
+      }
       if (fails) {
         if (this.tr1) this.log(1, 'W', `write ${record.holder || '-'}@${this.e(record.epoch)} FAILS (disk full)`);
         arbiter.abort(record.group);
