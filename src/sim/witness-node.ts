@@ -7,7 +7,8 @@ import { generationForOpen, generationFromWallClock } from '../core/epoch';
 import { restartGrace } from '../core/lease';
 import { Arbiter, type ArbiterConfig } from '../core/witness/arbiter';
 import { ArbitrationError } from '../core/witness/errors';
-import type { Decision, DurableGroup } from '../core/witness/types';
+import { asExpected, describeExpected, holdsExpected } from '../core/witness/expected-record';
+import type { Decision, DurableGroup, DurableWrite } from '../core/witness/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import { ArbitrationService, type Reply } from '../witness/arbitration-service';
 import type { DecisionStore, Settled } from '../witness/decision-store';
@@ -196,7 +197,7 @@ export class WitnessNode {
   private write(inc: number, decision: Decision, done: Settled): void {
     const w = this.world;
     const plan = w.plan;
-    const record = decision.persist as DurableGroup;
+    const { record, expected } = decision.persist as DurableWrite;
     const start = Math.max(w.t, this.store.tail);
     const durableAt = start + w.proc.range(0, plan.writeDelayMaxMs);
     this.store.tail = durableAt;
@@ -217,6 +218,18 @@ export class WitnessNode {
     w.at(durableAt, () => {
       if (this.inc !== inc) {
         if (w.trace.on1) w.trace.log(1, 'W', `write ${name} LOST (witness crashed first)`);
+        return;
+      }
+      const stored = this.store.records.get(record.group);
+      // One witness over its own store: a write that does not find what it expects means the
+      // Arbiter's memory and the store disagree. Refused as a real store would, and reported.
+      if (!holdsExpected(expected, stored)) {
+        w.violate(
+          'error',
+          'store-precondition',
+          `write expects ${describeExpected(expected)}, store holds ${describeExpected(asExpected(stored))}`,
+        );
+        if (!answerFirst) done(new Error('store precondition failed'));
         return;
       }
       if (fails) {

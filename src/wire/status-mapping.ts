@@ -10,6 +10,7 @@ const CODE_OF: Record<WireErrorKind, grpc.status> = {
   'failed-precondition': grpc.status.FAILED_PRECONDITION,
   'resource-exhausted': grpc.status.RESOURCE_EXHAUSTED,
   unavailable: grpc.status.UNAVAILABLE,
+  aborted: grpc.status.ABORTED,
   unauthenticated: grpc.status.UNAUTHENTICATED,
   'permission-denied': grpc.status.PERMISSION_DENIED,
 };

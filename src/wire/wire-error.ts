@@ -9,6 +9,7 @@ export type WireErrorKind =
   | 'failed-precondition'
   | 'resource-exhausted'
   | 'unavailable'
+  | 'aborted'
   | 'unauthenticated'
   | 'permission-denied';
 

@@ -6,7 +6,7 @@
  */
 import type { Logger } from '../log/logger';
 import { LOCK_REFRESH_MS, LockLostError } from './store/data-dir-lock';
-import type { WitnessStore } from './store/witness-store';
+import { StorePreconditionError, type WitnessStore } from './store/witness-store';
 
 export interface StoreHealthEvents {
   /** The witness can (true) or cannot (false) serve: the store writes and its lock is confirmed. */
@@ -59,6 +59,8 @@ export class StoreHealth {
   }
 
   writeFailed(error: unknown): void {
+    // The store refused a stale write: the disk is fine, and the refusal is logged with the decision.
+    if (error instanceof StorePreconditionError) return;
     if (error instanceof LockLostError) this.loseLock(error);
     else this.setWritable(false, error);
   }

@@ -20,7 +20,7 @@ export class InstantWriteArbiter extends Arbiter {
   }
 
   private landed(decision: Decision): Decision {
-    if (decision.persist !== undefined) this.commit(decision.persist.group);
+    if (decision.persist !== undefined) this.commit(decision.persist.record.group);
     return decision;
   }
 }

@@ -20,6 +20,7 @@ import fc from 'fast-check';
 import { generationForOpen, generationFromWallClock } from '../../src/core/epoch';
 import { Arbiter, type ArbiterConfig } from '../../src/core/witness/arbiter';
 import { ArbitrationError } from '../../src/core/witness/errors';
+import { holdsExpected } from '../../src/core/witness/expected-record';
 import type { Decision, DurableGroup, NodeRole } from '../../src/core/witness/types';
 
 const GROUP = 'g';
@@ -160,13 +161,20 @@ class Witness {
     this.arbiter = new Arbiter(config, { now, generation: this.generation, records: [] });
   }
 
-  /** Every persist is durable before the answer leaves the witness, and only then takes effect. */
+  /**
+   * Every persist is durable before the answer leaves the witness, and only then takes effect; its
+   * precondition always holds, since this store has one witness and loses no acknowledged write.
+   */
   keep(decision: Decision): Decision {
     if (decision.persist !== undefined) {
+      const { record, expected } = decision.persist;
+      expect(holdsExpected(expected, this.records.get(record.group)), 'the write expects what is stored').to.equal(
+        true,
+      );
       if (decision.generation !== undefined && decision.generation > this.generation)
         this.generation = decision.generation;
-      this.records.set(decision.persist.group, decision.persist);
-      this.arbiter.commit(decision.persist.group);
+      this.records.set(record.group, record);
+      this.arbiter.commit(record.group);
     }
     return decision;
   }
@@ -290,7 +298,7 @@ function runHistory(
       learn(node, d);
       what = `${NODES[i]} acquire(known ${knownEpoch}) -> ${d.rule}`;
       if (d.answer.verdict === 'granted') {
-        expect(d.persist, 'a grant is persisted').to.deep.equal({
+        expect(d.persist?.record, 'a grant is persisted').to.deep.equal({
           group: GROUP,
           holder: NODES[i],
           epoch: d.answer.epoch,

@@ -58,7 +58,7 @@ describe('Arbiter: durable decisions take effect only once written', () => {
     const later = t + 2000;
     const grant = acquire(a, 's', later);
     expect(grant.answer.verdict).to.equal('granted');
-    expect(grant.persist).to.deep.equal({ group: G, holder: 's', epoch: epoch + 1n });
+    expect(grant.persist?.record).to.deep.equal({ group: G, holder: 's', epoch: epoch + 1n });
     a.abort(G);
     const view = a.view(G, later);
     expect(view).to.include({ holder: 'p', epoch });

@@ -284,7 +284,7 @@ describe('Arbiter', () => {
         holderLeaseRemainingMs: DEFAULT_HOLD,
         retryAfterMs: 0,
       });
-      expect(d.persist).to.deep.equal({ group: G, holder: P, epoch: e });
+      expect(d.persist?.record).to.deep.equal({ group: G, holder: P, epoch: e });
       expect(d.event).to.equal('adopted');
       expect(snapshot(b, now)).to.include({ holder: P, epoch: e, inStartupGrace: true });
       // The adopted holder then renews normally under that epoch.
@@ -313,7 +313,7 @@ describe('Arbiter', () => {
       const d = hb(a, S, now, { held: e + 1n });
       expect(d.rule).to.equal('adopt-higher-epoch');
       expect(d.answer).to.include({ verdict: 'renewed', holder: S, epoch: e + 1n });
-      expect(d.persist).to.deep.equal({ group: G, holder: S, epoch: e + 1n });
+      expect(d.persist?.record).to.deep.equal({ group: G, holder: S, epoch: e + 1n });
       expect(d.event).to.equal('adopted');
       // The old holder is now superseded.
       expect(hb(a, P, now + 1, { held: e }).rule).to.equal('refuse-superseded-epoch');
@@ -539,7 +539,7 @@ describe('Arbiter', () => {
         holderLeaseRemainingMs: DEFAULT_HOLD,
         retryAfterMs: 0,
       });
-      expect(d.persist).to.deep.equal({ group: G, holder: P, epoch: FLOOR0 + 1n });
+      expect(d.persist?.record).to.deep.equal({ group: G, holder: P, epoch: FLOOR0 + 1n });
       expect(d.event).to.equal('granted');
       expect(snapshot(a, t)).to.include({ holder: P, epoch: FLOOR0 + 1n });
       const nodes = snapshot(a, t).nodes;
@@ -564,7 +564,7 @@ describe('Arbiter', () => {
       const d = acq(a, S, t + 2);
       expect(d.rule).to.equal('grant-new-epoch');
       expect(d.answer).to.include({ verdict: 'granted', holder: S, epoch: e + 1n });
-      expect(d.persist).to.deep.equal({ group: G, holder: S, epoch: e + 1n });
+      expect(d.persist?.record).to.deep.equal({ group: G, holder: S, epoch: e + 1n });
     });
 
     it('never hands out an epoch above MAX_EPOCH (the int64 a fencing resource stores)', () => {
@@ -603,7 +603,7 @@ describe('Arbiter', () => {
         holderLeaseRemainingMs: 0,
         retryAfterMs: 0,
       });
-      expect(d.persist).to.deep.equal({ group: G, holder: '', epoch: e });
+      expect(d.persist?.record).to.deep.equal({ group: G, holder: '', epoch: e });
       expect(d.event).to.equal('released');
       const v = snapshot(a, t + 100);
       expect(v).to.include({ holder: '', epoch: e, holderLeaseRemainingMs: 0 });
@@ -615,7 +615,7 @@ describe('Arbiter', () => {
       const a = arbiter(T0, [{ group: G, holder: P, epoch: e }]);
       const d = rel(a, P, e, T0 + 10);
       expect(d.rule).to.equal('release-holder');
-      expect(d.persist).to.deep.equal({ group: G, holder: '', epoch: e });
+      expect(d.persist?.record).to.deep.equal({ group: G, holder: '', epoch: e });
     });
   });
 
@@ -831,7 +831,7 @@ describe('Arbiter', () => {
       expect(snapshot(a, restartAt + GRACE - 1)).to.include({ holder: P, holderLeaseRemainingMs: 1 });
       const granted = acq(a, S, restartAt + GRACE);
       expect(granted.answer).to.include({ verdict: 'granted', holder: S, epoch: E + 1n });
-      expect(granted.persist).to.deep.equal({ group: G, holder: S, epoch: E + 1n });
+      expect(granted.persist?.record).to.deep.equal({ group: G, holder: S, epoch: E + 1n });
     });
 
     it('renews the recorded holder during the grace', () => {

@@ -4,12 +4,20 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, truncate, writeFile } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MAX_EPOCH } from '../../src/core/epoch';
-import type { DurableGroup } from '../../src/core/witness/types';
+import type { DurableGroup, DurableWrite } from '../../src/core/witness/types';
 import { FileStore } from '../../src/witness/store/file-store';
-import { StoreCorruptError } from '../../src/witness/store/witness-store';
+import { StoreCorruptError, StorePreconditionError } from '../../src/witness/store/witness-store';
 
 const CLOCK_MS = 1_700_000_000_123;
 const OPEN = { longestLeaseMs: 2_000 };
+
+/** The write of a group's first record. */
+const first = (record: DurableGroup): DurableWrite => ({ record, expected: 'absent' });
+/** The write of a group's record over the one before it. */
+const over = (before: DurableGroup, record: DurableGroup): DurableWrite => ({
+  record,
+  expected: { holder: before.holder, epoch: before.epoch },
+});
 
 async function rejection(promise: Promise<unknown>): Promise<Error> {
   try {
@@ -46,7 +54,7 @@ describe('FileStore', () => {
   async function writeAndClose(records: DurableGroup[]): Promise<void> {
     const s = store();
     await s.open(OPEN);
-    for (const record of records) await s.put(record);
+    for (const record of records) await s.put(first(record));
     await s.close();
   }
 
@@ -82,7 +90,7 @@ describe('FileStore', () => {
     // Much later: the wall clock's generation.
     const later = store(CLOCK_MS + 3_600_000);
     expect((await later.open(OPEN)).generation).to.equal(170_000_360_012n);
-    await later.put({ group: 'b', holder: 'n', epoch: (170_000_900_000n << 23n) + 5n });
+    await later.put(first({ group: 'b', holder: 'n', epoch: (170_000_900_000n << 23n) + 5n }));
     await later.close();
     // A recorded epoch of a later generation (a store that was ahead) lifts the next open above it.
     const contents = await store(CLOCK_MS + 3_600_000).open(OPEN);
@@ -94,9 +102,12 @@ describe('FileStore', () => {
     const s = store();
     await s.open(OPEN);
     const puts: Promise<void>[] = [];
+    const g = (i: number): DurableGroup => ({ group: 'g', holder: `node-${i}`, epoch: BigInt(i) });
+    const other = (i: number): DurableGroup => ({ group: 'other', holder: 'x', epoch: BigInt(100 - i) });
+    // Each put expects the one before it: checked at its turn, it holds only in call order.
     for (let i = 1; i <= 50; i++) {
-      puts.push(s.put({ group: 'g', holder: `node-${i}`, epoch: BigInt(i) }));
-      puts.push(s.put({ group: 'other', holder: 'x', epoch: BigInt(100 - i) }));
+      puts.push(s.put(i === 1 ? first(g(i)) : over(g(i - 1), g(i))));
+      puts.push(s.put(i === 1 ? first(other(i)) : over(other(i - 1), other(i))));
     }
     await Promise.all(puts);
     await s.close();
@@ -181,11 +192,13 @@ describe('FileStore', () => {
   it('lets close wait for a put in flight, and rejects puts after close', async () => {
     const s = store();
     await s.open(OPEN);
-    const inFlight = s.put({ group: 'a', holder: 'node-1', epoch: 1n });
+    const inFlight = s.put(first({ group: 'a', holder: 'node-1', epoch: 1n }));
     await s.close();
     expect(JSON.parse(await readFile(groupFile('a'), 'utf8')).epoch).to.equal('1');
     await inFlight;
-    const err = await rejection(s.put({ group: 'a', holder: 'node-1', epoch: 2n }));
+    const err = await rejection(
+      s.put(over({ group: 'a', holder: 'node-1', epoch: 1n }, { group: 'a', holder: 'node-1', epoch: 2n })),
+    );
     expect(err.message).to.contain('closed');
     expect(JSON.parse(await readFile(groupFile('a'), 'utf8')).epoch).to.equal('1');
   });
@@ -193,10 +206,10 @@ describe('FileStore', () => {
   it('rejects puts with an epoch outside [0, 2^63) or an invalid group id', async () => {
     const s = store();
     await s.open(OPEN);
-    await rejection(s.put({ group: 'a', holder: 'n', epoch: MAX_EPOCH + 1n }));
-    await rejection(s.put({ group: 'a', holder: 'n', epoch: -1n }));
-    await rejection(s.put({ group: 'a/b', holder: 'n', epoch: 1n }));
-    await rejection(s.put({ group: '', holder: 'n', epoch: 1n }));
+    await rejection(s.put(first({ group: 'a', holder: 'n', epoch: MAX_EPOCH + 1n })));
+    await rejection(s.put(first({ group: 'a', holder: 'n', epoch: -1n })));
+    await rejection(s.put(first({ group: 'a/b', holder: 'n', epoch: 1n })));
+    await rejection(s.put(first({ group: '', holder: 'n', epoch: 1n })));
     expect(await readdir(join(dataDir, 'groups'))).to.deep.equal([]);
   });
 
@@ -219,6 +232,54 @@ describe('FileStore', () => {
     await chmod(dataDir, 0o555);
     const err = await rejection(store().open(OPEN));
     expect(err.message).to.contain(dataDir).and.to.contain('not writable');
+  });
+
+  describe('a put with a precondition', () => {
+    const granted = { group: 'a', holder: 'node-1', epoch: 42n };
+    const stale = { group: 'a', holder: 'node-2', epoch: 42n };
+
+    async function preconditionError(write: Promise<void>): Promise<StorePreconditionError> {
+      const err = await rejection(write);
+      expect(err).to.be.instanceOf(StorePreconditionError);
+      return err as StorePreconditionError;
+    }
+
+    it('is refused, naming group, expected and found, when the record changed, and leaves the file as it was', async () => {
+      const s = store();
+      await s.open(OPEN);
+      await s.put(first(granted));
+      const before = await readFile(groupFile('a'), 'utf8');
+      // A second writer that still believes the group has no record.
+      const err = await preconditionError(s.put(first(stale)));
+      expect(err).to.include({ group: 'a', expected: 'absent' });
+      expect(err.found).to.deep.equal({ holder: 'node-1', epoch: 42n });
+      expect(err.message).to.contain('group a').and.to.contain('no record').and.to.contain('holder node-1 at epoch 42');
+      // One that believes an older record.
+      const older = { group: 'a', holder: '', epoch: 41n };
+      await preconditionError(s.put(over(older, { ...stale, epoch: 43n })));
+      expect(await readFile(groupFile('a'), 'utf8')).to.equal(before);
+      await s.put(over(granted, { group: 'a', holder: '', epoch: 42n }));
+      expect(JSON.parse(await readFile(groupFile('a'), 'utf8')).holder).to.equal('');
+    });
+
+    it('expecting a record that does not exist is refused and creates no file', async () => {
+      const s = store();
+      await s.open(OPEN);
+      const err = await preconditionError(s.put(over(granted, stale)));
+      expect(err.found).to.equal('absent');
+      expect(await readdir(join(dataDir, 'groups'))).to.deep.equal([]);
+    });
+
+    it('is checked against the records loaded at open, and a forgotten group expects none again', async () => {
+      await writeAndClose([granted]);
+      const s = store(CLOCK_MS + 60_000);
+      await s.open(OPEN);
+      await preconditionError(s.put(first(stale)));
+      await s.put(over(granted, stale));
+      await s.forget('a');
+      await preconditionError(s.put(over(stale, granted)));
+      await s.put(first(granted));
+    });
   });
 
   const storedGeneration = async (): Promise<bigint> =>

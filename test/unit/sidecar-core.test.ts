@@ -369,7 +369,7 @@ class Harness {
   private witness(call: () => Decision): WitnessAnswer | undefined {
     try {
       const decision = call();
-      if (decision.persist !== undefined) this.records.set(decision.persist.group, decision.persist);
+      if (decision.persist !== undefined) this.records.set(decision.persist.record.group, decision.persist.record);
       return toCore(decision.answer);
     } catch (e) {
       if (e instanceof ArbitrationError) return undefined; // a gRPC error: the call failed

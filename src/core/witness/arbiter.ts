@@ -20,6 +20,7 @@ import type {
   Decision,
   DurableGroup,
   EventKind,
+  ExpectedRecord,
   GroupView,
   HeartbeatInput,
   LeaseAnswer,
@@ -74,6 +75,8 @@ interface Holding {
 
 interface GroupState {
   holding: Holding;
+  /** Whether the store has a record of the group: a durable write expects none until one is committed. */
+  recorded: boolean;
   /**
    * A decision waiting for its store write. It is applied by `commit` once the write is durable and
    * dropped by `abort` when the write fails, so nothing is ever decided from a holding the disk does
@@ -122,6 +125,7 @@ export class Arbiter {
       const holdUntil = record.holder === '' ? 0 : this.graceUntil;
       this.groups.set(record.group, {
         holding: { holder: record.holder, epoch: record.epoch, holdUntil },
+        recorded: true,
         pending: undefined,
         highestHeard: record.epoch,
         lastActivity: startup.now,
@@ -202,6 +206,7 @@ export class Arbiter {
     const group = this.pendingGroup(groupName);
     const pending = group.pending as NonNullable<GroupState['pending']>;
     group.holding = pending.next;
+    group.recorded = true;
     group.pending = undefined;
     if (pending.generation !== undefined && pending.generation > this.generation) this.generation = pending.generation;
     if (pending.next.epoch > this.highestDecided) this.highestDecided = pending.next.epoch;
@@ -400,7 +405,12 @@ export class Arbiter {
     const generation = generationOf(next.epoch) > this.generation ? generationOf(next.epoch) : undefined;
     group.pending = { next, generation };
     const decision = this.decide(groupName, next, rule, now, effect);
-    return { ...decision, persist: { group: groupName, holder: next.holder, epoch: next.epoch }, generation };
+    // The write goes ahead only over the record this decision was made from: a second witness
+    // over the same store, whose memory of the group is stale, has its write refused.
+    const { holder, epoch } = group.holding;
+    const expected: ExpectedRecord = group.recorded ? { holder, epoch } : 'absent';
+    const record = { group: groupName, holder: next.holder, epoch: next.epoch };
+    return { ...decision, persist: { record, expected }, generation };
   }
 
   private decide(
@@ -484,6 +494,7 @@ function messageOf(rule: Rule): string {
 function newGroup(now: number): GroupState {
   return {
     holding: { holder: '', epoch: 0n, holdUntil: 0 },
+    recorded: false,
     pending: undefined,
     highestHeard: 0n,
     lastActivity: now,

@@ -9,6 +9,20 @@ export interface DurableGroup {
   readonly epoch: bigint;
 }
 
+/**
+ * What a durable write requires the store to hold for its group right now: the record the decision
+ * was made from (holder and epoch), or no record at all. A group's records never repeat (a grant
+ * or an adoption raises the epoch, a release clears the holder under the same epoch), so a writer
+ * whose memory of the group is stale always finds something else and its write fails.
+ */
+export type ExpectedRecord = Pick<DurableGroup, 'holder' | 'epoch'> | 'absent';
+
+/** A record written only if the store still holds what the decision was based on. */
+export interface DurableWrite {
+  readonly record: DurableGroup;
+  readonly expected: ExpectedRecord;
+}
+
 export type Verdict = 'granted' | 'renewed' | 'acknowledged' | 'released' | 'refused';
 export type RefusalReason = 'held-by-other' | 'startup-grace' | 'stale-epoch' | 'not-holder';
 export type EventKind = 'registered' | 'granted' | 'released' | 'adopted' | 'refused';
@@ -56,9 +70,10 @@ export interface Decision {
   readonly rule: string;
   /**
    * When set, the shell makes this durable BEFORE the answer leaves the witness, then calls
-   * `Arbiter.commit` (or `abort` when the write fails, and answers an error instead).
+   * `Arbiter.commit` (or `abort` when the write fails, its precondition included, and answers an
+   * error instead).
    */
-  readonly persist: DurableGroup | undefined;
+  readonly persist: DurableWrite | undefined;
   /** When set, the store's generation is raised to this first (src/core/epoch.ts). */
   readonly generation: bigint | undefined;
   /** When set, an event worth logging and sending to Admin.Watch subscribers. */

@@ -20,7 +20,8 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { epochFloor, generationForOpen, generationFromWallClock, MAX_EPOCH } from '../../core/epoch';
-import type { DurableGroup } from '../../core/witness/types';
+import type { DurableGroup, DurableWrite } from '../../core/witness/types';
+import { AcknowledgedRecords } from './acknowledged-records';
 import { CoalescedTask } from './coalesced-task';
 import { DataDirLock } from './data-dir-lock';
 import { formatGroup, formatMeta, LAST_GENERATION, parseGroup, parseMeta } from './store-formats';
@@ -69,6 +70,8 @@ export class FileStore implements WitnessStore {
   private state: 'new' | 'open' | 'closed' = 'new';
   private lock: DataDirLock | undefined;
   private meta: Meta = { generation: 0n, longestLeaseMs: 0, createdAt: '', groups: new Set() };
+  /** What each put's precondition is checked against (acknowledged-records.ts says why not the file). */
+  private acknowledged = new AcknowledgedRecords();
   /** Last put per group; the next put for that group starts after it settles. */
   private readonly tails = new Map<string, Promise<void>>();
   private readonly metaWrite = new CoalescedTask(() => this.writeMeta());
@@ -103,11 +106,13 @@ export class FileStore implements WitnessStore {
     }
   }
 
-  async put(record: DurableGroup): Promise<void> {
+  async put(write: DurableWrite): Promise<void> {
     const lock = this.requireOpen();
+    const { record } = write;
     const text = formatGroup(record);
     return this.inOrder(record.group, async () => {
       lock.verify();
+      this.acknowledged.check(write);
       if (!this.meta.groups.has(record.group)) {
         // The list of known groups only serves the report of missing ones at start, so a new
         // group's answer does not wait for it: a crash before it lands leaves a record that the
@@ -116,6 +121,7 @@ export class FileStore implements WitnessStore {
         this.metaBackground = this.metaWrite.run().catch(this.onBackgroundError);
       }
       await this.writeDurably(this.groupsDir, groupFileName(record.group), text);
+      this.acknowledged.written(record);
     });
   }
 
@@ -142,6 +148,7 @@ export class FileStore implements WitnessStore {
         if (code(err) !== 'ENOENT') throw err;
       });
       await this.groupsDirSync.run();
+      this.acknowledged.removed(group);
     });
   }
 
@@ -212,6 +219,7 @@ export class FileStore implements WitnessStore {
     }
     const stored = parseMeta(metaPath, metaText);
     const records = await this.readGroups();
+    this.acknowledged = new AcknowledgedRecords(records);
     const present = new Set(records.map((r) => r.group));
     const missingGroups = [...(stored.groups ?? [])].filter((g) => !present.has(g)).sort();
     let opened = generationForOpen(

@@ -3,7 +3,8 @@
  * holder and epoch. Small on purpose: the embedded file store is the default and an etcd-backed
  * store comes next; both implement this.
  */
-import type { DurableGroup } from '../../core/witness/types';
+import { describeExpected } from '../../core/witness/expected-record';
+import type { DurableGroup, DurableWrite, ExpectedRecord } from '../../core/witness/types';
 
 export interface StoreOpenOptions {
   /** The longest lease this run may hand out: recorded first, so that a later run's grace covers it. */
@@ -34,8 +35,12 @@ export interface WitnessStore {
    * store another witness holds is refused.
    */
   open(options: StoreOpenOptions): Promise<StoreContents>;
-  /** Resolves only once the record is durable (fsync'd). Puts for one group land in call order. */
-  put(record: DurableGroup): Promise<void>;
+  /**
+   * Resolves only once the record is durable (fsync'd). Puts for one group land in call order, and
+   * each is checked at its turn: when the group's record is not the one the write expects, it is a
+   * StorePreconditionError and nothing is written.
+   */
+  put(write: DurableWrite): Promise<void>;
   /** Raises the stored generation (never lowers it); resolves once that is durable. */
   raiseGeneration(generation: bigint): Promise<void>;
   /** Removes a group's record, durably; its name may be used again (epochs do not repeat). */
@@ -75,6 +80,25 @@ export class StoreWriteError extends Error {
   constructor(cause: unknown) {
     super(`store write failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
     this.name = 'StoreWriteError';
+  }
+}
+
+/**
+ * A put whose precondition did not hold: the store's record of the group is not the one the
+ * decision was made from, so whoever decided it (another witness over the same store, or an
+ * Arbiter that disagrees with its store) must not be answered. Nothing was written.
+ */
+export class StorePreconditionError extends Error {
+  constructor(
+    readonly group: string,
+    readonly expected: ExpectedRecord,
+    readonly found: ExpectedRecord,
+  ) {
+    super(
+      `store write for group ${group} refused: it expected ${describeExpected(expected)}, the store holds ` +
+        `${describeExpected(found)} (another witness wrote this group, or this witness's memory of it is stale)`,
+    );
+    this.name = 'StorePreconditionError';
   }
 }
 
