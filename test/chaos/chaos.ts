@@ -9,8 +9,8 @@
  * directed link a->witness, b->witness, a->b, b->a) at the cluster's configuration: --lease 1s
  * --heartbeat 100ms --timeout 500ms --stop-timeout 300ms --failback auto --failback-delay 2s.
  *
- * A seeded PRNG (sfc32 seeded by splitmix32, defined here) draws the whole fault schedule before
- * the run starts, so a seed names one schedule (`--seconds` and `--max-faults` too: they shape it).
+ * A seeded PRNG (the simulator's, src/sim/prng.ts) draws the whole fault schedule before the run
+ * starts, so a seed names one schedule (`--seconds` and `--max-faults` too: they shape it).
  * Every 0.5-3 s a fault is injected unless a couple are already active (or, now and then, to leave
  * the pair healthy for a while); each fault lasts a random time and is then healed:
  *   - a link (one of the four): blackhole, refuse, one-way drop (forward or backward), delay;
@@ -38,6 +38,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseDuration } from '../../src/config/duration';
+import { Rng } from '../../src/sim/prng';
 import {
   Cluster,
   LEASE_MS,
@@ -51,72 +53,6 @@ import {
 } from '../support/cluster';
 import { killAllTracked } from '../support/processes';
 import { findOverlaps, formatOverlaps, formatTimeline, type Overlap, type RunInterval } from '../support/run-intervals';
-
-// ---- PRNG -----------------------------------------------------------------------------------------
-
-/** sfc32 seeded through splitmix32: small, fast, and the same sequence on every platform. */
-export class ChaosRng {
-  private a: number;
-  private b: number;
-  private c: number;
-  private d: number;
-
-  constructor(seed: number) {
-    let s = seed >>> 0;
-    const next = (): number => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next();
-    this.b = next();
-    this.c = next();
-    this.d = next();
-    for (let i = 0; i < 12; i++) this.u32();
-  }
-
-  u32(): number {
-    const t = (((this.a + this.b) >>> 0) + this.d) >>> 0;
-    this.d = (this.d + 1) >>> 0;
-    this.a = this.b ^ (this.b >>> 9);
-    this.b = (this.c + (this.c << 3)) >>> 0;
-    this.c = ((this.c << 21) | (this.c >>> 11)) >>> 0;
-    this.c = (this.c + t) >>> 0;
-    return t;
-  }
-
-  /** Uniform in [0, 1). */
-  float(): number {
-    return this.u32() / 4294967296;
-  }
-
-  /** Uniform integer in [lo, hi]. */
-  int(lo: number, hi: number): number {
-    return lo + Math.floor(this.float() * (hi - lo + 1));
-  }
-
-  chance(p: number): boolean {
-    return this.float() < p;
-  }
-
-  pick<T>(items: readonly T[]): T {
-    const item = items[Math.floor(this.float() * items.length)];
-    if (item === undefined) throw new Error('pick from an empty list');
-    return item;
-  }
-
-  weighted<T>(entries: readonly (readonly [T, number])[]): T {
-    const total = entries.reduce((sum, [, w]) => sum + w, 0);
-    let x = this.float() * total;
-    for (const [value, w] of entries) {
-      if (x < w) return value;
-      x -= w;
-    }
-    return entries[entries.length - 1]![0];
-  }
-}
 
 /** A seed for today (UTC), e.g. 20250614: a new schedule every day, the same one all day. */
 export function dateSeed(date = new Date()): number {
@@ -278,7 +214,23 @@ const QUIET_CHANCE = 0.15;
 /** The node a node-directed fault hits: a (the usual active, with auto fail-back) a bit more often. */
 const NODE_A_CHANCE = 0.6;
 
-function drawSpec(rng: ChaosRng, kind: Kind): FaultSpec {
+/** Uniform integer in [lo, hi], both included. */
+function intBetween(rng: Rng, lo: number, hi: number): number {
+  return lo + rng.int(hi - lo + 1);
+}
+
+/** One of the entries' values, each as likely as its weight. */
+function pickWeighted<T>(rng: Rng, entries: readonly (readonly [T, number])[]): T {
+  const total = entries.reduce((sum, [, w]) => sum + w, 0);
+  let x = rng.next() * total;
+  for (const [value, w] of entries) {
+    if (x < w) return value;
+    x -= w;
+  }
+  return entries[entries.length - 1]![0];
+}
+
+function drawSpec(rng: Rng, kind: Kind): FaultSpec {
   const node = (): NodeName => (rng.chance(NODE_A_CHANCE) ? 'a' : 'b');
   switch (kind) {
     case 'blackhole':
@@ -289,7 +241,11 @@ function drawSpec(rng: ChaosRng, kind: Kind): FaultSpec {
     case 'delay':
       // Mostly below the peer timeout (500 ms), sometimes above it (like a partition, but the
       // bytes arrive late instead of never).
-      return { kind, link: rng.pick(LINKS), ms: rng.chance(0.7) ? rng.int(10, 400) : rng.int(400, 1500) };
+      return {
+        kind,
+        link: rng.pick(LINKS),
+        ms: rng.chance(0.7) ? intBetween(rng, 10, 400) : intBetween(rng, 400, 1500),
+      };
     case 'partition-peer':
       return { kind, mode: rng.chance(0.7) ? 'blackhole' : 'refuse' };
     case 'isolate':
@@ -309,27 +265,27 @@ function drawSpec(rng: ChaosRng, kind: Kind): FaultSpec {
  * the end of the run (`seconds`); the final heal-all follows it.
  */
 export function planSchedule(options: ScheduleOptions): PlannedFault[] {
-  const rng = new ChaosRng(options.seed);
+  const rng = new Rng(options.seed);
   const maxActive = options.maxActive ?? 2;
   const endMs = options.seconds * 1000;
   const planned: PlannedFault[] = [];
-  let t = rng.int(GAP_MS[0], GAP_MS[1]);
+  let t = intBetween(rng, GAP_MS[0], GAP_MS[1]);
   while (t < endMs) {
     const active = planned.filter((f) => f.until > t);
     if (active.length < maxActive && !rng.chance(QUIET_CHANCE)) {
       const busy = new Set(active.flatMap((f) => resources(f.spec)));
       // Draw a kind, then its target; retry a few times if it would touch something busy.
       for (let attempt = 0; attempt < 6; attempt++) {
-        const kind = rng.weighted(KIND_WEIGHTS);
+        const kind = pickWeighted(rng, KIND_WEIGHTS);
         const spec = drawSpec(rng, kind);
         if (resources(spec).some((r) => busy.has(r))) continue;
         const [lo, hi] = DURATION_MS[kind];
-        const until = Math.min(endMs, t + rng.int(lo, hi));
+        const until = Math.min(endMs, t + intBetween(rng, lo, hi));
         planned.push({ id: planned.length + 1, at: t, until, spec, resetOnHeal: rng.chance(0.5) });
         break;
       }
     }
-    t += rng.int(GAP_MS[0], GAP_MS[1]);
+    t += intBetween(rng, GAP_MS[0], GAP_MS[1]);
   }
   return planned;
 }
@@ -846,7 +802,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const maxActive = options.maxActive ?? 2;
   const failback = options.failback ?? 'auto';
   const failbackDelay = options.failbackDelay ?? '2s';
-  const failbackDelayMs = parseSimpleDuration(failbackDelay);
+  const failbackDelayMs = parseDuration(failbackDelay);
   const say = options.progress ?? (() => undefined);
   const signal = options.signal;
   const plan = planSchedule({ seconds, seed, maxActive });
@@ -1128,13 +1084,6 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     );
   }
   return result;
-}
-
-function parseSimpleDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(text.trim());
-  if (!m) throw new Error(`not a duration: ${text}`);
-  const n = Number(m[1]);
-  return m[2] === 'ms' ? n : m[2] === 's' ? n * 1000 : n * 60_000;
 }
 
 export function formatPlan(plan: readonly PlannedFault[]): string {
