@@ -39,25 +39,28 @@
  *
  * Every start gets a WITNESS_RUN_ID (unique per sidecar process and start) in the workload's
  * environment. If the watchdog dies before it reported the workload's pid (it was killed between
- * spawning it and the report), the supervisor finds the workload's processes by that variable in
- * /proc/PID/environ and kills them. Limits: without /proc (not Linux), or for processes that
- * replaced their environment, that search finds nothing. A SIGKILL of the sidecar and its watchdog
- * together is covered by neither (see watchdog-main.ts).
+ * spawning it and the report), the supervisor finds the workload's processes by that variable and
+ * kills them (marked-processes.ts). A SIGKILL of the sidecar and its watchdog together is covered
+ * by neither (see watchdog-main.ts).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import fs from 'node:fs';
 import path from 'node:path';
+import { DeadlineTimer } from './deadline-timer';
+import { RUN_ID_VARIABLE, sigkillMarkedProcesses } from './marked-processes';
 import { monotonicNowMs } from './monotonic-clock';
+import { killUntilGone, sigkillGroupIfAlive, signalGroup } from './watchdog/process-group';
 import {
-  groupAlive,
-  signalGroup,
+  deadlineToWire,
   type StoppedReport,
   type WatchdogCommand,
   type WatchdogReport,
   type WatchdogStopReason,
-} from './watchdog/watchdog-main';
+} from './watchdog/watchdog-protocol';
+
+// The run-id search is part of what this module offers its callers (and its tests).
+export { findProcessesByEnv, RUN_ID_VARIABLE } from './marked-processes';
 
 /** Absolute path of the compiled watchdog script. */
 export const WATCHDOG_SCRIPT = path.join(__dirname, 'watchdog', 'watchdog-main.js');
@@ -98,44 +101,7 @@ export interface WorkloadStopped {
 
 export type WorkloadState = 'idle' | 'starting' | 'running' | 'stopping';
 
-const GROUP_POLL_MS = 20;
-const MAX_TIMER_MS = 0x7fffffff;
 const WATCHDOG_EXIT_WAIT_MS = 5000;
-/** A deadline for the watchdog: JSON has no Infinity. -Infinity becomes 0, the machine's boot: past. */
-function toWire(deadline: number): number | null {
-  if (deadline === Infinity) return null;
-  return deadline === -Infinity ? 0 : deadline;
-}
-
-/** The variable that marks a workload's processes, for finding them without their pid. */
-export const RUN_ID_VARIABLE = 'WITNESS_RUN_ID';
-
-/**
- * PIDs of live processes whose environment holds `name=value` (Linux /proc; processes of other
- * users are not readable and not found). Zombies have an empty environ and are not found.
- */
-export function findProcessesByEnv(name: string, value: string): number[] {
-  const needle = Buffer.from(`${name}=${value}\0`);
-  const found: number[] = [];
-  let names: string[];
-  try {
-    names = fs.readdirSync('/proc');
-  } catch {
-    return found;
-  }
-  for (const entry of names) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    let environ: Buffer;
-    try {
-      environ = fs.readFileSync(`/proc/${entry}/environ`);
-    } catch {
-      continue;
-    }
-    const at = environ.indexOf(needle);
-    if (at === 0 || (at > 0 && environ[at - 1] === 0)) found.push(Number(entry));
-  }
-  return found;
-}
 
 export class WorkloadSupervisor extends EventEmitter {
   private readonly argv: string[];
@@ -152,9 +118,11 @@ export class WorkloadSupervisor extends EventEmitter {
   /** The deadline, or the time it was given if that is later (a past deadline means: stop now). */
   private stopBeginBound = 0;
   private stopAt = Infinity;
-  private backstopTimer: NodeJS.Timeout | null = null;
-  private backstopArmedAt = Infinity;
-  private backstopCheckPending = false;
+  private readonly backstop = new DeadlineTimer(
+    () => this.backstopAt(),
+    () => this.killSilentWatchdog(),
+    () => this._state !== 'idle' && this.owner !== null,
+  );
   private killReason: 'watchdog-died' | 'backstop' = 'watchdog-died';
   private runId = '';
   private idleWaiters: (() => void)[] = [];
@@ -241,9 +209,9 @@ export class WorkloadSupervisor extends EventEmitter {
       argv: this.argv,
       env: { ...env, WITNESS_EPOCH: epoch.toString(), [RUN_ID_VARIABLE]: this.runId },
       stopTimeoutMs: this.stopTimeoutMs,
-      deadline: toWire(deadline),
+      deadline: deadlineToWire(deadline),
     });
-    this.armBackstop();
+    this.backstop.arm();
   }
 
   /** A new deadline (monotonic ms). Cheap: sends only when it differs from the last one. */
@@ -252,8 +220,8 @@ export class WorkloadSupervisor extends EventEmitter {
     this.deadline = deadline;
     if ((this._state === 'starting' || this._state === 'running') && this.owner) {
       this.stopBeginBound = Math.max(deadline, monotonicNowMs());
-      this.send(this.owner, { type: 'deadline', deadline: toWire(deadline) });
-      if (this.backstopAt() < this.backstopArmedAt - 1) this.armBackstop(); // earlier: re-arm now
+      this.send(this.owner, { type: 'deadline', deadline: deadlineToWire(deadline) });
+      this.backstop.moved();
     }
   }
 
@@ -263,7 +231,7 @@ export class WorkloadSupervisor extends EventEmitter {
     this._state = 'stopping';
     this.stopAt = monotonicNowMs();
     if (this.owner) this.send(this.owner, { type: 'stop' });
-    this.armBackstop();
+    this.backstop.arm();
   }
 
   /** Stops the workload, waits until it is dead, then ends the watchdog. start() throws afterwards. */
@@ -353,7 +321,7 @@ export class WorkloadSupervisor extends EventEmitter {
 
   private finish(report: Omit<StoppedReport, 'type' | 'reason' | 'stopMs'> & { reason: WorkloadStopReason }): void {
     if (this._state === 'idle') return;
-    this.clearBackstop();
+    this.backstop.cancel();
     this._state = 'idle';
     this.owner = null;
     this.pid = null;
@@ -402,75 +370,26 @@ export class WorkloadSupervisor extends EventEmitter {
     );
     // Whatever of the workload is alive: its group (pid known) or the processes marked with its run id.
     let killed = pid !== null;
-    const killAndCheck =
+    const killRound =
       pid !== null
-        ? (): boolean => {
-            if (!groupAlive(pid)) return true;
-            signalGroup(pid, 'SIGKILL');
-            return false;
-          }
+        ? (): boolean => sigkillGroupIfAlive(pid)
         : (): boolean => {
-            const marked = findProcessesByEnv(RUN_ID_VARIABLE, runId);
-            if (marked.length > 0) killed = true;
-            for (const p of marked) {
-              signalGroup(p, 'SIGKILL'); // it leads its group (spawned detached), children too
-              try {
-                process.kill(p, 'SIGKILL');
-              } catch {
-                // gone
-              }
-            }
-            return marked.length === 0;
+            const found = sigkillMarkedProcesses(runId);
+            if (found > 0) killed = true;
+            return found === 0;
           };
-    const done = (): void =>
-      this.finish({ byItself: false, reason, code: null, signal: killed ? 'SIGKILL' : null, pid, escalated: killed });
-    if (killAndCheck()) {
-      done();
-      return;
-    }
-    const poll = setInterval(() => {
-      if (!killAndCheck()) return;
-      clearInterval(poll);
-      done();
-    }, GROUP_POLL_MS);
+    killUntilGone(killRound, () =>
+      this.finish({ byItself: false, reason, code: null, signal: killed ? 'SIGKILL' : null, pid, escalated: killed }),
+    );
   }
 
   private backstopAt(): number {
     return Math.min(this.stopBeginBound, this.stopAt) + this.stopTimeoutMs + this.backstopMarginMs;
   }
 
-  private clearBackstop(): void {
-    if (this.backstopTimer) clearTimeout(this.backstopTimer);
-    this.backstopTimer = null;
-    this.backstopArmedAt = Infinity;
-  }
-
-  private armBackstop(): void {
-    this.clearBackstop();
-    const at = this.backstopAt();
-    this.backstopArmedAt = at;
-    const delay = Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(at - monotonicNowMs())));
-    this.backstopTimer = setTimeout(() => {
-      this.backstopTimer = null;
-      this.backstopArmedAt = Infinity;
-      // Let reports already received be handled first (after a freeze, the watchdog's 'stopped'
-      // may be waiting on the channel while this timer is overdue).
-      if (this.backstopCheckPending) return;
-      this.backstopCheckPending = true;
-      setImmediate(() => {
-        this.backstopCheckPending = false;
-        this.checkBackstop();
-      });
-    }, delay);
-  }
-
-  private checkBackstop(): void {
+  private killSilentWatchdog(): void {
     const wd = this.owner;
-    if (this._state === 'idle' || !wd) return;
-    if (this.backstopAt() - monotonicNowMs() > 1) {
-      this.armBackstop(); // a later deadline came meanwhile
-      return;
-    }
+    if (!wd) return;
     this.logger?.warn(
       { watchdogPid: wd.pid, workloadPid: this.pid },
       'watchdog did not report the workload stopped in time: killing the watchdog and the workload',

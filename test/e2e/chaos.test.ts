@@ -1,9 +1,9 @@
 /**
- * The real-process chaos test (issue 4 item 5) in `npm test`: the chaos runner (test/chaos/chaos.ts)
- * in-process, about a minute in all: one schedule with a fixed seed and one with a seed derived
- * from today's date (a new schedule every day; printed with its replay command). Each asserts 0
- * overlaps of workload run intervals (S1), 0 epoch violations (S2), no action failed and that the
- * pair settled (exactly one active) after the faults healed.
+ * The real-process chaos test (issue 4 item 5) in `npm test`: the chaos runner
+ * (test/chaos/run-chaos.ts) in-process, about a minute in all: one schedule with a fixed seed and
+ * one with a seed derived from today's date (a new schedule every day; printed with its replay
+ * command). Each asserts 0 overlaps of workload run intervals (S1), 0 epoch violations (S2), no
+ * action failed and that the pair settled (exactly one active) after the faults healed.
  *
  * Configuration: the cluster's (test/support/cluster.ts): --lease 1s --heartbeat 100ms
  * --timeout 500ms --stop-timeout 300ms, witness --lease 1s, --failback auto --failback-delay 2s.
@@ -13,7 +13,10 @@
  */
 import { expect } from 'chai';
 import { killAllTracked } from '../support/processes';
-import { dateSeed, formatFailovers, formatSummary, runChaos, type ChaosResult } from '../chaos/chaos';
+import { formatFailovers, formatSummary } from '../chaos/chaos-report';
+import type { ChaosResult } from '../chaos/chaos-result';
+import { dateSeed } from '../chaos/fault-plan';
+import { runChaos } from '../chaos/run-chaos';
 
 const SECONDS = Number(process.env.CHAOS_SECONDS ?? 30);
 const FIXED_SEED = 4242;
