@@ -130,7 +130,7 @@ export class SidecarRuntime {
     // Readiness probes must stop routing here before the workload is asked to stop.
     this.server.health.setStatus('', 'NOT_SERVING');
     await this.workload.close();
-    // Stopped first, then say so to the peer, then release at the witness (DESIGN-NOTES 4).
+    // Stopped first, then say so to the peer, then release at the witness (design §8.5).
     const view = this.core.view(monotonicNowMs());
     if (view.holding && this.witness !== undefined) {
       await new Promise<void>((resolve) => this.witness?.release(view.epoch, view.knownEpoch, () => resolve()));
