@@ -27,9 +27,9 @@ export interface WitnessConfig {
   readonly lease: number;
   /** The lease granted to a request that asks for none, in ms; at most `lease`. */
   readonly defaultLease: number;
-  /** Bound on clock-rate error, as a fraction (rho in DESIGN-NOTES 4). */
+  /** Bound on clock-rate error, as a fraction (rho in design §4.1). */
   readonly clockDrift: number;
-  /** Safety margin added on the witness's side of every lease, in ms (eps in DESIGN-NOTES 4). */
+  /** Safety margin added on the witness's side of every lease, in ms (eps in design §4.1). */
   readonly margin: number;
   /** Silence after which a group nobody holds is forgotten, in ms; 0 never forgets. */
   readonly forgetAfter: number;

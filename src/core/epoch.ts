@@ -1,6 +1,6 @@
 /**
  * Epochs: the fencing tokens (S2). Every activation carries an epoch strictly greater than every
- * epoch handed out before in its group, even after the witness lost its store (DESIGN-NOTES 4.5).
+ * epoch handed out before in its group, even after the witness lost its store (design §9.3).
  *
  * An epoch is a 63-bit integer: a store generation in the high bits, a counter in the low bits.
  * The generation is the wall-clock time, in 10 ms units, at which the store was created, so a
@@ -46,7 +46,7 @@ export function generationOf(epoch: bigint): bigint {
 }
 
 /**
- * The store-wide high-water mark (docs/design.md, "Epochs and the store's high-water mark"). Every epoch handed out while a store
+ * The store-wide high-water mark (design §5.3). Every epoch handed out while a store
  * is open stays below the floor of the generation after the stored one (a grant that would reach
  * it raises the stored generation first). Each open therefore moves to a generation above the
  * stored one and above every recorded epoch's, so a new grant exceeds every epoch of every earlier

@@ -1,5 +1,5 @@
 /**
- * Lease arithmetic (DESIGN-NOTES 4.1, 4.2, 4.5). Every time here is a duration on one machine's
+ * Lease arithmetic (design §4.1, §4.3, §6.5). Every time here is a duration on one machine's
  * monotonic clock, in milliseconds; no two machines ever compare timestamps.
  *
  * `rho` bounds how far a clock's rate may be off (0.01 = 1%); `margin` (eps) absorbs the rest:

@@ -1,6 +1,6 @@
 /**
  * The sidecar's side of workload supervision: drives the watchdog process
- * (./watchdog/watchdog-main.ts, DESIGN-NOTES 4.7), which owns the workload.
+ * (./watchdog/watchdog-main.ts, design §8.3), which owns the workload.
  *
  *   const sup = new WorkloadSupervisor({ argv: ['./my-service', '--port', '8080'], stopTimeoutMs: 2000, logger });
  *   await sup.prepare();                            // optional: spawn the watchdog now
@@ -13,7 +13,7 @@
  *
  * Deadlines are monotonic milliseconds (monotonicNowMs()): the moment the stop must BEGIN if no later
  * deadline is fed. The caller computes them so that SIGTERM + stopTimeoutMs + SIGKILL end before the
- * lease does (DESIGN-NOTES 4.3). Infinity means no deadline (simple mode has no lease: only a dead
+ * lease does (design §8.2). Infinity means no deadline (simple mode has no lease: only a dead
  * sidecar or watchdog stops the workload then); a deadline in the past (-Infinity included) means
  * start nothing / stop now. NaN is refused.
  *

@@ -191,7 +191,7 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
 
   // The library form (the workload inside the sidecar's process) has no watchdog: the runtime's
   // own wake-up is all that stops it at the deadline. A freeze would stop both alike (only the
-  // fencing epoch covers that, design: known limits), so those schedules draw no pause, and the
+  // fencing epoch covers that, design §14), so those schedules draw no pause, and the
   // embedded deactivate is held to its contract of finishing within the stop timeout.
   const embedded = rng.chance(0.25);
   if (embedded) {

@@ -40,7 +40,7 @@ export interface ScheduleResult {
   /**
    * Observations that are not violations of S1/S2/L1 but worth counting, e.g. 'self-superseded':
    * the witness granted a node a new epoch while that node's workload ran healthily under the
-   * previous one (a delayed or duplicated Acquire); the node then stops it (design: L2).
+   * previous one (a delayed or duplicated Acquire); the node then stops it (design §3.4).
    */
   readonly notes: Readonly<Record<string, number>>;
   readonly leaseMs: number;

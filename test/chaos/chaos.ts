@@ -1,5 +1,5 @@
 /**
- * Real-process chaos runner, the command line (issue 4 item 5; DESIGN-NOTES sections 3 and 5).
+ * Real-process chaos runner, the command line (issue 4 item 5; design §3 and §13).
  *
  *   npm run chaos -- --seconds S [--seed N] [--json] [--max-faults 2] [--failback auto|manual]
  *                    [--keep] [--echo] [--witness-debug] [--quiet]

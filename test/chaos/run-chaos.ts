@@ -1,5 +1,5 @@
 /**
- * One chaos run (DESIGN-NOTES sections 3 and 5): a real cluster (test/support/cluster.ts: a
+ * One chaos run (design §3 and §13): a real cluster (test/support/cluster.ts: a
  * witness, sidecar a (primary) and sidecar b (secondary), each running the logging test workload
  * under its watchdog, a FaultProxy on every directed link), the fault schedule of a seed
  * (fault-plan.ts) carried out against it (fault-driver.ts), everything healed, the pair's settling

@@ -1,5 +1,5 @@
 /**
- * DESIGN-NOTES section 5 with real processes on loopback: one witness, two sidecars (a: primary,
+ * design §13 with real processes on loopback: one witness, two sidecars (a: primary,
  * b: secondary) each running test/support/workload.ts under its watchdog, and a FaultProxy on every
  * directed link (test/support/cluster.ts). Faults are injected between the real processes; every
  * scenario ends with the S1 check (no two workload run intervals overlap), and the afterEach hook
@@ -121,7 +121,7 @@ function childrenOf(pid: number): number[] {
   }
 }
 
-describe('e2e scenarios (DESIGN-NOTES 5): witness + two sidecars + fault proxies', function () {
+describe('e2e scenarios (design §13): witness + two sidecars + fault proxies', function () {
   this.timeout(30_000);
 
   describe('scenario 1: cold start, all up', function () {
@@ -295,7 +295,7 @@ describe('e2e scenarios (DESIGN-NOTES 5): witness + two sidecars + fault proxies
       expect(aNow.endedBy, 'a stopped its workload').to.equal('stop');
       expect(aNow.end, 'a stopped before b started').to.be.at.most(b.start);
       expect(epochOf(b) > epochOf(a), `b's epoch ${b.epoch} > a's ${a!.epoch}`).to.equal(true);
-      expect(counter(b.epoch), 'epoch 2 (DESIGN-NOTES 5.6)').to.equal(2n);
+      expect(counter(b.epoch), 'epoch 2 (design §13, scenario 6)').to.equal(2n);
       // After the witness confirmed: b's acquire was answered with a grant before it started.
       expect(bSidecarStart?.why ?? '').to.match(/granted/);
       expect(c.logged('b', 'acquire').length).to.be.greaterThan(0);

@@ -1,5 +1,5 @@
 /**
- * The deterministic simulator against the production cores (src/sim, DESIGN-NOTES section 3):
+ * The deterministic simulator against the production cores (src/sim, design §3):
  * a few thousand random fault schedules with no S1, S2 or liveness violation, and exact replay.
  * A failure lists each distinct violation with the command that replays it.
  */

@@ -1,6 +1,6 @@
 /**
  * A whole failover group of real processes on loopback, for end-to-end scenarios
- * (DESIGN-NOTES section 5): one `witness serve`, two `witness sidecar`s (node a, the primary, and
+ * (design §13): one `witness serve`, two `witness sidecar`s (node a, the primary, and
  * node b, the secondary) each running test/support/workload.ts under its watchdog, and a
  * FaultProxy on every directed link:
  *
@@ -623,7 +623,7 @@ export class Cluster {
       return [...pids];
     };
     // A watchdog whose sidecar died stops its workload at once (SIGTERM, SIGKILL after
-    // --stop-timeout): give it one lease, the bound DESIGN-NOTES 4.7 promises after kill -9.
+    // --stop-timeout): give it one lease, the bound design §8.3 promises after kill -9.
     const until = performance.now() + this.options.leaseMs;
     let left = survivors();
     while (left.length > 0 && performance.now() < until) {

@@ -1,5 +1,5 @@
 /**
- * Properties of the witness's arbitration core over random histories (DESIGN-NOTES 3, 4):
+ * Properties of the witness's arbitration core over random histories (design §3, §4):
  *
  *  (a) S2 at the witness: every granted epoch is strictly above every epoch granted before in the
  *      group, across restarts (records kept) and wipes (no records, a later wall clock), whatever

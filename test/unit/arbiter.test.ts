@@ -1,6 +1,6 @@
 /**
  * The witness's arbitration core, one `describe` per rule of the tables in rules.ts
- * (DESIGN-NOTES 4.1, 4.4-4.6), then membership, lease capping, restarts and wipes (S2), and paging.
+ * (design §6), then membership, lease capping, restarts and wipes (S2), and paging.
  *
  * Times are milliseconds on the witness's monotonic clock. The numbers are chosen so the lease
  * arithmetic is exact in floating point: with rho = 0.01 and eps = 10 ms, a 1,000 ms lease is held
@@ -307,7 +307,7 @@ describe('Arbiter', () => {
     });
 
     it('the highest epoch heard wins: a node under a higher epoch than the recorded one is adopted', () => {
-      // Cold start on peer leases while the witness was away (DESIGN-NOTES 4.8).
+      // Cold start on peer leases while the witness was away (design §10.2).
       const { a, t, e } = withHolder();
       const now = t + 10 * DEFAULT_HOLD;
       const d = hb(a, S, now, { held: e + 1n });
@@ -808,7 +808,7 @@ describe('Arbiter', () => {
   });
 
   // ----------------------------------------------------------------------------------------------
-  // Restarts: start-up grace with records, wipes and generations (DESIGN-NOTES 4.5, S2)
+  // Restarts: start-up grace with records, wipes and generations (design §9.3, §3.2)
   // ----------------------------------------------------------------------------------------------
 
   describe('restart with records', () => {

@@ -1,5 +1,5 @@
 /**
- * The sidecar's decision core (src/core/sidecar/sidecar-core.ts) against DESIGN-NOTES 2-4, driven
+ * The sidecar's decision core (src/core/sidecar/sidecar-core.ts) against design §2, §4, §8, driven
  * with an injected clock: two SidecarCores and a real Arbiter, wired by a tiny synchronous harness
  * that plays the shell's part exactly as src/sidecar/sidecar-runtime.ts does (the "contract"):
  *
@@ -21,7 +21,7 @@
  * Every start is checked as it happens: S1 (the other node's workload is not alive, counting a
  * stopping workload as alive until its 'stopped' report) and S2 (the epoch is above every epoch
  * started before; a restart of the same node after its workload exited by itself may keep its
- * epoch, though the core gives every run a new one, as DESIGN-NOTES asks). A running node must
+ * epoch, though the core gives every run a new one, as design §5.5 asks). A running node must
  * also be strictly before its stopDeadline() after every decide().
  *
  * The 'regressions' tests pin down defects found while writing these tests against earlier
@@ -1292,8 +1292,8 @@ describe('sidecar core', () => {
 
   describe('a workload that exits by itself', () => {
     it('is restarted with back-off up to maxRestarts, each run under a new epoch; then the node releases, is ineligible for the cooldown, and the secondary takes over', () => {
-      // DESIGN-NOTES: "Every activation gets a new epoch, also when the same node starts again after
-      // a restart" (the brief said "same epoch"; the core acquires a new one: both keep S2).
+      // design §5.5: every activation gets a new epoch, also when the same node starts again after
+      // a restart.
       const h = steadyState({ p: { failback: 'manual' }, s: { failback: 'manual' } });
       let epoch = h.core('p').view(h.now).epoch;
       for (let k = 1; k <= P.maxRestarts; k++) {
@@ -1408,7 +1408,7 @@ describe('sidecar core', () => {
 
   describe('regressions', () => {
     it('a delayed "stopped" from an earlier run under the same epoch must not cancel the promises made during the current run', () => {
-      // timeout (300) < peer lease (1000): the promise (DESIGN-NOTES 4.2) is what keeps the standby waiting.
+      // timeout (300) < peer lease (1000): the promise (design §4.3) is what keeps the standby waiting.
       const short = { timeoutMs: 300 };
       const h = new Harness({ p: short, s: short, arbiterStartAt: -10_000 });
       h.runUntilTrue(() => h.entries('p', 'running').length > 0, 5000);

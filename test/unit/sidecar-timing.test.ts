@@ -1,6 +1,6 @@
 /**
- * What a sidecar configuration implies for time (src/core/sidecar/timing.ts; DESIGN-NOTES 4.3, 4.9
- * and "details that are easy to get wrong"): the stop budget, the configurations refused because
+ * What a sidecar configuration implies for time (src/core/sidecar/timing.ts; design §8.2, §11
+ * and the configuration check): the stop budget, the configurations refused because
  * one late answer would stop a healthy workload, and the failover bound printed at start.
  */
 import { expect } from 'chai';
@@ -45,7 +45,7 @@ describe('sidecar timing', () => {
   });
 
   describe('settingsProblems', () => {
-    it('accepts the defaults the design notes use (L = Lp = timeout = 1 s, 100 ms heartbeat)', () => {
+    it('accepts the defaults design §11 uses (L = Lp = timeout = 1 s, 100 ms heartbeat)', () => {
       expect(settingsProblems(settings())).to.deep.equal([]);
     });
 
@@ -120,7 +120,7 @@ describe('sidecar timing', () => {
     it('is max(timeout, Lp(1+rho)+eps, L(1+rho)+eps) plus two heartbeats', () => {
       // L = Lp = timeout = 1 s, rho 1%, eps 10 ms: 1020 + 200.
       expect(failoverBoundMs(settings())).to.equal(1220);
-      expect(failoverBoundMs(settings())).to.be.within(1100, 1300); // "about 1.1-1.2 s" (DESIGN-NOTES 4.9)
+      expect(failoverBoundMs(settings())).to.be.within(1100, 1300); // design §11
     });
 
     it('follows whichever of the three is longest', () => {

@@ -1,5 +1,5 @@
 /**
- * The behaviour users know from VOLTTRON's failover agent (DESIGN-NOTES section 2), as data.
+ * The behaviour users know from VOLTTRON's failover agent (design §2), as data.
  *
  * "Up" is not a guess from one missed packet: for the node that runs the workload, the witness is
  * up while it holds a valid witness lease and the peer is up while it holds a valid peer lease

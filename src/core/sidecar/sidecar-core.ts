@@ -1,5 +1,5 @@
 /**
- * The sidecar's decisions: pure and synchronous, the clock passed in (DESIGN-NOTES 2-4). The shell
+ * The sidecar's decisions: pure and synchronous, the clock passed in (design §2, §4, §8). The shell
  * feeds it what it hears (witness answers, peer heartbeats and replies, workload reports) with
  * the time on the sidecar's monotonic clock, calls `decide(now)` and carries out the actions. The
  * simulator drives the same object.
@@ -48,7 +48,7 @@ export class SidecarCore {
   private releaseRetryAt = NEVER;
   private refusedUntil = NEVER;
 
-  /** Promises made with the peer leases this node granted (DESIGN-NOTES 4.2). */
+  /** Promises made with the peer leases this node granted (design §4.3). */
   private promiseUntil = NEVER;
   private promisedEpoch = 0n;
   /** A restarted sidecar forgot its promises: it asks nothing for one peer lease. */

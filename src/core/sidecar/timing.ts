@@ -1,6 +1,6 @@
 /**
- * What a sidecar configuration implies for time (DESIGN-NOTES 4.3, 4.9 and "details that are easy
- * to get wrong"): the stop budget, the configurations that cannot keep a healthy workload running,
+ * What a sidecar configuration implies for time (design §8.2, §11):
+ * the stop budget, the configurations that cannot keep a healthy workload running,
  * and the failover bound printed at start.
  */
 import { grantorHoldEnd, holderLeaseEnd } from '../lease';
@@ -18,7 +18,7 @@ export function stopBudget(s: SidecarSettings): number {
 
 /**
  * How long after a request is sent a lease it earns can still be used: the holder's share of the
- * lease (DESIGN-NOTES 4.1) less the stop budget. A grant answered later starts nothing.
+ * lease (design §4.1) less the stop budget. A grant answered later starts nothing.
  */
 export function usableLeaseMs(s: SidecarSettings, leaseMs: number): number {
   return holderLeaseEnd(0, leaseMs, s.bounds) - stopBudget(s);
@@ -49,7 +49,7 @@ export function settingsProblems(s: SidecarSettings): string[] {
 }
 
 /**
- * Worst-case failover once the active node vanishes (DESIGN-NOTES 4.9): the standby stops hearing
+ * Worst-case failover once the active node vanishes (design §11): the standby stops hearing
  * it, its last promise runs out, the witness's hold runs out, then one heartbeat to notice and one
  * round trip. The workload's own start time comes on top.
  */

@@ -1,8 +1,8 @@
 /**
- * The witness's arbitration rules, as data (DESIGN-NOTES 4.1, 4.4-4.6). For each request kind the
+ * The witness's arbitration rules, as data (design §6). For each request kind the
  * rules are tried in order and the first whose condition holds decides; its name and reason are
- * logged with every decision and printed by `witness rules`. Read this file against the design
- * notes: every way the witness can answer is listed here, and nothing else decides.
+ * logged with every decision and printed by `witness rules`. Read this file against design §6:
+ * every way the witness can answer is listed here, and nothing else decides.
  */
 import type { RefusalReason } from './types';
 
@@ -42,7 +42,7 @@ export interface Rule {
 const refuse = (reason: RefusalReason): Outcome => ({ kind: 'refuse', reason });
 const always = (): boolean => true;
 
-/** Heartbeats (Renew, KeepAlive). None of these outcomes may start a workload (DESIGN-NOTES 4). */
+/** Heartbeats (Renew, KeepAlive). None of these outcomes may start a workload (design §6.2). */
 export const HEARTBEAT_RULES: readonly Rule[] = [
   {
     name: 'renew-holder',

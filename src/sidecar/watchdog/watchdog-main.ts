@@ -1,5 +1,5 @@
 /**
- * The watchdog process (DESIGN-NOTES 4.7): it sits between the sidecar and the workload, so that a
+ * The watchdog process (design §8.3): it sits between the sidecar and the workload, so that a
  * crashed, killed or frozen sidecar can never leave the workload running past its lease.
  *
  *   node dist/src/sidecar/watchdog/watchdog-main.js
@@ -29,7 +29,7 @@
  *
  * Other limits: a process of the workload that leaves its process group (setsid, double fork to
  * daemonize) escapes the group signals. A frozen *machine* (paused VM) freezes the watchdog too
- * (DESIGN-NOTES 4, known limit: only the fencing epoch covers it). A frozen watchdog (SIGSTOP of the
+ * (design §14, a known limit: only the fencing epoch covers it). A frozen watchdog (SIGSTOP of the
  * watchdog alone) is covered by the supervisor's backstop, as long as the sidecar runs.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
