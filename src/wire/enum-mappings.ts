@@ -90,12 +90,21 @@ export function fromWirePhase(field: string, phase: unknown): WorkloadPhase {
   return fromWire(PHASE, field, phase, 'must be one of WORKLOAD_PHASE_STOPPED, _STARTING, _RUNNING, _STOPPING');
 }
 
+/** Each table read backwards, built once: decoding is on every renewal's path. */
+const REVERSED = new WeakMap<object, ReadonlyMap<unknown, string>>();
+
 function fromWire<Core extends string>(
   table: Readonly<Record<Core, string>>,
   field: string,
   value: unknown,
   accepted: string,
 ): Core {
-  for (const [core, wire] of Object.entries(table)) if (wire === value) return core as Core;
-  throw invalid(field, accepted);
+  let reversed = REVERSED.get(table);
+  if (reversed === undefined) {
+    reversed = new Map(Object.entries(table).map(([core, wire]) => [wire, core]));
+    REVERSED.set(table, reversed);
+  }
+  const core = reversed.get(value);
+  if (core === undefined) throw invalid(field, accepted);
+  return core as Core;
 }
