@@ -1,8 +1,9 @@
 /**
  * The sidecar's decisions: pure and synchronous, the clock passed in (DESIGN-NOTES 2-4). The shell
  * feeds it what it hears (witness answers, peer heartbeats and replies, workload reports) with
- * the time on the sidecar's monotonic clock, calls `decide(now)` and carries out the actions. The
- * simulator drives the same object. What the core knows and how inputs change it is sidecar-state.ts; which action
+ * the time on the sidecar's monotonic clock, calls `decide(now)` and carries out the actions, and
+ * calls `decide` again at `nextWakeAt(now)` if nothing else happens first. The simulator drives
+ * the same object. What the core knows and how inputs change it is sidecar-state.ts; which action
  * follows is the rule lists of decision-rules.ts, applied here.
  *
  * Safety rests on four rules, each marked SAFETY here and in sidecar-state.ts:
@@ -31,6 +32,7 @@ import {
 import { NEVER, SidecarState } from './sidecar-state';
 import { stopBudget } from './timing';
 import type { Action } from './types';
+import { WakeTimes } from './wake-times';
 
 export class SidecarCore extends SidecarState {
   /** The row that decided the latest `decide`, acting or not (for tests that watch the rows). */
@@ -45,6 +47,37 @@ export class SidecarCore extends SidecarState {
     // A grant just received is decided on first: its release must go out while still holding.
     if (!grantArrived) this.forgetLapsedHold(now);
     return this.carry(STOPPED_RULES, this.stoppedInputs(now, grantArrived), now);
+  }
+
+  /**
+   * The earliest reading of this node's clock after `now` at which `decide` could act otherwise
+   * with no new input (an answer, a heartbeat, a workload report); +Infinity when nothing is due.
+   * Call it after `decide(now)`: a shell arms one timer for it and calls `decide` when it fires,
+   * and keeps no retry or deadline timers of its own. While the workload runs it is the stop
+   * deadline itself (SAFETY 1: the stop must begin exactly then). It may come early, never late:
+   * a few moments change only what the node reports (the witness falling silent) or tells its
+   * peer (the hand-back request), and are due too.
+   */
+  nextWakeAt(now: number): number {
+    const due = new WakeTimes(now);
+    const s = this.settings;
+    if (s.mode === 'simple') {
+      if (this.workload === 'stopped') due.at(this.restartAt);
+      return due.afterQuiet(Math.max(this.lastPeerHeard, this.startedAt), s.timeoutMs).earliest;
+    }
+    if (this.mayBeRunning()) return due.at(this.stopDeadline()).earliest;
+    if (this.workload === 'stopping') return due.earliest;
+    if (this.startRequested) due.at(Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(s));
+    if (this.holding && !this.releaseInFlight) due.at(this.witnessLeaseUntil);
+    if (this.restartWanted) due.at(this.restartAt);
+    if (this.holding) due.at(this.releaseRetryAt);
+    if (this.acquireSentAt !== undefined) due.at(this.acquireExpiry(this.acquireSentAt));
+    due.at(this.refusedUntil).at(this.ineligibleUntil).at(this.promiseUntil).at(this.quietUntil);
+    due.afterQuiet(Math.max(this.lastPeerHeard, this.startedAt), s.timeoutMs);
+    due.afterQuiet(this.lastWitnessHeard, s.timeoutMs);
+    // Not a decision of this node's, but what it tells its peer: the hand-back request begins then.
+    if (s.role === 'primary' && s.failback === 'auto') due.afterQuiet(this.peerActiveSince, s.failbackDelayMs);
+    return due.earliest;
   }
 
   /** Our own lease ran out: the witness's hold on our behalf runs out by itself, unrenewed. */
