@@ -4,7 +4,7 @@
  * (src/config) and runs its own program. Exit status: 0 done, 1 failed, 2 usage or configuration.
  */
 import { ConfigError, loadWitnessConfig, witnessHelp } from '../config/witness-config';
-import { describeTables } from '../core/sidecar/behaviour-tables';
+import { describeTables } from '../core/sidecar/describe-decisions';
 import { describeRules } from '../core/witness/rules';
 import { loadSidecarConfig, sidecarHelp } from '../config/sidecar-config';
 import { runSidecar } from '../sidecar/run-sidecar';
@@ -15,7 +15,7 @@ const USAGE = `Usage: witness <command> [options]
 Commands:
   serve   Run the witness gRPC service (options: witness serve --help).
   sidecar Run beside one copy of a workload (options: witness sidecar --help).
-  tables  Print the sidecar's behaviour tables.
+  tables  Print the sidecar's decision rules, in order, and the VOLTTRON tables.
   rules   Print the rules the witness decides by, in the order it tries them.
   help    Print this help; witness help <command> prints one command's help.
 `;
@@ -27,7 +27,8 @@ const SERVE_HEADING = `The witness itself runs as witness serve; its options go 
 
 const TABLES_USAGE = `Usage: witness tables
 
-Prints the sidecar's behaviour tables (the VOLTTRON tables the core decides by).
+Prints the sidecar's decision rules: for each mode and workload phase, the rows in the order they
+are tried (the first whose condition holds decides), then the VOLTTRON tables they amount to.
 `;
 
 const RULES_USAGE = `Usage: witness rules

@@ -151,7 +151,12 @@ export class SidecarRuntime {
 
   private carryOut(action: Action, now: number): void {
     const view = this.core.view(now);
-    this.log(action.kind, action.why, action.kind === 'start' || action.kind === 'release' ? action.epoch : view.epoch);
+    this.log(
+      action.kind,
+      action.why,
+      action.kind === 'start' || action.kind === 'release' ? action.epoch : view.epoch,
+      action.rule,
+    );
     switch (action.kind) {
       case 'start':
         this.parts.workload.start(
@@ -200,7 +205,7 @@ export class SidecarRuntime {
    * `epoch` is the tenure's (omitted before the first: 0 means none). An acquire has no epoch of
    * its own yet: it carries the highest one the node knows, logged as that.
    */
-  private log(what: string, why?: string, epoch?: bigint): void {
+  private log(what: string, why?: string, epoch?: bigint, rule?: string): void {
     const logger = this.parts.logger;
     if (!logger.isLevelEnabled('info')) return;
     const view = this.core.view(this.parts.clock.now());
@@ -211,7 +216,7 @@ export class SidecarRuntime {
         : tenure === 0n
           ? {}
           : { epoch: tenure.toString() };
-    logger.info({ group: this.settings.group, node: this.settings.node, ...epochs, why }, what);
+    logger.info({ group: this.settings.group, node: this.settings.node, ...epochs, rule, why }, what);
   }
 
   /** The core's view now (what status() reports, in the core's terms). */
@@ -239,6 +244,7 @@ export class SidecarRuntime {
       peerLeaseRemainingMs: view.peerLeaseMs,
       witnessEndpoint: this.parts.witness?.endpoint ?? '',
       lastDecision: view.lastDecision,
+      lastRule: view.lastRule,
       failoverBoundMs: failoverBoundMs(this.settings),
     };
   }

@@ -16,6 +16,7 @@
  * --lease 1s --default-lease 1s. Every wait is bounded; afterEach SIGKILLs every process by PID,
  * then checks that no workload process is left and that no two run intervals overlapped.
  */
+import { RULE_NAMES } from '../../src/core/sidecar/decision-rules';
 import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -872,8 +873,11 @@ describe('sidecar witness endpoints, zones, health and reflection (real processe
         'witnessEndpoint',
         'lastDecision',
         'failoverBoundMs',
+        'lastRule',
       ];
       expect(Object.keys(state)).to.have.members(jsonNames);
+      // The row that decided last is one that `witness tables` prints.
+      expect(RULE_NAMES.has(String(state.lastRule)), `lastRule ${String(state.lastRule)}`).to.equal(true);
       expect(state.epoch, 'uint64 as a JSON string')
         .to.be.a('string')
         .that.matches(/^[1-9][0-9]*$/);

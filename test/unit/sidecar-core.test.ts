@@ -36,6 +36,7 @@ import { failoverBoundMs, settingsProblems, stopBudget } from '../../src/core/si
 import type { Action, PeerState, SidecarSettings, WitnessAnswer } from '../../src/core/sidecar/types';
 import type { Arbiter, ArbiterConfig } from '../../src/core/witness/arbiter';
 import { InstantWriteArbiter } from '../support/instant-write-arbiter';
+import { TEST_SIDECAR_SETTINGS } from '../support/sidecar-settings';
 import { ArbitrationError } from '../../src/core/witness/errors';
 import type { Decision, DurableGroup, LeaseAnswer } from '../../src/core/witness/types';
 
@@ -50,21 +51,7 @@ type NodeId = 'p' | 's';
 type Party = NodeId | 'w';
 const other = (n: NodeId): NodeId => (n === 'p' ? 's' : 'p');
 
-const BASE = {
-  group: GROUP,
-  mode: 'standard',
-  heartbeatMs: 100,
-  timeoutMs: 1000,
-  leaseMs: 1000,
-  peerLeaseMs: 1000,
-  stopTimeoutMs: 200,
-  failback: 'auto',
-  failbackDelayMs: 2000,
-  maxRestarts: 2,
-  restartBackoffMs: 50,
-  failureCooldownMs: 4000,
-  bounds: { rho: 0.01, marginMs: 10 },
-} as const;
+const BASE = { ...TEST_SIDECAR_SETTINGS, group: GROUP } as const;
 
 function settings(node: NodeId, overrides: Partial<SidecarSettings> = {}): SidecarSettings {
   return { ...BASE, node, role: node === 'p' ? 'primary' : 'secondary', ...overrides };
@@ -1008,7 +995,12 @@ describe('sidecar core', () => {
       const muchLater = holderEnd(1100, answer.leaseMs, P) + 500;
       p.onAcquireAnswer(1100, answer, muchLater);
       expect(p.decide(muchLater)).to.deep.equal([
-        { kind: 'release', epoch: answer.epoch, why: `grant of epoch ${answer.epoch} arrived too late to use` },
+        {
+          kind: 'release',
+          rule: 'release-late-grant',
+          epoch: answer.epoch,
+          why: `grant of epoch ${answer.epoch} arrived too late to use`,
+        },
       ]);
     });
 
@@ -1039,12 +1031,22 @@ describe('sidecar core', () => {
         const actions = p.decide(late);
         if (early > 0) {
           expect(actions).to.deep.equal([
-            { kind: 'start', epoch: answer.epoch, why: `granted epoch ${answer.epoch} by the witness` },
+            {
+              kind: 'start',
+              rule: 'start-on-grant',
+              epoch: answer.epoch,
+              why: `granted epoch ${answer.epoch} by the witness`,
+            },
           ]);
           return;
         }
         expect(actions).to.deep.equal([
-          { kind: 'release', epoch: answer.epoch, why: `grant of epoch ${answer.epoch} arrived too late to use` },
+          {
+            kind: 'release',
+            rule: 'release-late-grant',
+            epoch: answer.epoch,
+            why: `grant of epoch ${answer.epoch} arrived too late to use`,
+          },
         ]);
         expect(p.view(late)).to.include({ workload: 'stopped', epoch: answer.epoch });
         const released = m.arbiter.release(
@@ -1143,7 +1145,12 @@ describe('sidecar core', () => {
       expect(regrant.epoch > epoch).to.equal(true);
       p.onAcquireAnswer(2200, regrant, 2200);
       expect(p.decide(2200)).to.deep.equal([
-        { kind: 'start', epoch: regrant.epoch, why: `granted epoch ${regrant.epoch} by the witness` },
+        {
+          kind: 'start',
+          rule: 'start-on-grant',
+          epoch: regrant.epoch,
+          why: `granted epoch ${regrant.epoch} by the witness`,
+        },
       ]);
       p.onWorkload('running', 2210);
       const run2 = p.stopDeadline();
@@ -1453,7 +1460,12 @@ describe('sidecar core', () => {
       expect(kinds(s.decide(1300))).to.deep.equal(['stop']);
       s.onWorkload('stopped', 1400);
       expect(s.decide(1400), 'restarted the workload it was just asked to hand back').to.deep.equal([
-        { kind: 'release', epoch: regrant.epoch, why: 'the workload has stopped: hand the group back' },
+        {
+          kind: 'release',
+          rule: 'release-after-stop',
+          epoch: regrant.epoch,
+          why: 'the workload has stopped: hand the group back',
+        },
       ]);
     });
 
@@ -1482,7 +1494,12 @@ describe('sidecar core', () => {
       p.onWorkload('stopped', 2150, true);
       const before = p.stopDeadline();
       expect(p.decide(2150)).to.deep.equal([
-        { kind: 'release', epoch, why: 'the workload has stopped: hand the group back' },
+        {
+          kind: 'release',
+          rule: 'release-after-giving-up',
+          epoch,
+          why: 'the workload has stopped: hand the group back',
+        },
       ]);
       expect(m.arbiter.release({ group: GROUP, node: 'p', epoch, knownEpoch: epoch }, 2150).answer.verdict).to.equal(
         'released',

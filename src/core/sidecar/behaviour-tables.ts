@@ -1,14 +1,16 @@
 /**
- * The behaviour users know from VOLTTRON's failover agent (design §2), as data.
+ * The behaviour users know from VOLTTRON's failover agent (design §2), as a view.
  *
  * "Up" is not a guess from one missed packet: for the node that runs the workload, the witness is
  * up while it holds a valid witness lease and the peer is up while it holds a valid peer lease
- * (both counted from when it sent the request, shortened by the drift bound). For the node that
- * does not run it, the peer is down only once nothing has been heard from it for the timeout AND
- * every peer lease this node granted has run out. The tables below are what the sidecar core
- * consults; src/core/sidecar/sidecar-core.ts turns leases and timeouts into these inputs (for the
- * running node, a lease counts as up only while it outlasts the stop budget, so a "stop" leaves
- * time for SIGTERM, the grace and SIGKILL before the lease ends).
+ * (both counted from when it sent the request, shortened by the drift bound, and counted as up
+ * only while they outlast the stop budget, so a "stop" leaves time for SIGTERM, the grace and
+ * SIGKILL before the lease ends). For the node that does not run it, the peer is down only once
+ * nothing has been heard from it for the timeout AND every peer lease this node granted has run out.
+ *
+ * What the core runs is the ordered rule lists of decision-rules.ts; these tables are how those
+ * lists read for the four peer/witness combinations, with their exceptions (`except`) spelled
+ * out. test/unit/sidecar-rule-lists.test.ts evaluates the lists and checks every row here.
  */
 export type Link = 'up' | 'down';
 
@@ -20,13 +22,32 @@ export interface TableRow<A> {
   readonly witness: Link;
   readonly action: A;
   readonly why: string;
+  /** When the rule lists decide otherwise for this combination. */
+  readonly except?: string;
 }
+
+/** Whatever the leases say, the running node stops when one of these holds (rows before the table). */
+const RUNNING_NODE_STOPS_ANYWAY =
+  'stop when the witness refused its epoch, when the stopped preferred primary asks for the group back ' +
+  '(auto fail-back), or when the peer runs under a newer epoch';
 
 /** The node running the workload (the primary's table; also the secondary's after a takeover). */
 export const ACTIVE_TABLE: readonly TableRow<ActiveAction>[] = [
-  { peer: 'up', witness: 'up', action: 'run', why: 'both leases hold' },
-  { peer: 'up', witness: 'down', action: 'run', why: 'the peer, which is stopped, vouches with its peer lease' },
-  { peer: 'down', witness: 'up', action: 'run', why: 'the witness lease holds; the witness refuses the peer' },
+  { peer: 'up', witness: 'up', action: 'run', why: 'both leases hold', except: RUNNING_NODE_STOPS_ANYWAY },
+  {
+    peer: 'up',
+    witness: 'down',
+    action: 'run',
+    why: 'the peer, which is stopped, vouches with its peer lease',
+    except: RUNNING_NODE_STOPS_ANYWAY,
+  },
+  {
+    peer: 'down',
+    witness: 'up',
+    action: 'run',
+    why: 'the witness lease holds; the witness refuses the peer',
+    except: RUNNING_NODE_STOPS_ANYWAY,
+  },
   {
     peer: 'down',
     witness: 'down',
@@ -36,11 +57,20 @@ export const ACTIVE_TABLE: readonly TableRow<ActiveAction>[] = [
 ];
 
 /**
- * The node not running it (the secondary's table; also the primary's after a takeover, except
- * that a primary facing a stopped, reachable peer starts it: it is the preferred node).
+ * The node not running it (the secondary's table; also the primary's after a takeover). It asks
+ * only once it has nothing in flight, no refusal to wait out, no cooldown, no promise standing
+ * and its quiet period after start is over (the rows before the table).
  */
 export const STANDBY_TABLE: readonly TableRow<StandbyAction>[] = [
-  { peer: 'up', witness: 'up', action: 'stay-stopped', why: 'the peer is up' },
+  {
+    peer: 'up',
+    witness: 'up',
+    action: 'stay-stopped',
+    why: 'the peer is up',
+    except:
+      'both stopped: the preferred primary asks the witness, and so does the secondary once the primary ' +
+      'gave the group up after repeated workload failures',
+  },
   { peer: 'up', witness: 'down', action: 'stay-stopped', why: 'the peer is up' },
   {
     peer: 'down',
@@ -62,19 +92,4 @@ export function lookup<A>(table: readonly TableRow<A>[], peer: Link, witness: Li
   const row = table.find((r) => r.peer === peer && r.witness === witness);
   if (row === undefined) throw new Error(`behaviour table has no row for peer ${peer}, witness ${witness}`);
   return row;
-}
-
-/** The tables as text, for `witness tables` and the docs. */
-export function describeTables(): string {
-  const rows = <A extends string>(title: string, table: readonly TableRow<A>[]): string =>
-    `${title}\n  ${'peer'.padEnd(6)} ${'witness'.padEnd(8)} ${'action'.padEnd(13)} why\n` +
-    table.map((r) => `  ${r.peer.padEnd(6)} ${r.witness.padEnd(8)} ${r.action.padEnd(13)} ${r.why}`).join('\n');
-  const simple = Object.entries(SIMPLE_TABLE)
-    .map(([when, r]) => `  ${when.padEnd(18)} ${r.action.padEnd(13)} ${r.why}`)
-    .join('\n');
-  return [
-    rows('The node running the workload ("up" = holds a valid lease from that side)', ACTIVE_TABLE),
-    rows('The node not running it ("down" = silent for the timeout and every promise run out)', STANDBY_TABLE),
-    `Simple mode (no witness)\n${simple}`,
-  ].join('\n\n');
 }

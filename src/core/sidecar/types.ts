@@ -66,11 +66,12 @@ export interface WitnessAnswer {
   readonly retryAfterMs: number;
 }
 
+/** `rule` names the row of decision-rules.ts that decided it; `why` is its reason, for the log. */
 export type Action =
-  | { readonly kind: 'start'; readonly epoch: bigint; readonly why: string }
-  | { readonly kind: 'stop'; readonly why: string }
-  | { readonly kind: 'acquire'; readonly why: string }
-  | { readonly kind: 'release'; readonly epoch: bigint; readonly why: string };
+  | { readonly kind: 'start'; readonly rule: string; readonly epoch: bigint; readonly why: string }
+  | { readonly kind: 'stop'; readonly rule: string; readonly why: string }
+  | { readonly kind: 'acquire'; readonly rule: string; readonly why: string }
+  | { readonly kind: 'release'; readonly rule: string; readonly epoch: bigint; readonly why: string };
 
 export interface SidecarView {
   readonly workload: WorkloadPhase;
@@ -83,5 +84,7 @@ export interface SidecarView {
   readonly msUntilStop: number;
   readonly witnessLeaseMs: number;
   readonly peerLeaseMs: number;
+  /** The reason of the last action (or standby verdict), and the row that decided it ('' before the first). */
   readonly lastDecision: string;
+  readonly lastRule: string;
 }

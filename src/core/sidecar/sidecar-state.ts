@@ -1,0 +1,328 @@
+/**
+ * What a sidecar core knows: its epoch, leases, promises, timers and what it last heard, and how
+ * each input changes them (SAFETY 2 to 4 live here). The decisions are in sidecar-core.ts, which
+ * extends this class; nothing else should.
+ */
+import { assert } from '../assert';
+import { maxEpoch } from '../epoch';
+import { grantorHoldEnd, holderLeaseEnd, remainingMs } from '../lease';
+import { stopBudget } from './timing';
+import type { PeerReply, PeerState, SidecarSettings, SidecarView, WitnessAnswer, WorkloadPhase } from './types';
+
+export const NEVER = Number.NEGATIVE_INFINITY;
+
+export abstract class SidecarState {
+  protected workload: WorkloadPhase = 'stopped';
+  /** Epoch of the current (or last) tenure; 0n before the first. */
+  protected epoch = 0n;
+  protected knownEpoch = 0n;
+  /** The witness may still record this node as holder of `epoch`: release it once stopped. */
+  protected holding = false;
+  protected witnessLeaseUntil = NEVER;
+  protected peerLeaseUntil = NEVER;
+  /** When the workload was last started: peer leases for heartbeats sent before do not count. */
+  protected runStartedAt = NEVER;
+  protected restarts = 0;
+  protected restartAt = NEVER;
+  /** The workload exited by itself while this node held the group: run it again, under a new epoch. */
+  protected restartWanted = false;
+  protected acquireIsRestart = false;
+  /** Why the witness refused this node's epoch, once it has; the stop reports it. */
+  protected supersededBecause: string | undefined;
+  protected ineligibleUntil = NEVER;
+
+  protected acquireSentAt: number | undefined;
+  protected releaseInFlight = false;
+  protected releaseRetryAt = NEVER;
+  protected refusedUntil = NEVER;
+
+  /** Promises made with the peer leases this node granted (design §4.3). */
+  protected promiseUntil = NEVER;
+  protected promisedEpoch = 0n;
+  /** A restarted sidecar forgot its promises: it asks nothing for one peer lease. */
+  protected readonly quietUntil: number;
+
+  protected lastPeerHeard = NEVER;
+  protected readonly startedAt: number;
+  protected lastWitnessHeard = NEVER;
+  protected peer: PeerState | undefined;
+  protected peerActiveSince = NEVER;
+  /** A grant arrived and the next decision must start the workload or hand the grant back. */
+  protected startRequested = false;
+  protected lastDecision = 'starting';
+  /** The row that decided `lastDecision`; '' before the first. */
+  protected lastRule = '';
+  /** When the latest acquire was sent and the highest epoch known then: its grant must be above it. */
+  protected latestAcquire: { readonly sentAt: number; readonly knownEpoch: bigint } | undefined;
+
+  constructor(
+    protected readonly settings: SidecarSettings,
+    now: number,
+    /** Highest epoch this node knew before (persisted by the shell, if it can); 0n otherwise. */
+    knownEpoch = 0n,
+  ) {
+    this.knownEpoch = knownEpoch;
+    this.quietUntil = grantorHoldEnd(now, settings.peerLeaseMs, settings.bounds);
+    this.startedAt = now;
+  }
+
+  // ---- what the node says -------------------------------------------------------------------
+
+  /** The heartbeat to send the witness now; `heldEpoch` 0n unless the workload may be running. */
+  witnessHeartbeat(): { heldEpoch: bigint; knownEpoch: bigint; leaseMs: number } {
+    return {
+      heldEpoch: this.mayBeRunning() ? this.epoch : 0n,
+      knownEpoch: this.knownEpoch,
+      leaseMs: this.settings.leaseMs,
+    };
+  }
+
+  /** The node's state, sent to the peer in heartbeats and in answers to the peer's heartbeats. */
+  peerState(now: number): PeerState {
+    return {
+      node: this.settings.node,
+      role: this.settings.role,
+      workload: this.workload,
+      epoch: this.epoch,
+      knownEpoch: this.knownEpoch,
+      acquiring: this.acquiring(now),
+      eligible: now >= this.ineligibleUntil,
+      handbackRequested: this.wantsHandback(now),
+    };
+  }
+
+  // ---- what the node hears ------------------------------------------------------------------
+
+  /** The peer's heartbeat: note its state, and grant it a peer lease when that is safe. */
+  onPeerHeartbeat(state: PeerState, now: number): PeerReply {
+    this.hearPeer(state, now);
+    const grant = this.mayGrantPeerLease(state, now);
+    if (grant) {
+      // SAFETY 3: the promise outlasts the lease the peer counts from its send time.
+      this.promiseUntil = Math.max(
+        this.promiseUntil,
+        grantorHoldEnd(now, this.settings.peerLeaseMs, this.settings.bounds),
+      );
+      this.promisedEpoch = maxEpoch(this.promisedEpoch, state.epoch);
+    }
+    return {
+      state: this.peerState(now),
+      leaseMs: grant ? this.settings.peerLeaseMs : 0,
+      leaseForEpoch: grant ? state.epoch : 0n,
+    };
+  }
+
+  /** The peer's answer to the heartbeat this node sent at `sentAt` under `sentEpoch`. */
+  onPeerReply(sentAt: number, sentEpoch: bigint, reply: PeerReply, now: number): void {
+    this.hearPeer(reply.state, now);
+    // SAFETY 2: only a lease for this run's epoch, asked for during this run, keeps it running.
+    if (
+      reply.leaseMs > 0 &&
+      this.mayBeRunning() &&
+      reply.leaseForEpoch === this.epoch &&
+      sentEpoch === this.epoch &&
+      sentAt >= this.runStartedAt
+    ) {
+      this.peerLeaseUntil = Math.max(this.peerLeaseUntil, holderLeaseEnd(sentAt, reply.leaseMs, this.settings.bounds));
+      this.assertDeadlineFinite();
+    }
+  }
+
+  /** The witness answered a heartbeat sent at `sentAt` carrying `heldEpoch`. */
+  onWitnessHeartbeatAnswer(sentAt: number, heldEpoch: bigint, answer: WitnessAnswer, now: number): void {
+    this.hearWitness(answer, now);
+    if (heldEpoch === 0n || heldEpoch !== this.epoch) return;
+    // A renewal answered after the workload stopped extends nothing: nothing may run on it.
+    if (answer.verdict === 'renewed' && !this.mayBeRunning()) return;
+    if (answer.verdict === 'renewed' && answer.holder === this.settings.node && answer.epoch === heldEpoch) {
+      this.witnessLeaseUntil = Math.max(
+        this.witnessLeaseUntil,
+        holderLeaseEnd(sentAt, answer.leaseMs, this.settings.bounds),
+      );
+      this.assertDeadlineFinite();
+    } else if (answer.verdict === 'refused') {
+      // Superseded: another epoch exists. Stop at once (decide() sees the leases gone).
+      this.witnessLeaseUntil = NEVER;
+      this.peerLeaseUntil = NEVER;
+      this.holding = false;
+      this.restartWanted = false;
+      this.supersededBecause = `the witness refused epoch ${heldEpoch}: superseded (holder ${answer.holder || 'none'}, epoch ${answer.epoch})`;
+    }
+  }
+
+  /** The witness answered the Acquire sent at `sentAt`; `undefined` when the call failed. */
+  onAcquireAnswer(sentAt: number, answer: WitnessAnswer | undefined, now: number): void {
+    if (this.acquireSentAt === sentAt && answer !== undefined) this.acquireSentAt = undefined;
+    if (answer === undefined) return; // SAFETY 4: a lost answer may still be a grant; stay "in flight".
+    this.hearWitness(answer, now);
+    if (answer.verdict === 'refused') {
+      // Ask again when the witness says it can succeed, but at least once a timeout: a release
+      // (a hand-back) may end the holder's lease sooner than the witness could know.
+      const wait = Math.min(answer.retryAfterMs, this.settings.timeoutMs);
+      this.refusedUntil = now + Math.max(wait, this.settings.heartbeatMs);
+      return;
+    }
+    if (answer.verdict !== 'granted' || answer.holder !== this.settings.node) return;
+    const leaseUntil = holderLeaseEnd(sentAt, answer.leaseMs, this.settings.bounds);
+    if (sentAt === this.latestAcquire?.sentAt) {
+      // Nothing starts while the latest acquire may still be answered: only a grant can start a
+      // run, and every older grant is past use by the time a newer acquire is sent.
+      assert(this.workload === 'stopped', 'the grant for the latest acquire finds the workload stopped');
+      assert(
+        answer.epoch > this.latestAcquire.knownEpoch,
+        () =>
+          `a grant (epoch ${answer.epoch}) is above every epoch known when asking (${this.latestAcquire?.knownEpoch})`,
+      );
+    }
+    // A grant for an older acquire can reach a run it predates: it is past use, and if it
+    // superseded that run, the witness refuses the next renewal and the run stops.
+    if (this.workload !== 'stopped') return;
+    this.epoch = answer.epoch;
+    this.holding = true;
+    if (!this.acquireIsRestart) this.restarts = 0;
+    this.restartWanted = false;
+    this.supersededBecause = undefined;
+    this.witnessLeaseUntil = leaseUntil;
+    this.peerLeaseUntil = NEVER;
+    this.startRequested = true;
+  }
+
+  onReleaseAnswer(epoch: bigint, answer: WitnessAnswer | undefined, now: number): void {
+    this.releaseInFlight = false;
+    if (answer === undefined) {
+      // A witness that refuses connections fails at once: ask again next heartbeat, not in a loop.
+      this.releaseRetryAt = now + this.settings.heartbeatMs;
+      return;
+    }
+    this.hearWitness(answer, now);
+    if (epoch === this.epoch) this.holding = false;
+  }
+
+  /** The supervisor's report: the workload runs, has stopped, or exited by itself. */
+  onWorkload(phase: 'running' | 'stopped', now: number, exitedByItself = false): void {
+    // A 'running' report that crosses a stop must not undo it.
+    if (phase === 'running' && this.workload !== 'starting') return;
+    const wasRunning = this.workload === 'running' || this.workload === 'starting';
+    this.workload = phase;
+    if (phase === 'stopped') {
+      this.peerLeaseUntil = NEVER;
+      if (exitedByItself && wasRunning) {
+        // Back off before any restart, also in simple mode: a command that fails at once must
+        // not be respawned in a tight loop.
+        this.restarts += 1;
+        this.restartAt = now + this.settings.restartBackoffMs * 2 ** Math.min(this.restarts - 1, 6);
+        if (this.holding && this.restarts <= this.settings.maxRestarts) {
+          this.restartWanted = true;
+        } else if (this.holding) {
+          this.ineligibleUntil = now + this.settings.failureCooldownMs;
+          this.lastDecision = `workload exited ${this.restarts} times: giving the group up`;
+        }
+      }
+    }
+  }
+
+  // ---- helpers --------------------------------------------------------------------------------
+
+  /** SAFETY 1: in standard mode a run always has a deadline (a NaN or infinite lease would remove it). */
+  protected assertDeadlineFinite(): void {
+    if (this.settings.mode === 'standard' && this.mayBeRunning()) {
+      assert(
+        Number.isFinite(this.stopDeadline()),
+        () => `a run without a finite stop deadline (${this.stopDeadline()})`,
+      );
+    }
+  }
+
+  protected mayBeRunning(): boolean {
+    return this.workload === 'starting' || this.workload === 'running';
+  }
+
+  protected acquiring(now: number): boolean {
+    if (this.acquireSentAt === undefined) return false;
+    // SAFETY 4: a grant for this request could not be used after this point, answered or not.
+    if (now >= this.acquireExpiry(this.acquireSentAt)) {
+      this.acquireSentAt = undefined;
+      return false;
+    }
+    return true;
+  }
+
+  protected acquireExpiry(sentAt: number): number {
+    return holderLeaseEnd(sentAt, this.settings.leaseMs, this.settings.bounds);
+  }
+
+  protected mayGrantPeerLease(peer: PeerState, now: number): boolean {
+    const peerRuns = (peer.workload === 'running' || peer.workload === 'starting') && peer.epoch > 0n;
+    return peerRuns && this.workload === 'stopped' && !this.holding && !this.acquiring(now) && !this.startRequested;
+  }
+
+  protected hearPeer(state: PeerState, now: number): void {
+    this.lastPeerHeard = now;
+    this.knownEpoch = maxEpoch(this.knownEpoch, maxEpoch(state.epoch, state.knownEpoch));
+    // A peer that says it has stopped dropped every peer lease up to its epoch: forget the promises.
+    if (state.workload === 'stopped' && state.epoch >= this.promisedEpoch) this.promiseUntil = NEVER;
+    const runsNow = state.workload === 'running';
+    if (runsNow && this.peer?.workload !== 'running') this.peerActiveSince = now;
+    if (!runsNow) this.peerActiveSince = NEVER;
+    this.peer = state;
+  }
+
+  /** Silence is counted from this node's own start: a peer not heard yet is not yet "gone". */
+  protected peerHeardWithinTimeout(now: number): boolean {
+    return now - Math.max(this.lastPeerHeard, this.startedAt) < this.settings.timeoutMs;
+  }
+
+  protected hearWitness(answer: WitnessAnswer, now: number): void {
+    this.lastWitnessHeard = now;
+    this.knownEpoch = maxEpoch(this.knownEpoch, answer.epoch);
+  }
+
+  /** The preferred primary, standing by while the secondary runs, asks for the group back. */
+  protected wantsHandback(now: number): boolean {
+    return (
+      this.settings.role === 'primary' &&
+      this.settings.failback === 'auto' &&
+      this.workload === 'stopped' &&
+      now >= this.ineligibleUntil &&
+      now - this.lastWitnessHeard < this.settings.timeoutMs &&
+      this.peerActiveSince !== NEVER &&
+      now - this.peerActiveSince >= this.settings.failbackDelayMs
+    );
+  }
+
+  protected handbackAsked(): boolean {
+    return (
+      this.settings.role === 'secondary' &&
+      this.settings.failback === 'auto' &&
+      this.peer?.role === 'primary' &&
+      this.peer.handbackRequested &&
+      this.peer.workload === 'stopped'
+    );
+  }
+
+  view(now: number): SidecarView {
+    const running = this.mayBeRunning();
+    return {
+      workload: this.workload,
+      epoch: this.epoch,
+      knownEpoch: this.knownEpoch,
+      holding: this.holding,
+      peerUp: now - this.lastPeerHeard < this.settings.timeoutMs,
+      witnessUp: now - this.lastWitnessHeard < this.settings.timeoutMs,
+      msUntilStop: running
+        ? remainingMs(Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(this.settings), now)
+        : 0,
+      witnessLeaseMs: running ? remainingMs(this.witnessLeaseUntil, now) : 0,
+      peerLeaseMs: running ? remainingMs(this.peerLeaseUntil, now) : 0,
+      lastDecision: this.lastDecision,
+      lastRule: this.lastRule,
+    };
+  }
+
+  /** When the watchdog must start stopping the workload if the sidecar says nothing more. */
+  stopDeadline(): number {
+    // Simple mode has no leases: nothing bounds the run but the table itself.
+    if (this.settings.mode === 'simple') return Number.POSITIVE_INFINITY;
+    return Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(this.settings);
+  }
+}
