@@ -8,19 +8,17 @@
  */
 import { KILL_SETTLE_MS } from '../core/sidecar/timing';
 import type { PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
-import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
-import type { Role } from '../gen/witness/v1/Role';
 import type { SidecarCore } from '../core/sidecar/sidecar-core';
-import type { Timers, WitnessTransport, PeerTransport } from '../sidecar/sidecar-ports';
+import type { Timers } from '../sidecar/sidecar-ports';
 import { SidecarRuntime } from '../sidecar/sidecar-runtime';
-import { fromWireAnswer } from '../wire/lease-answer';
 import type { WorkloadDriver } from '../sidecar/workload-driver';
 import type { Task } from './event-queue';
 import type { Network } from './network';
-import { PARTY_NAMES, WITNESS } from './plan';
+import { PARTY_NAMES } from './plan';
 import { SILENT_LOGGER } from './silent-logger';
 import { traceLogger } from './trace-logger';
-import type { WitnessCall, WitnessNode } from './witness-node';
+import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
+import type { WitnessNode } from './witness-node';
 import type { World } from './world';
 
 /** Timers are set a hair after the local deadline they wait for, so the clock reads >= it. */
@@ -110,11 +108,20 @@ export class SidecarNode {
     const w = this.parts.world;
     const sc = new SidecarProcess(this.parts.nextIncarnation(), w.proc.range(0, 1e6));
     this.sidecar = sc;
+    const links: LinkContext = {
+      world: w,
+      network: this.parts.network,
+      witness: this.parts.witness,
+      from: this.index,
+      rate: this.rate,
+      inProcess: (fn) => this.gate(sc.inc, fn),
+      peer: this.parts.peer,
+    };
     sc.runtime = new SidecarRuntime(this.settings, {
       clock: { now: () => this.localNow(sc) },
       timers: this.timers(sc),
-      peer: this.peerTransport(sc),
-      witness: this.witnessTransport(sc),
+      peer: simPeerTransport(links),
+      witness: this.settings.mode === 'simple' ? undefined : simWitnessTransport(links, this.settings),
       workload: this.workloadDriver(sc),
       logger: w.trace.on1 ? traceLogger(w.trace, this.name) : SILENT_LOGGER,
       createCore: this.parts.createCore,
@@ -225,121 +232,8 @@ export class SidecarNode {
     };
   }
 
-  /**
-   * A call from this sidecar, answered at most once: after its deadline (local ms) the answer is
-   * ignored and `onFail` runs, as when the link refuses it.
-   */
-  private call<A>(
-    sc: SidecarProcess,
-    deadlineMs: number,
-    onAnswer: (a: A) => void,
-    onFail: (() => void) | undefined,
-  ): { answer: (a: A) => void; fail: Task } {
-    const w = this.parts.world;
-    const deadline = w.t + deadlineMs / this.rate;
-    let settled = false;
-    const answer = (a: A): void =>
-      this.gate(sc.inc, () => {
-        if (settled || w.t > deadline) return;
-        settled = true;
-        onAnswer(a);
-      });
-    const fail = (): void =>
-      this.gate(sc.inc, () => {
-        if (settled) return;
-        settled = true;
-        onFail?.();
-      });
-    // A call whose failure nothing hears needs no timer: an answer after the deadline is dropped.
-    if (onFail !== undefined) w.at(deadline, fail);
-    return { answer, fail };
-  }
-
-  private witnessTransport(sc: SidecarProcess): WitnessTransport | undefined {
-    if (this.settings.mode === 'simple') return undefined;
-    const s = this.settings;
-    const role: Role = s.role === 'primary' ? 'ROLE_PRIMARY' : 'ROLE_SECONDARY';
-    const deadlineMs = this.parts.world.plan.callDeadlineMs;
-    const send = (
-      what: string,
-      deadline: number,
-      submit: WitnessCall,
-      done: (a: LeaseAnswer__Output | undefined, timedOut: boolean) => void,
-    ): void => {
-      const c = this.call<LeaseAnswer__Output>(
-        sc,
-        deadline,
-        (a) => done(a, false),
-        () => done(undefined, true),
-      );
-      this.parts.network.transmit(
-        this.index,
-        WITNESS,
-        what,
-        () => this.parts.witness.receive(this.index, what, submit, c.answer, c.fail),
-        c.fail,
-      );
-    };
-    return {
-      endpoint: 'witness',
-      renew: (heldEpoch, knownEpoch, leaseMs, done) => {
-        const request = {
-          group: s.group,
-          node: s.node,
-          role,
-          heldEpoch: `${heldEpoch}`,
-          knownEpoch: `${knownEpoch}`,
-          leaseMs,
-          sequence: '0',
-        };
-        send(
-          'heartbeat',
-          deadlineMs,
-          (service, reply) => service.heartbeat(request, reply),
-          (a) => done(a === undefined ? undefined : fromWireAnswer(a)),
-        );
-      },
-      acquire: (knownEpoch, leaseMs, acquireDeadlineMs, done) => {
-        const request = { group: s.group, node: s.node, knownEpoch: `${knownEpoch}`, leaseMs, sequence: '0' };
-        send(
-          'acquire',
-          acquireDeadlineMs,
-          (service, reply) => service.acquire(request, reply),
-          (a, timedOut) => done(a === undefined ? undefined : fromWireAnswer(a), timedOut),
-        );
-      },
-      release: (epoch, knownEpoch, done) => {
-        const request = { group: s.group, node: s.node, epoch: `${epoch}`, knownEpoch: `${knownEpoch}`, sequence: '0' };
-        send(
-          'release',
-          deadlineMs,
-          (service, reply) => service.release(request, reply),
-          (a) => done(a === undefined ? undefined : fromWireAnswer(a)),
-        );
-      },
-      close: () => undefined,
-    };
-  }
-
-  private peerTransport(sc: SidecarProcess): PeerTransport {
-    return {
-      heartbeat: (state, done) => {
-        const other = this.parts.peer();
-        const c = this.call<PeerReply>(sc, this.parts.world.plan.callDeadlineMs, done, undefined);
-        this.parts.network.transmit(
-          this.index,
-          other.index,
-          'peer heartbeat',
-          () => other.receivePeerHeartbeat(this.index, state, c.answer, c.fail),
-          c.fail,
-        );
-      },
-      close: () => undefined,
-    };
-  }
-
   /** A heartbeat from the peer reaches this machine. */
-  private receivePeerHeartbeat(from: number, state: PeerState, answer: (r: PeerReply) => void, fail: Task): void {
+  receivePeerHeartbeat(from: number, state: PeerState, answer: (r: PeerReply) => void, fail: Task): void {
     const net = this.parts.network;
     const target = this.sidecar;
     if (target === undefined) {

@@ -1,0 +1,141 @@
+/**
+ * A simulated sidecar's links: the runtime's WitnessTransport and PeerTransport over the simulated
+ * network. Requests go to the witness as wire messages and answers come back as wire messages,
+ * checked with the production decoder, as over gRPC.
+ */
+import type { PeerReply, SidecarSettings } from '../core/sidecar/types';
+import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
+import type { PeerTransport, WitnessTransport } from '../sidecar/sidecar-ports';
+import { toWireRole } from '../wire/enum-mappings';
+import { fromWireAnswer } from '../wire/lease-answer';
+import type { Task } from './event-queue';
+import type { Network } from './network';
+import { WITNESS } from './plan';
+import type { SidecarNode } from './sidecar-node';
+import type { WitnessCall, WitnessNode } from './witness-node';
+import type { World } from './world';
+
+export interface LinkContext {
+  readonly world: World;
+  readonly network: Network;
+  readonly witness: WitnessNode;
+  /** The calling node's party index, and its clock's rate. */
+  readonly from: number;
+  readonly rate: number;
+  /** Runs `fn` in the calling sidecar process (dropped if it is gone, queued while it is paused). */
+  readonly inProcess: (fn: () => void) => void;
+  readonly peer: () => SidecarNode;
+}
+
+/**
+ * A call, answered at most once: after its deadline (the caller's ms) the answer is ignored and
+ * `onFail` runs, as when the link refuses it.
+ */
+function call<A>(
+  c: LinkContext,
+  deadlineMs: number,
+  onAnswer: (a: A) => void,
+  onFail: (() => void) | undefined,
+): { answer: (a: A) => void; fail: Task } {
+  const w = c.world;
+  const deadline = w.t + deadlineMs / c.rate;
+  let settled = false;
+  const answer = (a: A): void =>
+    c.inProcess(() => {
+      if (settled || w.t > deadline) return;
+      settled = true;
+      onAnswer(a);
+    });
+  const fail = (): void =>
+    c.inProcess(() => {
+      if (settled) return;
+      settled = true;
+      onFail?.();
+    });
+  // A call whose failure nothing hears needs no timer: an answer after the deadline is dropped.
+  if (onFail !== undefined) w.at(deadline, fail);
+  return { answer, fail };
+}
+
+export function simWitnessTransport(c: LinkContext, s: SidecarSettings): WitnessTransport {
+  const role = toWireRole(s.role);
+  const deadlineMs = c.world.plan.callDeadlineMs;
+  const send = (
+    what: string,
+    deadline: number,
+    submit: WitnessCall,
+    done: (a: LeaseAnswer__Output | undefined, timedOut: boolean) => void,
+  ): void => {
+    const pending = call<LeaseAnswer__Output>(
+      c,
+      deadline,
+      (a) => done(a, false),
+      () => done(undefined, true),
+    );
+    c.network.transmit(
+      c.from,
+      WITNESS,
+      what,
+      () => c.witness.receive(c.from, what, submit, pending.answer, pending.fail),
+      pending.fail,
+    );
+  };
+  const decoded = (a: LeaseAnswer__Output | undefined): ReturnType<typeof fromWireAnswer> | undefined =>
+    a === undefined ? undefined : fromWireAnswer(a);
+  return {
+    endpoint: 'witness',
+    renew: (heldEpoch, knownEpoch, leaseMs, done) => {
+      const request = {
+        group: s.group,
+        node: s.node,
+        role,
+        heldEpoch: `${heldEpoch}`,
+        knownEpoch: `${knownEpoch}`,
+        leaseMs,
+        sequence: '0',
+      };
+      send(
+        'heartbeat',
+        deadlineMs,
+        (service, reply) => service.heartbeat(request, reply),
+        (a) => done(decoded(a)),
+      );
+    },
+    acquire: (knownEpoch, leaseMs, acquireDeadlineMs, done) => {
+      const request = { group: s.group, node: s.node, knownEpoch: `${knownEpoch}`, leaseMs, sequence: '0' };
+      send(
+        'acquire',
+        acquireDeadlineMs,
+        (service, reply) => service.acquire(request, reply),
+        (a, timedOut) => done(decoded(a), timedOut),
+      );
+    },
+    release: (epoch, knownEpoch, done) => {
+      const request = { group: s.group, node: s.node, epoch: `${epoch}`, knownEpoch: `${knownEpoch}`, sequence: '0' };
+      send(
+        'release',
+        deadlineMs,
+        (service, reply) => service.release(request, reply),
+        (a) => done(decoded(a)),
+      );
+    },
+    close: () => undefined,
+  };
+}
+
+export function simPeerTransport(c: LinkContext): PeerTransport {
+  return {
+    heartbeat: (state, done) => {
+      const other = c.peer();
+      const pending = call<PeerReply>(c, c.world.plan.callDeadlineMs, done, undefined);
+      c.network.transmit(
+        c.from,
+        other.index,
+        'peer heartbeat',
+        () => other.receivePeerHeartbeat(c.from, state, pending.answer, pending.fail),
+        pending.fail,
+      );
+    },
+    close: () => undefined,
+  };
+}
