@@ -1,0 +1,209 @@
+/**
+ * The mutation run: each mutant of `mutant-list.ts` is applied to a copy of src/ in
+ * a temporary directory, compiled with the project's compiler options (type errors fail it), and
+ * simulated (`hunt.ts`) until the first schedule that shows a violation the unmutated cores do not.
+ * Source-level mutation and a real compile cost about two seconds a mutant, small beside the
+ * simulation, and test exactly the code a reader sees.
+ *
+ * `npm run sim:mutants -- [--budget N] [--seed S] [--jobs J] [--only id,...] [--timeout SECONDS]
+ *  [--check] [--keep] [--markdown] [--list]`; exits 0 when every mutant is caught, 1 when one
+ * survives or times out, 2 when a snippet does not match (or a mutant does not build).
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { HuntResult } from './hunt';
+import { applyMutantInTree, listProblems, type Mutant } from './mutant';
+
+export type MutantStatus = 'caught' | 'survived' | 'timed-out' | 'no-match' | 'build-failed' | 'crashed';
+
+export interface MutantResult {
+  readonly id: string;
+  readonly file: string;
+  readonly description: string;
+  readonly status: MutantStatus;
+  /** Schedules simulated: up to and including the catching one. */
+  readonly schedules: number;
+  readonly caught?: HuntResult['caught'];
+  /** Why it did not run (snippet, compiler or crash output). */
+  readonly problem?: string;
+  readonly elapsedMs: number;
+  /** With `keep`: the mutated copy, whose dist/src/sim/main.js replays the catching schedule. */
+  readonly dir?: string;
+}
+
+export interface RunOptions {
+  readonly mutants: readonly Mutant[];
+  /** Schedules per mutant at most. */
+  readonly budget: number;
+  readonly seed: number;
+  /** Only these fault kinds are drawn (src/sim/plan.ts FAULT_KINDS); all when undefined. */
+  readonly faults?: readonly string[];
+  /** Mutants built and simulated at once. */
+  readonly jobs: number;
+  /** Per mutant, build and simulation together. */
+  readonly timeoutMs: number;
+  /** The repository whose src/ is mutated; this file's own by default. */
+  readonly root?: string;
+  readonly keep?: boolean;
+  readonly onResult?: (result: MutantResult) => void;
+}
+
+export const DEFAULT_BUDGET = 20_000;
+/** Bounds on what one run may ask for, so that no invocation runs for days. */
+export const MAX_BUDGET = 1_000_000;
+export const MAX_JOBS = 8;
+const BUILD_TIMEOUT_MS = 180_000;
+const KEPT_OUTPUT_CHARS = 2_000;
+
+/** dist/src/sim/mutants -> the repository. */
+export const REPOSITORY_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
+
+/** The simulator runs the production shells too (runtime, service, wire), so the copy is all of src/. */
+const COPIED_DIRS = ['src'];
+
+export function snippetProblems(mutants: readonly Mutant[], root = REPOSITORY_ROOT): string[] {
+  const problems = listProblems(mutants);
+  for (const m of mutants) {
+    const applied = applyMutantInTree(root, m);
+    if (!applied.ok) problems.push(`${m.id}: ${applied.problem}`);
+  }
+  return problems;
+}
+
+interface ChildOutcome {
+  readonly code: number | null;
+  readonly timedOut: boolean;
+  readonly output: string;
+}
+
+/** Runs `node args`, keeping the tail of its output, killed at `timeoutMs`. */
+function runNode(
+  args: readonly string[],
+  cwd: string,
+  timeoutMs: number,
+  onLine?: (line: string) => void,
+): Promise<ChildOutcome> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let partial = '';
+    const keep = (chunk: Buffer): void => {
+      output = (output + chunk.toString()).slice(-KEPT_OUTPUT_CHARS);
+    };
+    child.stdout.on('data', (chunk: Buffer) => {
+      keep(chunk);
+      const lines = (partial + chunk.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const line of lines) onLine?.(line);
+    });
+    child.stderr.on('data', keep);
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (partial !== '') onLine?.(partial);
+      resolve({ code, timedOut, output });
+    });
+  });
+}
+
+/** A copy of the tree with the mutant applied, and a tsconfig that compiles only that copy. */
+function prepareCopy(root: string, mutant: Mutant, mutatedText: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `failover-witness-mutant-${mutant.id}-`));
+  for (const sub of COPIED_DIRS) fs.cpSync(path.join(root, sub), path.join(dir, sub), { recursive: true });
+  fs.writeFileSync(path.join(dir, mutant.file), mutatedText);
+  fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  // A full copy of the options rather than `extends`: an extended config's outDir would resolve
+  // against the original tree and the mutant would overwrite the real dist/.
+  const base = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.json'), 'utf8')) as {
+    compilerOptions: Record<string, unknown>;
+  };
+  const config = {
+    compilerOptions: {
+      ...base.compilerOptions,
+      outDir: 'dist',
+      rootDir: '.',
+      declaration: false,
+      sourceMap: false,
+      incremental: false,
+      types: ['node'],
+    },
+    include: COPIED_DIRS.map((d) => `${d}/**/*.ts`),
+  };
+  fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(config, null, 2));
+  return dir;
+}
+
+async function runOne(mutant: Mutant, options: RunOptions, root: string): Promise<MutantResult> {
+  const started = Date.now();
+  const base = { id: mutant.id, file: mutant.file, description: mutant.description };
+  const done = (rest: Omit<MutantResult, 'id' | 'file' | 'description' | 'elapsedMs'>): MutantResult => ({
+    ...base,
+    ...rest,
+    elapsedMs: Date.now() - started,
+  });
+  const applied = applyMutantInTree(root, mutant);
+  if (!applied.ok) return done({ status: 'no-match', schedules: 0, problem: applied.problem });
+
+  const dir = prepareCopy(root, mutant, applied.text);
+  try {
+    const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
+    const build = await runNode([tsc, '-p', 'tsconfig.json'], dir, Math.min(BUILD_TIMEOUT_MS, options.timeoutMs));
+    if (build.code !== 0 || build.timedOut) {
+      const why = build.timedOut ? 'the build timed out' : build.output.trim();
+      return done({ status: 'build-failed', schedules: 0, problem: why });
+    }
+    let progress = 0;
+    let result: HuntResult | undefined;
+    const remainingMs = Math.max(1, options.timeoutMs - (Date.now() - started));
+    const reference = path.join(root, 'dist', 'src', 'sim', 'run.js');
+    const huntArgs = ['--budget', String(options.budget), '--seed', String(options.seed), '--reference', reference];
+    if (options.faults !== undefined) huntArgs.push('--faults', options.faults.join(','));
+    const sim = await runNode(
+      [path.join('dist', 'src', 'sim', 'mutants', 'hunt.js'), ...huntArgs],
+      dir,
+      remainingMs,
+      (line) => {
+        if (line.startsWith('progress ')) progress = Number(line.slice('progress '.length));
+        if (line.startsWith('result ')) result = JSON.parse(line.slice('result '.length)) as HuntResult;
+      },
+    );
+    const kept = options.keep === true ? { dir } : {};
+    if (sim.timedOut) return done({ status: 'timed-out', schedules: progress, ...kept });
+    if (sim.code !== 0 || result === undefined)
+      return done({ status: 'crashed', schedules: progress, problem: sim.output.trim(), ...kept });
+    if (result.caught !== undefined)
+      return done({ status: 'caught', schedules: result.schedules, caught: result.caught, ...kept });
+    return done({ status: 'survived', schedules: result.schedules, ...kept });
+  } finally {
+    if (options.keep !== true) fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Every mutant, `jobs` at a time; results in list order. */
+export async function runMutants(options: RunOptions): Promise<MutantResult[]> {
+  const root = options.root ?? REPOSITORY_ROOT;
+  const results: MutantResult[] = new Array<MutantResult>(options.mutants.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < options.mutants.length; i = next++) {
+      const result = await runOne(options.mutants[i] as Mutant, options, root);
+      results[i] = result;
+      options.onResult?.(result);
+    }
+  };
+  const jobs = Math.max(1, Math.min(options.jobs, MAX_JOBS, options.mutants.length));
+  await Promise.all(Array.from({ length: jobs }, worker));
+  return results;
+}
+
+export function exitCodeOf(results: readonly MutantResult[]): number {
+  if (results.some((r) => r.status === 'no-match' || r.status === 'build-failed' || r.status === 'crashed')) return 2;
+  if (results.some((r) => r.status !== 'caught')) return 1;
+  return 0;
+}
