@@ -1,0 +1,75 @@
+/**
+ * The settings and small helpers the sidecar tests share: one group, a witness whose generation
+ * comes from a fixed wall clock, the two nodes' settings, and the lease arithmetic as the holder
+ * and the grantor count it (design §4.1), spelled out so the tests check the core's sums.
+ */
+import { epochFloor, generationFromWallClock } from '../../src/core/epoch';
+import type { Action, PeerState, SidecarSettings, WitnessAnswer } from '../../src/core/sidecar/types';
+import type { ArbiterConfig } from '../../src/core/witness/arbiter';
+import type { LeaseAnswer } from '../../src/core/witness/types';
+
+export const GROUP = 'g';
+export const WALL0 = 1_700_000_000_000;
+export const GEN = generationFromWallClock(WALL0);
+export const FIRST_EPOCH = epochFloor(GEN) + 1n;
+
+export type NodeId = 'p' | 's';
+export type Party = NodeId | 'w';
+export const other = (n: NodeId): NodeId => (n === 'p' ? 's' : 'p');
+
+const BASE = {
+  group: GROUP,
+  mode: 'standard',
+  heartbeatMs: 100,
+  timeoutMs: 1000,
+  leaseMs: 1000,
+  peerLeaseMs: 1000,
+  stopTimeoutMs: 200,
+  failback: 'auto',
+  failbackDelayMs: 2000,
+  maxRestarts: 2,
+  restartBackoffMs: 50,
+  failureCooldownMs: 4000,
+  bounds: { rho: 0.01, marginMs: 10 },
+} as const;
+
+export function settings(node: NodeId, overrides: Partial<SidecarSettings> = {}): SidecarSettings {
+  return { ...BASE, node, role: node === 'p' ? 'primary' : 'secondary', ...overrides };
+}
+
+/** A peer lease or witness lease as the holder counts it (lease.ts holderLeaseEnd, same float order). */
+export const holderEnd = (sentAt: number, leaseMs: number, s: SidecarSettings): number =>
+  sentAt + leaseMs * (1 - s.bounds.rho);
+/** A promise or witness hold as the grantor counts it (lease.ts grantorHoldEnd). */
+export const grantorEnd = (at: number, leaseMs: number, s: SidecarSettings): number =>
+  at + leaseMs * (1 + s.bounds.rho) + s.bounds.marginMs;
+
+export function arbiterConfig(s: SidecarSettings, maxLeaseMs = 2000): ArbiterConfig {
+  return { bounds: s.bounds, defaultLeaseMs: s.leaseMs, maxLeaseMs: Math.max(maxLeaseMs, s.leaseMs, s.peerLeaseMs) };
+}
+
+/** The witness's answer as the sidecar core takes it. */
+export function toCore(a: LeaseAnswer): WitnessAnswer {
+  return { verdict: a.verdict, holder: a.holder, epoch: a.epoch, leaseMs: a.leaseMs, retryAfterMs: a.retryAfterMs };
+}
+
+export function peerState(
+  node: NodeId,
+  workload: PeerState['workload'],
+  epoch: bigint,
+  extra: Partial<PeerState> = {},
+): PeerState {
+  return {
+    node,
+    role: node === 'p' ? 'primary' : 'secondary',
+    workload,
+    epoch,
+    knownEpoch: epoch,
+    acquiring: false,
+    eligible: true,
+    handbackRequested: false,
+    ...extra,
+  };
+}
+
+export const kinds = (actions: Action[]): string[] => actions.map((a) => a.kind);
