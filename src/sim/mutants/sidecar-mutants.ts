@@ -146,10 +146,12 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     'grantUsable: now < Math.max(this.witnessLeaseUntil, this.peerLeaseUntil),',
     'start only with a usable lease: a grant starts the workload while its lease outlasts now, not the stop budget',
   ),
-  rowRemoved(
+  oneEdit(
     'start-on-any-grant',
-    '(c) => c.grantArrived && c.grantUsable',
-    'row start-on-grant: any grant starts the workload, even one whose lease has run out',
+    RULES,
+    'when: (c) => c.grantArrived && c.grantUsable,',
+    'when: (c) => c.grantArrived,',
+    'row start-on-grant without grantUsable: any grant starts the workload, even one whose lease has run out',
   ),
   oneEdit(
     'stop-budget-without-kill-settle',
