@@ -256,6 +256,17 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     '      reply.leaseForEpoch',
     'SAFETY 2: a peer lease is counted while the workload is stopped or stopping',
   ),
+  {
+    // The pair evidence for the peer lease's four conditions: are they redundant with each other?
+    id: 'peer-lease-any',
+    file: STATE,
+    edits: [
+      { find: '      this.mayBeRunning() &&\n      reply.leaseForEpoch === this.epoch &&\n', replace: '' },
+      { find: '      sentEpoch === this.epoch &&\n', replace: '' },
+      { find: 'sentAt >= this.runStartedAt', replace: 'sentAt >= Number.NEGATIVE_INFINITY' },
+    ],
+    description: 'SAFETY 2: every peer lease counts: while not running, for any epoch, asked under any epoch or run',
+  },
   oneEdit(
     'witness-answer-for-any-epoch',
     STATE,
@@ -270,6 +281,17 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     '',
     'late-renewal ignore: a renewal answered after the workload stopped extends the lease',
   ),
+
+  {
+    // The pair evidence for the two checks on a witness renewal (epoch of the heartbeat, still running).
+    id: 'stale-renewals-counted',
+    file: STATE,
+    edits: [
+      { find: 'if (heldEpoch === 0n || heldEpoch !== this.epoch) return;', replace: 'if (heldEpoch === 0n) return;' },
+      { find: "if (answer.verdict === 'renewed' && !this.mayBeRunning()) return;", replace: '' },
+    ],
+    description: 'SAFETY 2: a renewal counts whatever epoch its heartbeat carried and whether the workload still runs',
+  },
 
   // Superseded: the witness refused this node's epoch, or the peer runs a newer one.
   oneEdit(
@@ -355,6 +377,15 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     ' && !this.startRequested;',
     ';',
     'mayGrantPeerLease: a node with a grant in hand, about to start, grants peer leases',
+  ),
+
+  oneEdit(
+    // The pair evidence for mayGrantPeerLease's four conditions on this node.
+    'peer-lease-granted-whenever',
+    STATE,
+    "peerRuns && this.workload === 'stopped' && !this.holding && !this.acquiring(now) && !this.startRequested",
+    'peerRuns',
+    'mayGrantPeerLease: a node grants a peer lease whatever it does itself (runs, holds, acquires, starts)',
   ),
 
   // SAFETY 4: an Acquire counts as in flight.
