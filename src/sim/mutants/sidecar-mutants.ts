@@ -98,6 +98,31 @@ const PEER_LEASE_ENDLESS = oneEdit(
   'SAFETY 1: a peer lease, once granted, never runs out (a run without a finite deadline)',
 );
 
+/** Several mutants at once, their edits in order (evidence whether guards cover each other). */
+function combined(id: string, description: string, ...parts: readonly Mutant[]): Mutant {
+  return { id, file: (parts[0] as Mutant).file, edits: parts.flatMap((m) => m.edits), description };
+}
+
+// The two epoch checks are one given a peer that echoes the epoch it was asked under, and a
+// run's epoch is its own since every run acquires anew: only all three together say much.
+const PEER_LEASE_UNCHECKED: Mutant = {
+  id: 'peer-lease-unchecked',
+  file: STATE,
+  edits: [
+    { find: '      reply.leaseForEpoch === this.epoch &&\n', replace: '' },
+    { find: '      sentEpoch === this.epoch &&\n', replace: '' },
+    { find: 'sentAt >= this.runStartedAt', replace: 'sentAt >= Number.NEGATIVE_INFINITY' },
+  ],
+  description: 'SAFETY 2: any peer lease keeps the run going, whatever epoch or run it was asked and granted for',
+};
+const PEER_LEASE_WHILE_NOT_RUNNING = oneEdit(
+  'peer-lease-while-not-running',
+  STATE,
+  '      this.mayBeRunning() &&\n      reply.leaseForEpoch',
+  '      reply.leaseForEpoch',
+  'SAFETY 2: a peer lease is counted while the workload is stopped or stopping',
+);
+
 /** The block of a row in decision-rules.ts, by its name and condition (moved by the reorder mutants). */
 const STOP_LOST_BOTH_ROW =
   "  {\n    name: 'stop-lost-peer-and-witness',\n    when: (c) => !c.peerLeaseUp && !c.witnessLeaseUp,\n" +
@@ -237,36 +262,15 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     'sentAt >= Number.NEGATIVE_INFINITY',
     'SAFETY 2: a peer lease asked for before this run started keeps it going',
   ),
-  {
-    // The two epoch checks are one given a peer that echoes the epoch it was asked under, and a
-    // run's epoch is its own since every run acquires anew: only all three together say much.
-    id: 'peer-lease-unchecked',
-    file: STATE,
-    edits: [
-      { find: '      reply.leaseForEpoch === this.epoch &&\n', replace: '' },
-      { find: '      sentEpoch === this.epoch &&\n', replace: '' },
-      { find: 'sentAt >= this.runStartedAt', replace: 'sentAt >= Number.NEGATIVE_INFINITY' },
-    ],
-    description: 'SAFETY 2: any peer lease keeps the run going, whatever epoch or run it was asked and granted for',
-  },
-  oneEdit(
-    'peer-lease-while-not-running',
-    STATE,
-    '      this.mayBeRunning() &&\n      reply.leaseForEpoch',
-    '      reply.leaseForEpoch',
-    'SAFETY 2: a peer lease is counted while the workload is stopped or stopping',
+  PEER_LEASE_UNCHECKED,
+  PEER_LEASE_WHILE_NOT_RUNNING,
+  // The pair evidence for the peer lease's four conditions: are they redundant with each other?
+  combined(
+    'peer-lease-any',
+    'SAFETY 2: every peer lease counts: while not running, for any epoch, asked under any epoch or run',
+    PEER_LEASE_WHILE_NOT_RUNNING,
+    PEER_LEASE_UNCHECKED,
   ),
-  {
-    // The pair evidence for the peer lease's four conditions: are they redundant with each other?
-    id: 'peer-lease-any',
-    file: STATE,
-    edits: [
-      { find: '      this.mayBeRunning() &&\n      reply.leaseForEpoch === this.epoch &&\n', replace: '' },
-      { find: '      sentEpoch === this.epoch &&\n', replace: '' },
-      { find: 'sentAt >= this.runStartedAt', replace: 'sentAt >= Number.NEGATIVE_INFINITY' },
-    ],
-    description: 'SAFETY 2: every peer lease counts: while not running, for any epoch, asked under any epoch or run',
-  },
   oneEdit(
     'witness-answer-for-any-epoch',
     STATE,
