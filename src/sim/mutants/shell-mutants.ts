@@ -9,6 +9,15 @@ import { type Mutant, oneEdit } from './mutant';
 const RUNTIME = 'src/sidecar/sidecar-runtime.ts';
 const SERVICE = 'src/witness/arbitration-service.ts';
 const ARBITER = 'src/core/witness/arbiter.ts';
+const ACQUIRE_TIMING = 'src/sidecar/acquire-timing.ts';
+const RULES = 'src/core/sidecar/decision-rules.ts';
+
+/** The Acquire's deadline, which ends a grant's use on the caller's clock, at twice the lease. */
+const LONG_ACQUIRE_DEADLINE = {
+  file: ACQUIRE_TIMING,
+  find: 'return Math.max(1, Math.floor(usableLeaseMs(s, s.leaseMs)));',
+  replace: 'return Math.max(1, 2 * s.leaseMs);',
+};
 
 const NO_HOLDBACK = oneEdit(
   'service-no-holdback',
@@ -47,6 +56,22 @@ export const SHELL_MUTANTS: readonly Mutant[] = [
       },
     ],
     description: 'service: a durable decision is answered before its write settles (and rolled back if it fails)',
+  },
+  {
+    id: 'acquire-deadline-doubled',
+    file: ACQUIRE_TIMING,
+    edits: [LONG_ACQUIRE_DEADLINE],
+    description: "runtime: an Acquire's deadline is twice the lease, not the usable lease (a grant may come too late to use)",
+  },
+  {
+    // With start-on-any-grant: is the core's grantUsable covered by the runtime's Acquire deadline?
+    id: 'acquire-deadline-doubled-and-any-grant-starts',
+    file: ACQUIRE_TIMING,
+    edits: [
+      LONG_ACQUIRE_DEADLINE,
+      { file: RULES, find: 'when: (c) => c.grantArrived && c.grantUsable,', replace: 'when: (c) => c.grantArrived,' },
+    ],
+    description: 'runtime and core: an Acquire answered up to twice the lease later starts the workload, usable or not',
   },
   NO_HOLDBACK,
   {
