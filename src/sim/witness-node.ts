@@ -189,7 +189,9 @@ export class WitnessNode {
             (a.retryAfterMs > 0 ? ` retry ${a.retryAfterMs}ms` : ''),
         );
       }
-      this.network.transmit(WITNESS, from, `answer ${a.verdict}`, () => answer(a), undefined);
+      // A connection reset after the witness decided fails the call at once (UNAVAILABLE), though
+      // the decision stands: the caller must treat a failed Acquire as possibly granted (SAFETY 4).
+      this.network.transmit(WITNESS, from, `answer ${a.verdict}`, () => answer(a), fail);
     });
   }
 
