@@ -56,6 +56,8 @@ export interface LinkPlan {
   /** During the fault phase only (the quiet tail is clean). */
   readonly loss: number;
   readonly duplication: number;
+  /** A duplicate is delivered up to this much later than the original, half the time (0: never). */
+  readonly lateDuplicateMs: number;
   /** Probability that a message is held back (reordered behind later ones) by exp(spikeMeanMs). */
   readonly spike: number;
   readonly spikeMeanMs: number;
@@ -190,6 +192,7 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
       jitterMs: rng.range(0, base),
       loss: faults.has('loss') && rng.chance(0.7) ? rng.pick([rng.range(0, 0.1), rng.range(0.1, 0.6)]) : 0,
       duplication: faults.has('duplication') && rng.chance(0.7) ? rng.range(0, 0.3) : 0,
+      lateDuplicateMs: faults.has('duplication') && rng.chance(0.3) ? rng.range(1, 3) * lease : 0,
       spike: faults.has('reorder') && rng.chance(0.7) ? rng.range(0.005, 0.2) : 0,
       spikeMeanMs: rng.pick([rng.range(0.2, 2) * hb, rng.range(0.2, 1.5) * lease]),
     });
@@ -344,6 +347,7 @@ export function describePlan(plan: Plan): string[] {
         `${PARTY_NAMES[from]}->${PARTY_NAMES[to]} ${l.baseDelayMs.toFixed(2)}+${l.jitterMs.toFixed(2)}ms` +
           (l.loss > 0 ? ` loss ${pct(l.loss)}` : '') +
           (l.duplication > 0 ? ` dup ${pct(l.duplication)}` : '') +
+          (l.duplication > 0 && l.lateDuplicateMs > 0 ? ` (late up to ${Math.round(l.lateDuplicateMs)}ms)` : '') +
           (l.spike > 0 ? ` reorder ${pct(l.spike)}~${Math.round(l.spikeMeanMs)}ms` : ''),
       );
     }
