@@ -24,6 +24,8 @@ export interface FaultTargets {
   readonly noteLoss: (node: SidecarNode) => void;
 }
 
+const lease = (w: World): number => Math.max(w.plan.primary.leaseMs, w.plan.primary.peerLeaseMs);
+
 export class Faults {
   constructor(
     private readonly world: World,
@@ -74,6 +76,11 @@ export class Faults {
           `isolate ${PARTY_NAMES[party]}`,
         );
         if (party !== WITNESS) this.targets.noteLoss(nodes[party] as SidecarNode);
+        // One failure, two effects (a switch or a rack's power): the witness crashes as the node is
+        // cut off, so it restarts while the holder it restores cannot renew.
+        if (party !== WITNESS && w.plan.faults.has('witness-crash') && f.chance(0.25)) {
+          witness.crash('kill -9, with the isolation', f.range(0, 0.3) * lease(w));
+        }
         break;
       }
       case 'sidecar-crash': {

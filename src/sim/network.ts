@@ -67,7 +67,9 @@ export class Network {
     this.deliverAfterDelay(from, to, deliver);
     if (!w.healed && l !== undefined && l.duplication > 0 && w.net.next() < l.duplication) {
       if (w.trace.on2) w.trace.log(2, 'net', `${name} ${what}: duplicated`);
-      this.deliverAfterDelay(from, to, deliver);
+      // Now and then the copy comes much later (held in a queue or a retransmitting middlebox).
+      const late = l.lateDuplicateMs > 0 && w.net.next() < 0.5 ? w.net.range(0.5, 1) * l.lateDuplicateMs : 0;
+      this.deliverAfterDelay(from, to, deliver, late);
     }
   }
 
@@ -95,9 +97,9 @@ export class Network {
     this.activeCuts.clear();
   }
 
-  private deliverAfterDelay(from: number, to: number, deliver: Task): void {
+  private deliverAfterDelay(from: number, to: number, deliver: Task, extraMs = 0): void {
     const w = this.world;
-    const arrival = w.t + this.delay(from, to);
+    const arrival = w.t + this.delay(from, to) + extraMs;
     if (!w.healed && arrival > this.lastFaultArrival) this.lastFaultArrival = arrival;
     w.at(arrival, deliver);
   }

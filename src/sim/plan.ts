@@ -4,7 +4,7 @@
  * show under one configuration or one mix of faults, never under the defaults, so every schedule
  * draws its own, and each fault kind is switched on for about half of the schedules.
  */
-import { settingsProblems } from '../core/sidecar/timing';
+import { HEARTBEATS_OF_SLACK, settingsProblems, stopBudget } from '../core/sidecar/timing';
 import type { SidecarSettings } from '../core/sidecar/types';
 import type { ArbiterConfig } from '../core/witness/arbiter';
 import { Rng } from './prng';
@@ -56,6 +56,8 @@ export interface LinkPlan {
   /** During the fault phase only (the quiet tail is clean). */
   readonly loss: number;
   readonly duplication: number;
+  /** A duplicate is delivered up to this much later than the original, half the time (0: never). */
+  readonly lateDuplicateMs: number;
   /** Probability that a message is held back (reordered behind later ones) by exp(spikeMeanMs). */
   readonly spike: number;
   readonly spikeMeanMs: number;
@@ -91,6 +93,17 @@ export interface Plan {
   readonly wipeProbability: number;
   /** Each durable write crashes the witness with this probability (crash-on-write). */
   readonly crashOnWriteProbability: number;
+  /** An answer is held to just under its call's deadline, then its caller isolated (with `isolate`). */
+  readonly lateAnswerProbability: number;
+  /** A crashed witness is back within 0-10 ms (a supervisor that restarts it at once) with this probability. */
+  readonly quickRestartProbability: number;
+  /**
+   * A restart comes up with this shorter longest lease (an operator lowered --lease), every other
+   * restart with the first one's: the store keeps the longest lease handed out before, for the grace.
+   */
+  readonly shorterRestartLeaseMs: number | undefined;
+  /** A restarted witness crashes again within 5 ms of opening its store with this probability. */
+  readonly crashAfterOpenProbability: number;
   /** Each durable write fails (a full disk) with this probability (write-failure). */
   readonly writeFailProbability: number;
   readonly writeDelayMaxMs: number;
@@ -126,8 +139,17 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const rho = settings.bounds.rho;
   const lease = Math.max(settings.leaseMs, settings.peerLeaseMs);
 
-  // The witness's bounds are the sidecars'; its longest lease is at least the one asked for.
-  const maxLeaseMs = rng.chance(0.5) ? settings.leaseMs : Math.round(settings.leaseMs * rng.range(1, 3));
+  // The witness's bounds are the sidecars'; its longest lease is usually at least the one asked
+  // for, and now and then below it (an operator who lowered --lease at the witness only): the
+  // witness caps the lease, never below what leaves the sidecars a usable lease.
+  const shortestUsable = Math.ceil((stopBudget(settings) + HEARTBEATS_OF_SLACK * settings.heartbeatMs) / (1 - rho));
+  const maxLeaseMs = rng.pick([
+    settings.leaseMs,
+    settings.leaseMs,
+    Math.round(settings.leaseMs * rng.range(1, 3)),
+    Math.round(settings.leaseMs * rng.range(1, 3)),
+    Math.max(shortestUsable, Math.round(settings.leaseMs * rng.range(0.5, 1))),
+  ]);
   const witness: ArbiterConfig = {
     bounds: settings.bounds,
     defaultLeaseMs: Math.min(maxLeaseMs, Math.round(rng.range(0.5, 1) * maxLeaseMs) || 1),
@@ -170,6 +192,7 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
       jitterMs: rng.range(0, base),
       loss: faults.has('loss') && rng.chance(0.7) ? rng.pick([rng.range(0, 0.1), rng.range(0.1, 0.6)]) : 0,
       duplication: faults.has('duplication') && rng.chance(0.7) ? rng.range(0, 0.3) : 0,
+      lateDuplicateMs: faults.has('duplication') && rng.chance(0.3) ? rng.range(1, 3) * lease : 0,
       spike: faults.has('reorder') && rng.chance(0.7) ? rng.range(0.005, 0.2) : 0,
       spikeMeanMs: rng.pick([rng.range(0.2, 2) * hb, rng.range(0.2, 1.5) * lease]),
     });
@@ -199,6 +222,7 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     delete episodes['sidecar-pause'];
   }
 
+  const witnessCrashes = faults.has('witness-crash') || faults.has('crash-on-write');
   const faultPhaseMs = Math.round(Math.max(rng.range(10_000, 25_000), rng.range(4, 8) * lease));
   return {
     seed,
@@ -215,6 +239,13 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     episodes,
     wipeProbability: faults.has('witness-wipe') ? rng.range(0.2, 1) : 0,
     crashOnWriteProbability: faults.has('crash-on-write') ? rng.range(0.05, 0.5) : 0,
+    lateAnswerProbability: faults.has('isolate') && rng.chance(0.5) ? rng.range(0.002, 0.03) : 0,
+    quickRestartProbability: witnessCrashes && rng.chance(0.5) ? rng.range(0.2, 0.8) : 0,
+    crashAfterOpenProbability: witnessCrashes && rng.chance(0.3) ? rng.range(0.1, 0.5) : 0,
+    shorterRestartLeaseMs:
+      witnessCrashes && rng.chance(0.3)
+        ? Math.min(maxLeaseMs, Math.max(shortestUsable, Math.round(maxLeaseMs * rng.range(0.5, 0.95))))
+        : undefined,
     writeDelayMaxMs: rng.pick([rng.range(0.05, 2), rng.range(2, 30)]),
     startDelayMaxMs: rng.pick([rng.range(0, 5), rng.range(5, 2 * hb)]),
     workloadMeanLifeMs: rng.range(0.3, 5) * lease,
@@ -230,7 +261,8 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
 
 /** Heartbeat, timeout shorter or longer than the peer lease, leases, stop budget tight or loose. */
 function drawSettings(rng: Rng): SidecarSettings {
-  const rho = rng.pick([0, 0.001, 0.01, 0.01, 0.02, 0.05, 0.1]);
+  // rho 0 (and so no drift term) a third of the time: where a missing margin alone shows.
+  const rho = rng.pick([0, 0, 0, 0.001, 0.01, 0.01, 0.02, 0.05, 0.1]);
   const marginMs = rng.pick([0, 1, 5, 10, 25, 50]);
   const heartbeatMs = Math.round(rng.pick([rng.range(50, 100), rng.range(100, 300), rng.range(300, 600)]));
   const stopTimeoutMs = Math.round(
@@ -289,6 +321,14 @@ export function describePlan(plan: Plan): string[] {
     lines.push(`  witness crash wipes the store with p=${plan.wipeProbability.toFixed(2)}`);
   if (plan.faults.has('crash-on-write'))
     lines.push(`  a durable write crashes the witness with p=${plan.crashOnWriteProbability.toFixed(2)}`);
+  if (plan.lateAnswerProbability > 0)
+    lines.push(`  an answer is held to just under its deadline, then its caller isolated, p=${plan.lateAnswerProbability.toFixed(3)}`);
+  if (plan.quickRestartProbability > 0)
+    lines.push(`  a crashed witness is back within 10ms with p=${plan.quickRestartProbability.toFixed(2)}`);
+  if (plan.shorterRestartLeaseMs !== undefined)
+    lines.push(`  every other witness restart has the longest lease ${plan.shorterRestartLeaseMs}ms`);
+  if (plan.crashAfterOpenProbability > 0)
+    lines.push(`  a restarted witness crashes again within 5ms of opening with p=${plan.crashAfterOpenProbability.toFixed(2)}`);
   if (plan.faults.has('write-failure'))
     lines.push(`  a durable write fails (disk full) with p=${plan.writeFailProbability.toFixed(2)}`);
   if (plan.embedded) lines.push('  the workload is embedded in the sidecar process (library form): no watchdog');
@@ -307,6 +347,7 @@ export function describePlan(plan: Plan): string[] {
         `${PARTY_NAMES[from]}->${PARTY_NAMES[to]} ${l.baseDelayMs.toFixed(2)}+${l.jitterMs.toFixed(2)}ms` +
           (l.loss > 0 ? ` loss ${pct(l.loss)}` : '') +
           (l.duplication > 0 ? ` dup ${pct(l.duplication)}` : '') +
+          (l.duplication > 0 && l.lateDuplicateMs > 0 ? ` (late up to ${Math.round(l.lateDuplicateMs)}ms)` : '') +
           (l.spike > 0 ? ` reorder ${pct(l.spike)}~${Math.round(l.spikeMeanMs)}ms` : ''),
       );
     }

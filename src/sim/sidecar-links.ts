@@ -10,7 +10,7 @@ import { toWireRole } from '../wire/enum-mappings';
 import { fromWireAnswer } from '../wire/lease-answer';
 import type { Task } from './event-queue';
 import type { Network } from './network';
-import { WITNESS } from './plan';
+import { PARTY_NAMES, WITNESS } from './plan';
 import type { SidecarNode } from './sidecar-node';
 import type { WitnessCall, WitnessNode } from './witness-node';
 import type { World } from './world';
@@ -40,12 +40,15 @@ function call<A>(
   const w = c.world;
   const deadline = w.t + deadlineMs / c.rate;
   let settled = false;
-  const answer = (a: A): void =>
+  const take = (a: A): void =>
     c.inProcess(() => {
       if (settled || w.t > deadline) return;
       settled = true;
       onAnswer(a);
     });
+  const answer = (a: A): void => {
+    if (!lateAnswer(c, deadline, () => take(a))) take(a);
+  };
   const fail = (): void =>
     c.inProcess(() => {
       if (settled) return;
@@ -55,6 +58,33 @@ function call<A>(
   // A call whose failure nothing hears needs no timer: an answer after the deadline is dropped.
   if (onFail !== undefined) w.at(deadline, fail);
   return { answer, fail };
+}
+
+/**
+ * The late-answer fault (drawn with `isolate`): an answer that arrived is held back until just
+ * under the call's deadline, and then the caller is cut off from both others for one to three
+ * leases. Where a lease is counted from the answer's arrival instead of the request's sending, the
+ * node runs on a lease longer than the grantor's hold while nothing can tell it otherwise.
+ */
+function lateAnswer(c: LinkContext, deadline: number, deliver: () => void): boolean {
+  const w = c.world;
+  const p = w.plan.lateAnswerProbability;
+  if (w.healed || p <= 0 || !w.fault.chance(p)) return false;
+  const at = deadline - w.fault.range(0.01, 1);
+  if (at <= w.t || at >= w.plan.faultPhaseMs) return false;
+  w.at(at, () => {
+    deliver();
+    if (w.healed) return;
+    const others = [0, 1, 2].filter((party) => party !== c.from);
+    const lease = Math.max(w.plan.primary.leaseMs, w.plan.primary.peerLeaseMs);
+    c.network.cut(
+      others.flatMap((o) => [c.from * 3 + o, o * 3 + c.from]),
+      'silent',
+      w.fault.range(1, 3) * lease,
+      `isolate ${PARTY_NAMES[c.from]} right after a late answer`,
+    );
+  });
+  return true;
 }
 
 export function simWitnessTransport(c: LinkContext, s: SidecarSettings): WitnessTransport {

@@ -287,14 +287,22 @@ export class SidecarNode {
     this.parts.observer.onActivation(this, w, why);
     this.feedWatchdog(sc, deadline);
     const startDelay = world.proc.range(0, world.plan.startDelayMaxMs);
-    world.at(world.t + startDelay / this.rate, () =>
-      this.gate(sc.inc, (s) => {
-        if (s.workload !== w || !w.alive || w.terminating) return;
-        if (world.trace.on1)
-          world.trace.log(1, this.name, `supervisor: workload ${world.trace.epoch(epoch)} is running`);
-        s.onRunning();
-      }),
-    );
+    // The supervisor sees the workload ready and reports it; the report takes its own time to reach
+    // the sidecar (the watchdog's pipe, the event loop), so a stop sent meanwhile can cross it, as
+    // as with the real supervisor and the embedded driver, which pass on a report sent before a stop.
+    world.at(world.t + startDelay / this.rate, () => {
+      if (!w.alive || w.terminating) return;
+      const ipcMs = world.proc.chance(0.9) ? world.proc.range(0, 0.2) : world.proc.range(0, 2 * world.plan.primary.heartbeatMs);
+      world.at(world.t + ipcMs / this.rate, () =>
+        this.gate(sc.inc, (s) => {
+          // A death reported first would come after it down the real pipe: nothing is lost by dropping it.
+          if (s.workload !== w || !w.alive) return;
+          if (world.trace.on1)
+            world.trace.log(1, this.name, `supervisor: workload ${world.trace.epoch(epoch)} is running`);
+          s.onRunning();
+        }),
+      );
+    });
     if (world.plan.faults.has('workload-crash') && !world.healed) {
       world.at(world.t + world.proc.exp(world.plan.workloadMeanLifeMs), () => {
         if (w.alive && !w.terminating && !world.healed) this.die(w, true, 'CRASHES by itself');

@@ -30,6 +30,8 @@ interface StoreContents {
   records: Map<string, DurableGroup>;
   /** Real time at which the last queued write becomes durable (writes land in call order). */
   tail: number;
+  /** The longest lease any open of this store configured (the real store's meta keeps it). */
+  longestLeaseMs: number;
 }
 
 /** A request to the witness, as the sidecar's transport hands it over. */
@@ -45,6 +47,8 @@ export interface WitnessNodeHooks {
 export class WitnessNode {
   up = false;
   private inc = 0;
+  /** Opens of the store so far (first start and restarts). */
+  private opens = 0;
   private offset = 0;
   private service: ArbitrationService | undefined;
   /** Real time at which its start-up grace ends. */
@@ -59,7 +63,7 @@ export class WitnessNode {
     private readonly hooks: WitnessNodeHooks,
   ) {
     this.gen0 = generationFromWallClock(WALL0_MS);
-    this.store = { created: false, generation: this.gen0, records: new Map(), tail: 0 };
+    this.store = { created: false, generation: this.gen0, records: new Map(), tail: 0, longestLeaseMs: 0 };
   }
 
   start(wipe: boolean, why: string): void {
@@ -67,7 +71,13 @@ export class WitnessNode {
     const w = this.world;
     const wall = WALL0_MS + w.t;
     if (wipe || !this.store.created) {
-      this.store = { created: true, generation: generationFromWallClock(wall), records: new Map(), tail: w.t };
+      this.store = {
+        created: true,
+        generation: generationFromWallClock(wall),
+        records: new Map(),
+        tail: w.t,
+        longestLeaseMs: 0,
+      };
     } else {
       // The real shell's open: a generation above everything recorded, never ahead of the wall clock.
       const open = generationForOpen(
@@ -84,10 +94,15 @@ export class WitnessNode {
     this.up = true;
     this.inc += 1;
     this.offset = w.proc.range(0, 1e6);
-    const arbiter = new Arbiter(this.config, {
+    this.opens += 1;
+    const config = this.configFor(this.opens);
+    const longestEarlierLeaseMs = this.store.longestLeaseMs;
+    this.store.longestLeaseMs = Math.max(longestEarlierLeaseMs, config.maxLeaseMs);
+    const arbiter = new Arbiter(config, {
       now: this.now(),
       generation: this.store.generation,
       records: [...this.store.records.values()],
+      longestEarlierLeaseMs,
     });
     this.service = new ArbitrationService({
       arbiter,
@@ -95,10 +110,18 @@ export class WitnessNode {
       logger: SILENT_LOGGER,
       events: new EventHub(),
       now: () => this.now(),
-      defaultLeaseMs: this.config.defaultLeaseMs,
+      defaultLeaseMs: config.defaultLeaseMs,
       onWriteFailed: () => undefined,
     });
-    this.graceEnd = w.t + restartGrace(this.config.maxLeaseMs, this.config.bounds) / this.rate();
+    const graceLeaseMs = Math.max(config.maxLeaseMs, longestEarlierLeaseMs);
+    this.graceEnd = w.t + restartGrace(graceLeaseMs, config.bounds) / this.rate();
+    const again = w.plan.crashAfterOpenProbability;
+    if (why !== 'first start' && !w.healed && again > 0 && w.fault.chance(again)) {
+      const inc = this.inc;
+      w.at(w.t + w.fault.range(0, 5), () => {
+        if (this.inc === inc && !w.healed) this.crash('crash right after the store opened', w.fault.range(0, 0.5) * w.plan.primary.leaseMs);
+      });
+    }
     const rec = this.store.records.get(w.plan.primary.group);
     if (w.trace.on1)
       w.trace.log(
@@ -109,9 +132,19 @@ export class WitnessNode {
       );
   }
 
-  crash(why: string, downMs: number): void {
+  /** Every other open runs with the plan's shorter longest lease, when it draws one. */
+  private configFor(open: number): ArbiterConfig {
+    const shorter = this.world.plan.shorterRestartLeaseMs;
+    if (shorter === undefined || open % 2 === 1) return this.config;
+    return { ...this.config, maxLeaseMs: shorter, defaultLeaseMs: Math.min(this.config.defaultLeaseMs, shorter) };
+  }
+
+  crash(why: string, drawnDownMs: number): void {
     if (!this.up) return;
     const w = this.world;
+    const p = w.plan.quickRestartProbability;
+    // A supervisor that restarts it at once: the store reopens within the same few generations.
+    const downMs = !w.healed && p > 0 && w.fault.chance(p) ? w.fault.range(0, 10) : drawnDownMs;
     this.up = false;
     this.inc += 1;
     // Requests held back behind a write die with the process: their callers time out.
@@ -156,7 +189,9 @@ export class WitnessNode {
             (a.retryAfterMs > 0 ? ` retry ${a.retryAfterMs}ms` : ''),
         );
       }
-      this.network.transmit(WITNESS, from, `answer ${a.verdict}`, () => answer(a), undefined);
+      // A connection reset after the witness decided fails the call at once (UNAVAILABLE), though
+      // the decision stands: the caller must treat a failed Acquire as possibly granted (SAFETY 4).
+      this.network.transmit(WITNESS, from, `answer ${a.verdict}`, () => answer(a), fail);
     });
   }
 

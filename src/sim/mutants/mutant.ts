@@ -1,7 +1,8 @@
 /**
- * A mutant: one guard or SAFETY condition of `src/core/` removed or weakened, written as exact
- * source edits. Every `find` must occur exactly once in its file, so that a list written against
- * older code fails loudly instead of silently testing nothing.
+ * A mutant: one guard or SAFETY condition of `src/core/` (or of the shells the simulator runs,
+ * `src/sidecar/` and `src/witness/`) removed or weakened, written as exact source edits. Every
+ * `find` must occur exactly once in its file, so that a list written against older code fails
+ * loudly instead of silently testing nothing.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,12 +11,14 @@ export interface Edit {
   /** Exact text, occurring exactly once in the file. */
   readonly find: string;
   readonly replace: string;
+  /** Another file than the mutant's: a pair mutant removes two guards that live apart. */
+  readonly file?: string;
 }
 
 export interface Mutant {
   /** Short, unique, stable: what `--only` names. */
   readonly id: string;
-  /** Path from the repository root, under src/core/. */
+  /** Path from the repository root, under one of MUTABLE_DIRS; an edit may name another. */
   readonly file: string;
   /** Usually one; several only when one guard is written in more than one place. */
   readonly edits: readonly Edit[];
@@ -57,12 +60,28 @@ export function applyMutant(source: string, mutant: Mutant): Applied {
   return { ok: true, text };
 }
 
-/** Reads the mutant's file under `root` and applies it (the list's own checks come first). */
-export function applyMutantInTree(root: string, mutant: Mutant): Applied {
-  if (!mutant.file.startsWith('src/core/')) return { ok: false, problem: `${mutant.file}: not under src/core/` };
-  const file = path.join(root, mutant.file);
-  if (!fs.existsSync(file)) return { ok: false, problem: `${mutant.file}: no such file` };
-  return applyMutant(fs.readFileSync(file, 'utf8'), mutant);
+/** What a mutant may change: the cores and the production shells the simulator runs. */
+export const MUTABLE_DIRS = ['src/core/', 'src/sidecar/', 'src/witness/'] as const;
+
+export type AppliedTree =
+  | { readonly ok: true; readonly files: ReadonlyMap<string, string> }
+  | { readonly ok: false; readonly problem: string };
+
+/** Reads the mutant's files under `root` and applies its edits, each to its own file. */
+export function applyMutantInTree(root: string, mutant: Mutant): AppliedTree {
+  const files = new Map<string, string>();
+  for (const name of new Set([mutant.file, ...mutant.edits.map((e) => e.file ?? mutant.file)])) {
+    if (!MUTABLE_DIRS.some((dir) => name.startsWith(dir)))
+      return { ok: false, problem: `${name}: not under ${MUTABLE_DIRS.join(', ')}` };
+    const file = path.join(root, name);
+    if (!fs.existsSync(file)) return { ok: false, problem: `${name}: no such file` };
+    const edits = mutant.edits.filter((e) => (e.file ?? mutant.file) === name);
+    if (edits.length === 0) continue;
+    const applied = applyMutant(fs.readFileSync(file, 'utf8'), { ...mutant, file: name, edits });
+    if (!applied.ok) return applied;
+    files.set(name, applied.text);
+  }
+  return { ok: true, files };
 }
 
 /** Problems with the list itself: ids that repeat or are empty, mutants without edits. */

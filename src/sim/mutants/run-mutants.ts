@@ -113,10 +113,10 @@ function runNode(
 }
 
 /** A copy of the tree with the mutant applied, and a tsconfig that compiles only that copy. */
-function prepareCopy(root: string, mutant: Mutant, mutatedText: string): string {
+function prepareCopy(root: string, mutant: Mutant, mutated: ReadonlyMap<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `failover-witness-mutant-${mutant.id}-`));
   for (const sub of COPIED_DIRS) fs.cpSync(path.join(root, sub), path.join(dir, sub), { recursive: true });
-  fs.writeFileSync(path.join(dir, mutant.file), mutatedText);
+  for (const [file, text] of mutated) fs.writeFileSync(path.join(dir, file), text);
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   // A full copy of the options rather than `extends`: an extended config's outDir would resolve
   // against the original tree and the mutant would overwrite the real dist/.
@@ -150,7 +150,7 @@ async function runOne(mutant: Mutant, options: RunOptions, root: string): Promis
   const applied = applyMutantInTree(root, mutant);
   if (!applied.ok) return done({ status: 'no-match', schedules: 0, problem: applied.problem });
 
-  const dir = prepareCopy(root, mutant, applied.text);
+  const dir = prepareCopy(root, mutant, applied.files);
   try {
     const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
     const build = await runNode([tsc, '-p', 'tsconfig.json'], dir, Math.min(BUILD_TIMEOUT_MS, options.timeoutMs));

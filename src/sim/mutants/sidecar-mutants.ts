@@ -1,13 +1,146 @@
 /**
  * Mutants of the sidecar's core: its four SAFETY rules and the guards that keep a workload from
- * starting or running. Snippets are short so that a refactor breaks few of them, and each one
- * that no longer matches is named by the runner.
+ * starting or running, in their places since the core became rule lists: a row's condition in
+ * decision-rules.ts, a check of how an input changes the state in sidecar-state.ts, an input the
+ * core computes for its rows in sidecar-core.ts. Where an invariant assertion (src/core/assert.ts)
+ * stands behind a guard, the guard alone is caught by the assertion; its `-unasserted` pair
+ * removes the assertion too, so that the simulator's own checks must catch the behaviour.
+ * Snippets are short so that a refactor breaks few of them, and each one that no longer matches
+ * is named by the runner.
  */
-import { type Mutant, oneEdit } from './mutant';
+import { type Edit, type Mutant, oneEdit } from './mutant';
 
 const CORE = 'src/core/sidecar/sidecar-core.ts';
-const TABLES = 'src/core/sidecar/behaviour-tables.ts';
+const STATE = 'src/core/sidecar/sidecar-state.ts';
+const RULES = 'src/core/sidecar/decision-rules.ts';
 const TIMING = 'src/core/sidecar/timing.ts';
+
+/** A row of decision-rules.ts that never holds. */
+function rowRemoved(id: string, condition: string, description: string): Mutant {
+  return oneEdit(id, RULES, `when: ${condition},`, 'when: () => false,', description);
+}
+
+// The assertions that stand behind guards (sidecar-core.ts, sidecar-state.ts).
+const ACQUIRE_ASSERT = "this.workload === 'stopped' && now >= this.promiseUntil && now >= this.quietUntil,";
+/** The acquire assertion without one of its two SAFETY 3 terms. */
+const acquireAssertWithout = (term: string): Edit => ({
+  file: CORE,
+  find: ACQUIRE_ASSERT,
+  replace: ACQUIRE_ASSERT.replace(term, ''),
+});
+const NO_PROMISE_ASSERT = acquireAssertWithout(' && now >= this.promiseUntil');
+const NO_QUIET_ASSERT = acquireAssertWithout(' && now >= this.quietUntil');
+const NO_RELEASE_ASSERT: Edit = {
+  file: CORE,
+  find: "assert(this.workload === 'stopped', 'a release is sent only once the workload has stopped');",
+  replace: '',
+};
+const NO_GRANT_ASSERTS: Edit = {
+  file: STATE,
+  find: 'if (sentAt === this.latestAcquire?.sentAt) {',
+  replace: 'if ((false as boolean) && sentAt === this.latestAcquire?.sentAt) {',
+};
+const NO_DEADLINE_ASSERT: Edit = {
+  file: STATE,
+  find: "if (this.settings.mode === 'standard' && this.mayBeRunning()) {",
+  replace: 'if (false as boolean) {',
+};
+
+/** The same mutant with the assertions behind its guard removed too. */
+function unasserted(m: Mutant, ...asserts: readonly Edit[]): Mutant {
+  return {
+    id: `${m.id}-unasserted`,
+    file: m.file,
+    edits: [...m.edits, ...asserts],
+    description: `${m.description}; and the invariant assertion behind it removed`,
+  };
+}
+
+const ACQUIRE_DESPITE_PROMISE = rowRemoved(
+  'acquire-despite-promise',
+  '(c) => c.promiseOutstanding',
+  'SAFETY 3: row wait-promise-to-peer removed: the standby asks the witness while a peer lease it granted may still run',
+);
+const NO_QUIET_ROW = rowRemoved(
+  'no-quiet-row',
+  '(c) => c.inQuietPeriod',
+  'SAFETY 3: row wait-quiet-after-start removed: a restarted sidecar asks the witness at once',
+);
+const RELEASE_WHILE_STOPPING = oneEdit(
+  'release-while-stopping',
+  CORE,
+  "if (this.workload !== 'stopped') return this.carry(ACTIVE_RULES",
+  'if (this.mayBeRunning()) return this.carry(ACTIVE_RULES',
+  'a stopping node decides on the stopped rows: it releases the group before its workload is dead',
+);
+const GRANT_WHILE_NOT_STOPPED = oneEdit(
+  'grant-while-not-stopped',
+  STATE,
+  "    if (this.workload !== 'stopped') return;\n",
+  '',
+  'a grant that arrives while the workload starts, runs or stops is taken (a new epoch under a live run)',
+);
+const ACQUIRE_WHILE_ACQUIRING = rowRemoved(
+  'acquire-while-acquiring',
+  '(c) => c.acquireInFlight',
+  'SAFETY 4: row wait-acquire-in-flight removed: a standby sends a second Acquire while the first is in flight',
+);
+const RESTART_WHILE_ACQUIRING = rowRemoved(
+  'restart-while-acquiring',
+  '(c) => c.restartWanted && c.acquireInFlight',
+  'SAFETY 4: row wait-restart-acquire-in-flight removed: a restart sends a second Acquire while the first is in flight',
+);
+const PEER_LEASE_ENDLESS = oneEdit(
+  'peer-lease-endless',
+  STATE,
+  'this.peerLeaseUntil = Math.max(this.peerLeaseUntil, holderLeaseEnd(sentAt, reply.leaseMs, this.settings.bounds));',
+  'this.peerLeaseUntil = Number.POSITIVE_INFINITY;',
+  'SAFETY 1: a peer lease, once granted, never runs out (a run without a finite deadline)',
+);
+
+/** Several mutants at once, their edits in order (evidence whether guards cover each other). */
+function combined(id: string, description: string, ...parts: readonly Mutant[]): Mutant {
+  return { id, file: (parts[0] as Mutant).file, edits: parts.flatMap((m) => m.edits), description };
+}
+
+// The two epoch checks are one given a peer that echoes the epoch it was asked under, and a
+// run's epoch is its own since every run acquires anew: only all three together say much.
+const PEER_LEASE_UNCHECKED: Mutant = {
+  id: 'peer-lease-unchecked',
+  file: STATE,
+  edits: [
+    { find: '      reply.leaseForEpoch === this.epoch &&\n', replace: '' },
+    { find: '      sentEpoch === this.epoch &&\n', replace: '' },
+    { find: 'sentAt >= this.runStartedAt', replace: 'sentAt >= Number.NEGATIVE_INFINITY' },
+  ],
+  description: 'SAFETY 2: any peer lease keeps the run going, whatever epoch or run it was asked and granted for',
+};
+const PEER_LEASE_WHILE_NOT_RUNNING = oneEdit(
+  'peer-lease-while-not-running',
+  STATE,
+  '      this.mayBeRunning() &&\n      reply.leaseForEpoch',
+  '      reply.leaseForEpoch',
+  'SAFETY 2: a peer lease is counted while the workload is stopped or stopping',
+);
+
+const HOLDING_DROPPED = oneEdit(
+  'holding-dropped-with-release-in-flight',
+  CORE,
+  'if (this.holding && now >= this.witnessLeaseUntil && !this.releaseInFlight) {',
+  'if (this.holding && now >= this.witnessLeaseUntil) {',
+  'a node whose lease ran out stops counting itself holder while its Release is still in flight',
+);
+
+/** The block of a row in decision-rules.ts, by its name and condition (moved by the reorder mutants). */
+const STOP_LOST_BOTH_ROW =
+  "  {\n    name: 'stop-lost-peer-and-witness',\n    when: (c) => !c.peerLeaseUp && !c.witnessLeaseUp,\n" +
+  "    outcome: 'stop',\n    why: tableWhy(ACTIVE_TABLE, 'down', 'down'),\n  },\n";
+const RUN_BOTH_ROW =
+  "  {\n    name: 'run-both-leases-hold',\n    when: (c) => c.peerLeaseUp && c.witnessLeaseUp,\n" +
+  "    outcome: 'keep-running',\n    why: tableWhy(ACTIVE_TABLE, 'up', 'up'),\n  },\n";
+const LAST_ACTIVE_ROW_END = "    why: tableWhy(ACTIVE_TABLE, 'down', 'up'),\n  },\n";
+const WAIT_WHILE_STOPPING_END =
+  "    why: 'the workload is stopping: nothing more to decide until the supervisor reports it stopped',\n  },\n";
 
 export const SIDECAR_MUTANTS: readonly Mutant[] = [
   // SAFETY 1: the stop budget.
@@ -16,14 +149,14 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     CORE,
     'const budget = stopBudget(this.settings);',
     'const budget = 0;',
-    'SAFETY 1: the running node keeps running until its lease ends, leaving no time to stop',
+    'SAFETY 1: activeInputs counts a lease as up until it ends, leaving no time to stop',
   ),
   oneEdit(
     'watchdog-deadline-without-budget',
-    CORE,
+    STATE,
     'return Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(this.settings);',
     'return Math.max(this.witnessLeaseUntil, this.peerLeaseUntil);',
-    "SAFETY 1: the watchdog's deadline is the lease's end, not the moment the stop must begin",
+    "SAFETY 1: stopDeadline (the watchdog's deadline and the running node's wake-up) is the lease's end",
   ),
   {
     // Each of the two above alone is covered by the other: the core's stop and the watchdog's.
@@ -32,6 +165,7 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     edits: [
       { find: 'const budget = stopBudget(this.settings);', replace: 'const budget = 0;' },
       {
+        file: STATE,
         find: 'return Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(this.settings);',
         replace: 'return Math.max(this.witnessLeaseUntil, this.peerLeaseUntil);',
       },
@@ -41,9 +175,16 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'start-without-usable-lease',
     CORE,
-    'if (now < Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(this.settings)) {',
-    'if (now < Math.max(this.witnessLeaseUntil, this.peerLeaseUntil)) {',
+    'grantUsable: now < Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(s),',
+    'grantUsable: now < Math.max(this.witnessLeaseUntil, this.peerLeaseUntil),',
     'start only with a usable lease: a grant starts the workload while its lease outlasts now, not the stop budget',
+  ),
+  oneEdit(
+    'start-on-any-grant',
+    RULES,
+    'when: (c) => c.grantArrived && c.grantUsable,',
+    'when: (c) => c.grantArrived,',
+    'row start-on-grant without grantUsable: any grant starts the workload, even one whose lease has run out',
   ),
   oneEdit(
     'stop-budget-without-kill-settle',
@@ -59,263 +200,307 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     'if (usable < 0) {',
     'settingsProblems accepts a lease that leaves no heartbeat between a renewal and the stop',
   ),
+  rowRemoved(
+    'active-runs-without-both',
+    '(c) => !c.peerLeaseUp && !c.witnessLeaseUp',
+    'row stop-lost-peer-and-witness removed: the running node keeps running with neither a peer nor a witness lease',
+  ),
+  {
+    id: 'stop-lost-both-below-run',
+    file: RULES,
+    edits: [
+      { find: STOP_LOST_BOTH_ROW, replace: '' },
+      { find: LAST_ACTIVE_ROW_END, replace: LAST_ACTIVE_ROW_END + STOP_LOST_BOTH_ROW },
+    ],
+    description: 'ACTIVE_RULES: stop-lost-peer-and-witness moved below run-on-witness-lease (which always holds)',
+  },
+  {
+    id: 'run-both-above-stop-rows',
+    file: RULES,
+    edits: [
+      { find: RUN_BOTH_ROW, replace: '' },
+      { find: WAIT_WHILE_STOPPING_END, replace: WAIT_WHILE_STOPPING_END + RUN_BOTH_ROW },
+    ],
+    description:
+      'ACTIVE_RULES: run-both-leases-hold moved above the stop rows (superseded, hand-back, newer peer epoch)',
+  },
+  PEER_LEASE_ENDLESS,
+  unasserted(PEER_LEASE_ENDLESS, NO_DEADLINE_ASSERT),
 
   // SAFETY 2: leases counted from the send time, only for the current epoch and run.
   oneEdit(
     'witness-lease-from-receipt',
-    CORE,
+    STATE,
     'holderLeaseEnd(sentAt, answer.leaseMs, this.settings.bounds),',
     'holderLeaseEnd(now, answer.leaseMs, this.settings.bounds),',
     'SAFETY 2: a renewed witness lease is counted from when the answer arrived, not when the heartbeat left',
   ),
   oneEdit(
     'grant-lease-from-receipt',
-    CORE,
+    STATE,
     'const leaseUntil = holderLeaseEnd(sentAt,',
     'const leaseUntil = holderLeaseEnd(now,',
     'SAFETY 2: a granted lease is counted from when the Acquire answer arrived',
   ),
   oneEdit(
     'peer-lease-from-receipt',
-    CORE,
+    STATE,
     'holderLeaseEnd(sentAt, reply.leaseMs, this.settings.bounds)',
     'holderLeaseEnd(now, reply.leaseMs, this.settings.bounds)',
     'SAFETY 2: a peer lease is counted from when the reply arrived',
   ),
   oneEdit(
     'peer-lease-for-any-epoch',
-    CORE,
+    STATE,
     '      reply.leaseForEpoch === this.epoch &&\n',
     '',
     'SAFETY 2: a peer lease granted for another epoch keeps this run going',
   ),
   oneEdit(
     'peer-lease-asked-under-other-epoch',
-    CORE,
+    STATE,
     '      sentEpoch === this.epoch &&\n',
     '',
     'SAFETY 2: a peer lease asked for under an earlier epoch keeps this run going',
   ),
   oneEdit(
     'peer-lease-asked-before-run',
-    CORE,
+    STATE,
     'sentAt >= this.runStartedAt',
     'sentAt >= Number.NEGATIVE_INFINITY',
     'SAFETY 2: a peer lease asked for before this run started keeps it going',
   ),
-  {
-    // The two epoch checks are one given a peer that echoes the epoch it was asked under, and a
-    // run's epoch is its own since every run acquires anew: only all three together say much.
-    id: 'peer-lease-unchecked',
-    file: CORE,
-    edits: [
-      { find: '      reply.leaseForEpoch === this.epoch &&\n', replace: '' },
-      { find: '      sentEpoch === this.epoch &&\n', replace: '' },
-      { find: 'sentAt >= this.runStartedAt', replace: 'sentAt >= Number.NEGATIVE_INFINITY' },
-    ],
-    description: 'SAFETY 2: any peer lease keeps the run going, whatever epoch or run it was asked and granted for',
-  },
-  oneEdit(
-    'peer-lease-while-not-running',
-    CORE,
-    '      this.mayBeRunning() &&\n      reply.leaseForEpoch',
-    '      reply.leaseForEpoch',
-    'SAFETY 2: a peer lease is counted while the workload is stopped or stopping',
+  PEER_LEASE_UNCHECKED,
+  PEER_LEASE_WHILE_NOT_RUNNING,
+  // The pair evidence for the peer lease's four conditions: are they redundant with each other?
+  combined(
+    'peer-lease-any',
+    'SAFETY 2: every peer lease counts: while not running, for any epoch, asked under any epoch or run',
+    PEER_LEASE_WHILE_NOT_RUNNING,
+    PEER_LEASE_UNCHECKED,
   ),
   oneEdit(
     'witness-answer-for-any-epoch',
-    CORE,
+    STATE,
     'if (heldEpoch === 0n || heldEpoch !== this.epoch) return;',
     'if (heldEpoch === 0n) return;',
     'SAFETY 2: a witness answer to a heartbeat sent under an earlier epoch counts for this one',
   ),
   oneEdit(
     'late-renewal-counted',
-    CORE,
+    STATE,
     "if (answer.verdict === 'renewed' && !this.mayBeRunning()) return;",
     '',
     'late-renewal ignore: a renewal answered after the workload stopped extends the lease',
   ),
 
-  // Superseded: the witness refused this node's epoch.
+  {
+    // The pair evidence for the two checks on a witness renewal (epoch of the heartbeat, still running).
+    id: 'stale-renewals-counted',
+    file: STATE,
+    edits: [
+      { find: 'if (heldEpoch === 0n || heldEpoch !== this.epoch) return;', replace: 'if (heldEpoch === 0n) return;' },
+      { find: "if (answer.verdict === 'renewed' && !this.mayBeRunning()) return;", replace: '' },
+    ],
+    description: 'SAFETY 2: a renewal counts whatever epoch its heartbeat carried and whether the workload still runs',
+  },
+
+  // Superseded: the witness refused this node's epoch, or the peer runs a newer one.
   oneEdit(
     'superseded-ignored',
-    CORE,
+    STATE,
     "} else if (answer.verdict === 'refused') {",
     '} else if (false as boolean) {',
     'superseded stop: a refusal of the running epoch changes nothing; the node runs out its leases',
   ),
-  oneEdit(
+  rowRemoved(
+    'superseded-row-removed',
+    '(c) => c.supersededBecause !== undefined',
+    'row stop-superseded-by-witness removed (the refusal still clears the leases)',
+  ),
+  rowRemoved(
     'peer-newer-epoch-ignored',
-    CORE,
-    'this.peer.epoch > this.epoch) {',
-    'this.peer.epoch > this.epoch && (false as boolean)) {',
-    'the running node does not stop for a peer that runs under a newer epoch',
+    '(c) => c.peerRunningEpoch > c.epoch',
+    'row stop-peer-runs-newer-epoch removed: the running node does not stop for a peer that runs a newer epoch',
+  ),
+  rowRemoved(
+    'hand-back-ignored',
+    '(c) => c.handbackAsked',
+    'row stop-to-hand-back removed: the secondary keeps running when the preferred primary asks for the group',
   ),
 
   // SAFETY 3: promises and the quiet period.
-  oneEdit(
-    'acquire-despite-promise',
-    CORE,
-    'if (now < this.promiseUntil || now < this.quietUntil) return false;',
-    'if (now < this.quietUntil) return false;',
-    'SAFETY 3: the standby asks the witness while a peer lease it granted may still run',
-  ),
+  ACQUIRE_DESPITE_PROMISE,
+  unasserted(ACQUIRE_DESPITE_PROMISE, NO_PROMISE_ASSERT),
+  NO_QUIET_ROW,
+  unasserted(NO_QUIET_ROW, NO_QUIET_ASSERT),
   oneEdit(
     'no-quiet-after-restart',
-    CORE,
+    STATE,
     'this.quietUntil = grantorHoldEnd(now, settings.peerLeaseMs, settings.bounds);',
     'this.quietUntil = now;',
-    'SAFETY 3: a restarted sidecar, which forgot its promises, asks the witness at once',
+    'SAFETY 3: a restarted sidecar, which forgot its promises, asks the witness at once (quietUntil = now)',
   ),
   oneEdit(
     'promise-without-drift',
-    CORE,
+    STATE,
     'grantorHoldEnd(now, this.settings.peerLeaseMs, this.settings.bounds),',
     'now + this.settings.peerLeaseMs,',
     "SAFETY 3: a promise lasts the bare peer lease, without the grantor's drift and margin",
   ),
   oneEdit(
     'promise-dropped-on-old-stop',
-    CORE,
+    STATE,
     "if (state.workload === 'stopped' && state.epoch >= this.promisedEpoch) this.promiseUntil = NEVER;",
     "if (state.workload === 'stopped') this.promiseUntil = NEVER;",
     'SAFETY 3: any "stopped" from the peer, even under an epoch older than the promise, ends the promise',
   ),
   oneEdit(
     'peer-lease-for-epoch-zero',
-    CORE,
+    STATE,
     ' && peer.epoch > 0n;',
     ';',
     'mayGrantPeerLease: a peer lease is granted to a peer running under no epoch',
   ),
   oneEdit(
     'peer-lease-granted-while-not-stopped',
-    CORE,
+    STATE,
     "peerRuns && this.workload === 'stopped' && !this.holding",
     'peerRuns && !this.holding',
     'mayGrantPeerLease: a node whose own workload starts, runs or stops grants peer leases',
   ),
   oneEdit(
     'peer-lease-granted-while-holding',
-    CORE,
+    STATE,
     ' && !this.holding && !this.acquiring(now)',
     ' && !this.acquiring(now)',
     'mayGrantPeerLease: a node the witness may still record as holder grants peer leases',
   ),
   oneEdit(
     'peer-lease-granted-while-acquiring',
-    CORE,
+    STATE,
     ' && !this.acquiring(now) && !this.startRequested',
     ' && !this.startRequested',
     'SAFETY 4 / mayGrantPeerLease: a node with an Acquire in flight grants peer leases',
   ),
   oneEdit(
     'peer-lease-granted-with-start-pending',
-    CORE,
+    STATE,
     ' && !this.startRequested;',
     ';',
     'mayGrantPeerLease: a node with a grant in hand, about to start, grants peer leases',
   ),
 
+  oneEdit(
+    // The pair evidence for mayGrantPeerLease's four conditions on this node.
+    'peer-lease-granted-whenever',
+    STATE,
+    "peerRuns && this.workload === 'stopped' && !this.holding && !this.acquiring(now) && !this.startRequested",
+    'peerRuns',
+    'mayGrantPeerLease: a node grants a peer lease whatever it does itself (runs, holds, acquires, starts)',
+  ),
+
   // SAFETY 4: an Acquire counts as in flight.
   oneEdit(
     'lost-acquire-answer-ends-flight',
-    CORE,
+    STATE,
     'if (this.acquireSentAt === sentAt && answer !== undefined) this.acquireSentAt = undefined;',
     'if (this.acquireSentAt === sentAt) this.acquireSentAt = undefined;',
     'SAFETY 4: a failed Acquire (which may still have been granted) no longer counts as in flight',
   ),
   oneEdit(
     'acquire-in-flight-one-heartbeat',
-    CORE,
-    'if (now >= holderLeaseEnd(this.acquireSentAt, this.settings.leaseMs, this.settings.bounds)) {',
-    'if (now >= this.acquireSentAt + this.settings.heartbeatMs) {',
-    'SAFETY 4: an Acquire counts as in flight for one heartbeat, not until its grant could no longer be used',
+    STATE,
+    'return holderLeaseEnd(sentAt, this.settings.leaseMs, this.settings.bounds);',
+    'return sentAt + this.settings.heartbeatMs;',
+    'SAFETY 4: acquireExpiry: an Acquire counts as in flight for one heartbeat, not until its grant could no longer be used',
   ),
-  oneEdit(
-    'acquire-while-acquiring',
-    CORE,
-    'if (this.acquiring(now) || now < this.refusedUntil || now < this.ineligibleUntil) return false;',
-    'if (now < this.refusedUntil || now < this.ineligibleUntil) return false;',
-    'a standby sends a second Acquire while the first is in flight',
-  ),
+  ACQUIRE_WHILE_ACQUIRING,
+  unasserted(ACQUIRE_WHILE_ACQUIRING, NO_GRANT_ASSERTS),
+  RESTART_WHILE_ACQUIRING,
+  unasserted(RESTART_WHILE_ACQUIRING, NO_GRANT_ASSERTS),
 
   // Other guards that keep a workload from starting or running.
-  oneEdit(
+  rowRemoved(
     'acquire-while-peer-active',
-    CORE,
-    "    if (peer.workload !== 'stopped') return false; // the peer runs, starts or stops: stay stopped\n",
-    '',
-    'a node that hears its peer run (or start, or stop) still asks the witness for the group',
+    "(c) => c.peerWorkload !== 'stopped'",
+    'row wait-peer-not-stopped removed: a node that hears its peer run (or start, or stop) asks the witness',
+  ),
+  oneEdit(
+    'standby-asks-unreachable-witness',
+    RULES,
+    'when: (c) => !c.peerUp && c.witnessUp,',
+    'when: (c) => !c.peerUp,',
+    'row acquire-peer-gone weakened to !peerUp: with the peer gone, the standby asks a witness it has not heard',
+  ),
+  rowRemoved(
+    'stay-stopped-row-removed',
+    '(c) => !c.peerUp',
+    'row stay-stopped-nobody-confirms removed: with peer and witness silent, the standby goes on to the acquire rows',
+  ),
+  rowRemoved(
+    'peer-not-heard-row-removed',
+    '(c) => c.peerWorkload === undefined',
+    'row wait-peer-not-heard-yet removed: a standby that never heard its peer goes on to the acquire rows',
+  ),
+  rowRemoved(
+    'witness-down-row-removed',
+    '(c) => !c.witnessUp',
+    'row wait-witness-down-peer-up removed: with the peer up and the witness silent, the standby may ask',
+  ),
+  oneEdit(
+    'secondary-acquires-with-primary',
+    RULES,
+    'when: (c) => !c.peerEligible && !c.peerAcquiring,',
+    'when: (c) => !c.peerEligible,',
+    'row acquire-primary-gave-up: the secondary asks while the primary that gave up asks too',
   ),
   oneEdit(
     'running-report-after-stop',
-    CORE,
+    STATE,
     "if (phase === 'running' && this.workload !== 'starting') return;",
     '',
     "a 'running' report that crosses a stop undoes the stop",
   ),
-  oneEdit(
-    'grant-while-not-stopped',
-    CORE,
-    "if (this.workload !== 'stopped') return; // cannot happen: a running node does not acquire\n",
-    '',
-    'a grant that arrives while the workload starts, runs or stops is taken (a new epoch under a live run)',
-  ),
-  oneEdit(
-    'release-while-stopping',
-    CORE,
-    "if (this.workload === 'stopping') return [];\n    return this.decideStopped(now);",
-    'return this.decideStopped(now);',
-    'a stopping node decides as if stopped: it releases the group before its workload is dead',
-  ),
+  GRANT_WHILE_NOT_STOPPED,
+  unasserted(GRANT_WHILE_NOT_STOPPED, NO_GRANT_ASSERTS),
+  RELEASE_WHILE_STOPPING,
+  unasserted(RELEASE_WHILE_STOPPING, NO_RELEASE_ASSERT),
   oneEdit(
     'release-answer-for-any-epoch',
-    CORE,
+    STATE,
     'if (epoch === this.epoch) this.holding = false;',
     'this.holding = false;',
     'the answer to the release of an earlier epoch ends the holding of the current one',
   ),
   oneEdit(
     'restart-without-holding',
-    CORE,
+    STATE,
     'if (this.holding && this.restarts <= this.settings.maxRestarts) {',
     'if (this.restarts <= this.settings.maxRestarts) {',
     'restart: a workload that exited is restarted (through Acquire, past promises) although the node no longer holds',
   ),
   oneEdit(
     'restart-under-same-epoch',
-    CORE,
-    'if (now < this.restartAt || this.acquiring(now) || now < this.refusedUntil) return [];',
-    'if (now < this.restartAt || this.acquiring(now) || now < this.refusedUntil) return [];\n' +
-      '      if (now < this.witnessLeaseUntil - stopBudget(this.settings)) {\n' +
-      '        this.restartWanted = false;\n' +
-      "        return [this.start('restart under the epoch it ran', now)];\n" +
-      '      }',
-    'the restart-new-epoch path: a workload that exited starts again under its old epoch while the lease lasts',
+    RULES,
+    "outcome: 'acquire',\n    why: 'every run gets its own epoch",
+    "outcome: 'start',\n    why: 'every run gets its own epoch",
+    'row acquire-restart starts instead: a workload that exited starts again under its old epoch',
   ),
-  oneEdit(
-    'holding-dropped-with-release-in-flight',
-    CORE,
-    'if (this.holding && now >= this.witnessLeaseUntil && !this.releaseInFlight) {',
-    'if (this.holding && now >= this.witnessLeaseUntil) {',
-    'a node whose lease ran out stops counting itself holder while its Release is still in flight',
-  ),
-
-  // The VOLTTRON tables the core consults.
-  oneEdit(
-    'active-runs-without-both',
-    TABLES,
-    "    action: 'stop',\n    why: 'lost both the peer and the witness",
-    "    action: 'run',\n    why: 'lost both the peer and the witness",
-    'ACTIVE_TABLE: the running node keeps running with neither a peer nor a witness lease',
-  ),
-  oneEdit(
-    'standby-asks-unreachable-witness',
-    TABLES,
-    "{ peer: 'down', witness: 'down', action: 'stay-stopped',",
-    "{ peer: 'down', witness: 'down', action: 'ask-witness',",
-    'STANDBY_TABLE: with the peer gone, the standby asks a witness it has not heard for the timeout',
-  ),
+  HOLDING_DROPPED,
+  {
+    // Is the node's wait for its Release covered by the witness's release-holder rule, which
+    // releases only the epoch the Release names?
+    id: 'holding-dropped-and-release-of-old-epoch',
+    file: CORE,
+    edits: [
+      ...HOLDING_DROPPED.edits,
+      {
+        file: 'src/core/witness/rules.ts',
+        find: "when: (c) => c.holder !== '' && c.holder === c.node && c.callerEpoch === c.epoch,",
+        replace: "when: (c) => c.holder !== '' && c.holder === c.node,",
+      },
+    ],
+    description: `${HOLDING_DROPPED.description}; and the witness releases the holder's current epoch for a Release of any`,
+  },
 ];
