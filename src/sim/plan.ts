@@ -322,13 +322,17 @@ export function describePlan(plan: Plan): string[] {
   if (plan.faults.has('crash-on-write'))
     lines.push(`  a durable write crashes the witness with p=${plan.crashOnWriteProbability.toFixed(2)}`);
   if (plan.lateAnswerProbability > 0)
-    lines.push(`  an answer is held to just under its deadline, then its caller isolated, p=${plan.lateAnswerProbability.toFixed(3)}`);
+    lines.push(
+      `  an answer is held to just under its deadline, then its caller isolated, p=${plan.lateAnswerProbability.toFixed(3)}`,
+    );
   if (plan.quickRestartProbability > 0)
     lines.push(`  a crashed witness is back within 10ms with p=${plan.quickRestartProbability.toFixed(2)}`);
   if (plan.shorterRestartLeaseMs !== undefined)
     lines.push(`  every other witness restart has the longest lease ${plan.shorterRestartLeaseMs}ms`);
   if (plan.crashAfterOpenProbability > 0)
-    lines.push(`  a restarted witness crashes again within 5ms of opening with p=${plan.crashAfterOpenProbability.toFixed(2)}`);
+    lines.push(
+      `  a restarted witness crashes again within 5ms of opening with p=${plan.crashAfterOpenProbability.toFixed(2)}`,
+    );
   if (plan.faults.has('write-failure'))
     lines.push(`  a durable write fails (disk full) with p=${plan.writeFailProbability.toFixed(2)}`);
   if (plan.embedded) lines.push('  the workload is embedded in the sidecar process (library form): no watchdog');

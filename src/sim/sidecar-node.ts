@@ -292,7 +292,9 @@ export class SidecarNode {
     // as with the real supervisor and the embedded driver, which pass on a report sent before a stop.
     world.at(world.t + startDelay / this.rate, () => {
       if (!w.alive || w.terminating) return;
-      const ipcMs = world.proc.chance(0.9) ? world.proc.range(0, 0.2) : world.proc.range(0, 2 * world.plan.primary.heartbeatMs);
+      const ipcMs = world.proc.chance(0.9)
+        ? world.proc.range(0, 0.2)
+        : world.proc.range(0, 2 * world.plan.primary.heartbeatMs);
       world.at(world.t + ipcMs / this.rate, () =>
         this.gate(sc.inc, (s) => {
           // A death reported first would come after it down the real pipe: nothing is lost by dropping it.

@@ -103,6 +103,7 @@ export class WitnessNode {
       generation: this.store.generation,
       records: [...this.store.records.values()],
       longestEarlierLeaseMs,
+      storeIsNew: longestEarlierLeaseMs === 0,
     });
     this.service = new ArbitrationService({
       arbiter,
@@ -113,13 +114,16 @@ export class WitnessNode {
       defaultLeaseMs: config.defaultLeaseMs,
       onWriteFailed: () => undefined,
     });
-    const graceLeaseMs = Math.max(config.maxLeaseMs, longestEarlierLeaseMs);
+    // Over a new or wiped store the grace also grows to the lease the sidecars ask for.
+    const asked = longestEarlierLeaseMs === 0 ? w.plan.primary.leaseMs : 0;
+    const graceLeaseMs = Math.max(config.maxLeaseMs, longestEarlierLeaseMs, asked);
     this.graceEnd = w.t + restartGrace(graceLeaseMs, config.bounds) / this.rate();
     const again = w.plan.crashAfterOpenProbability;
     if (why !== 'first start' && !w.healed && again > 0 && w.fault.chance(again)) {
       const inc = this.inc;
       w.at(w.t + w.fault.range(0, 5), () => {
-        if (this.inc === inc && !w.healed) this.crash('crash right after the store opened', w.fault.range(0, 0.5) * w.plan.primary.leaseMs);
+        if (this.inc === inc && !w.healed)
+          this.crash('crash right after the store opened', w.fault.range(0, 0.5) * w.plan.primary.leaseMs);
       });
     }
     const rec = this.store.records.get(w.plan.primary.group);

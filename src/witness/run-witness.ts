@@ -38,6 +38,8 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
       now: now(),
       generation: contents.generation,
       longestEarlierLeaseMs: contents.longestEarlierLeaseMs,
+      // A new (or lost) store records no lease: the grace then covers the leases callers ask for.
+      storeIsNew: contents.longestEarlierLeaseMs === 0,
       graceExtraMs,
       records: contents.records,
     },

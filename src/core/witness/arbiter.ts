@@ -51,6 +51,12 @@ export interface ArbiterStartup {
    * after it lost it (the store lock's lease, src/witness/store/data-dir-lock.ts). 0 by default.
    */
   readonly graceExtraMs?: number;
+  /**
+   * The store has no record of the leases handed out before (it is new, or was lost): the grace
+   * then also covers the longest lease any caller asks for, which an earlier witness may have
+   * granted under a longer --max-lease.
+   */
+  readonly storeIsNew?: boolean;
   readonly records: readonly DurableGroup[];
 }
 
@@ -94,7 +100,12 @@ interface GroupState {
 export class Arbiter {
   private readonly groups = new Map<string, GroupState>();
   private readonly floor: bigint;
-  private readonly graceUntil: number;
+  /** When the start-up grace ends: it covers the longest lease this store or any caller names (design §6.5). */
+  private graceUntil: number;
+  private graceLeaseMs: number;
+  private readonly startedAt: number;
+  private readonly graceExtraMs: number;
+  private readonly graceCoversAskedLeases: boolean;
   /** The stored generation; every epoch handed out stays below `epochFloor(generation + 1)`. */
   private generation: bigint;
   /**
@@ -117,8 +128,11 @@ export class Arbiter {
     this.openedGeneration = startup.generation;
     this.floor = epochFloor(startup.generation);
     this.highestDecided = this.floor;
-    const graceLeaseMs = Math.max(config.maxLeaseMs, startup.longestEarlierLeaseMs ?? 0);
-    this.graceUntil = startup.now + restartGrace(graceLeaseMs, config.bounds) + (startup.graceExtraMs ?? 0);
+    this.startedAt = startup.now;
+    this.graceExtraMs = startup.graceExtraMs ?? 0;
+    this.graceCoversAskedLeases = startup.storeIsNew === true;
+    this.graceLeaseMs = Math.max(config.maxLeaseMs, startup.longestEarlierLeaseMs ?? 0);
+    this.graceUntil = this.startedAt + restartGrace(this.graceLeaseMs, config.bounds) + this.graceExtraMs;
     for (const record of startup.records) {
       // A holder recorded before the restart may still be running: treat its lease as live
       // until the grace period ends, when any lease handed out before has run out.
@@ -137,6 +151,7 @@ export class Arbiter {
   heartbeat(input: HeartbeatInput, now: number): Decision {
     this.checkReported('held_epoch', input.heldEpoch);
     this.checkReported('known_epoch', input.knownEpoch);
+    this.coverRequestedLease(input.leaseMs);
     const { group, joined } = this.register(input.group, input.node, input.role, now);
     this.hear(group, input.knownEpoch, input.heldEpoch);
     const rule = firstMatchingRule(
@@ -166,6 +181,7 @@ export class Arbiter {
 
   acquire(input: AcquireInput, now: number): Decision {
     this.checkReported('known_epoch', input.knownEpoch);
+    this.coverRequestedLease(input.leaseMs);
     const group = this.member(input.group, input.node, now);
     this.hear(group, input.knownEpoch, 0n);
     const rule = firstMatchingRule(ACQUIRE_RULES, this.context(group, input.node, 0n, input.knownEpoch, now));
@@ -258,6 +274,18 @@ export class Arbiter {
     const groups = page.map((name) => this.toView(name, this.groups.get(name) as GroupState, now));
     const last = page[page.length - 1];
     return { groups, total: names.length, more: last !== undefined && last !== names[names.length - 1] };
+  }
+
+  /**
+   * Over a store with no record of earlier leases, a caller that asks for a lease longer than the
+   * grace covers may hold one that long from a witness before this one, configured with a longer
+   * --max-lease over a store since lost. The grace, counted from this witness's start, grows to
+   * cover it; it never shrinks.
+   */
+  private coverRequestedLease(requestedMs: number): void {
+    if (!this.graceCoversAskedLeases || requestedMs <= this.graceLeaseMs) return;
+    this.graceLeaseMs = requestedMs;
+    this.graceUntil = this.startedAt + restartGrace(requestedMs, this.config.bounds) + this.graceExtraMs;
   }
 
   inStartupGrace(now: number): boolean {

@@ -64,8 +64,7 @@ export function applyMutant(source: string, mutant: Mutant): Applied {
 export const MUTABLE_DIRS = ['src/core/', 'src/sidecar/', 'src/witness/'] as const;
 
 export type AppliedTree =
-  | { readonly ok: true; readonly files: ReadonlyMap<string, string> }
-  | { readonly ok: false; readonly problem: string };
+  { readonly ok: true; readonly files: ReadonlyMap<string, string> } | { readonly ok: false; readonly problem: string };
 
 /** Reads the mutant's files under `root` and applies its edits, each to its own file. */
 export function applyMutantInTree(root: string, mutant: Mutant): AppliedTree {

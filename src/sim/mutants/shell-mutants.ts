@@ -48,7 +48,8 @@ export const SHELL_MUTANTS: readonly Mutant[] = [
     edits: [
       {
         find: '    this.busy.set(group, []);\n    this.parts.store.write(decision, (error) => {',
-        replace: '    this.busy.set(group, []);\n    reply({ ok: true, answer });\n    this.parts.store.write(decision, (error) => {',
+        replace:
+          '    this.busy.set(group, []);\n    reply({ ok: true, answer });\n    this.parts.store.write(decision, (error) => {',
       },
       {
         find: '        this.announce(decision, node);\n        reply({ ok: true, answer });\n      } else {',
@@ -61,7 +62,8 @@ export const SHELL_MUTANTS: readonly Mutant[] = [
     id: 'acquire-deadline-doubled',
     file: ACQUIRE_TIMING,
     edits: [LONG_ACQUIRE_DEADLINE],
-    description: "runtime: an Acquire's deadline is twice the lease, not the usable lease (a grant may come too late to use)",
+    description:
+      "runtime: an Acquire's deadline is twice the lease, not the usable lease (a grant may come too late to use)",
   },
   {
     // With start-on-any-grant: is the core's grantUsable covered by the runtime's Acquire deadline?

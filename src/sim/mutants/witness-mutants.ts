@@ -133,15 +133,22 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'no-startup-grace',
     ARBITER,
-    'this.graceUntil = startup.now + restartGrace(graceLeaseMs, config.bounds) + (startup.graceExtraMs ?? 0);',
-    'this.graceUntil = startup.now;',
-    'start-up grace: a restarted witness has none (restored holders are not held either)',
+    'this.graceUntil = this.startedAt + restartGrace(this.graceLeaseMs, config.bounds) + this.graceExtraMs;',
+    'this.graceUntil = this.startedAt;',
+    'start-up grace: a restarted witness has none (restored holders are not held either) until a caller asks a longer lease',
+  ),
+  oneEdit(
+    'grace-ignores-asked-leases',
+    ARBITER,
+    'if (!this.graceCoversAskedLeases || requestedMs <= this.graceLeaseMs) return;',
+    'return;',
+    'start-up grace: does not grow to cover a lease a caller asks for above the longest one this store knows',
   ),
   oneEdit(
     'grace-from-current-lease',
     ARBITER,
-    'const graceLeaseMs = Math.max(config.maxLeaseMs, startup.longestEarlierLeaseMs ?? 0);',
-    'const graceLeaseMs = config.maxLeaseMs;',
+    'this.graceLeaseMs = Math.max(config.maxLeaseMs, startup.longestEarlierLeaseMs ?? 0);',
+    'this.graceLeaseMs = config.maxLeaseMs;',
     'start-up grace: counted from the lease configured now, not the longest one handed out before',
   ),
   oneEdit(
