@@ -6,14 +6,14 @@
 import { generationForOpen, generationFromWallClock } from '../core/epoch';
 import { restartGrace } from '../core/lease';
 import { Arbiter, type ArbiterConfig } from '../core/witness/arbiter';
-import { ArbitrationError } from '../core/witness/errors';
 import { asExpected, describeExpected, holdsExpected } from '../core/witness/expected-record';
 import type { Decision, DurableGroup, DurableWrite } from '../core/witness/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import { ArbitrationService, type Reply } from '../witness/arbitration-service';
 import type { DecisionStore, Settled } from '../witness/decision-store';
 import { EventHub } from '../witness/event-hub';
-import { StoreUnconfirmedError, StoreWriteError } from '../witness/store/witness-store';
+import { storeErrorToWire } from '../witness/store-error-to-wire';
+import { typedErrorStatus } from '../wire/status-mapping';
 import type { Task } from './event-queue';
 import type { Network } from './network';
 import { PARTY_NAMES, WITNESS } from './plan';
@@ -208,12 +208,10 @@ export class WitnessNode {
     return this.world.plan.clockRates[WITNESS] as number;
   }
 
-  /** Refusals the witness is built to give are answers; anything else is a bug in it. */
+  /** An error the gRPC edge answers with its status is one the witness is built to give; any other is a bug. */
   private onError(from: number, what: string, error: unknown): void {
     const w = this.world;
-    const expected =
-      error instanceof ArbitrationError || error instanceof StoreWriteError || error instanceof StoreUnconfirmedError;
-    if (!expected) {
+    if (typedErrorStatus(storeErrorToWire(error) ?? error) === undefined) {
       const e = error as Error;
       w.violate('error', 'witness', `${what} from ${PARTY_NAMES[from]}: ${e.name}: ${e.message}\n${e.stack ?? ''}`);
       return;

@@ -27,6 +27,13 @@ export type Outcome =
   { readonly ok: true; readonly answer: LeaseAnswer } | { readonly ok: false; readonly error: unknown };
 export type Reply = (outcome: Outcome) => void;
 
+/** The answer of `submit` as a promise, for callers that await (the gRPC edge, tests). */
+export function answerOf(submit: (reply: Reply) => void): Promise<LeaseAnswer> {
+  return new Promise((resolve, reject) =>
+    submit((outcome) => (outcome.ok ? resolve(outcome.answer) : reject(outcome.error))),
+  );
+}
+
 /** A write slower than this share of the default lease eats into every lease it delays: say so. */
 export const SLOW_WRITE_SHARE = 0.25;
 

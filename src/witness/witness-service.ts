@@ -4,7 +4,7 @@ import type { LeaseAnswer } from '../gen/witness/v1/LeaseAnswer';
 import type { RenewRequest__Output } from '../gen/witness/v1/RenewRequest';
 import type { WitnessHandlers } from '../gen/witness/v1/Witness';
 import type { FailStream, ServiceEdge } from '../wire/service-edge';
-import type { ArbitrationService, Reply } from './arbitration-service';
+import { answerOf, type ArbitrationService } from './arbitration-service';
 import type { StreamRegistry } from './stream-registry';
 
 export function witnessHandlers(
@@ -18,13 +18,6 @@ export function witnessHandlers(
     Release: edge.unary('Release', (request) => answerOf((reply) => service.release(request, reply))),
     KeepAlive: edge.bidiStream('KeepAlive', (call, fail) => keepAlive(call, fail, service, streams)),
   };
-}
-
-/** The service answers through a callback (the simulator drives it synchronously); the edge takes a promise. */
-function answerOf(submit: (reply: Reply) => void): Promise<LeaseAnswer> {
-  return new Promise((resolve, reject) =>
-    submit((outcome) => (outcome.ok ? resolve(outcome.answer) : reject(outcome.error))),
-  );
 }
 
 /**

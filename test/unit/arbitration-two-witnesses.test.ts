@@ -13,7 +13,7 @@ import pino from 'pino';
 import { Arbiter } from '../../src/core/witness/arbiter';
 import type { DurableGroup } from '../../src/core/witness/types';
 import type { LeaseAnswer } from '../../src/gen/witness/v1/LeaseAnswer';
-import { ArbitrationService, type Reply } from '../../src/witness/arbitration-service';
+import { answerOf, ArbitrationService } from '../../src/witness/arbitration-service';
 import { durableStore } from '../../src/witness/decision-store';
 import { EventHub } from '../../src/witness/event-hub';
 import { storeErrorToWire } from '../../src/witness/store-error-to-wire';
@@ -71,10 +71,6 @@ describe('two witnesses over one store', () => {
     const { generation, records } = await store.open({ longestLeaseMs: LEASE_MS });
     return [replica(generation, records), replica(generation, records)];
   }
-
-  /** The service's callback answer as a promise. */
-  const answerOf = (submit: (reply: Reply) => void): Promise<LeaseAnswer> =>
-    new Promise((resolve, reject) => submit((o) => (o.ok ? resolve(o.answer) : reject(o.error))));
 
   const heartbeat = (r: Replica, node: string, held = 0n): Promise<LeaseAnswer> =>
     answerOf((reply) =>

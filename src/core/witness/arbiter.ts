@@ -100,8 +100,7 @@ interface GroupState {
 export class Arbiter {
   private readonly groups = new Map<string, GroupState>();
   private readonly floor: bigint;
-  /** When the start-up grace ends: it covers the longest lease this store or any caller names (design §6.5). */
-  private graceUntil: number;
+  /** The longest lease the start-up grace covers: this store's, or a caller's over a new store (design §6.5). */
   private graceLeaseMs: number;
   private readonly startedAt: number;
   private readonly graceExtraMs: number;
@@ -132,7 +131,6 @@ export class Arbiter {
     this.graceExtraMs = startup.graceExtraMs ?? 0;
     this.graceCoversAskedLeases = startup.storeIsNew === true;
     this.graceLeaseMs = Math.max(config.maxLeaseMs, startup.longestEarlierLeaseMs ?? 0);
-    this.graceUntil = this.startedAt + restartGrace(this.graceLeaseMs, config.bounds) + this.graceExtraMs;
     for (const record of startup.records) {
       // A holder recorded before the restart may still be running: treat its lease as live
       // until the grace period ends, when any lease handed out before has run out.
@@ -285,7 +283,11 @@ export class Arbiter {
   private coverRequestedLease(requestedMs: number): void {
     if (!this.graceCoversAskedLeases || requestedMs <= this.graceLeaseMs) return;
     this.graceLeaseMs = requestedMs;
-    this.graceUntil = this.startedAt + restartGrace(requestedMs, this.config.bounds) + this.graceExtraMs;
+  }
+
+  /** When the start-up grace ends: counted from this witness's start, for the longest lease it covers. */
+  private get graceUntil(): number {
+    return this.startedAt + restartGrace(this.graceLeaseMs, this.config.bounds) + this.graceExtraMs;
   }
 
   inStartupGrace(now: number): boolean {

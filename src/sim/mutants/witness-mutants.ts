@@ -133,8 +133,8 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'no-startup-grace',
     ARBITER,
-    'this.graceUntil = this.startedAt + restartGrace(this.graceLeaseMs, config.bounds) + this.graceExtraMs;',
-    'this.graceUntil = this.startedAt;',
+    'return this.startedAt + restartGrace(this.graceLeaseMs, this.config.bounds) + this.graceExtraMs;',
+    'return this.startedAt;',
     'start-up grace: a restarted witness has none (restored holders are not held either) until a caller asks a longer lease',
   ),
   oneEdit(
