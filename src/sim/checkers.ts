@@ -11,6 +11,9 @@ import type { NodeObserver, SidecarNode, SimWorkload } from './sidecar-node';
 import type { WitnessNode } from './witness-node';
 import type { World } from './world';
 
+/** The one stop a settled pair makes on purpose (design §9.4). */
+const HAND_BACK_RULE = 'stop-to-hand-back';
+
 export class Checkers implements NodeObserver {
   // S1 / S2
   private overlapping = false;
@@ -20,6 +23,7 @@ export class Checkers implements NodeObserver {
 
   // liveness
   activeCount = 0;
+  private watchingQuiet = false;
   private gapStart = 0;
   private healAt = Number.NaN;
   lastWorkloadCrash = Number.NEGATIVE_INFINITY;
@@ -93,10 +97,33 @@ export class Checkers implements NodeObserver {
     }
   }
 
-  onDeactivation(w: SimWorkload): void {
-    void w;
+  onDeactivation(w: SimWorkload, rule: string | undefined): void {
     this.activeCount -= 1;
     if (this.activeCount === 0) this.gapStart = this.world.t;
+    if (!this.watchingQuiet) return;
+    this.watchingQuiet = false;
+    if (rule === HAND_BACK_RULE) return;
+    this.world.violate(
+      'liveness',
+      'stop-while-quiet',
+      `workload ${this.world.trace.epoch(w.epoch)} stopped (${rule ?? 'by the watchdog or by its death'}) with everything up and connected`,
+    );
+  }
+
+  /** The settled pair asks the witness nothing: one node runs, the other hears it and stands by (design §2.2). */
+  onAcquire(node: SidecarNode): void {
+    if (!this.watchingQuiet) return;
+    this.world.violate('liveness', 'needless-acquire', `${node.name} asks the witness while the pair is settled`);
+  }
+
+  /**
+   * L2 (design §3.4) in the quiet tail: from the moment the pair has settled until the probe,
+   * nothing stops the active workload but a hand-back (the planned stop of auto fail-back), and
+   * nobody asks the witness for the group. A configuration without slack between a renewal and
+   * the stop shows here: a renewal answered a little late stops a healthy workload.
+   */
+  watchQuiet(on: boolean): void {
+    this.watchingQuiet = on;
   }
 
   onDeath(node: SidecarNode): void {

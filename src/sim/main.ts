@@ -199,10 +199,6 @@ export function report(summary: Summary, masterSeed: number): string[] {
   out.push(
     `failover under faults (n=${g.length}): p50 ${fmt(percentile(g, 50))} p99 ${fmt(percentile(g, 99))} max ${fmt(percentile(g, 100))}`,
   );
-  for (const [key, n] of Object.entries(summary.notes)) {
-    const seed = summary.noteExamples.get(key);
-    out.push(`note (not a violation): ${key} x${n}${seed === undefined ? '' : ` (first: schedule ${hex(seed)})`}`);
-  }
   out.push(
     `fault kinds (schedules with each): ${Object.entries(summary.faultCoverage)
       .map(([k, n]) => `${k} ${n}`)

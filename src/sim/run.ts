@@ -46,9 +46,6 @@ export interface Summary {
   probeLeaseDominantRatios: number[];
   faultFailoversMs: number[];
   faultCoverage: Record<FaultKind, number>;
-  /** Observations (not violations) summed over schedules, with the first schedule of each. */
-  notes: Record<string, number>;
-  noteExamples: Map<string, number>;
 }
 
 export function emptySummary(): Summary {
@@ -71,8 +68,6 @@ export function emptySummary(): Summary {
     probeLeaseDominantRatios: [],
     faultFailoversMs: [],
     faultCoverage: coverage,
-    notes: {},
-    noteExamples: new Map(),
   };
 }
 
@@ -103,10 +98,6 @@ export function addResult(summary: Summary, plan: Plan, result: ScheduleResult):
     }
   }
   for (const f of result.faultFailoversMs) summary.faultFailoversMs.push(f);
-  for (const [key, n] of Object.entries(result.notes)) {
-    summary.notes[key] = (summary.notes[key] ?? 0) + n;
-    if (!summary.noteExamples.has(key)) summary.noteExamples.set(key, result.seed);
-  }
 }
 
 /** Runs schedules `first` .. `first + count - 1` of the run seeded `masterSeed`. */

@@ -11,6 +11,7 @@ import { fromWireAnswer } from '../wire/lease-answer';
 import type { Task } from './event-queue';
 import type { Network } from './network';
 import { PARTY_NAMES, WITNESS } from './plan';
+import { peerEndsRun, witnessEndsRun } from './prompt-stops';
 import type { SidecarNode } from './sidecar-node';
 import type { WitnessCall, WitnessNode } from './witness-node';
 import type { World } from './world';
@@ -25,6 +26,10 @@ export interface LinkContext {
   /** Runs `fn` in the calling sidecar process (dropped if it is gone, queued while it is paused). */
   readonly inProcess: (fn: () => void) => void;
   readonly peer: () => SidecarNode;
+  /** Right after the runtime took an input: L3, a run the input ended is stopping (prompt-stops.ts). */
+  readonly afterInput: (endsRun: (epoch: bigint) => string | undefined) => void;
+  /** The runtime sends an Acquire (the checkers watch for needless ones). */
+  readonly onAcquire: () => void;
 }
 
 /**
@@ -128,10 +133,15 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
         'heartbeat',
         deadlineMs,
         (service, reply) => service.heartbeat(request, reply),
-        (a) => done(decoded(a)),
+        (a) => {
+          const answer = decoded(a);
+          done(answer);
+          if (answer !== undefined) c.afterInput((epoch) => witnessEndsRun(s, epoch, heldEpoch, answer));
+        },
       );
     },
     acquire: (knownEpoch, leaseMs, acquireDeadlineMs, done) => {
+      c.onAcquire();
       const request = { group: s.group, node: s.node, knownEpoch: `${knownEpoch}`, leaseMs, sequence: '0' };
       send(
         'acquire',
@@ -153,11 +163,15 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
   };
 }
 
-export function simPeerTransport(c: LinkContext): PeerTransport {
+export function simPeerTransport(c: LinkContext, s: SidecarSettings): PeerTransport {
   return {
     heartbeat: (state, done) => {
       const other = c.peer();
-      const pending = call<PeerReply>(c, c.world.plan.callDeadlineMs, done, undefined);
+      const take = (reply: PeerReply): void => {
+        done(reply);
+        c.afterInput(() => peerEndsRun(s, reply.state));
+      };
+      const pending = call<PeerReply>(c, c.world.plan.callDeadlineMs, take, undefined);
       c.network.transmit(
         c.from,
         other.index,

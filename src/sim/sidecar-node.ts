@@ -15,6 +15,7 @@ import type { WorkloadDriver } from '../sidecar/workload-driver';
 import type { Task } from './event-queue';
 import type { Network } from './network';
 import { PARTY_NAMES } from './plan';
+import { checkStopped, peerEndsRun } from './prompt-stops';
 import { SILENT_LOGGER } from './silent-logger';
 import { traceLogger } from './trace-logger';
 import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
@@ -64,9 +65,12 @@ class SidecarProcess {
 /** What the node tells the checkers. */
 export interface NodeObserver {
   onActivation(node: SidecarNode, workload: SimWorkload, why: string): void;
-  onDeactivation(workload: SimWorkload): void;
+  /** `rule`: the sidecar's row that stopped it; undefined when the watchdog did, or it died. */
+  onDeactivation(workload: SimWorkload, rule: string | undefined): void;
   /** A workload process of this node is dead. */
   onDeath(node: SidecarNode): void;
+  /** The node's sidecar sends an Acquire. */
+  onAcquire(node: SidecarNode): void;
   /** The sidecar heard that its workload crashed by itself (the failure cool-down counts from here). */
   onCrashReported(): void;
 }
@@ -116,11 +120,13 @@ export class SidecarNode {
       rate: this.rate,
       inProcess: (fn) => this.gate(sc.inc, fn),
       peer: this.parts.peer,
+      afterInput: (endsRun) => checkStopped(w, this.name, sc.workload, endsRun),
+      onAcquire: () => this.parts.observer.onAcquire(this),
     };
     sc.runtime = new SidecarRuntime(this.settings, {
       clock: { now: () => this.localNow(sc) },
       timers: this.timers(sc),
-      peer: simPeerTransport(links),
+      peer: simPeerTransport(links, this.settings),
       witness: this.settings.mode === 'simple' ? undefined : simWitnessTransport(links, this.settings),
       workload: this.workloadDriver(sc),
       logger: w.trace.on1 ? traceLogger(w.trace, this.name) : SILENT_LOGGER,
@@ -141,7 +147,7 @@ export class SidecarNode {
     if (this.parts.world.trace.on1) this.parts.world.trace.log(1, this.name, `sidecar ${why}`);
     for (const w of this.procs) {
       if (w.owner === sc.inc && w.alive && !w.terminating)
-        this.beginStop(w, 'watchdog: the sidecar is gone (pipe closed)');
+        this.beginStop(w, 'watchdog: the sidecar is gone (pipe closed)', undefined);
     }
   }
 
@@ -243,6 +249,7 @@ export class SidecarNode {
     this.gate(target.inc, (s) => {
       const reply = s.runtime.onPeerHeartbeat(state);
       const w = this.parts.world;
+      checkStopped(w, this.name, s.workload, () => peerEndsRun(this.settings, state));
       if (w.trace.on2)
         w.trace.log(
           2,
@@ -262,8 +269,10 @@ export class SidecarNode {
       feed: (deadline) => this.feedWatchdog(sc, deadline),
       stop: () => {
         const w = sc.workload;
-        if (w !== undefined && w.alive && !w.terminating)
-          this.beginStop(w, `sidecar: ${sc.runtime.view().lastDecision}`);
+        if (w !== undefined && w.alive && !w.terminating) {
+          const v = sc.runtime.view();
+          this.beginStop(w, `sidecar: ${v.lastDecision}`, v.lastRule);
+        }
       },
       close: () => Promise.resolve(),
       on: (event: 'running' | 'stopped', listener: (() => void) | ((byItself: boolean) => void)) => {
@@ -326,15 +335,15 @@ export class SidecarNode {
     const when = deadline === Number.NEGATIVE_INFINITY ? world.t : world.t + (deadline - now) / this.rate;
     world.at(when, () => {
       if (w.watchdogToken !== token || !w.alive || w.terminating) return;
-      this.beginStop(w, 'watchdog: the stop deadline passed without a renewal from the sidecar');
+      this.beginStop(w, 'watchdog: the stop deadline passed without a renewal from the sidecar', undefined);
     });
   }
 
-  private beginStop(w: SimWorkload, why: string): void {
+  private beginStop(w: SimWorkload, why: string, rule: string | undefined): void {
     if (!w.alive || w.terminating) return;
     const world = this.parts.world;
     w.terminating = true;
-    this.parts.observer.onDeactivation(w);
+    this.parts.observer.onDeactivation(w, rule);
     const stopTimeout = this.settings.stopTimeoutMs;
     const plan = world.plan;
     const ignores = plan.ignoreSigtermProbability > 0 && world.proc.chance(plan.ignoreSigtermProbability);
@@ -366,7 +375,7 @@ export class SidecarNode {
     w.terminating = true;
     this.procs = this.procs.filter((p) => p !== w);
     this.parts.observer.onDeath(this);
-    if (wasActive) this.parts.observer.onDeactivation(w);
+    if (wasActive) this.parts.observer.onDeactivation(w, undefined);
     if (world.trace.on1) world.trace.log(1, this.name, `workload ${world.trace.epoch(w.epoch)} ${why}`);
     world.at(world.t, () =>
       this.gate(w.owner, (s) => {

@@ -37,12 +37,6 @@ export interface ScheduleResult {
   readonly probeFailoverMs: number | undefined;
   /** Failovers seen during the fault phase (active node crashed, frozen or isolated). */
   readonly faultFailoversMs: readonly number[];
-  /**
-   * Observations that are not violations of S1/S2/L1 but worth counting, e.g. 'self-superseded':
-   * the witness granted a node a new epoch while that node's workload ran healthily under the
-   * previous one (a delayed or duplicated Acquire); the node then stops it (design §3.4).
-   */
-  readonly notes: Readonly<Record<string, number>>;
   readonly leaseMs: number;
   readonly failoverBoundMs: number;
   readonly activations: number;
@@ -59,6 +53,8 @@ export interface ScheduleOptions {
 const MAX_VIOLATIONS_PER_KIND = 5;
 /** The probe waits for the pair to settle at most this many heartbeats. */
 const PROBE_ATTEMPTS = 200;
+/** The settled pair is watched for a lease and this many heartbeats before the probe. */
+const QUIET_WATCH_HEARTBEATS = 5;
 
 export class Simulation implements World {
   private readonly q = new EventQueue();
@@ -66,6 +62,8 @@ export class Simulation implements World {
   private events = 0;
   healed = false;
   private done = false;
+  private quietWatched = false;
+  private healAt = Number.NaN;
   readonly net: Rng;
   readonly proc: Rng;
   readonly fault: Rng;
@@ -73,7 +71,6 @@ export class Simulation implements World {
   private readonly stopAtFirst: boolean;
   private readonly violations: Violation[] = [];
   private readonly violationCounts: Record<string, number> = {};
-  private readonly notes: Record<string, number> = {};
 
   private readonly network: Network;
   private readonly witness: WitnessNode;
@@ -97,7 +94,7 @@ export class Simulation implements World {
     const config: ArbiterConfig = hooks.arbiterConfig ? hooks.arbiterConfig(plan.witness, plan) : plan.witness;
     this.witness = new WitnessNode(this, this.network, config, {
       answerBeforePersist: hooks.answerBeforePersist === true,
-      onGrant: (from, answer) => this.noteSelfSuperseded(from, BigInt(answer.epoch)),
+      onGrant: (from, answer) => this.checkNotSelfSuperseded(from, BigInt(answer.epoch)),
     });
     this.trace = new Trace(options.trace ?? 0, () => this.t, this.witness.gen0);
     this.checkers = new Checkers(
@@ -160,7 +157,6 @@ export class Simulation implements World {
       violationCounts: this.violationCounts,
       probeFailoverMs: c.probeFailover,
       faultFailoversMs: c.faultFailovers,
-      notes: this.notes,
       leaseMs: plan.primary.leaseMs,
       failoverBoundMs: failoverBoundMs(plan.primary),
       activations: c.activations,
@@ -184,22 +180,20 @@ export class Simulation implements World {
     if (this.stopAtFirst) this.done = true;
   }
 
-  note(name: string): void {
-    this.notes[name] = (this.notes[name] ?? 0) + 1;
-  }
-
-  /** A grant to a node whose workload runs healthily under an older epoch (a late Acquire). */
-  private noteSelfSuperseded(from: number, epoch: bigint): void {
+  /**
+   * L2 (design §3.4): the witness never grants a new epoch to a node whose workload runs healthily
+   * under an older one (a late or duplicated Acquire of the running holder); that would stop a
+   * healthy run for nothing.
+   */
+  private checkNotSelfSuperseded(from: number, epoch: bigint): void {
     const node = this.nodes[from];
     const running = node?.activeWorkload();
     if (node === undefined || running === undefined || running.epoch >= epoch) return;
-    this.note('self-superseded');
-    if (this.trace.on1)
-      this.trace.log(
-        1,
-        'W',
-        `note: grants ${node.name} a new epoch while its workload runs under ${this.trace.epoch(running.epoch)} (a late Acquire)`,
-      );
+    this.violate(
+      'liveness',
+      'self-superseded',
+      `the witness grants ${node.name} epoch ${this.trace.epoch(epoch)} while its workload runs healthily under ${this.trace.epoch(running.epoch)}`,
+    );
   }
 
   // ---- the quiet tail and the probe ------------------------------------------------------------
@@ -209,6 +203,7 @@ export class Simulation implements World {
     // Quiet from the moment the last message of the fault phase has landed: a message held back
     // for seconds is a fault too (a stale "I am up" keeps the peer from taking over).
     const healAt = Math.max(this.t, this.network.lastFaultArrival);
+    this.healAt = healAt;
     this.network.endAllCuts();
     if (this.trace.on1) this.trace.log(1, 'sim', 'HEAL: every fault ends; everything up and connected from now on');
     for (const node of this.nodes) {
@@ -253,6 +248,22 @@ export class Simulation implements World {
       this.t >= c.lastWorkloadCrash + s.failureCooldownMs * stretch;
     if (!settled && attempt < PROBE_ATTEMPTS) {
       retry();
+      return;
+    }
+    if (settled && !this.quietWatched) {
+      // Watch the settled pair for a lease and a few heartbeats before the probe (L2), once every
+      // lease in force was asked for after the heal: one from the fault phase may end in a stop.
+      const watchFrom = this.healAt + Math.max(s.leaseMs, s.peerLeaseMs) * stretch;
+      if (this.t < watchFrom) {
+        this.at(watchFrom, () => this.probe(attempt));
+        return;
+      }
+      this.quietWatched = true;
+      c.watchQuiet(true);
+      this.at(this.t + s.leaseMs + QUIET_WATCH_HEARTBEATS * s.heartbeatMs, () => {
+        c.watchQuiet(false);
+        this.probe(attempt + 1);
+      });
       return;
     }
     c.probeStarted(victim);

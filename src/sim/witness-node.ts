@@ -40,7 +40,7 @@ export type WitnessCall = (service: ArbitrationService, reply: Reply) => void;
 export interface WitnessNodeHooks {
   /** A broken witness shell: it sends the answer first and makes the decision durable after. */
   readonly answerBeforePersist: boolean;
-  /** Told of every grant, with the node it went to (for the self-superseded note). */
+  /** Told of every grant, with the node it went to (for the self-superseded check, L2). */
   readonly onGrant: (from: number, answer: LeaseAnswer__Output) => void;
 }
 

@@ -38,8 +38,6 @@ export interface World {
   readonly healed: boolean;
   readonly trace: Trace;
   violate(kind: ViolationKind, sub: string, detail: string): void;
-  /** Counts something worth reporting that is not a violation. */
-  note(name: string): void;
 }
 
 const COUNTER_MASK = (1n << EPOCH_COUNTER_BITS) - 1n;

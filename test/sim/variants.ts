@@ -18,11 +18,15 @@ export interface Variant {
 }
 
 /** (b) The active node keeps running on an expired peer lease: once granted, it never runs out. */
+const HOUR_MS = 3_600_000;
+
 export class RunsOnExpiredPeerLease extends SidecarCore {
   override onPeerReply(sentAt: number, sentEpoch: bigint, reply: PeerReply, now: number): void {
     super.onPeerReply(sentAt, sentEpoch, reply, now);
+    // An hour on, not forever: the core asserts a finite stop deadline, and S1 is what must see this.
     const self = this as unknown as { peerLeaseUntil: number };
-    if (self.peerLeaseUntil > Number.NEGATIVE_INFINITY) self.peerLeaseUntil = Number.POSITIVE_INFINITY;
+    if (self.peerLeaseUntil > Number.NEGATIVE_INFINITY)
+      self.peerLeaseUntil = Math.max(self.peerLeaseUntil, now + HOUR_MS);
   }
 }
 

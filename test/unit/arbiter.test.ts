@@ -516,9 +516,17 @@ describe('Arbiter', () => {
       expect(snapshot(a, t + 5)).to.deep.equal(before);
     });
 
-    it("grants once the holder's lease has run out (a restarted sidecar that forgot its epoch)", () => {
+    it("refuses also once the holder's lease has run out (the run may go on on a peer lease), and tells the epoch", () => {
       const { a, t, e } = withHolder();
-      const d = acq(a, P, t + DEFAULT_HOLD + 1, { known: 0n });
+      const late = acq(a, P, t + DEFAULT_HOLD + 1, { known: e - 1n });
+      expect(late.rule).to.equal('refuse-late-acquire-by-holder');
+      expect(late.answer).to.include({ verdict: 'refused', reason: 'stale-epoch', epoch: e, retryAfterMs: 0 });
+      expect(late.persist).to.equal(undefined);
+    });
+
+    it('grants the holder that asks again knowing its epoch (a sidecar that missed the answer, or restarted)', () => {
+      const { a, t, e } = withHolder();
+      const d = acq(a, P, t + DEFAULT_HOLD + 1, { known: e });
       expect(d.rule).to.equal('grant-new-epoch');
       expect(d.answer.epoch > e).to.equal(true);
     });
@@ -756,7 +764,7 @@ describe('Arbiter', () => {
       const a = arbiter(T0, [{ group: G, holder: P, epoch: e }]);
       const t = T0 + GRACE;
       expectArbitrationError(() => acq(a, S, t), 'not-found', 'node');
-      expect(acq(a, P, t).answer).to.include({ verdict: 'granted', epoch: e + 1n });
+      expect(acq(a, P, t, { known: e }).answer).to.include({ verdict: 'granted', epoch: e + 1n });
     });
   });
 

@@ -28,8 +28,8 @@ export interface TableRow<A> {
 
 /** Whatever the leases say, the running node stops when one of these holds (rows before the table). */
 const RUNNING_NODE_STOPS_ANYWAY =
-  'stop when the witness refused its epoch, when the stopped preferred primary asks for the group back ' +
-  '(auto fail-back), or when the peer runs under a newer epoch';
+  'stop when the witness refused its epoch, or when the stopped preferred primary asks for the group back ' +
+  '(auto fail-back)';
 
 /** The node running the workload (the primary's table; also the secondary's after a takeover). */
 export const ACTIVE_TABLE: readonly TableRow<ActiveAction>[] = [

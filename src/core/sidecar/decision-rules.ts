@@ -36,8 +36,6 @@ export interface ActiveInputs {
   /** The stopped, preferred primary asks this secondary for the group back (auto fail-back). */
   readonly handbackAsked: boolean;
   readonly epoch: bigint;
-  /** The epoch the peer says it runs under; 0n unless it says it runs. */
-  readonly peerRunningEpoch: bigint;
 }
 
 /** The node whose workload is stopped (standard mode). */
@@ -113,13 +111,6 @@ export const ACTIVE_RULES: readonly DecisionRow<ActiveInputs>[] = [
     when: (c) => c.handbackAsked,
     outcome: 'stop',
     why: 'the preferred primary asks for the group back (auto fail-back)',
-  },
-  {
-    name: 'stop-peer-runs-newer-epoch',
-    when: (c) => c.peerRunningEpoch > c.epoch,
-    outcome: 'stop',
-    why: 'the peer runs under a newer epoch: this run has been superseded',
-    says: (c) => `the peer runs under a newer epoch ${c.peerRunningEpoch}`,
   },
   {
     name: 'run-both-leases-hold',
@@ -250,12 +241,6 @@ export const STOPPED_RULES: readonly DecisionRow<StoppedInputs>[] = [
     why: tableWhy(STANDBY_TABLE, 'down', 'down'),
   },
   {
-    name: 'wait-peer-not-heard-yet',
-    when: (c) => c.peerWorkload === undefined,
-    outcome: 'wait',
-    why: 'the peer has not been heard since this sidecar started, and the timeout has not run out',
-  },
-  {
     name: 'wait-witness-down-peer-up',
     when: (c) => !c.witnessUp,
     outcome: 'wait',
@@ -265,7 +250,7 @@ export const STOPPED_RULES: readonly DecisionRow<StoppedInputs>[] = [
     name: 'wait-peer-not-stopped',
     when: (c) => c.peerWorkload !== 'stopped',
     outcome: 'wait',
-    why: 'the peer is up and runs, starts or stops its workload',
+    why: 'the peer is up and runs, starts or stops its workload (or has not said yet: not heard since this sidecar started)',
   },
   {
     name: 'acquire-preferred-primary',

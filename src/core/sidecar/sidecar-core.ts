@@ -99,7 +99,6 @@ export class SidecarCore extends SidecarState {
       witnessLeaseUp: now < this.witnessLeaseUntil - budget,
       handbackAsked: this.handbackAsked(),
       epoch: this.epoch,
-      peerRunningEpoch: this.peer?.workload === 'running' ? this.peer.epoch : 0n,
     };
   }
 

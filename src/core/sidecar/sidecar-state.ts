@@ -141,9 +141,8 @@ export abstract class SidecarState {
       );
       this.assertDeadlineFinite();
     } else if (answer.verdict === 'refused') {
-      // Superseded: another epoch exists. Stop at once (decide() sees the leases gone).
-      this.witnessLeaseUntil = NEVER;
-      this.peerLeaseUntil = NEVER;
+      // Superseded: another epoch exists. The row stop-superseded-by-witness stops the run at once;
+      // the leases are left as they were, so that row alone ends it (design §3.5).
       this.holding = false;
       this.restartWanted = false;
       this.supersededBecause = `the witness refused epoch ${heldEpoch}: superseded (holder ${answer.holder || 'none'}, epoch ${answer.epoch})`;

@@ -94,11 +94,12 @@ export const ACQUIRE_RULES: readonly Rule[] = [
   },
   {
     name: 'refuse-late-acquire-by-holder',
-    when: (c) => c.holder === c.node && c.holderLeaseLive && c.callerKnownEpoch < c.epoch,
+    when: (c) => c.holder === c.node && c.callerKnownEpoch < c.epoch,
     outcome: refuse('stale-epoch'),
     why:
       'the holder asks without knowing its own current epoch: a request delayed past the grant it ' +
-      'predates; granting it would supersede the run that grant started',
+      'predates; granting it would supersede the run that grant started, which may still go on ' +
+      "on a peer lease after the holder's lease ran out here; the answer tells the epoch",
   },
   {
     name: 'grant-new-epoch',

@@ -316,12 +316,7 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   rowRemoved(
     'superseded-row-removed',
     '(c) => c.supersededBecause !== undefined',
-    'row stop-superseded-by-witness removed (the refusal still clears the leases)',
-  ),
-  rowRemoved(
-    'peer-newer-epoch-ignored',
-    '(c) => c.peerRunningEpoch > c.epoch',
-    'row stop-peer-runs-newer-epoch removed: the running node does not stop for a peer that runs a newer epoch',
+    'row stop-superseded-by-witness removed: a refused run keeps running on its leases',
   ),
   rowRemoved(
     'hand-back-ignored',
@@ -437,11 +432,6 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     'stay-stopped-row-removed',
     '(c) => !c.peerUp',
     'row stay-stopped-nobody-confirms removed: with peer and witness silent, the standby goes on to the acquire rows',
-  ),
-  rowRemoved(
-    'peer-not-heard-row-removed',
-    '(c) => c.peerWorkload === undefined',
-    'row wait-peer-not-heard-yet removed: a standby that never heard its peer goes on to the acquire rows',
   ),
   rowRemoved(
     'witness-down-row-removed',

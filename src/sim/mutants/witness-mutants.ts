@@ -96,7 +96,7 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'late-acquire-by-holder-granted',
     RULES,
-    'when: (c) => c.holder === c.node && c.holderLeaseLive && c.callerKnownEpoch < c.epoch,',
+    'when: (c) => c.holder === c.node && c.callerKnownEpoch < c.epoch,',
     'when: () => false,',
     'refuse-late-acquire-by-holder removed: a delayed Acquire from the running holder supersedes its run',
   ),
