@@ -17,6 +17,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import convict from 'convict';
 import YAML from 'yaml';
+import { isTrustDomain } from '../wire/spiffe-id';
 import { formatDuration, parseDuration, registerDurationFormat } from './duration';
 
 /** A configuration problem the user can fix: exit status 2, message printed as it is. */
@@ -86,6 +87,14 @@ export function parseHostPort(value: string): { host: string; port: number } | u
   return new RegExp(`^${label}(?:\\.${label})*\\.?$`).test(host) && host.length <= 253 ? { host, port } : undefined;
 }
 
+/** True when `listen` binds only loopback: 127.0.0.0/8, ::1 or localhost. */
+export function isLoopbackListen(listen: string): boolean {
+  const host = parseHostPort(listen)?.host;
+  if (host === undefined) return false;
+  if (host === 'localhost' || host === '::1') return true;
+  return net.isIPv4(host) && host.startsWith('127.');
+}
+
 const HOST_PORT_FORMS = 'must be HOST:PORT with a port from 1 to 65535 (IPv6 in brackets: [::1]:50051)';
 
 function describeDecimal(schema: { min?: unknown; max?: unknown }): string {
@@ -104,6 +113,14 @@ export function registerFormats(): void {
     validate: (value: unknown): void => {
       if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) {
         throw new Error('must be a non-empty path');
+      }
+    },
+  });
+  convict.addFormat({
+    name: 'trust-domain',
+    validate: (value: unknown): void => {
+      if (typeof value !== 'string' || !isTrustDomain(value)) {
+        throw new Error('must be a SPIFFE trust domain: lower-case letters, digits, dots, dashes, underscores');
       }
     },
   });

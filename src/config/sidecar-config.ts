@@ -17,6 +17,7 @@ import {
   type Setting,
 } from './load-config';
 import { mapVolttronConfig, volttronConfigPath } from './volttron-config';
+import { readSecretFile, SecretFileError } from './secret-file';
 import { ID_PATTERN, ID_RULE } from '../core/ids';
 
 export interface SidecarConfig {
@@ -43,6 +44,8 @@ export interface SidecarConfig {
   readonly clockDrift: number;
   readonly margin: number;
   readonly healthActiveOnly: 'true' | 'false';
+  /** File holding the group key (design §17.3), the same on both nodes and at the witness, or null. */
+  readonly groupKeyFile: string | null;
   readonly logLevel: LogLevel;
   readonly config: string | null;
   readonly volttronConfig: string | null;
@@ -186,6 +189,15 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     env: 'WITNESS_SIDECAR_HEALTH_ACTIVE_ONLY',
     metavar: 'true|false',
   },
+  groupKeyFile: {
+    doc: "File holding the group's key: sent to the witness and the peer, and required of the peer's calls.",
+    format: 'path',
+    nullable: true,
+    default: null,
+    arg: 'group-key-file',
+    env: 'WITNESS_SIDECAR_GROUP_KEY_FILE',
+    metavar: 'FILE',
+  },
   logLevel: logLevelOption('WITNESS_SIDECAR'),
   config: configFileOption('WITNESS_SIDECAR'),
   startCmd: {
@@ -314,8 +326,19 @@ export function toSidecarOptions(c: SidecarConfig): SidecarOptions {
     clockDrift: c.clockDrift,
     marginMs: c.margin,
     healthActiveOnly: c.healthActiveOnly === 'true',
+    groupKey: c.groupKeyFile === null ? undefined : groupKeyOf(c.groupKeyFile),
     logLevel: c.logLevel,
   };
+}
+
+function groupKeyOf(path: string): string {
+  try {
+    return readSecretFile(path);
+  } catch (error) {
+    if (error instanceof SecretFileError)
+      throw new ConfigError('groupKeyFile', `groupKeyFile (--group-key-file): ${error.message}`);
+    throw error;
+  }
 }
 
 export function sidecarHelp(): string {

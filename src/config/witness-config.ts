@@ -3,12 +3,14 @@
  * defaults, help), and the checks between keys. Loading, flag parsing and help rendering are the
  * generic ones in `load-config.ts`.
  */
+import { DEFAULT_TRUST_DOMAIN } from '../wire/spiffe-id';
 import { formatDuration } from './duration';
 import {
   type CommandSpec,
   ConfigError,
   type ConfigSchema,
   configFileOption,
+  isLoopbackListen,
   loadConfig,
   type LogLevel,
   logLevelOption,
@@ -33,6 +35,18 @@ export interface WitnessConfig {
   readonly margin: number;
   /** Silence after which a group nobody holds is forgotten, in ms; 0 never forgets. */
   readonly forgetAfter: number;
+  /** The groups file declaring each group's members (design §17.4), or null. */
+  readonly groupsFile: string | null;
+  /** 'true': any caller may join any group, first come (loopback and tests only, design §17.1). */
+  readonly openRegistration: 'true' | 'false';
+  /** The SPIFFE trust domain of node and operator identities in certificates. */
+  readonly trustDomain: string;
+  /** Where a client certificate names its node: its URI SAN or its subject CN. */
+  readonly identityFrom: 'uri-san' | 'cn';
+  /** File holding the bearer token of operators with the write role, or null. */
+  readonly adminTokenFile: string | null;
+  /** File holding the bearer token of operators with the read role, or null. */
+  readonly adminReadTokenFile: string | null;
   readonly logLevel: LogLevel;
   /** The config file that was read, or null. */
   readonly config: string | null;
@@ -101,6 +115,55 @@ export const witnessSchema: ConfigSchema<WitnessConfig> = {
     arg: 'forget-after',
     env: 'WITNESS_FORGET_AFTER',
   },
+  groupsFile: {
+    doc: "YAML file declaring each group's members, roles, identities and key file; a node it does not name is refused.",
+    format: 'path',
+    nullable: true,
+    default: null,
+    arg: 'groups-file',
+    env: 'WITNESS_GROUPS_FILE',
+    metavar: 'FILE',
+  },
+  openRegistration: {
+    doc: 'true: any caller may join any group, the first two nodes its members, with no credentials (loopback only).',
+    format: ['true', 'false'],
+    default: 'false',
+    arg: 'open-registration',
+    env: 'WITNESS_OPEN_REGISTRATION',
+  },
+  trustDomain: {
+    doc: 'SPIFFE trust domain of identities in certificates: spiffe://DOMAIN/group/G/node/N, spiffe://DOMAIN/operator/NAME.',
+    format: 'trust-domain',
+    default: DEFAULT_TRUST_DOMAIN,
+    arg: 'trust-domain',
+    env: 'WITNESS_TRUST_DOMAIN',
+    metavar: 'DOMAIN',
+  },
+  identityFrom: {
+    doc: "Where a node's certificate names it: its URI SAN (a SPIFFE id), or its subject CN (compared with --groups-file).",
+    format: ['uri-san', 'cn'],
+    default: 'uri-san',
+    arg: 'identity-from',
+    env: 'WITNESS_IDENTITY_FROM',
+  },
+  adminTokenFile: {
+    doc: 'File holding the bearer token that gives Admin calls the operator write role.',
+    format: 'path',
+    nullable: true,
+    default: null,
+    arg: 'admin-token-file',
+    env: 'WITNESS_ADMIN_TOKEN_FILE',
+    metavar: 'FILE',
+  },
+  adminReadTokenFile: {
+    doc: 'File holding the bearer token that gives Admin calls the read-only role.',
+    format: 'path',
+    nullable: true,
+    default: null,
+    arg: 'admin-read-token-file',
+    env: 'WITNESS_ADMIN_READ_TOKEN_FILE',
+    metavar: 'FILE',
+  },
   logLevel: logLevelOption('WITNESS'),
   config: configFileOption('WITNESS'),
 };
@@ -113,11 +176,44 @@ const witnessCommand: CommandSpec<WitnessConfig> = {
 
 /** Checks between keys, after each key is valid on its own. */
 function checkWitnessConfig(config: WitnessConfig): void {
+  checkAdmission(config);
   if (config.defaultLease > config.lease) {
     throw new ConfigError(
       'defaultLease',
       `defaultLease (--default-lease) must not exceed lease (--lease); ` +
         `got defaultLease ${formatDuration(config.defaultLease)} and lease ${formatDuration(config.lease)}`,
+    );
+  }
+}
+
+/** Exactly one way nodes are admitted (design §17.1), and open admission only on loopback. */
+function checkAdmission(config: WitnessConfig): void {
+  const open = config.openRegistration === 'true';
+  if (open && config.groupsFile !== null) {
+    throw new ConfigError(
+      'openRegistration',
+      'openRegistration (--open-registration) and groupsFile (--groups-file) exclude each other: ' +
+        'members are either declared or first come',
+    );
+  }
+  if (!open && config.groupsFile === null) {
+    throw new ConfigError(
+      'groupsFile',
+      'groupsFile (--groups-file) is needed: the witness must know which nodes may join which group ' +
+        '(or, on loopback only, give --open-registration true)',
+    );
+  }
+  if (config.identityFrom === 'cn' && config.groupsFile === null) {
+    throw new ConfigError(
+      'identityFrom',
+      'identityFrom (--identity-from) cn needs groupsFile (--groups-file), which names each CN',
+    );
+  }
+  if (open && !isLoopbackListen(config.listen)) {
+    throw new ConfigError(
+      'openRegistration',
+      `openRegistration (--open-registration) is allowed only on a loopback address, not ${config.listen}: ` +
+        'anyone who reaches the port could join a group; declare members with --groups-file',
     );
   }
 }

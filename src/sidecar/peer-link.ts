@@ -3,6 +3,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { PeerReply, PeerState } from '../core/sidecar/types';
 import type { PeerClient } from '../gen/witness/v1/Peer';
 import { loadWitnessProto } from '../proto/load-proto';
+import { callMetadata } from '../wire/group-key-metadata';
 import { ChannelKeeper } from './channel-keeper';
 import { linkChannelOptions } from './channel-options';
 import { monotonicNowMs } from './monotonic-clock';
@@ -19,6 +20,7 @@ export class PeerLink {
     heartbeatMs: number,
     /** A reply came from another node or group than the configured peer's: for a log line. */
     private readonly onWrongPeer: (why: string) => void = () => undefined,
+    private readonly metadata: () => grpc.Metadata = callMetadata(undefined),
   ) {
     const { grpcObject } = loadWitnessProto();
     const options = linkChannelOptions(heartbeatMs, deadlineMs);
@@ -33,6 +35,7 @@ export class PeerLink {
   heartbeat(state: PeerState, done: (reply: PeerReply | undefined) => void): void {
     this.keeper.client.Heartbeat(
       { state: toWirePeerState(this.group, state) },
+      this.metadata(),
       { deadline: Date.now() + this.deadlineMs },
       (error, response) => {
         if (error || response === undefined) {

@@ -2,6 +2,9 @@
  * The sidecar process's plumbing around the one runtime: its gRPC server, real links to the peer
  * and the witness over the ordered endpoint list, node timers and the monotonic clock.
  */
+import { callMetadata } from '../wire/group-key-metadata';
+import { RefusalLog } from '../wire/refusal-log';
+import { peerAccessGuard } from './peer-access';
 import * as grpc from '@grpc/grpc-js';
 import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
@@ -54,6 +57,7 @@ export class SidecarHost {
       onRefusedSender: (why) => this.warnOnce(why, 'refused a Peer heartbeat'),
       onPeerHeartbeat: (state) => this.runtime.onPeerHeartbeat(state),
       state: () => this.status(),
+      guard: peerAccessGuard(options.groupKey, new RefusalLog(logger, monotonicNowMs)),
     });
     this.peer = new PeerLink(
       options.peer,
@@ -62,6 +66,7 @@ export class SidecarHost {
       options.timeoutMs,
       options.heartbeatMs,
       (why) => this.warnOnce(why, 'ignored a Peer heartbeat reply'),
+      callMetadata(options.groupKey),
     );
     const health = this.server.health;
     this.runtime = new SidecarRuntime(settings, {
@@ -132,6 +137,7 @@ export class SidecarHost {
       o.timeoutMs,
       o.heartbeatMs,
       (why) => this.warnOnce(why, 'ignored a witness answer'),
+      callMetadata(o.groupKey),
     );
     return {
       get endpoint() {

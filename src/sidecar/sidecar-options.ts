@@ -35,6 +35,11 @@ export interface SidecarOptions {
   readonly marginMs: number;
   /** Health reports SERVING only while the workload is active (readiness probes). */
   readonly healthActiveOnly: boolean;
+  /**
+   * The group key (design §17.3): sent with every call to the witness and the peer, and required
+   * of every Peer and Sidecar call this sidecar answers. Never logged, never in GetState.
+   */
+  readonly groupKey?: string;
   readonly logLevel: string;
 }
 

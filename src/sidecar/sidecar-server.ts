@@ -9,7 +9,7 @@ import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import { bindInsecure, shutdownGracefully } from '../grpc/server-lifecycle';
 import type { Logger } from '../log/logger';
 import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
-import { ServiceEdge } from '../wire/service-edge';
+import { type CallGuard, ServiceEdge } from '../wire/service-edge';
 import { strictDeserializers } from '../wire/strict-deserializers';
 import { requireWellFormed } from '../wire/validate-request';
 import { WireError } from '../wire/wire-error';
@@ -25,6 +25,8 @@ export interface SidecarServerHooks {
   onRefusedSender(why: string): void;
   onPeerHeartbeat(state: PeerState): PeerReply;
   state(): SidecarState;
+  /** Who may call the Peer and Sidecar services (design §17.3). */
+  readonly guard: CallGuard;
 }
 
 /** `--listen` could not be bound: the sidecar cannot be reached by its peer, so it must not run. */
@@ -55,7 +57,7 @@ export class SidecarServer {
 
   constructor(hooks: SidecarServerHooks) {
     const { grpcObject } = loadWitnessProto();
-    const peerEdge = new ServiceEdge({ service: 'witness.v1.Peer', logger: hooks.logger });
+    const peerEdge = new ServiceEdge({ service: 'witness.v1.Peer', logger: hooks.logger, guard: hooks.guard });
     const peer: PeerHandlers = {
       Heartbeat: peerEdge.unary('Heartbeat', (request) => {
         const state = fromWirePeerState(requireWellFormed(request).state, 'state');
@@ -67,7 +69,7 @@ export class SidecarServer {
         return toWireReply(hooks.group, hooks.onPeerHeartbeat(state));
       }),
     };
-    const sidecarEdge = new ServiceEdge({ service: 'witness.v1.Sidecar', logger: hooks.logger });
+    const sidecarEdge = new ServiceEdge({ service: 'witness.v1.Sidecar', logger: hooks.logger, guard: hooks.guard });
     const sidecar: SidecarHandlers = { GetState: sidecarEdge.unary('GetState', () => hooks.state()) };
     this.server.addService(strictDeserializers(grpcObject.witness.v1.Peer.service, 'witness.v1.Peer'), peer);
     this.server.addService(grpcObject.witness.v1.Sidecar.service, sidecar);
@@ -104,8 +106,8 @@ function senderRefusal(state: PeerState & { group: string }, hooks: SidecarServe
       `state.node: ${state.node} is this sidecar's own name; check --peer`,
     );
   }
-  // Until the peer link is authenticated, the name is all that keeps a third node of the group
-  // from being taken for the peer (and granted a peer lease).
+  // Without a group key, the name is all that keeps a third node of the group from being taken
+  // for the peer (and granted a peer lease); with one, it keeps a node from answering itself.
   if (state.node !== hooks.peerNode) {
     return new WireError(
       'failed-precondition',

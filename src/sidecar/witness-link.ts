@@ -4,6 +4,7 @@ import type { WitnessAnswer } from '../core/sidecar/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import type { WitnessClient } from '../gen/witness/v1/Witness';
 import { loadWitnessProto } from '../proto/load-proto';
+import { callMetadata } from '../wire/group-key-metadata';
 import { fromWireAnswer } from '../wire/lease-answer';
 import { ChannelKeeper } from './channel-keeper';
 import { linkChannelOptions } from './channel-options';
@@ -29,6 +30,7 @@ export class WitnessLink {
     heartbeatMs: number,
     /** An answer failed validation and counted as a failed call: for a log line (the caller may rate-limit). */
     private readonly onMalformedAnswer: (why: string) => void = () => undefined,
+    private readonly metadata: () => grpc.Metadata = callMetadata(undefined),
   ) {
     this.options = linkChannelOptions(heartbeatMs, deadlineMs);
   }
@@ -46,7 +48,7 @@ export class WitnessLink {
       knownEpoch: knownEpoch.toString(),
       leaseMs,
     };
-    this.keeper(address).client.Renew(request, this.callOptions(), this.answer(done, address));
+    this.keeper(address).client.Renew(request, this.metadata(), this.callOptions(), this.answer(done, address));
   }
 
   /**
@@ -56,7 +58,12 @@ export class WitnessLink {
    */
   acquire(knownEpoch: bigint, leaseMs: number, deadlineMs: number, done: Callback): void {
     const request = { group: this.caller.group, node: this.caller.node, knownEpoch: knownEpoch.toString(), leaseMs };
-    this.keeper(this.endpoint).client.Acquire(request, this.callOptions(deadlineMs), this.answer(done, this.endpoint));
+    this.keeper(this.endpoint).client.Acquire(
+      request,
+      this.metadata(),
+      this.callOptions(deadlineMs),
+      this.answer(done, this.endpoint),
+    );
   }
 
   release(epoch: bigint, knownEpoch: bigint, done: Callback): void {
@@ -66,7 +73,12 @@ export class WitnessLink {
       epoch: epoch.toString(),
       knownEpoch: knownEpoch.toString(),
     };
-    this.keeper(this.endpoint).client.Release(request, this.callOptions(), this.answer(done, this.endpoint));
+    this.keeper(this.endpoint).client.Release(
+      request,
+      this.metadata(),
+      this.callOptions(),
+      this.answer(done, this.endpoint),
+    );
   }
 
   close(): void {

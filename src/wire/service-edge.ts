@@ -7,29 +7,35 @@
 import { randomBytes } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
+import { type CallerCredentials, type IncomingCall, readCredentials } from './caller-credentials';
 import { typedErrorStatus } from './status-mapping';
 import type { WireError } from './wire-error';
 
 export type CallKind = 'unary' | 'server-stream' | 'bidi-stream';
 
-export interface CallStart {
+/** One request as the guard sees it: a unary call's, a server stream's, or each of a bidi stream's. */
+export interface GuardedRequest {
   /** The full service name, e.g. witness.v1.Witness. */
   readonly service: string;
   readonly method: string;
   readonly kind: CallKind;
-  readonly metadata: grpc.Metadata;
-  readonly peer: string;
+  /** What the caller presented, read once per call (design §17.2). */
+  readonly credentials: CallerCredentials;
+  readonly request: unknown;
 }
 
 /**
- * The extension point for authentication and metrics: each interceptor runs, in order, before the
- * handler of every call of the edge. One refuses the call by throwing (a WireError of kind
- * 'unauthenticated' or 'permission-denied'); it is answered like an error of the handler.
+ * The one place authentication and authorization hook in: it runs before the handler sees a
+ * request, and before each message of a stream. It refuses by throwing (a WireError of kind
+ * 'unauthenticated' or 'permission-denied'), answered like an error of the handler.
  */
-export type CallInterceptor = (call: CallStart) => void;
+export type CallGuard = (request: GuardedRequest) => void;
+
+/** Handed to a bidi handler: the guard for each message it reads (throws on a refusal). */
+export type CheckMessage = (request: unknown) => void;
 
 export interface ServiceEdgeOptions {
-  /** The full service name, for interceptors and log lines. */
+  /** The full service name, for the guard and log lines. */
   readonly service: string;
   readonly logger: Logger;
   /**
@@ -37,7 +43,7 @@ export interface ServiceEdgeOptions {
    * for any other error. Keeps this layer free of what those layers import.
    */
   readonly knownError?: (error: unknown) => WireError | undefined;
-  readonly interceptors?: readonly CallInterceptor[];
+  readonly guard?: CallGuard;
 }
 
 /** Ends a stream with the status `error` maps to. */
@@ -54,7 +60,7 @@ export class ServiceEdge {
     return (call, callback) => {
       const fail = (error: unknown): void => callback(this.statusOf(error, method, 'unary'));
       try {
-        this.intercept(method, 'unary', call);
+        this.guardOf(method, 'unary', call)(call.request);
         const answer = handle(call.request, call);
         if (answer instanceof Promise) answer.then((a) => callback(null, a), fail);
         else callback(null, answer);
@@ -69,43 +75,42 @@ export class ServiceEdge {
     method: string,
     handle: (call: grpc.ServerWritableStream<Req, Res>, fail: FailStream) => void,
   ): grpc.handleServerStreamingCall<Req, Res> {
-    return (call) => this.stream(method, 'server-stream', call, (fail) => handle(call, fail));
+    return (call) =>
+      this.stream(method, 'server-stream', call, (fail, check) => {
+        check(call.request);
+        handle(call, fail);
+      });
   }
 
   /** As serverStream, for a stream both ways. */
   bidiStream<Req, Res>(
     method: string,
-    handle: (call: grpc.ServerDuplexStream<Req, Res>, fail: FailStream) => void,
+    handle: (call: grpc.ServerDuplexStream<Req, Res>, fail: FailStream, check: CheckMessage) => void,
   ): grpc.handleBidiStreamingCall<Req, Res> {
-    return (call) => this.stream(method, 'bidi-stream', call, (fail) => handle(call, fail));
+    return (call) => this.stream(method, 'bidi-stream', call, (fail, check) => handle(call, fail, check));
   }
 
   private stream(
     method: string,
     kind: CallKind,
     call: grpc.ServerWritableStream<unknown, unknown> | grpc.ServerDuplexStream<unknown, unknown>,
-    start: (fail: FailStream) => void,
+    start: (fail: FailStream, check: CheckMessage) => void,
   ): void {
     const fail: FailStream = (error) => call.emit('error', this.statusOf(error, method, kind));
     try {
-      this.intercept(method, kind, call);
-      start(fail);
+      start(fail, this.guardOf(method, kind, call));
     } catch (error) {
       fail(error);
     }
   }
 
-  private intercept(method: string, kind: CallKind, call: { metadata: grpc.Metadata; getPeer(): string }): void {
-    const interceptors = this.options.interceptors;
-    if (interceptors === undefined || interceptors.length === 0) return;
-    const start: CallStart = {
-      service: this.options.service,
-      method,
-      kind,
-      metadata: call.metadata,
-      peer: call.getPeer(),
-    };
-    for (const interceptor of interceptors) interceptor(start);
+  /** The guard bound to one call: its credentials are read once, its messages checked each. */
+  private guardOf(method: string, kind: CallKind, call: IncomingCall): CheckMessage {
+    const guard = this.options.guard;
+    if (guard === undefined) return () => undefined;
+    const credentials = readCredentials(call);
+    const service = this.options.service;
+    return (request) => guard({ service, method, kind, credentials, request });
   }
 
   private statusOf(error: unknown, method: string, kind: CallKind): Partial<grpc.ServiceError> {

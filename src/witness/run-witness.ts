@@ -4,6 +4,7 @@ import { ConfigError, type WitnessConfig } from '../config/witness-config';
 import { Arbiter } from '../core/witness/arbiter';
 import { restartGrace } from '../core/lease';
 import { createLogger, type Logger } from '../log/logger';
+import { accessFromConfig } from './access/access-from-config';
 import { LOCK_LEASE_MS } from './store/data-dir-lock';
 import { FileStore } from './store/file-store';
 import { DataDirError, type StoreContents } from './store/witness-store';
@@ -19,6 +20,8 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 export async function runWitness(config: WitnessConfig): Promise<void> {
   const logger = createLogger('witness', config.logLevel);
   const now = (): number => performance.now();
+  // Before the store: a groups file or token that cannot be used is a configuration error (exit 2).
+  const access = accessFromConfig(config, logger, now);
   const store = new FileStore(config.dataDir, {
     now,
     onBackgroundError: (error) => logger.warn({ err: error }, 'could not rewrite store.json; the next write retries'),
@@ -72,6 +75,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     defaultLeaseMs: config.defaultLease,
     forgetAfterMs: config.forgetAfter,
     onLockLost: () => stop('lost the data directory lock', 1),
+    guard: access.guard,
   });
   const port = await server.listen(config.listen);
   const graceLeaseMs = Math.max(config.lease, contents.longestEarlierLeaseMs);
@@ -85,6 +89,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
       leaseMs: config.lease,
       defaultLeaseMs: config.defaultLease,
       startupGraceMs: Math.ceil(restartGrace(graceLeaseMs, bounds) + graceExtraMs),
+      admission: access.mode,
     },
     'witness listening',
   );

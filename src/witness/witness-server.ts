@@ -9,7 +9,7 @@ import type { Arbiter } from '../core/witness/arbiter';
 import { bindInsecure, shutdownGracefully } from '../grpc/server-lifecycle';
 import type { Logger } from '../log/logger';
 import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
-import { ServiceEdge } from '../wire/service-edge';
+import { type CallGuard, ServiceEdge } from '../wire/service-edge';
 import { strictDeserializers } from '../wire/strict-deserializers';
 import { adminHandlers } from './admin-service';
 import { ArbitrationService } from './arbitration-service';
@@ -46,6 +46,8 @@ export interface WitnessServerParts {
   readonly forgetAfterMs: number;
   /** The store lost its lock: the witness must stop (run-witness exits). */
   readonly onLockLost: (error: LockLostError) => void;
+  /** Who may call (design §17); every call of Witness and Admin passes it first. */
+  readonly guard: CallGuard;
 }
 
 export class WitnessServer {
@@ -107,7 +109,12 @@ export class WitnessServer {
   }
 
   private edge(service: (typeof SERVED_SERVICES)[number]): ServiceEdge {
-    return new ServiceEdge({ service, logger: this.parts.logger, knownError: storeErrorToWire });
+    return new ServiceEdge({
+      service,
+      logger: this.parts.logger,
+      knownError: storeErrorToWire,
+      guard: this.parts.guard,
+    });
   }
 
   private setServing(serving: boolean): void {

@@ -3,7 +3,7 @@ import type * as grpc from '@grpc/grpc-js';
 import type { LeaseAnswer } from '../gen/witness/v1/LeaseAnswer';
 import type { RenewRequest__Output } from '../gen/witness/v1/RenewRequest';
 import type { WitnessHandlers } from '../gen/witness/v1/Witness';
-import type { FailStream, ServiceEdge } from '../wire/service-edge';
+import type { CheckMessage, FailStream, ServiceEdge } from '../wire/service-edge';
 import { answerOf, type ArbitrationService } from './arbitration-service';
 import type { StreamRegistry } from './stream-registry';
 
@@ -16,7 +16,7 @@ export function witnessHandlers(
     Renew: edge.unary('Renew', (request) => answerOf((reply) => service.heartbeat(request, reply))),
     Acquire: edge.unary('Acquire', (request) => answerOf((reply) => service.acquire(request, reply))),
     Release: edge.unary('Release', (request) => answerOf((reply) => service.release(request, reply))),
-    KeepAlive: edge.bidiStream('KeepAlive', (call, fail) => keepAlive(call, fail, service, streams)),
+    KeepAlive: edge.bidiStream('KeepAlive', (call, fail, check) => keepAlive(call, fail, check, service, streams)),
   };
 }
 
@@ -24,11 +24,13 @@ export function witnessHandlers(
  * Each heartbeat is decided as it arrives, and answered as soon as its answer is ready: a group
  * whose decision waits for the disk holds back its own later answers (the Arbitration service
  * orders them), never another group's. Answers carry the request's sequence. A request the
- * witness cannot act on ends the stream with its status.
+ * witness cannot act on, or one the caller may not send (`check`, design §17), ends the stream
+ * with its status.
  */
 function keepAlive(
   call: grpc.ServerDuplexStream<RenewRequest__Output, LeaseAnswer>,
   failStream: FailStream,
+  check: CheckMessage,
   service: ArbitrationService,
   streams: StreamRegistry,
 ): void {
@@ -52,6 +54,11 @@ function keepAlive(
   };
   call.on('data', (request: RenewRequest__Output) => {
     if (ended) return;
+    try {
+      check(request);
+    } catch (error) {
+      return fail(error);
+    }
     waiting += 1;
     service.heartbeat(request, (outcome) => {
       waiting -= 1;

@@ -203,6 +203,8 @@ async function startWitness(
       WITNESS_MAIN,
       [
         'serve',
+        '--open-registration',
+        'true',
         '--listen',
         `127.0.0.1:${port}`,
         '--data-dir',

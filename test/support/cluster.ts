@@ -27,7 +27,7 @@ import { FaultProxy } from './fault-proxy';
 import net from 'node:net';
 import { killAllTracked, spawnTracked, trackedProcesses, type TrackedProcess } from './processes';
 import { findOverlaps, formatOverlaps, formatTimeline, readIntervals, type RunInterval } from './run-intervals';
-import { cleanEnv, WITNESS_MAIN } from './witness-process';
+import { cleanEnv, OPEN_REGISTRATION, WITNESS_MAIN } from './witness-process';
 import { WORKLOAD_SCRIPT } from './workload';
 
 export type NodeName = 'a' | 'b';
@@ -293,6 +293,7 @@ export class Cluster {
     if (name === 'witness') {
       return [
         'serve',
+        ...OPEN_REGISTRATION,
         '--listen',
         `127.0.0.1:${this.ports.witness}`,
         '--data-dir',

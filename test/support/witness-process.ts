@@ -49,6 +49,9 @@ export function cleanEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('WITNESS_')));
 }
 
+/** The witness flags of a test that is not about who may join a group. */
+export const OPEN_REGISTRATION: readonly string[] = ['--open-registration', 'true'];
+
 /** Spawns `witness serve` with `args` (no --listen: it picks a free loopback port); not awaited. */
 export function spawnWitness(
   dataDir: string,
@@ -57,10 +60,16 @@ export function spawnWitness(
   name = 'witness',
   extraEnv: NodeJS.ProcessEnv = {},
 ): TrackedProcess {
-  return spawnNode(WITNESS_MAIN, ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...args], {
-    name,
-    env: { ...cleanEnv(), ...extraEnv },
-  });
+  // Tests not about admission run with today's open registration (loopback only, design §17.1).
+  const admission = args.includes('--groups-file') || args.includes('--open-registration') ? [] : OPEN_REGISTRATION;
+  return spawnNode(
+    WITNESS_MAIN,
+    ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...admission, ...args],
+    {
+      name,
+      env: { ...cleanEnv(), ...extraEnv },
+    },
+  );
 }
 
 /**

@@ -22,7 +22,15 @@ import {
   type SlowFsyncOptions,
 } from '../support/fs-faults';
 import { freePort, killAllTracked, spawnNode, spawnTracked, type TrackedProcess } from '../support/processes';
-import { calls, cleanEnv, connect, waitUntil, WITNESS_MAIN, type Clients } from '../support/witness-process';
+import {
+  calls,
+  cleanEnv,
+  connect,
+  OPEN_REGISTRATION,
+  waitUntil,
+  WITNESS_MAIN,
+  type Clients,
+} from '../support/witness-process';
 
 type SyncKind = 'filehandle-sync' | 'filehandle-datasync' | 'directory-sync' | 'callback-fsync' | 'fsyncSync';
 
@@ -188,6 +196,7 @@ describe('fs-faults harness', function () {
           WITNESS_MAIN,
           [
             'serve',
+            ...OPEN_REGISTRATION,
             '--listen',
             `127.0.0.1:${port}`,
             '--data-dir',

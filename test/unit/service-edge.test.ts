@@ -1,7 +1,7 @@
 /**
  * The service edge (src/wire/service-edge.ts) on a loopback server: the witness's Admin handlers
  * over an arbiter and an event hub that fail unexpectedly, and a bare Sidecar service for the
- * interceptors. An unexpected error reaches the client as INTERNAL with a request id, and the log
+ * guard. An unexpected error reaches the client as INTERNAL with a request id, and the log
  * line carries the same id and the stack; a typed error keeps its code and names the field.
  */
 import { expect } from 'chai';
@@ -11,7 +11,7 @@ import pino from 'pino';
 import type { Arbiter } from '../../src/core/witness/arbiter';
 import type { SidecarState__Output } from '../../src/gen/witness/v1/SidecarState';
 import { loadWitnessProto } from '../../src/proto/load-proto';
-import { type CallInterceptor, type CallStart, ServiceEdge } from '../../src/wire/service-edge';
+import { type CallGuard, type GuardedRequest, ServiceEdge } from '../../src/wire/service-edge';
 import { strictDeserializers } from '../../src/wire/strict-deserializers';
 import { WireError } from '../../src/wire/wire-error';
 import { adminHandlers } from '../../src/witness/admin-service';
@@ -60,13 +60,11 @@ describe('ServiceEdge (handler wrappers of the witness and the sidecar)', () => 
   const { grpcObject } = loadWitnessProto();
   const v1 = grpcObject.witness.v1;
   const { logger, lines } = capturedLogger();
-  const seen: CallStart[] = [];
-  const interceptors: CallInterceptor[] = [
-    (call) => seen.push(call),
-    (call) => {
-      if (call.metadata.get('x-refuse').length > 0) throw new WireError('permission-denied', '', 'not for you');
-    },
-  ];
+  const seen: GuardedRequest[] = [];
+  const guard: CallGuard = (call) => {
+    seen.push(call);
+    if (call.credentials.bearerToken === 'refuse-me') throw new WireError('permission-denied', '', 'not for you');
+  };
   const server = new grpc.Server();
   let address = '';
 
@@ -87,7 +85,7 @@ describe('ServiceEdge (handler wrappers of the witness and the sidecar)', () => 
       strictDeserializers(v1.Admin.service, 'witness.v1.Admin'),
       adminHandlers(brokenArbiter, brokenHub, new StreamRegistry(), () => 0, adminEdge),
     );
-    const sidecarEdge = new ServiceEdge({ service: 'witness.v1.Sidecar', logger, interceptors });
+    const sidecarEdge = new ServiceEdge({ service: 'witness.v1.Sidecar', logger, guard });
     server.addService(v1.Sidecar.service, {
       GetState: sidecarEdge.unary<unknown, SidecarState__Output>('GetState', () => {
         throw new Error('should not be reached when refused');
@@ -151,14 +149,16 @@ describe('ServiceEdge (handler wrappers of the witness and the sidecar)', () => 
     expect(lines.length).to.equal(before);
   });
 
-  it('runs its interceptors before the handler with the call kind and method; one may refuse the call', async () => {
+  it('runs its guard before the handler with the call kind, method and credentials; it may refuse the call', async () => {
     const client = new v1.Sidecar(address, grpc.credentials.createInsecure());
     const metadata = new grpc.Metadata();
-    metadata.set('x-refuse', 'yes');
+    metadata.set('authorization', 'Bearer refuse-me');
     const error = await failure((done) => client.GetState({}, metadata, (e: grpc.ServiceError | null) => done(e)));
     client.close();
     expect(error.code).to.equal(grpc.status.PERMISSION_DENIED);
     expect(error.details).to.equal('not for you');
     expect(seen.map((c) => [c.service, c.method, c.kind])).to.deep.equal([['witness.v1.Sidecar', 'GetState', 'unary']]);
+    expect(seen[0]?.credentials).to.include({ bearerToken: 'refuse-me', groupKey: undefined, certificateCn: '' });
+    expect(seen[0]?.credentials.certificateIds).to.deep.equal([]);
   });
 });

@@ -21,6 +21,11 @@ function configError(load: () => unknown): ConfigError {
   expect.fail('expected a ConfigError');
 }
 
+/** The one choice without a default (design §17.1): tests not about it declare members in a file. */
+const GROUPS_FILE = '/etc/failover-witness/groups.yaml';
+const load = (argv: string[], env: NodeJS.ProcessEnv): WitnessConfig =>
+  loadWitnessConfig(argv, { WITNESS_GROUPS_FILE: GROUPS_FILE, ...env });
+
 const DEFAULTS: WitnessConfig = {
   listen: '127.0.0.1:50051',
   dataDir: './witness-data',
@@ -29,6 +34,12 @@ const DEFAULTS: WitnessConfig = {
   clockDrift: 0.01,
   margin: 50,
   forgetAfter: 86_400_000,
+  groupsFile: GROUPS_FILE,
+  openRegistration: 'false',
+  trustDomain: 'failover-witness',
+  identityFrom: 'uri-san',
+  adminTokenFile: null,
+  adminReadTokenFile: null,
   logLevel: 'info',
   config: null,
 };
@@ -49,11 +60,11 @@ describe('witness serve configuration', () => {
   });
 
   it('has the documented defaults, durations in milliseconds', () => {
-    expect(loadWitnessConfig([], {})).to.deep.equal(DEFAULTS);
+    expect(load([], {})).to.deep.equal(DEFAULTS);
   });
 
   it('reads --key value and --key=value', () => {
-    const config = loadWitnessConfig(
+    const config = load(
       ['--listen', '[::1]:50052', '--data-dir=/var/lib/witness', '--lease', '1.5s', '--default-lease=200ms'],
       {},
     );
@@ -61,18 +72,18 @@ describe('witness serve configuration', () => {
   });
 
   it('takes every duration form', () => {
-    expect(loadWitnessConfig(['--lease', '2m'], {}).lease).to.equal(120_000);
-    expect(loadWitnessConfig(['--lease', '750', '--default-lease', '750'], {})).to.include({
+    expect(load(['--lease', '2m'], {}).lease).to.equal(120_000);
+    expect(load(['--lease', '750', '--default-lease', '750'], {})).to.include({
       lease: 750,
       defaultLease: 750,
     });
-    expect(loadWitnessConfig(['--margin', '0'], {}).margin).to.equal(0);
-    expect(loadWitnessConfig(['--margin', '10s'], {}).margin).to.equal(10_000);
+    expect(load(['--margin', '0'], {}).margin).to.equal(0);
+    expect(load(['--margin', '10s'], {}).margin).to.equal(10_000);
   });
 
   it('takes host names, IPv4 and bracketed IPv6 addresses to listen on', () => {
     for (const listen of ['0.0.0.0:1', 'localhost:65535', 'witness.example.org:50051', '[::]:50051', '[::1]:50051']) {
-      expect(loadWitnessConfig(['--listen', listen], {}).listen).to.equal(listen);
+      expect(load(['--listen', listen], {}).listen).to.equal(listen);
     }
   });
 
@@ -81,7 +92,7 @@ describe('witness serve configuration', () => {
     process.env.WITNESS_LEASE = '7s';
     process.argv = [...savedArgv, '--lease', '8s'];
     try {
-      expect(loadWitnessConfig([], {}).lease).to.equal(2000);
+      expect(load([], {}).lease).to.equal(2000);
     } finally {
       delete process.env.WITNESS_LEASE;
       process.argv = savedArgv;
@@ -103,29 +114,27 @@ describe('witness serve configuration', () => {
 
     it('with a JSON file named by --config', () => {
       const file = write('witness.json', JSON.stringify(fileValues));
-      expect(loadWitnessConfig([...flags, '--config', file], env)).to.deep.equal(expected(file));
+      expect(load([...flags, '--config', file], env)).to.deep.equal(expected(file));
     });
 
     it('with a YAML file named by WITNESS_CONFIG', () => {
       const file = write('witness.yaml', 'lease: 3s\nmargin: 100ms\nclockDrift: 0.02\nlogLevel: debug # overridden\n');
-      expect(loadWitnessConfig(flags, { ...env, WITNESS_CONFIG: file })).to.deep.equal(expected(file));
+      expect(load(flags, { ...env, WITNESS_CONFIG: file })).to.deep.equal(expected(file));
     });
 
     it('with a .yml file; --config wins over WITNESS_CONFIG', () => {
       const used = write('used.yml', 'lease: 3s\nmargin: 100ms\nclockDrift: 0.02\n');
       const ignored = write('ignored.yml', 'lease: 9s\n');
-      expect(loadWitnessConfig([...flags, `--config=${used}`], { ...env, WITNESS_CONFIG: ignored })).to.deep.equal(
-        expected(used),
-      );
+      expect(load([...flags, `--config=${used}`], { ...env, WITNESS_CONFIG: ignored })).to.deep.equal(expected(used));
     });
 
     it('ignores empty environment variables', () => {
-      expect(loadWitnessConfig([], { WITNESS_LEASE: '', WITNESS_CONFIG: '' })).to.deep.equal(DEFAULTS);
+      expect(load([], { WITNESS_LEASE: '', WITNESS_CONFIG: '' })).to.deep.equal(DEFAULTS);
     });
 
     it('reads an empty config file as setting nothing', () => {
       const file = write('empty.yaml', '# nothing yet\n');
-      expect(loadWitnessConfig(['--config', file], {})).to.deep.equal({ ...DEFAULTS, config: file });
+      expect(load(['--config', file], {})).to.deep.equal({ ...DEFAULTS, config: file });
     });
   });
 
@@ -157,7 +166,7 @@ describe('witness serve configuration', () => {
     ];
     for (const [flag, value, key] of invalidFlags) {
       it(`${flag} ${JSON.stringify(value)}, naming ${key}, the value and the flag`, () => {
-        const error = configError(() => loadWitnessConfig([flag, value], {}));
+        const error = configError(() => load([flag, value], {}));
         expect(error.key).to.equal(key);
         expect(error.message).to.match(new RegExp(`^${key}: must be `));
         expect(error.message).to.include(`got ${JSON.stringify(value)} (from ${flag})`);
@@ -165,44 +174,44 @@ describe('witness serve configuration', () => {
     }
 
     it('a bad lease with the message that says what is accepted', () => {
-      expect(configError(() => loadWitnessConfig(['--lease', 'abc'], {})).message).to.equal(
+      expect(configError(() => load(['--lease', 'abc'], {})).message).to.equal(
         'lease: must be a duration like 200ms, 1s or plain milliseconds, between 50ms and 10m; got "abc" (from --lease)',
       );
     });
 
     it('a bad value from the environment, naming the variable', () => {
-      const error = configError(() => loadWitnessConfig([], { WITNESS_CLOCK_DRIFT: 'lots' }));
+      const error = configError(() => load([], { WITNESS_CLOCK_DRIFT: 'lots' }));
       expect(error.key).to.equal('clockDrift');
       expect(error.message).to.include('(from WITNESS_CLOCK_DRIFT)');
     });
 
     it('a bad value from the config file, naming the file', () => {
       const file = write('bad-value.yaml', 'margin: forever\n');
-      const error = configError(() => loadWitnessConfig(['--config', file], {}));
+      const error = configError(() => load(['--config', file], {}));
       expect(error.key).to.equal('margin');
       expect(error.message).to.include(`got "forever" (from ${file})`);
     });
 
     it('a list or mapping where a value belongs', () => {
       const file = write('nested.json', JSON.stringify({ lease: { seconds: 2 } }));
-      const error = configError(() => loadWitnessConfig(['--config', file], {}));
+      const error = configError(() => load(['--config', file], {}));
       expect(error.key).to.equal('lease');
       expect(error.message).to.include(file);
     });
 
     it('a null in the config file', () => {
       const file = write('null.yaml', 'lease:\n');
-      expect(configError(() => loadWitnessConfig(['--config', file], {})).key).to.equal('lease');
+      expect(configError(() => load(['--config', file], {})).key).to.equal('lease');
     });
 
     it('every bad value at once, one line each, the first key in schema order', () => {
-      const error = configError(() => loadWitnessConfig(['--margin', 'x', '--listen', 'y'], {}));
+      const error = configError(() => load(['--margin', 'x', '--listen', 'y'], {}));
       expect(error.key).to.equal('listen');
       expect(error.message.split('\n')).to.have.length(2);
     });
 
     it('a default lease longer than the lease, naming both keys', () => {
-      const error = configError(() => loadWitnessConfig(['--lease', '1s', '--default-lease', '1.5s'], {}));
+      const error = configError(() => load(['--lease', '1s', '--default-lease', '1.5s'], {}));
       expect(error.key).to.equal('defaultLease');
       expect(error.message)
         .to.match(/defaultLease/)
@@ -211,70 +220,107 @@ describe('witness serve configuration', () => {
     });
 
     it('a lease below the default default lease, naming both keys', () => {
-      const error = configError(() => loadWitnessConfig(['--lease', '500ms'], {}));
+      const error = configError(() => load(['--lease', '500ms'], {}));
       expect(error.message).to.match(/defaultLease.*lease/);
     });
 
     it('accepts a default lease equal to the lease', () => {
-      expect(loadWitnessConfig(['--lease', '1s', '--default-lease', '1000'], {}).defaultLease).to.equal(1000);
+      expect(load(['--lease', '1s', '--default-lease', '1000'], {}).defaultLease).to.equal(1000);
     });
 
     it('an unknown flag, naming it and suggesting the closest', () => {
-      const error = configError(() => loadWitnessConfig(['--lese', '1s'], {}));
+      const error = configError(() => load(['--lese', '1s'], {}));
       expect(error.key).to.equal('--lese');
       expect(error.message).to.equal('unknown option --lese (did you mean --lease?)');
-      expect(configError(() => loadWitnessConfig(['--verbose'], {})).message).to.equal('unknown option --verbose');
-      expect(configError(() => loadWitnessConfig(['-l', 'x'], {})).message).to.include('-l');
+      expect(configError(() => load(['--verbose'], {})).message).to.equal('unknown option --verbose');
+      expect(configError(() => load(['-l', 'x'], {})).message).to.include('-l');
     });
 
     it('a flag without its value', () => {
-      expect(configError(() => loadWitnessConfig(['--lease'], {})).message).to.include('--lease needs a value');
-      expect(configError(() => loadWitnessConfig(['--lease', '--margin', '1s'], {})).key).to.equal('lease');
+      expect(configError(() => load(['--lease'], {})).message).to.include('--lease needs a value');
+      expect(configError(() => load(['--lease', '--margin', '1s'], {})).key).to.equal('lease');
     });
 
     it('positional arguments', () => {
-      expect(configError(() => loadWitnessConfig(['extra'], {})).message).to.include('"extra"');
+      expect(configError(() => load(['extra'], {})).message).to.include('"extra"');
     });
 
     it('an unknown key in a config file, naming the key and the file', () => {
       const json = write('unknown.json', JSON.stringify({ lease: '1s', leaseMs: 1000 }));
-      const error = configError(() => loadWitnessConfig(['--config', json], {}));
+      const error = configError(() => load(['--config', json], {}));
       expect(error.key).to.equal('leaseMs');
       expect(error.message).to.include(json).and.include('unknown key "leaseMs"');
       const yaml = write('unknown.yaml', 'data-dir: /tmp\n');
-      expect(configError(() => loadWitnessConfig(['--config', yaml], {})).message).to.include('"data-dir"');
+      expect(configError(() => load(['--config', yaml], {})).message).to.include('"data-dir"');
     });
 
     it('the config key inside a config file', () => {
       const file = write('self.json', JSON.stringify({ config: '/etc/other.json' }));
-      expect(configError(() => loadWitnessConfig(['--config', file], {})).key).to.equal('config');
+      expect(configError(() => load(['--config', file], {})).key).to.equal('config');
     });
 
     it('a missing config file, naming the path', () => {
       const missing = path.join(dir, 'missing.yaml');
-      const error = configError(() => loadWitnessConfig([], { WITNESS_CONFIG: missing }));
+      const error = configError(() => load([], { WITNESS_CONFIG: missing }));
       expect(error.key).to.equal('config');
       expect(error.message).to.include(missing);
     });
 
     it('a config file that does not parse, naming the path', () => {
       const json = write('broken.json', '{"lease": ');
-      expect(configError(() => loadWitnessConfig(['--config', json], {})).message)
+      expect(configError(() => load(['--config', json], {})).message)
         .to.include(json)
         .and.include('JSON');
       const yaml = write('broken.yaml', 'lease: [1s\n');
-      expect(configError(() => loadWitnessConfig(['--config', yaml], {})).message)
+      expect(configError(() => load(['--config', yaml], {})).message)
         .to.include(yaml)
         .and.include('YAML');
       const list = write('list.yaml', '- lease\n');
-      expect(configError(() => loadWitnessConfig(['--config', list], {})).message).to.include(list);
+      expect(configError(() => load(['--config', list], {})).message).to.include(list);
     });
 
     it('a config file of another kind, naming the path', () => {
       const toml = write('witness.toml', 'lease = "1s"\n');
-      const error = configError(() => loadWitnessConfig(['--config', toml], {}));
+      const error = configError(() => load(['--config', toml], {}));
       expect(error.key).to.equal('config');
       expect(error.message).to.include(toml).and.include('.json, .yaml or .yml');
+    });
+  });
+
+  describe('admission: who may join a group (design §17.1)', () => {
+    it('needs a groups file or, explicitly, open registration; the message says what to add', () => {
+      const error = configError(() => loadWitnessConfig([], {}));
+      expect(error.key).to.equal('groupsFile');
+      expect(error.message).to.include('--groups-file').and.include('--open-registration true');
+    });
+
+    it('takes open registration on every loopback address', () => {
+      for (const listen of ['127.0.0.1:1', '127.8.9.10:50051', 'localhost:50051', '[::1]:50051']) {
+        const config = loadWitnessConfig(['--open-registration', 'true', '--listen', listen], {});
+        expect(config).to.include({ openRegistration: 'true', groupsFile: null, listen });
+      }
+    });
+
+    it('refuses open registration on any other address, naming the key and the fix', () => {
+      for (const listen of ['0.0.0.0:50051', '[::]:50051', '10.0.0.5:50051', 'witness.example.org:50051']) {
+        const error = configError(() => loadWitnessConfig(['--open-registration', 'true', '--listen', listen], {}));
+        expect(error.key).to.equal('openRegistration');
+        expect(error.message).to.include(listen).and.include('--groups-file');
+      }
+    });
+
+    it('refuses open registration beside a groups file, and CN identities without one', () => {
+      const both = configError(() => loadWitnessConfig(['--open-registration', 'true', '--groups-file', 'g.yaml'], {}));
+      expect(both.key).to.equal('openRegistration');
+      const cn = configError(() => loadWitnessConfig(['--open-registration', 'true', '--identity-from', 'cn'], {}));
+      expect(cn.key).to.equal('identityFrom');
+    });
+
+    it('checks the trust domain', () => {
+      expect(load(['--trust-domain', 'prod.example.org'], {}).trustDomain).to.equal('prod.example.org');
+      const error = configError(() => load(['--trust-domain', 'Prod/Example'], {}));
+      expect(error.key).to.equal('trustDomain');
+      expect(error.message).to.include('trust domain');
     });
   });
 

@@ -1,0 +1,36 @@
+/**
+ * Reads a group key or an operator token from its file (design §17.3). The file holds the secret
+ * on one line; it must not be readable by others (like PostgreSQL's and ssh's key files), and a
+ * short one is refused, since a guessable key protects nothing. The secret itself never reaches a
+ * message: only the path does.
+ */
+import fs from 'node:fs';
+
+export const MIN_SECRET_LENGTH = 32;
+
+export class SecretFileError extends Error {
+  override readonly name = 'SecretFileError';
+}
+
+export function readSecretFile(path: string): string {
+  let stat: fs.Stats;
+  let text: string;
+  try {
+    stat = fs.statSync(path);
+    text = fs.readFileSync(path, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    throw new SecretFileError(`${path}: cannot be read (${code})`);
+  }
+  if ((stat.mode & 0o004) !== 0) {
+    throw new SecretFileError(`${path}: must not be readable by others (chmod 600 or 640)`);
+  }
+  const secret = text.replace(/\r?\n$/, '');
+  if (/[\s]/.test(secret)) throw new SecretFileError(`${path}: must hold the secret on one line, without spaces`);
+  if (secret.length < MIN_SECRET_LENGTH) {
+    throw new SecretFileError(
+      `${path}: the secret must be at least ${MIN_SECRET_LENGTH} characters (openssl rand -hex 32 makes one)`,
+    );
+  }
+  return secret;
+}

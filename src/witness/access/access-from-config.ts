@@ -1,0 +1,42 @@
+/** Builds the witness's access policy from its configuration; a file that cannot be used is a ConfigError. */
+import { ConfigError, type WitnessConfig } from '../../config/witness-config';
+import type { Logger } from '../../log/logger';
+import { RefusalLog } from '../../wire/refusal-log';
+import { GroupsFileError, loadGroupsFile } from './groups-file';
+import { readSecretFile, SecretFileError } from '../../config/secret-file';
+import { WitnessAccess } from './witness-access';
+
+export function accessFromConfig(config: WitnessConfig, logger: Logger, now: () => number): WitnessAccess {
+  const context = { trustDomain: config.trustDomain, identityFrom: config.identityFrom };
+  let groups;
+  if (config.groupsFile !== null) {
+    try {
+      groups = loadGroupsFile(config.groupsFile, context);
+    } catch (error) {
+      if (error instanceof GroupsFileError)
+        throw new ConfigError('groupsFile', `groupsFile (--groups-file): ${error.message}`);
+      throw error;
+    }
+  }
+  return new WitnessAccess(
+    {
+      mode: groups === undefined ? 'open' : 'declared',
+      groups,
+      trustDomain: config.trustDomain,
+      identityFrom: config.identityFrom,
+      adminWriteToken: tokenOf(config.adminTokenFile, 'adminTokenFile', '--admin-token-file'),
+      adminReadToken: tokenOf(config.adminReadTokenFile, 'adminReadTokenFile', '--admin-read-token-file'),
+    },
+    new RefusalLog(logger, now),
+  );
+}
+
+function tokenOf(path: string | null, key: string, flag: string): string | undefined {
+  if (path === null) return undefined;
+  try {
+    return readSecretFile(path);
+  } catch (error) {
+    if (error instanceof SecretFileError) throw new ConfigError(key, `${key} (${flag}): ${error.message}`);
+    throw error;
+  }
+}
