@@ -119,8 +119,9 @@ export class WitnessAccess {
   private certificateNodeIdentity(credentials: CallerCredentials): string | undefined {
     if (this.settings.identityFrom === 'cn')
       return credentials.certificateCn === '' ? undefined : credentials.certificateCn;
+    // A groups file may name identities of any trust domain; a CA alone vouches only for its own.
     const nodes = credentials.certificateIds.filter(
-      (id) => id.kind === 'node' && id.trustDomain === this.settings.trustDomain,
+      (id) => id.kind === 'node' && (this.settings.mode === 'declared' || id.trustDomain === this.settings.trustDomain),
     );
     if (nodes.length > 1) throw denied('the certificate names more than one node; a node certificate names one');
     return nodes[0] === undefined ? undefined : describeIdentity(nodes[0]);
