@@ -69,9 +69,13 @@ export function generationForOpen(
 }
 
 /**
- * How far past the store's own generation a reported epoch may lie: a year of generations. Epochs
- * from a store whose wall clock ran ahead of this one's are accepted (no request is refused because
- * of a wall clock); beyond this, no store handed the epoch out, and accepting it would let one
- * broken client push a group's epochs towards their end.
+ * How far a reported epoch's generation may lie past this store's own (design §5.3): five minutes of
+ * generations. Every epoch of this store's lineage is below the floor of the generation after its
+ * current one, since each open moves above everything recorded and never behind the wall clock;
+ * an epoch above that comes only from a store replaced on a machine whose wall clock was ahead of
+ * this one's, by at most the clock skew the deployment tolerates (Kerberos's default five minutes;
+ * NTP keeps machines within milliseconds). Anything higher no store handed out: a broken or
+ * hostile member could otherwise push its group's epochs towards their end, a year at a time.
  */
-export const FUTURE_GENERATION_SLACK = BigInt((366 * 24 * 3600 * 1000) / GENERATION_UNIT_MS);
+export const MAX_WALL_CLOCK_SKEW_MS = 5 * 60 * 1000;
+export const FUTURE_GENERATION_SLACK = BigInt(MAX_WALL_CLOCK_SKEW_MS / GENERATION_UNIT_MS);

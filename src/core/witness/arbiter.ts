@@ -360,7 +360,7 @@ export class Arbiter {
   }
 
   /**
-   * Reported epochs are bounded by what the store knows, never by a wall clock: a year of
+   * Reported epochs are bounded by what the store knows, never by a wall clock: five minutes of
    * generations past the store's own (FUTURE_GENERATION_SLACK). Checked before anything changes.
    */
   private checkReported(field: string, epoch: bigint): void {
@@ -368,7 +368,7 @@ export class Arbiter {
     throw new ArbitrationError(
       'invalid-argument',
       field,
-      `${field}: belongs to store generation ${generationOf(epoch)}, more than a year of generations past ` +
+      `${field}: belongs to store generation ${generationOf(epoch)}, more than five minutes of generations past ` +
         `this witness's store (generation ${this.openedGeneration}): no store handed it out`,
     );
   }
