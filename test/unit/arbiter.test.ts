@@ -722,6 +722,24 @@ describe('Arbiter', () => {
       expectArbitrationError(() => acq(a, 'third', t), 'not-found', 'node');
     });
 
+    it('a group beyond --max-groups is refused resource-exhausted on `group`; known groups go on, restored ones count', () => {
+      const a = arbiter(T0, [], GEN0, { ...CONFIG, maxGroups: 2 });
+      hb(a, P, T0, { group: 'g1' });
+      hb(a, P, T0, { group: 'g2' });
+      const error = expectArbitrationError(() => hb(a, P, T0, { group: 'g3' }), 'resource-exhausted', 'group');
+      expect(error.message).to.contain('at most 2 groups (--max-groups)');
+      expectArbitrationError(() => hb(a, S, T0, { group: 'g3', held: 7n }), 'resource-exhausted', 'group');
+      expect(() => a.view('g3', T0)).to.throw(/unknown group/);
+      // The groups it serves are unaffected: a second member joins, heartbeats are answered.
+      expect(hb(a, S, T0 + 1, { group: 'g1' }).answer.verdict).to.equal('acknowledged');
+      const restored = arbiter(T0, [{ group: 'r1', holder: '', epoch: floorOf(GEN0 - 1n) + 1n }], GEN0, {
+        ...CONFIG,
+        maxGroups: 1,
+      });
+      expectArbitrationError(() => hb(restored, P, T0, { group: 'new' }), 'resource-exhausted', 'group');
+      expect(hb(restored, P, T0, { group: 'r1' }).answer.verdict).to.equal('acknowledged');
+    });
+
     it('two primaries cannot share a group: failed-precondition on `role`, and nothing changes', () => {
       const a = arbiter();
       hb(a, P, T0);

@@ -34,6 +34,12 @@ export interface ArbiterConfig {
   readonly defaultLeaseMs: number;
   /** The longest lease handed out; longer requests are capped. Sets the start-up grace. */
   readonly maxLeaseMs: number;
+  /**
+   * How many groups the witness serves (`--max-groups`); a heartbeat that would create one more is
+   * refused, so a flood of made-up groups cannot exhaust its memory and disk. Groups restored from
+   * the store always count, even above it. No bound when omitted.
+   */
+  readonly maxGroups?: number;
 }
 
 /** What the shell loaded from the store at start. */
@@ -314,6 +320,13 @@ export class Arbiter {
       existing.lastSeen = now;
       known.lastActivity = now;
       return { group: known, joined: false };
+    }
+    if (known === undefined && this.groups.size >= (this.config.maxGroups ?? Infinity)) {
+      throw new ArbitrationError(
+        'resource-exhausted',
+        'group',
+        `group ${groupName} cannot be created: this witness serves at most ${this.config.maxGroups} groups (--max-groups)`,
+      );
     }
     const group = known ?? newGroup(now);
     assertNotPending(groupName, group);
