@@ -117,6 +117,16 @@ export function registerFormats(): void {
     },
   });
   convict.addFormat({
+    name: 'positive-int',
+    coerce: (value: unknown): unknown =>
+      typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value,
+    validate: (value: unknown): void => {
+      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+        throw new Error('must be a whole number of at least 1');
+      }
+    },
+  });
+  convict.addFormat({
     name: 'trust-domain',
     validate: (value: unknown): void => {
       if (typeof value !== 'string' || !isTrustDomain(value)) {

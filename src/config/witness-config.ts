@@ -13,6 +13,7 @@ import {
   isLoopbackListen,
   loadConfig,
   type LogLevel,
+  type OptionSchema,
   logLevelOption,
   renderHelp,
 } from './load-config';
@@ -47,6 +48,13 @@ export interface WitnessConfig {
   readonly adminTokenFile: string | null;
   /** File holding the bearer token of operators with the read role, or null. */
   readonly adminReadTokenFile: string | null;
+  /** Limits (design §17.6): groups, streams, watchers and their backlog, calls per connection, request size. */
+  readonly maxGroups: number;
+  readonly maxKeepaliveStreams: number;
+  readonly maxWatchers: number;
+  readonly watchBacklog: number;
+  readonly maxStreamsPerConnection: number;
+  readonly maxMessageSize: number;
   readonly logLevel: LogLevel;
   /** The config file that was read, or null. */
   readonly config: string | null;
@@ -164,9 +172,35 @@ export const witnessSchema: ConfigSchema<WitnessConfig> = {
     env: 'WITNESS_ADMIN_READ_TOKEN_FILE',
     metavar: 'FILE',
   },
+  maxGroups: limit(
+    'Groups this witness serves; a heartbeat that would create one more is refused.',
+    'max-groups',
+    50_000,
+  ),
+  maxKeepaliveStreams: limit('KeepAlive streams open at once, from all callers.', 'max-keepalive-streams', 100_000),
+  maxWatchers: limit('Admin.Watch streams open at once.', 'max-watchers', 64),
+  watchBacklog: limit('Events a Watch stream may leave unread before it is dropped.', 'watch-backlog', 1_000),
+  maxStreamsPerConnection: limit(
+    'Concurrent calls on one HTTP/2 connection (a sidecar needs a few).',
+    'max-streams-per-connection',
+    1_000,
+  ),
+  maxMessageSize: { ...limit('Largest request accepted, in bytes.', 'max-message-size', 65_536), metavar: 'BYTES' },
   logLevel: logLevelOption('WITNESS'),
   config: configFileOption('WITNESS'),
 };
+
+/** A count of at least 1; the refusal when it is reached names the flag. */
+function limit(doc: string, arg: string, value: number): OptionSchema {
+  return {
+    doc,
+    format: 'positive-int',
+    default: value,
+    arg,
+    env: `WITNESS_${arg.toUpperCase().replaceAll('-', '_')}`,
+    metavar: 'N',
+  };
+}
 
 const witnessCommand: CommandSpec<WitnessConfig> = {
   command: 'witness serve',

@@ -8,7 +8,7 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import * as protobuf from 'protobufjs';
 import { protoRoot } from '../proto/load-proto';
-import { MALFORMED } from './validate-request';
+import { MALFORMED, OVERSIZED } from './validate-request';
 
 // Module constants: reading them through the namespace import costs a getter call per message.
 const { Reader, Type, Enum, types } = protobuf;
@@ -16,8 +16,16 @@ const WIRE_VARINT = 0;
 const WIRE_LENGTH_DELIMITED = 2;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Wraps each method's deserializer of `serviceName` (e.g. witness.v1.Witness). */
-export function strictDeserializers<T extends ServiceDefinition>(definition: T, serviceName: string): T {
+/**
+ * Wraps each method's deserializer of `serviceName` (e.g. witness.v1.Witness). A request longer
+ * than `maxBytes` is not decoded at all: it reaches the handler as an OVERSIZED marker, answered
+ * RESOURCE_EXHAUSTED naming the option (grpc-js's own limit would not name it).
+ */
+export function strictDeserializers<T extends ServiceDefinition>(
+  definition: T,
+  serviceName: string,
+  maxBytes: { readonly bytes: number; readonly option: string } = { bytes: Infinity, option: '' },
+): T {
   const service = protoRoot().lookupService(serviceName);
   const wrapped: Record<string, unknown> = {};
   for (const [name, method] of Object.entries(definition)) {
@@ -27,6 +35,9 @@ export function strictDeserializers<T extends ServiceDefinition>(definition: T, 
     wrapped[name] = {
       ...method,
       requestDeserialize: (bytes: Buffer) => {
+        if (bytes.length > maxBytes.bytes) {
+          return { [OVERSIZED]: `${bytes.length} bytes; at most ${maxBytes.bytes} are accepted (${maxBytes.option})` };
+        }
         const problem = wireFormatProblem(requestType, bytes);
         if (problem !== undefined) return { [MALFORMED]: `not a valid ${requestType.fullName.slice(1)}: ${problem}` };
         try {

@@ -6,7 +6,7 @@ import { MAX_EPOCH } from '../core/epoch';
 import { ID_PATTERN, ID_RULE } from '../core/ids';
 import type { NodeRole } from '../core/witness/types';
 import { fromWireRole } from './enum-mappings';
-import { invalid } from './wire-error';
+import { invalid, WireError } from './wire-error';
 
 /** Shorter leases cannot be renewed reliably over a real network; longer ones block failover. */
 export const MIN_REQUEST_LEASE_MS = 50;
@@ -57,11 +57,12 @@ export function requireRole(field: string, value: string): NodeRole {
  * decoding error and hand over this marker instead, so the handler answers INVALID_ARGUMENT.
  */
 export const MALFORMED = Symbol('malformed request');
-export interface MalformedRequest {
-  readonly [MALFORMED]: string;
-}
+/** The same for a request above the size limit: answered RESOURCE_EXHAUSTED. */
+export const OVERSIZED = Symbol('oversized request');
+export type MalformedRequest = { readonly [MALFORMED]: string } | { readonly [OVERSIZED]: string };
 
 export function requireWellFormed<T extends object>(request: T | MalformedRequest): T {
   if (MALFORMED in request) throw invalid('request', `could not be decoded: ${request[MALFORMED]}`);
+  if (OVERSIZED in request) throw new WireError('resource-exhausted', 'request', `request: too large: ${request[OVERSIZED]}`);
   return request;
 }

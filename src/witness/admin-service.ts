@@ -5,9 +5,9 @@ import type { AdminHandlers } from '../gen/witness/v1/Admin';
 import type { GroupEvent } from '../gen/witness/v1/GroupEvent';
 import type { WatchRequest__Output } from '../gen/witness/v1/WatchRequest';
 import { toWireGroupStatus } from '../wire/admin-messages';
-import type { ServiceEdge } from '../wire/service-edge';
+import type { FailStream, ServiceEdge } from '../wire/service-edge';
 import { optionalId, requireId, requireWellFormed } from '../wire/validate-request';
-import { invalid } from '../wire/wire-error';
+import { invalid, WireError } from '../wire/wire-error';
 import type { EventHub } from './event-hub';
 import type { StreamRegistry } from './stream-registry';
 
@@ -20,6 +20,8 @@ export function adminHandlers(
   streams: StreamRegistry,
   now: () => number,
   edge: ServiceEdge,
+  /** Events a Watch stream may leave unread before it is dropped (`--watch-backlog`). */
+  watchBacklog: number,
 ): AdminHandlers {
   return {
     GetGroup: edge.unary('GetGroup', (request) =>
@@ -37,20 +39,43 @@ export function adminHandlers(
         total: page.total,
       };
     }),
-    Watch: edge.serverStream('Watch', (call) => watch(call, events, streams)),
+    Watch: edge.serverStream('Watch', (call, fail) => watch(call, fail, events, streams, watchBacklog)),
   };
 }
 
+/**
+ * A subscriber that does not read would make the witness buffer every event for it without end:
+ * one that leaves `backlog` events unread is dropped with RESOURCE_EXHAUSTED (design §17.6).
+ */
 function watch(
   call: grpc.ServerWritableStream<WatchRequest__Output, GroupEvent>,
+  fail: FailStream,
   events: EventHub,
   streams: StreamRegistry,
+  backlog: number,
 ): void {
-  // A malformed request throws here, before anything is subscribed: the edge ends the call.
+  // A malformed request, or one past the limit, throws here, before anything is subscribed: the
+  // edge ends the call.
   const group = optionalId('group', requireWellFormed(call.request).group);
-  const unsubscribe = events.subscribe(group, (event) => call.write(event));
-  const unregister = streams.add(() => call.end());
+  const unregister = streams.add('Watch', () => call.end());
+  let stopped = false;
+  const unsubscribe = events.subscribe(group, (event) => {
+    if (stopped) return;
+    if (call.writableLength >= backlog) {
+      stop();
+      fail(
+        new WireError(
+          'resource-exhausted',
+          '',
+          `this Watch stream left ${backlog} events unread (--watch-backlog): it is dropped; read faster or watch one group`,
+        ),
+      );
+      return;
+    }
+    call.write(event);
+  });
   const stop = (): void => {
+    stopped = true;
     unsubscribe();
     unregister();
   };

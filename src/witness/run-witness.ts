@@ -36,7 +36,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
   // A witness that held this store before may have decided for up to one lock lease after losing it.
   const graceExtraMs = LOCK_LEASE_MS * (1 + config.clockDrift);
   const arbiter = new Arbiter(
-    { bounds, defaultLeaseMs: config.defaultLease, maxLeaseMs: config.lease },
+    { bounds, defaultLeaseMs: config.defaultLease, maxLeaseMs: config.lease, maxGroups: config.maxGroups },
     {
       now: now(),
       generation: contents.generation,
@@ -76,6 +76,13 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     forgetAfterMs: config.forgetAfter,
     onLockLost: () => stop('lost the data directory lock', 1),
     guard: access.guard,
+    limits: {
+      maxKeepAliveStreams: config.maxKeepaliveStreams,
+      maxWatchers: config.maxWatchers,
+      watchBacklog: config.watchBacklog,
+      maxStreamsPerConnection: config.maxStreamsPerConnection,
+      maxMessageBytes: config.maxMessageSize,
+    },
   });
   const port = await server.listen(config.listen);
   const graceLeaseMs = Math.max(config.lease, contents.longestEarlierLeaseMs);

@@ -21,6 +21,7 @@ import { StoreHealth } from './store-health';
 import type { WitnessStore } from './store/witness-store';
 import { StreamRegistry } from './stream-registry';
 import { storeErrorToWire } from './store-error-to-wire';
+import { limitServerOptions, type WitnessLimits } from './witness-limits';
 import { witnessHandlers } from './witness-service';
 
 export const SERVED_SERVICES = ['witness.v1.Witness', 'witness.v1.Admin'] as const;
@@ -48,17 +49,24 @@ export interface WitnessServerParts {
   readonly onLockLost: (error: LockLostError) => void;
   /** Who may call (design §17); every call of Witness and Admin passes it first. */
   readonly guard: CallGuard;
+  readonly limits: WitnessLimits;
 }
 
 export class WitnessServer {
-  private readonly server = new grpc.Server(SERVER_OPTIONS);
+  private readonly server: grpc.Server;
   private readonly health = new HealthImplementation({ '': 'SERVING', ...servingAll() });
-  private readonly streams = new StreamRegistry();
+  private readonly streams: StreamRegistry;
   private readonly storeHealth: StoreHealth;
   private readonly janitor: GroupJanitor;
 
   constructor(private readonly parts: WitnessServerParts) {
+    this.server = new grpc.Server({ ...SERVER_OPTIONS, ...limitServerOptions(parts.limits) });
+    this.streams = new StreamRegistry({
+      KeepAlive: { max: parts.limits.maxKeepAliveStreams, option: '--max-keepalive-streams' },
+      Watch: { max: parts.limits.maxWatchers, option: '--max-watchers' },
+    });
     const { grpcObject } = loadWitnessProto();
+    const maxRequest = { bytes: parts.limits.maxMessageBytes, option: '--max-message-size' };
     const events = new EventHub();
     this.storeHealth = new StoreHealth(parts.store, parts.logger, parts.now, {
       onServing: (serving) => this.setServing(serving),
@@ -78,12 +86,19 @@ export class WitnessServer {
     });
     this.janitor = new GroupJanitor(parts.arbiter, service, parts.logger, parts.now, parts.forgetAfterMs);
     this.server.addService(
-      strictDeserializers(grpcObject.witness.v1.Witness.service, 'witness.v1.Witness'),
+      strictDeserializers(grpcObject.witness.v1.Witness.service, 'witness.v1.Witness', maxRequest),
       witnessHandlers(service, this.streams, this.edge('witness.v1.Witness')),
     );
     this.server.addService(
-      strictDeserializers(grpcObject.witness.v1.Admin.service, 'witness.v1.Admin'),
-      adminHandlers(parts.arbiter, events, this.streams, parts.now, this.edge('witness.v1.Admin')),
+      strictDeserializers(grpcObject.witness.v1.Admin.service, 'witness.v1.Admin', maxRequest),
+      adminHandlers(
+        parts.arbiter,
+        events,
+        this.streams,
+        parts.now,
+        this.edge('witness.v1.Admin'),
+        parts.limits.watchBacklog,
+      ),
     );
     this.health.addToServer(this.server);
     new ReflectionService(reflectionDefinition()).addToServer(this.server);

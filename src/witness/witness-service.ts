@@ -42,7 +42,8 @@ function keepAlive(
     ended = true;
     failStream(error);
   };
-  const unregister = streams.add(() => {
+  // Throws at the limit, before the stream holds anything: the edge ends it with the status.
+  const unregister = streams.add('KeepAlive', () => {
     ended = true;
     call.end();
   });

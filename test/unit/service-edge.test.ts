@@ -29,6 +29,11 @@ interface LogLine {
   err?: { message: string; stack: string };
 }
 
+const STREAM_LIMITS = {
+  KeepAlive: { max: 1000, option: '--max-keepalive-streams' },
+  Watch: { max: 1000, option: '--max-watchers' },
+};
+
 const REQUEST_ID = /^internal error \(request id ([0-9a-f]{16})\)$/;
 
 function capturedLogger(): { logger: pino.Logger; lines: LogLine[] } {
@@ -83,7 +88,7 @@ describe('ServiceEdge (handler wrappers of the witness and the sidecar)', () => 
     const adminEdge = new ServiceEdge({ service: 'witness.v1.Admin', logger, knownError: storeErrorToWire });
     server.addService(
       strictDeserializers(v1.Admin.service, 'witness.v1.Admin'),
-      adminHandlers(brokenArbiter, brokenHub, new StreamRegistry(), () => 0, adminEdge),
+      adminHandlers(brokenArbiter, brokenHub, new StreamRegistry(STREAM_LIMITS), () => 0, adminEdge, 1000),
     );
     const sidecarEdge = new ServiceEdge({ service: 'witness.v1.Sidecar', logger, guard });
     server.addService(v1.Sidecar.service, {

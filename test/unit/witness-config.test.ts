@@ -40,6 +40,12 @@ const DEFAULTS: WitnessConfig = {
   identityFrom: 'uri-san',
   adminTokenFile: null,
   adminReadTokenFile: null,
+  maxGroups: 50_000,
+  maxKeepaliveStreams: 100_000,
+  maxWatchers: 64,
+  watchBacklog: 1_000,
+  maxStreamsPerConnection: 1_000,
+  maxMessageSize: 65_536,
   logLevel: 'info',
   config: null,
 };
