@@ -48,6 +48,13 @@ export interface OptionSchema extends convict.SchemaObj {
   /** Bounds for the `duration` (a duration or milliseconds) and `decimal` (a number) formats. */
   readonly min?: string | number;
   readonly max?: string | number;
+  /**
+   * A switch (format `['true', 'false']`, default 'false'): `--insecure` alone means true, so it
+   * takes no value on the command line (`--insecure=false` still works).
+   */
+  readonly flag?: boolean;
+  /** May be given more than once on the command line; the values are joined with ",". */
+  readonly repeatable?: boolean;
 }
 
 /** A flat schema (no nested keys) with one entry per key of the loaded config type `T`. */
@@ -188,6 +195,8 @@ export function parseFlags<T>(spec: CommandSpec<T>, argv: readonly string[]): Se
     let value: string;
     if (eq >= 0) {
       value = arg.slice(eq + 1);
+    } else if (spec.schema[key as keyof T].flag === true) {
+      value = 'true';
     } else {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) {
@@ -196,7 +205,12 @@ export function parseFlags<T>(spec: CommandSpec<T>, argv: readonly string[]): Se
       value = next;
       i++;
     }
-    settings.push({ key, value, origin: flag });
+    const earlier = settings.find((s) => s.key === key);
+    if (earlier !== undefined && spec.schema[key as keyof T].repeatable === true) {
+      settings.splice(settings.indexOf(earlier), 1, { key, value: `${String(earlier.value)},${value}`, origin: flag });
+    } else {
+      settings.push({ key, value, origin: flag });
+    }
   }
   return settings;
 }
@@ -420,7 +434,7 @@ export function renderHelp<T>(
 ): string {
   const options = entries(spec.schema).map(([key, option]) =>
     [
-      `  --${option.arg} ${metavar(option)}`,
+      option.flag === true ? `  --${option.arg} (takes no value)` : `  --${option.arg} ${metavar(option)}`,
       `      ${option.doc}`,
       `      env ${option.env}, default ${showDefault(option)}${range(option)}` +
         (spec.fileKey === undefined || key === spec.fileKey ? '' : `; file key ${key}`),

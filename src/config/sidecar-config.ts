@@ -18,8 +18,9 @@ import {
 } from './load-config';
 import { mapVolttronConfig, volttronConfigPath } from './volttron-config';
 import { ID_PATTERN, ID_RULE } from '../core/ids';
+import { type TransportConfig, transportSchema, transportSettings } from './transport-options';
 
-export interface SidecarConfig {
+export interface SidecarConfig extends TransportConfig {
   readonly group: string;
   readonly node: string;
   readonly role: 'primary' | 'secondary';
@@ -43,6 +44,8 @@ export interface SidecarConfig {
   readonly clockDrift: number;
   readonly margin: number;
   readonly healthActiveOnly: 'true' | 'false';
+  readonly tlsServerName: string;
+  readonly tlsPeerServerName: string;
   readonly logLevel: LogLevel;
   readonly config: string | null;
   readonly volttronConfig: string | null;
@@ -186,6 +189,23 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     env: 'WITNESS_SIDECAR_HEALTH_ACTIVE_ONLY',
     metavar: 'true|false',
   },
+  ...transportSchema('WITNESS_SIDECAR', 'the sidecar'),
+  tlsServerName: {
+    doc: "With TLS: the name checked in the witness's certificate; default the host of its --witness endpoint.",
+    format: String,
+    default: '',
+    arg: 'tls-server-name',
+    env: 'WITNESS_SIDECAR_TLS_SERVER_NAME',
+    metavar: 'NAME',
+  },
+  tlsPeerServerName: {
+    doc: "With TLS: the name checked in the peer's certificate; default PEER-NODE.GROUP (the CN `witness certs init` gives it).",
+    format: String,
+    default: '',
+    arg: 'tls-peer-server-name',
+    env: 'WITNESS_SIDECAR_TLS_PEER_SERVER_NAME',
+    metavar: 'NAME',
+  },
   logLevel: logLevelOption('WITNESS_SIDECAR'),
   config: configFileOption('WITNESS_SIDECAR'),
   startCmd: {
@@ -267,6 +287,7 @@ export function loadSidecarConfig(
   if (config.listen === config.peer) {
     throw new ConfigError('peer', `peer (--peer) must differ from listen (--listen); both are ${config.listen}`);
   }
+  transportSettings(config);
   return config;
 }
 
@@ -315,6 +336,9 @@ export function toSidecarOptions(c: SidecarConfig): SidecarOptions {
     marginMs: c.margin,
     healthActiveOnly: c.healthActiveOnly === 'true',
     logLevel: c.logLevel,
+    transport: transportSettings(c),
+    witnessServerName: c.tlsServerName === '' ? undefined : c.tlsServerName,
+    peerServerName: c.tlsPeerServerName === '' ? `${c.peerNode}.${c.group}` : c.tlsPeerServerName,
   };
 }
 

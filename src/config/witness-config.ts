@@ -14,11 +14,12 @@ import {
   logLevelOption,
   renderHelp,
 } from './load-config';
+import { type TransportConfig, transportSchema, transportSettings } from './transport-options';
 
 export { ConfigError, LOG_LEVELS, type LogLevel } from './load-config';
 
 /** What `witness serve` runs with. Durations are milliseconds. */
-export interface WitnessConfig {
+export interface WitnessConfig extends TransportConfig {
   /** gRPC listen address: `host:port`, or `[v6]:port`. */
   readonly listen: string;
   /** Directory of the witness's durable store. */
@@ -101,6 +102,7 @@ export const witnessSchema: ConfigSchema<WitnessConfig> = {
     arg: 'forget-after',
     env: 'WITNESS_FORGET_AFTER',
   },
+  ...transportSchema('WITNESS', 'the witness'),
   logLevel: logLevelOption('WITNESS'),
   config: configFileOption('WITNESS'),
 };
@@ -120,6 +122,7 @@ function checkWitnessConfig(config: WitnessConfig): void {
         `got defaultLease ${formatDuration(config.defaultLease)} and lease ${formatDuration(config.lease)}`,
     );
   }
+  transportSettings(config);
 }
 
 /**

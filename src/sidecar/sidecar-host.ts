@@ -5,8 +5,11 @@
 import * as grpc from '@grpc/grpc-js';
 import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
+import { openCertificates, transportName } from '../grpc/open-certificates';
+import type { ReloadingCertificates } from '../grpc/reloading-certificates';
 import type { Logger } from '../log/logger';
 import { toWireRole } from '../wire/enum-mappings';
+import { linkSecurity } from './link-security';
 import { monotonicNowMs } from './monotonic-clock';
 import { PeerLink } from './peer-link';
 import type { Clock, Timers, WitnessTransport } from './sidecar-ports';
@@ -35,6 +38,8 @@ export class SidecarHost {
   private readonly runtime: SidecarRuntime;
   private readonly server: SidecarServer;
   private readonly peer: PeerLink;
+  /** One set for the server and both links: the same files, re-read once. */
+  private readonly certificates: ReloadingCertificates | undefined;
   private port = 0;
   private readonly warned = new Set<string>();
 
@@ -46,7 +51,9 @@ export class SidecarHost {
     const settings = toSettings(options);
     requireWorkableSettings(settings);
     trackClientSockets(monotonicNowMs);
+    this.certificates = openCertificates(options.transport, options.listen, logger);
     this.server = new SidecarServer({
+      certificates: this.certificates,
       group: options.group,
       node: options.node,
       peerNode: options.peerNode,
@@ -61,6 +68,7 @@ export class SidecarHost {
       options.peerNode,
       options.timeoutMs,
       options.heartbeatMs,
+      linkSecurity(this.certificates, options.peerServerName),
       (why) => this.warnOnce(why, 'ignored a Peer heartbeat reply'),
     );
     const health = this.server.health;
@@ -95,6 +103,7 @@ export class SidecarHost {
         mode: o.mode,
         listen: o.listen,
         port: this.port,
+        transport: transportName(this.certificates),
         peer: o.peer,
         witness: o.witness.map((e) => e.address),
         heartbeatMs: o.heartbeatMs,
@@ -131,6 +140,7 @@ export class SidecarHost {
       { group: o.group, node: o.node, role: toWireRole(o.role) },
       o.timeoutMs,
       o.heartbeatMs,
+      linkSecurity(this.certificates, o.witnessServerName),
       (why) => this.warnOnce(why, 'ignored a witness answer'),
     );
     return {

@@ -7,6 +7,7 @@ import { loadWitnessProto } from '../proto/load-proto';
 import { fromWireAnswer } from '../wire/lease-answer';
 import { ChannelKeeper } from './channel-keeper';
 import { linkChannelOptions } from './channel-options';
+import type { LinkSecurity } from './link-security';
 import { monotonicNowMs } from './monotonic-clock';
 import type { WitnessEndpoints } from './witness-endpoints';
 
@@ -27,10 +28,11 @@ export class WitnessLink {
     private readonly caller: Caller,
     private readonly deadlineMs: number,
     heartbeatMs: number,
+    private readonly security: LinkSecurity,
     /** An answer failed validation and counted as a failed call: for a log line (the caller may rate-limit). */
     private readonly onMalformedAnswer: (why: string) => void = () => undefined,
   ) {
-    this.options = linkChannelOptions(heartbeatMs, deadlineMs);
+    this.options = { ...linkChannelOptions(heartbeatMs, deadlineMs), ...security.options };
   }
 
   get endpoint(): string {
@@ -114,7 +116,7 @@ export class WitnessLink {
     let keeper = this.clients.get(address);
     if (keeper === undefined) {
       const { grpcObject } = loadWitnessProto();
-      const client = new grpcObject.witness.v1.Witness(address, grpc.credentials.createInsecure(), this.options);
+      const client = new grpcObject.witness.v1.Witness(address, this.security.credentials, this.options);
       keeper = new ChannelKeeper(client, address, this.deadlineMs, monotonicNowMs());
       this.clients.set(address, keeper);
     }

@@ -29,6 +29,11 @@ const DEFAULTS: WitnessConfig = {
   clockDrift: 0.01,
   margin: 50,
   forgetAfter: 86_400_000,
+  tlsCert: null,
+  tlsKey: null,
+  tlsCa: null,
+  tlsClientAuth: null,
+  insecure: 'false',
   logLevel: 'info',
   config: null,
 };
@@ -71,8 +76,9 @@ describe('witness serve configuration', () => {
   });
 
   it('takes host names, IPv4 and bracketed IPv6 addresses to listen on', () => {
+    // --insecure: plaintext on an address that is not loopback needs it (transport-config.test.ts).
     for (const listen of ['0.0.0.0:1', 'localhost:65535', 'witness.example.org:50051', '[::]:50051', '[::1]:50051']) {
-      expect(loadWitnessConfig(['--listen', listen], {}).listen).to.equal(listen);
+      expect(loadWitnessConfig(['--listen', listen, '--insecure'], {}).listen).to.equal(listen);
     }
   });
 
