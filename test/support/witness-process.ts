@@ -98,18 +98,22 @@ export interface Clients {
   close(): void;
 }
 
-export function connect(address: string): Clients {
+/** Clients of the witness at `address`: plaintext unless given TLS `credentials` (test/support/test-certs.ts). */
+export function connect(
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): Clients {
   const { grpcObject } = loadWitnessProto();
-  const credentials = grpc.credentials.createInsecure();
-  const witness = new grpcObject.witness.v1.Witness(address, credentials);
-  const admin = new grpcObject.witness.v1.Admin(address, credentials);
+  const witness = new grpcObject.witness.v1.Witness(address, credentials, options);
+  const admin = new grpcObject.witness.v1.Admin(address, credentials, options);
   const healthPackage = grpc.loadPackageDefinition(
     protoLoader.loadSync(healthProtoPath, { enums: String }),
   ) as unknown as {
     grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
   };
   const Health = healthPackage.grpc.health.v1.Health;
-  const health = new Health(address, credentials);
+  const health = new Health(address, credentials, options);
   return {
     witness,
     admin,
