@@ -3,21 +3,11 @@
  * non-loopback --listen without TLS needs --insecure, and every refusal is a ConfigError naming its key.
  */
 import { expect } from 'chai';
-import { ConfigError } from '../../src/config/load-config';
 import { isLoopbackHost } from '../../src/config/loopback';
 import { loadSidecarConfig, sidecarHelp, toSidecarOptions } from '../../src/config/sidecar-config';
 import { loadWitnessConfig, witnessHelp } from '../../src/config/witness-config';
 import { transportSettings } from '../../src/config/transport-options';
-
-function configError(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  expect.fail('expected a ConfigError');
-}
+import { configError } from '../support/config-error';
 
 const SIDECAR = ['--group', 'g1', '--node', 'a', '--peer-node', 'b'];
 const TLS = ['--tls-cert', '/etc/fw/a.crt', '--tls-key', '/etc/fw/a.key'];

@@ -2,24 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import {
-  ConfigError,
-  loadWitnessConfig,
-  type WitnessConfig,
-  witnessHelp,
-  witnessSchema,
-} from '../../src/config/witness-config';
-
-/** Runs `load` and returns the ConfigError it must throw. */
-function configError(load: () => unknown): ConfigError {
-  try {
-    load();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  expect.fail('expected a ConfigError');
-}
+import { loadWitnessConfig, type WitnessConfig, witnessHelp, witnessSchema } from '../../src/config/witness-config';
+import { configError } from '../support/config-error';
 
 const DEFAULTS: WitnessConfig = {
   listen: '127.0.0.1:50051',
