@@ -7,7 +7,7 @@ import { issueLeaf, makeCa } from './openssl';
 
 const CA_DAYS = 3650;
 
-/** The identity URIs of design §15 (the same scheme item 2 of issue 10 checks). */
+/** The identity URIs of design §16.2, which the authorization of callers will check. */
 export const nodeUri = (trustDomain: string, group: string, node: string): string =>
   `spiffe://${trustDomain}/group/${group}/node/${node}`;
 export const operatorUri = (trustDomain: string, name: string): string => `spiffe://${trustDomain}/operator/${name}`;

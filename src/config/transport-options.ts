@@ -1,5 +1,5 @@
 /**
- * The transport options both programs share (design §15): TLS files, client authentication and
+ * The transport options both programs share (design §16): TLS files, client authentication and
  * --insecure, and the rule that plaintext is served on loopback addresses only unless --insecure.
  */
 import type { TransportSettings } from '../grpc/tls-files';

@@ -1,5 +1,5 @@
 /**
- * `witness certs init` (design §15): the files it makes verify with `openssl verify` against its
+ * `witness certs init` (design §16): the files it makes verify with `openssl verify` against its
  * CA and carry the SANs the identities are built on; keys are 0600; a directory with content is
  * refused without --force.
  */

@@ -1,5 +1,5 @@
 /**
- * Safe defaults (design §15): plaintext only on loopback; any other address needs TLS or
+ * Safe defaults (design §16): plaintext only on loopback; any other address needs TLS or
  * --insecure (exit 2 naming what to add), and --insecure says once what it allows. Reflection
  * lists only the services the port serves (the witness no longer lists Peer and Sidecar).
  */

@@ -1,5 +1,5 @@
 /**
- * A secured pair (design §15): the witness and both sidecars with mTLS (--tls-client-auth require),
+ * A secured pair (design §16): the witness and both sidecars with mTLS (--tls-client-auth require),
  * certificates made at test time, the sidecars reaching the witness and each other through the
  * fault proxies (TLS passes through them). Scenario 9 of scenarios.test.ts, secured: the active
  * sidecar is killed and the other takes over within the same bound.

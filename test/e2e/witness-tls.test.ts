@@ -1,5 +1,5 @@
 /**
- * The witness's port with TLS and mTLS (design §15), a real process on loopback with certificates
+ * The witness's port with TLS and mTLS (design §16), a real process on loopback with certificates
  * made at test time: the right client is served, a wrong one is refused cleanly (UNAVAILABLE, the
  * witness keeps serving), and a certificate rotated on disk reaches new connections without a restart.
  */

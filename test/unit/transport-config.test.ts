@@ -1,5 +1,5 @@
 /**
- * The transport options of both programs (design §15): --tls-* go together as documented, a
+ * The transport options of both programs (design §16): --tls-* go together as documented, a
  * non-loopback --listen without TLS needs --insecure, and every refusal is a ConfigError naming its key.
  */
 import { expect } from 'chai';
