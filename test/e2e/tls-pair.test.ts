@@ -21,7 +21,7 @@ describe('a pair secured with mTLS to the witness and to each other', function (
   before(function () {
     requireOpenssl(this);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tls-pair-e2e-'));
-    certs = makeTestCerts(path.join(dir, 'certs'));
+    certs = makeTestCerts(path.join(dir, 'certs'), ['g1/a', 'g1/b', 'g1/c']);
   });
   after(() => {
     if (dir !== undefined) fs.rmSync(dir, { recursive: true, force: true });
@@ -51,6 +51,23 @@ describe('a pair secured with mTLS to the witness and to each other', function (
     expect(c.intervalsOf('a')[0]!.end).to.be.at.most(b.start);
     expect(BigInt(b.epoch ?? '0') > BigInt(a!.epoch ?? '0')).to.equal(true);
     expect(failover, 'failover time').to.be.below(FAILOVER_LIMIT_MS);
+    c.assertNoOverlaps();
+  });
+
+  it("a sidecar does not take another node's certificate of the same CA for its peer's", async () => {
+    // b presents c's certificate (CN c.g1): a checks b.g1 in its peer's certificate and refuses the
+    // connection, so b's replies (and the peer lease in them) never reach a. a's server still takes
+    // b's heartbeats: authorizing callers by their certificate is not built yet (design §15.1).
+    const impostor: TestCerts = { ...certs, node: (group, node) => certs.node(group, node === 'b' ? 'c' : node) };
+    const c = await coldStart({ tls: impostor });
+    await c.holdFor(
+      'a holds no peer lease from the impostor (its replies never reach a); a keeps running on its witness lease',
+      async () => {
+        const a = await c.state('a');
+        return a !== undefined && a.peerLeaseRemainingMs === 0 && a.active;
+      },
+      3 * LEASE_MS,
+    );
     c.assertNoOverlaps();
   });
 });
