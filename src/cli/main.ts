@@ -4,6 +4,9 @@
  * (src/config) and runs its own program. Exit status: 0 done, 1 failed, 2 usage or configuration.
  */
 import { ConfigError, loadWitnessConfig, witnessHelp } from '../config/witness-config';
+import { certsHelp, loadCertsPlan } from '../config/certs-config';
+import { initCerts } from '../certs/init-certs';
+import path from 'node:path';
 import { describeTables } from '../core/sidecar/describe-decisions';
 import { describeRules } from '../core/witness/rules';
 import { loadSidecarConfig, sidecarHelp } from '../config/sidecar-config';
@@ -15,6 +18,7 @@ const USAGE = `Usage: witness <command> [options]
 Commands:
   serve   Run the witness gRPC service (options: witness serve --help).
   sidecar Run beside one copy of a workload (options: witness sidecar --help).
+  certs   certs init --dir DIR: make a CA and the TLS certificates (options: witness certs init --help).
   tables  Print the sidecar's decision rules, in order, and the VOLTTRON tables.
   rules   Print the rules the witness decides by, in the order it tries them.
   help    Print this help; witness help <command> prints one command's help.
@@ -61,6 +65,23 @@ const commands = new Map<string, Command>([
         const command = split >= 0 ? args.slice(split + 1) : [];
         const report = (line: string): void => void process.stdout.write(`${line}\n`);
         await runSidecar(loadSidecarConfig(options, env, [], report), command);
+      },
+    },
+  ],
+  [
+    'certs',
+    {
+      help: certsHelp,
+      run: (args, env) => {
+        const [sub, ...rest] = args;
+        if (sub !== 'init') {
+          throw new ConfigError(
+            '',
+            `certs takes the subcommand init: witness certs init --dir DIR; got ${sub ?? 'nothing'}`,
+          );
+        }
+        const plan = loadCertsPlan(rest, env);
+        for (const file of initCerts(plan)) process.stdout.write(`${path.join(plan.dir, file)}\n`);
       },
     },
   ],

@@ -49,6 +49,13 @@ export interface OptionSchema extends convict.SchemaObj {
   /** Bounds for the `duration` (a duration or milliseconds) and `decimal` (a number) formats. */
   readonly min?: string | number;
   readonly max?: string | number;
+  /**
+   * A switch (format `['true', 'false']`, default 'false'): `--insecure` alone means true, so it
+   * takes no value on the command line (`--insecure=false` still works).
+   */
+  readonly flag?: boolean;
+  /** May be given more than once on the command line; the values are joined with ",". */
+  readonly repeatable?: boolean;
 }
 
 /** A flat schema (no nested keys) with one entry per key of the loaded config type `T`. */
@@ -85,14 +92,6 @@ export function parseHostPort(value: string): { host: string; port: number } | u
   if (/^[\d.]+$/.test(host)) return undefined; // looks like an IPv4 address but is not one
   const label = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
   return new RegExp(`^${label}(?:\\.${label})*\\.?$`).test(host) && host.length <= 253 ? { host, port } : undefined;
-}
-
-/** True when `listen` binds only loopback: 127.0.0.0/8, ::1 or localhost. */
-export function isLoopbackListen(listen: string): boolean {
-  const host = parseHostPort(listen)?.host;
-  if (host === undefined) return false;
-  if (host === 'localhost' || host === '::1') return true;
-  return net.isIPv4(host) && host.startsWith('127.');
 }
 
 const HOST_PORT_FORMS = 'must be HOST:PORT with a port from 1 to 65535 (IPv6 in brackets: [::1]:50051)';
@@ -215,6 +214,8 @@ export function parseFlags<T>(spec: CommandSpec<T>, argv: readonly string[]): Se
     let value: string;
     if (eq >= 0) {
       value = arg.slice(eq + 1);
+    } else if (spec.schema[key as keyof T].flag === true) {
+      value = 'true';
     } else {
       const next = argv[i + 1];
       if (next === undefined || next.startsWith('--')) {
@@ -223,7 +224,12 @@ export function parseFlags<T>(spec: CommandSpec<T>, argv: readonly string[]): Se
       value = next;
       i++;
     }
-    settings.push({ key, value, origin: flag });
+    const earlier = settings.find((s) => s.key === key);
+    if (earlier !== undefined && spec.schema[key as keyof T].repeatable === true) {
+      settings.splice(settings.indexOf(earlier), 1, { key, value: `${String(earlier.value)},${value}`, origin: flag });
+    } else {
+      settings.push({ key, value, origin: flag });
+    }
   }
   return settings;
 }
@@ -447,7 +453,7 @@ export function renderHelp<T>(
 ): string {
   const options = entries(spec.schema).map(([key, option]) =>
     [
-      `  --${option.arg} ${metavar(option)}`,
+      option.flag === true ? `  --${option.arg} (takes no value)` : `  --${option.arg} ${metavar(option)}`,
       `      ${option.doc}`,
       `      env ${option.env}, default ${showDefault(option)}${range(option)}` +
         (spec.fileKey === undefined || key === spec.fileKey ? '' : `; file key ${key}`),

@@ -19,8 +19,9 @@ import {
 import { mapVolttronConfig, volttronConfigPath } from './volttron-config';
 import { readSecretFile, SecretFileError } from './secret-file';
 import { ID_PATTERN, ID_RULE } from '../core/ids';
+import { type TransportConfig, transportSchema, transportSettings } from './transport-options';
 
-export interface SidecarConfig {
+export interface SidecarConfig extends TransportConfig {
   readonly group: string;
   readonly node: string;
   readonly role: 'primary' | 'secondary';
@@ -46,6 +47,8 @@ export interface SidecarConfig {
   readonly healthActiveOnly: 'true' | 'false';
   /** File holding the group key (design §17.3), the same on both nodes and at the witness, or null. */
   readonly groupKeyFile: string | null;
+  readonly tlsServerName: string;
+  readonly tlsPeerServerName: string;
   readonly logLevel: LogLevel;
   readonly config: string | null;
   readonly volttronConfig: string | null;
@@ -198,6 +201,23 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     env: 'WITNESS_SIDECAR_GROUP_KEY_FILE',
     metavar: 'FILE',
   },
+  ...transportSchema('WITNESS_SIDECAR', 'the sidecar'),
+  tlsServerName: {
+    doc: "With TLS: the name checked in the witness's certificate; default the host of its --witness endpoint.",
+    format: String,
+    default: '',
+    arg: 'tls-server-name',
+    env: 'WITNESS_SIDECAR_TLS_SERVER_NAME',
+    metavar: 'NAME',
+  },
+  tlsPeerServerName: {
+    doc: "With TLS: the name checked in the peer's certificate; default PEER-NODE.GROUP (the CN `witness certs init` gives it).",
+    format: String,
+    default: '',
+    arg: 'tls-peer-server-name',
+    env: 'WITNESS_SIDECAR_TLS_PEER_SERVER_NAME',
+    metavar: 'NAME',
+  },
   logLevel: logLevelOption('WITNESS_SIDECAR'),
   config: configFileOption('WITNESS_SIDECAR'),
   startCmd: {
@@ -279,6 +299,7 @@ export function loadSidecarConfig(
   if (config.listen === config.peer) {
     throw new ConfigError('peer', `peer (--peer) must differ from listen (--listen); both are ${config.listen}`);
   }
+  transportSettings(config);
   return config;
 }
 
@@ -328,6 +349,9 @@ export function toSidecarOptions(c: SidecarConfig): SidecarOptions {
     healthActiveOnly: c.healthActiveOnly === 'true',
     groupKey: c.groupKeyFile === null ? undefined : groupKeyOf(c.groupKeyFile),
     logLevel: c.logLevel,
+    transport: transportSettings(c),
+    witnessServerName: c.tlsServerName === '' ? undefined : c.tlsServerName,
+    peerServerName: c.tlsPeerServerName === '' ? `${c.peerNode}.${c.group}` : c.tlsPeerServerName,
   };
 }
 

@@ -5,23 +5,25 @@
  */
 import { DEFAULT_TRUST_DOMAIN } from '../wire/spiffe-id';
 import { formatDuration } from './duration';
+import { isLoopbackHost } from './loopback';
 import {
   type CommandSpec,
   ConfigError,
   type ConfigSchema,
   configFileOption,
-  isLoopbackListen,
   loadConfig,
   type LogLevel,
   type OptionSchema,
+  parseHostPort,
   logLevelOption,
   renderHelp,
 } from './load-config';
+import { type TransportConfig, transportSchema, transportSettings } from './transport-options';
 
 export { ConfigError, LOG_LEVELS, type LogLevel } from './load-config';
 
 /** What `witness serve` runs with. Durations are milliseconds. */
-export interface WitnessConfig {
+export interface WitnessConfig extends TransportConfig {
   /** gRPC listen address: `host:port`, or `[v6]:port`. */
   readonly listen: string;
   /** Directory of the witness's durable store. */
@@ -133,11 +135,12 @@ export const witnessSchema: ConfigSchema<WitnessConfig> = {
     metavar: 'FILE',
   },
   openRegistration: {
-    doc: 'true: any caller may join any group, the first two nodes its members, with no credentials (loopback only).',
+    doc: 'Any caller may join any group, the first two nodes its members, with no credentials (loopback only).',
     format: ['true', 'false'],
     default: 'false',
     arg: 'open-registration',
     env: 'WITNESS_OPEN_REGISTRATION',
+    flag: true,
   },
   trustDomain: {
     doc: 'SPIFFE trust domain of identities in certificates: spiffe://DOMAIN/group/G/node/N, spiffe://DOMAIN/operator/NAME.',
@@ -186,6 +189,7 @@ export const witnessSchema: ConfigSchema<WitnessConfig> = {
     1_000,
   ),
   maxMessageSize: { ...limit('Largest request accepted, in bytes.', 'max-message-size', 65_536), metavar: 'BYTES' },
+  ...transportSchema('WITNESS', 'the witness'),
   logLevel: logLevelOption('WITNESS'),
   config: configFileOption('WITNESS'),
 };
@@ -210,6 +214,8 @@ const witnessCommand: CommandSpec<WitnessConfig> = {
 
 /** Checks between keys, after each key is valid on its own. */
 function checkWitnessConfig(config: WitnessConfig): void {
+  // How the port is secured comes first: admission depends on it (a CA may vouch for callers).
+  transportSettings(config);
   checkAdmission(config);
   if (config.defaultLease > config.lease) {
     throw new ConfigError(
@@ -230,11 +236,12 @@ function checkAdmission(config: WitnessConfig): void {
         'members are either declared or first come',
     );
   }
-  if (!open && config.groupsFile === null) {
+  if (!open && config.groupsFile === null && !caVouches(config)) {
     throw new ConfigError(
       'groupsFile',
       'groupsFile (--groups-file) is needed: the witness must know which nodes may join which group ' +
-        '(or, on loopback only, give --open-registration true)',
+        '(or let a CA vouch for node identities with --tls-ca and --tls-client-auth require, ' +
+        'or, on loopback only, give --open-registration)',
     );
   }
   if (config.identityFrom === 'cn' && config.groupsFile === null) {
@@ -243,13 +250,18 @@ function checkAdmission(config: WitnessConfig): void {
       'identityFrom (--identity-from) cn needs groupsFile (--groups-file), which names each CN',
     );
   }
-  if (open && !isLoopbackListen(config.listen)) {
+  if (open && !isLoopbackHost(parseHostPort(config.listen)?.host ?? '')) {
     throw new ConfigError(
       'openRegistration',
       `openRegistration (--open-registration) is allowed only on a loopback address, not ${config.listen}: ` +
         'anyone who reaches the port could join a group; declare members with --groups-file',
     );
   }
+}
+
+/** Mutual TLS with a CA: certificates name the callers, so the CA can vouch for node identities. */
+export function caVouches(config: WitnessConfig): boolean {
+  return config.tlsCa !== null && config.tlsClientAuth !== 'none';
 }
 
 /**

@@ -1,12 +1,10 @@
 /** Binding and stopping a gRPC server, the same for the witness and the sidecar. */
 import * as grpc from '@grpc/grpc-js';
 
-/** Binds HOST:PORT without TLS and resolves to the bound port. */
-export function bindInsecure(server: grpc.Server, address: string): Promise<number> {
+/** Binds HOST:PORT with `credentials` (see transport-credentials.ts) and resolves to the bound port. */
+export function bindServer(server: grpc.Server, address: string, credentials: grpc.ServerCredentials): Promise<number> {
   return new Promise((resolve, reject) =>
-    server.bindAsync(address, grpc.ServerCredentials.createInsecure(), (error, port) =>
-      error ? reject(error) : resolve(port),
-    ),
+    server.bindAsync(address, credentials, (error, port) => (error ? reject(error) : resolve(port))),
   );
 }
 

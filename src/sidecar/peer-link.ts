@@ -1,12 +1,11 @@
 /** The sidecar's heartbeats to its peer, each with a deadline. */
-import * as grpc from '@grpc/grpc-js';
 import type { PeerReply, PeerState } from '../core/sidecar/types';
 import type { PeerClient } from '../gen/witness/v1/Peer';
 import { loadWitnessProto } from '../proto/load-proto';
-import { callMetadata } from '../wire/group-key-metadata';
 import { ChannelKeeper } from './channel-keeper';
 import { linkChannelOptions } from './channel-options';
 import { monotonicNowMs } from './monotonic-clock';
+import type { LinkSecurity } from './link-security';
 import { fromWireReply, toWirePeerState } from './peer-wire';
 
 export class PeerLink {
@@ -18,14 +17,14 @@ export class PeerLink {
     private readonly peerNode: string,
     private readonly deadlineMs: number,
     heartbeatMs: number,
+    private readonly security: LinkSecurity,
     /** A reply came from another node or group than the configured peer's: for a log line. */
     private readonly onWrongPeer: (why: string) => void = () => undefined,
-    private readonly metadata: () => grpc.Metadata = callMetadata(undefined),
   ) {
     const { grpcObject } = loadWitnessProto();
-    const options = linkChannelOptions(heartbeatMs, deadlineMs);
+    const options = { ...linkChannelOptions(heartbeatMs, deadlineMs), ...security.options };
     this.keeper = new ChannelKeeper(
-      new grpcObject.witness.v1.Peer(address, grpc.credentials.createInsecure(), options),
+      new grpcObject.witness.v1.Peer(address, security.credentials, options),
       address,
       deadlineMs,
       monotonicNowMs(),
@@ -35,7 +34,7 @@ export class PeerLink {
   heartbeat(state: PeerState, done: (reply: PeerReply | undefined) => void): void {
     this.keeper.client.Heartbeat(
       { state: toWirePeerState(this.group, state) },
-      this.metadata(),
+      this.security.metadata(),
       { deadline: Date.now() + this.deadlineMs },
       (error, response) => {
         if (error || response === undefined) {

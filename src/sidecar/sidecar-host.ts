@@ -2,14 +2,16 @@
  * The sidecar process's plumbing around the one runtime: its gRPC server, real links to the peer
  * and the witness over the ordered endpoint list, node timers and the monotonic clock.
  */
-import { callMetadata } from '../wire/group-key-metadata';
 import { RefusalLog } from '../wire/refusal-log';
 import { peerAccessGuard } from './peer-access';
 import * as grpc from '@grpc/grpc-js';
 import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
+import { openCertificates, transportName } from '../grpc/open-certificates';
+import type { ReloadingCertificates } from '../grpc/reloading-certificates';
 import type { Logger } from '../log/logger';
 import { toWireRole } from '../wire/enum-mappings';
+import { linkSecurity } from './link-security';
 import { monotonicNowMs } from './monotonic-clock';
 import { PeerLink } from './peer-link';
 import type { Clock, Timers, WitnessTransport } from './sidecar-ports';
@@ -38,6 +40,8 @@ export class SidecarHost {
   private readonly runtime: SidecarRuntime;
   private readonly server: SidecarServer;
   private readonly peer: PeerLink;
+  /** One set for the server and both links: the same files, re-read once. */
+  private readonly certificates: ReloadingCertificates | undefined;
   private port = 0;
   private readonly warned = new Set<string>();
 
@@ -49,7 +53,9 @@ export class SidecarHost {
     const settings = toSettings(options);
     requireWorkableSettings(settings);
     trackClientSockets(monotonicNowMs);
+    this.certificates = openCertificates(options.transport, options.listen, logger);
     this.server = new SidecarServer({
+      certificates: this.certificates,
       group: options.group,
       node: options.node,
       peerNode: options.peerNode,
@@ -65,8 +71,8 @@ export class SidecarHost {
       options.peerNode,
       options.timeoutMs,
       options.heartbeatMs,
+      linkSecurity(this.certificates, options.peerServerName, options.groupKey),
       (why) => this.warnOnce(why, 'ignored a Peer heartbeat reply'),
-      callMetadata(options.groupKey),
     );
     const health = this.server.health;
     this.runtime = new SidecarRuntime(settings, {
@@ -100,6 +106,7 @@ export class SidecarHost {
         mode: o.mode,
         listen: o.listen,
         port: this.port,
+        transport: transportName(this.certificates),
         peer: o.peer,
         witness: o.witness.map((e) => e.address),
         heartbeatMs: o.heartbeatMs,
@@ -136,8 +143,8 @@ export class SidecarHost {
       { group: o.group, node: o.node, role: toWireRole(o.role) },
       o.timeoutMs,
       o.heartbeatMs,
+      linkSecurity(this.certificates, o.witnessServerName, o.groupKey),
       (why) => this.warnOnce(why, 'ignored a witness answer'),
-      callMetadata(o.groupKey),
     );
     return {
       get endpoint() {

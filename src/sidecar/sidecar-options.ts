@@ -1,5 +1,6 @@
 /** What a sidecar runs with: from `witness sidecar` flags or from a program embedding it. */
 import type { Failback, Mode, NodeRole, SidecarSettings } from '../core/sidecar/types';
+import type { TransportSettings } from '../grpc/tls-files';
 
 export interface WitnessEndpoint {
   readonly address: string;
@@ -41,6 +42,12 @@ export interface SidecarOptions {
    */
   readonly groupKey?: string;
   readonly logLevel: string;
+  /** TLS on this sidecar's port and on its calls to the witness and the peer; or plaintext. */
+  readonly transport: TransportSettings;
+  /** With TLS: the name checked in the witness's certificate; undefined: the endpoint's host. */
+  readonly witnessServerName: string | undefined;
+  /** With TLS: the name checked in the peer's certificate. */
+  readonly peerServerName: string;
 }
 
 export function toSettings(o: SidecarOptions): SidecarSettings {

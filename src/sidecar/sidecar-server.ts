@@ -6,7 +6,9 @@ import type { PeerReply, PeerState } from '../core/sidecar/types';
 import type { PeerHandlers } from '../gen/witness/v1/Peer';
 import type { SidecarHandlers } from '../gen/witness/v1/Sidecar';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
-import { bindInsecure, shutdownGracefully } from '../grpc/server-lifecycle';
+import type { ReloadingCertificates } from '../grpc/reloading-certificates';
+import { bindServer, shutdownGracefully } from '../grpc/server-lifecycle';
+import { serverCredentials } from '../grpc/transport-credentials';
 import type { Logger } from '../log/logger';
 import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
 import { type CallGuard, ServiceEdge } from '../wire/service-edge';
@@ -19,6 +21,8 @@ export interface SidecarServerHooks {
   readonly group: string;
   readonly node: string;
   readonly peerNode: string;
+  /** TLS certificates (reloaded when their files change); undefined: plaintext. */
+  readonly certificates: ReloadingCertificates | undefined;
   /** For what no handler expected: logged with a request id the caller is answered with. */
   readonly logger: Logger;
   /** A heartbeat was refused for who sent it: for a log line (the caller may rate-limit). */
@@ -42,6 +46,9 @@ export class ListenError extends Error {
 /** The sidecar's server answers only its peer and operators: a short grace is enough. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
+/** What reflection lists: what this port answers, not the witness's services of the same .proto files. */
+const REFLECTED_SERVICES = ['witness.v1.Peer', 'witness.v1.Sidecar', 'grpc.health.v1.Health'];
+
 const SERVER_OPTIONS: grpc.ServerOptions = {
   'grpc.http2.min_ping_interval_without_data_ms': 100,
   'grpc.keepalive_permit_without_calls': 1,
@@ -55,7 +62,7 @@ export class SidecarServer {
     'witness.v1.Peer': 'SERVING',
   });
 
-  constructor(hooks: SidecarServerHooks) {
+  constructor(private readonly hooks: SidecarServerHooks) {
     const { grpcObject } = loadWitnessProto();
     const peerEdge = new ServiceEdge({ service: 'witness.v1.Peer', logger: hooks.logger, guard: hooks.guard });
     const peer: PeerHandlers = {
@@ -74,12 +81,12 @@ export class SidecarServer {
     this.server.addService(strictDeserializers(grpcObject.witness.v1.Peer.service, 'witness.v1.Peer'), peer);
     this.server.addService(grpcObject.witness.v1.Sidecar.service, sidecar);
     this.health.addToServer(this.server);
-    new ReflectionService(reflectionDefinition()).addToServer(this.server);
+    new ReflectionService(reflectionDefinition(), { services: REFLECTED_SERVICES }).addToServer(this.server);
   }
 
   async listen(address: string): Promise<number> {
     try {
-      return await bindInsecure(this.server, address);
+      return await bindServer(this.server, address, serverCredentials(this.hooks.certificates));
     } catch (error) {
       throw new ListenError(address, error);
     }

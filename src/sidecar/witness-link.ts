@@ -4,10 +4,10 @@ import type { WitnessAnswer } from '../core/sidecar/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import type { WitnessClient } from '../gen/witness/v1/Witness';
 import { loadWitnessProto } from '../proto/load-proto';
-import { callMetadata } from '../wire/group-key-metadata';
 import { fromWireAnswer } from '../wire/lease-answer';
 import { ChannelKeeper } from './channel-keeper';
 import { linkChannelOptions } from './channel-options';
+import type { LinkSecurity } from './link-security';
 import { monotonicNowMs } from './monotonic-clock';
 import type { WitnessEndpoints } from './witness-endpoints';
 
@@ -28,11 +28,11 @@ export class WitnessLink {
     private readonly caller: Caller,
     private readonly deadlineMs: number,
     heartbeatMs: number,
+    private readonly security: LinkSecurity,
     /** An answer failed validation and counted as a failed call: for a log line (the caller may rate-limit). */
     private readonly onMalformedAnswer: (why: string) => void = () => undefined,
-    private readonly metadata: () => grpc.Metadata = callMetadata(undefined),
   ) {
-    this.options = linkChannelOptions(heartbeatMs, deadlineMs);
+    this.options = { ...linkChannelOptions(heartbeatMs, deadlineMs), ...security.options };
   }
 
   get endpoint(): string {
@@ -48,7 +48,12 @@ export class WitnessLink {
       knownEpoch: knownEpoch.toString(),
       leaseMs,
     };
-    this.keeper(address).client.Renew(request, this.metadata(), this.callOptions(), this.answer(done, address));
+    this.keeper(address).client.Renew(
+      request,
+      this.security.metadata(),
+      this.callOptions(),
+      this.answer(done, address),
+    );
   }
 
   /**
@@ -60,7 +65,7 @@ export class WitnessLink {
     const request = { group: this.caller.group, node: this.caller.node, knownEpoch: knownEpoch.toString(), leaseMs };
     this.keeper(this.endpoint).client.Acquire(
       request,
-      this.metadata(),
+      this.security.metadata(),
       this.callOptions(deadlineMs),
       this.answer(done, this.endpoint),
     );
@@ -75,7 +80,7 @@ export class WitnessLink {
     };
     this.keeper(this.endpoint).client.Release(
       request,
-      this.metadata(),
+      this.security.metadata(),
       this.callOptions(),
       this.answer(done, this.endpoint),
     );
@@ -126,7 +131,7 @@ export class WitnessLink {
     let keeper = this.clients.get(address);
     if (keeper === undefined) {
       const { grpcObject } = loadWitnessProto();
-      const client = new grpcObject.witness.v1.Witness(address, grpc.credentials.createInsecure(), this.options);
+      const client = new grpcObject.witness.v1.Witness(address, this.security.credentials, this.options);
       keeper = new ChannelKeeper(client, address, this.deadlineMs, monotonicNowMs());
       this.clients.set(address, keeper);
     }

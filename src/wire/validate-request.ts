@@ -63,6 +63,7 @@ export type MalformedRequest = { readonly [MALFORMED]: string } | { readonly [OV
 
 export function requireWellFormed<T extends object>(request: T | MalformedRequest): T {
   if (MALFORMED in request) throw invalid('request', `could not be decoded: ${request[MALFORMED]}`);
-  if (OVERSIZED in request) throw new WireError('resource-exhausted', 'request', `request: too large: ${request[OVERSIZED]}`);
+  if (OVERSIZED in request)
+    throw new WireError('resource-exhausted', 'request', `request: too large: ${request[OVERSIZED]}`);
   return request;
 }

@@ -1,6 +1,8 @@
 /** `witness serve`: open the store, start the arbiter and the gRPC server, stop cleanly on signals. */
 import { performance } from 'node:perf_hooks';
 import { ConfigError, type WitnessConfig } from '../config/witness-config';
+import { transportSettings } from '../config/transport-options';
+import { openCertificates, transportName } from '../grpc/open-certificates';
 import { Arbiter } from '../core/witness/arbiter';
 import { restartGrace } from '../core/lease';
 import { createLogger, type Logger } from '../log/logger';
@@ -19,6 +21,8 @@ process.env.UV_THREADPOOL_SIZE ??= '16';
 
 export async function runWitness(config: WitnessConfig): Promise<void> {
   const logger = createLogger('witness', config.logLevel);
+  // Before the store is opened: a bad certificate must not leave a lock behind for nothing.
+  const certificates = openCertificates(transportSettings(config), config.listen, logger);
   const now = (): number => performance.now();
   // Before the store: a groups file or token that cannot be used is a configuration error (exit 2).
   const access = accessFromConfig(config, logger, now);
@@ -74,6 +78,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     now,
     defaultLeaseMs: config.defaultLease,
     forgetAfterMs: config.forgetAfter,
+    certificates,
     onLockLost: () => stop('lost the data directory lock', 1),
     guard: access.guard,
     limits: {
@@ -90,6 +95,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     {
       listen: config.listen,
       port,
+      transport: transportName(certificates),
       dataDir: config.dataDir,
       generation: contents.generation.toString(),
       groups: contents.records.length,

@@ -6,7 +6,9 @@ import * as grpc from '@grpc/grpc-js';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { Arbiter } from '../core/witness/arbiter';
-import { bindInsecure, shutdownGracefully } from '../grpc/server-lifecycle';
+import type { ReloadingCertificates } from '../grpc/reloading-certificates';
+import { bindServer, shutdownGracefully } from '../grpc/server-lifecycle';
+import { serverCredentials } from '../grpc/transport-credentials';
 import type { Logger } from '../log/logger';
 import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
 import { type CallGuard, ServiceEdge } from '../wire/service-edge';
@@ -25,6 +27,8 @@ import { limitServerOptions, type WitnessLimits } from './witness-limits';
 import { witnessHandlers } from './witness-service';
 
 export const SERVED_SERVICES = ['witness.v1.Witness', 'witness.v1.Admin'] as const;
+/** What reflection lists: what this port answers, not every service of the .proto files (Peer, Sidecar). */
+const REFLECTED_SERVICES = [...SERVED_SERVICES, 'grpc.health.v1.Health'];
 
 /** How long a shutdown waits for calls in flight before cutting them. */
 export const SHUTDOWN_GRACE_MS = 5_000;
@@ -45,6 +49,8 @@ export interface WitnessServerParts {
   readonly defaultLeaseMs: number;
   /** Silence after which an unheld group is forgotten; 0 never forgets. */
   readonly forgetAfterMs: number;
+  /** TLS certificates (reloaded when their files change); undefined: plaintext. */
+  readonly certificates: ReloadingCertificates | undefined;
   /** The store lost its lock: the witness must stop (run-witness exits). */
   readonly onLockLost: (error: LockLostError) => void;
   /** Who may call (design §17); every call of Witness and Admin passes it first. */
@@ -101,12 +107,12 @@ export class WitnessServer {
       ),
     );
     this.health.addToServer(this.server);
-    new ReflectionService(reflectionDefinition()).addToServer(this.server);
+    new ReflectionService(reflectionDefinition(), { services: REFLECTED_SERVICES }).addToServer(this.server);
   }
 
   /** Binds HOST:PORT and returns the bound port. */
   async listen(address: string): Promise<number> {
-    const port = await bindInsecure(this.server, address);
+    const port = await bindServer(this.server, address, serverCredentials(this.parts.certificates));
     this.storeHealth.start();
     this.janitor.start();
     return port;

@@ -204,7 +204,6 @@ async function startWitness(
       [
         'serve',
         '--open-registration',
-        'true',
         '--listen',
         `127.0.0.1:${port}`,
         '--data-dir',

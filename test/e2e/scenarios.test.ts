@@ -23,15 +23,12 @@ import {
   type LogLine,
   type NodeName,
 } from '../support/cluster';
+import { coldStart, FAILOVER_LIMIT_MS, steady } from '../support/cluster-steady';
 import { findOverlaps, formatTimeline, type RunInterval } from '../support/run-intervals';
 
 const COUNTER_MASK = (1n << 23n) - 1n;
 /** "Several leases": how long a scenario watches for something that must not happen. */
 const SEVERAL_LEASES_MS = 3 * LEASE_MS;
-/** The failover bound the issue sets for scenarios 6 and 9. */
-const FAILOVER_LIMIT_MS = 1.5 * LEASE_MS;
-/** Bound on a cold start: witness grace (~1.06 s) and the sidecar's quiet peer lease, then a start. */
-const COLD_START_MS = 5000;
 
 function counter(epoch: string | null | undefined): bigint {
   return BigInt(epoch ?? '0') & COUNTER_MASK;
@@ -43,35 +40,6 @@ function epochOf(iv: RunInterval | undefined): bigint {
 
 function report(line: string): void {
   process.stdout.write(`      [measure] ${line}\n`);
-}
-
-/** Starts a cluster and waits until a's workload runs (its start line is in the run log). */
-async function coldStart(options: Parameters<typeof Cluster.start>[0] = {}): Promise<Cluster> {
-  const c = await Cluster.start(options);
-  await c.waitFor('a runs the workload after a cold start', () => c.intervalsOf('a').length > 0, COLD_START_MS);
-  return c;
-}
-
-/**
- * Waits for the steady state of "all up": a runs holding both a witness lease and a peer lease, and
- * b hears both a and the witness. Faults are injected from there.
- */
-async function steady(c: Cluster): Promise<void> {
-  await c.waitFor(
-    'steady state: a active on both leases, b hears a and the witness',
-    async () => {
-      const v = await c.active();
-      return (
-        v.a?.active === true &&
-        v.a.workload === 'WORKLOAD_PHASE_RUNNING' &&
-        v.a.witnessLeaseRemainingMs > 0 &&
-        v.a.peerLeaseRemainingMs > 0 &&
-        v.b?.peerReachable === true &&
-        v.b.witnessReachable
-      );
-    },
-    3000,
-  );
 }
 
 /**

@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
+import http2 from 'node:http2';
 import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import type { GroupEvent__Output } from '../../src/gen/witness/v1/GroupEvent';
@@ -47,14 +48,13 @@ describe('witness limits (real process)', function () {
       '2',
       '--watch-backlog',
       '20',
-      '--max-streams-per-connection',
-      '2',
       '--max-keepalive-streams',
       '2',
       '--max-message-size',
       '1024',
     ]);
-    clients = connect(witness.address);
+    clients = fresh();
+    open.length = 0;
   });
 
   afterEach(() => {
@@ -67,8 +67,9 @@ describe('witness limits (real process)', function () {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const fresh = (): Clients => {
-    const c = connect(witness.address);
+  /** Clients on a connection of their own (grpc-js shares one per address unless told not to). */
+  const fresh = (address = witness.address): Clients => {
+    const c = connect(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1 });
     open.push(c);
     return c;
   };
@@ -117,45 +118,86 @@ describe('witness limits (real process)', function () {
   });
 
   it('--max-streams-per-connection: a call past it waits out its deadline; another connection is served', async () => {
-    const busy = fresh();
+    const own = await startWitness(path.join(dir, 'data-streams'), ['--max-streams-per-connection', '2']);
+    const busy = fresh(own.address);
     const watches = [busy.admin.Watch({ group: 'g1' }), busy.admin.Watch({ group: 'g2' })];
     for (const w of watches) w.on('error', () => undefined);
-    // Give both streams time to open on the one connection.
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const waiting = await callError(unary((cb) => busy.witness.Renew(renewOf('g1'), deadline(500), cb)));
+    // Both streams open on the one connection before the third call is made.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const waiting = await callError(unary((cb) => busy.admin.GetGroup({ group: 'g1' }, deadline(500), cb)));
     expect(waiting.code).to.equal(grpc.status.DEADLINE_EXCEEDED);
-    expect((await calls(fresh()).renew(renewOf('g1'))).verdict).to.equal('VERDICT_ACKNOWLEDGED');
+    expect((await calls(fresh(own.address)).renew(renewOf('g1'))).verdict).to.equal('VERDICT_ACKNOWLEDGED');
     for (const w of watches) w.cancel();
+    own.proc.kill('SIGKILL');
   });
 
-  it('--max-watchers: a third Watch is RESOURCE_EXHAUSTED; a subscriber that does not read is dropped at --watch-backlog', async () => {
+  it('--max-watchers: a third Watch is RESOURCE_EXHAUSTED; a subscriber that stops reading is dropped at --watch-backlog', async () => {
+    const c = calls(fresh());
+    await c.renew(renewOf('g1'));
     const reader = fresh().admin.Watch({ group: '' });
     const seen: GroupEvent__Output[] = [];
     reader.on('data', (e: GroupEvent__Output) => seen.push(e));
     reader.on('error', () => undefined);
-    const stalled = fresh().admin.Watch({ group: '' });
-    stalled.pause();
-    const dropped = new Promise<grpc.ServiceError>((resolve) => stalled.on('error', resolve));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // grpc-js reads a stream eagerly whatever its consumer does; a client that really stops
+    // reading stops at the transport: raw HTTP/2 that leaves the stream paused.
+    const stalled = rawWatch(witness.address);
+    await new Promise((resolve) => setTimeout(resolve, 300));
     const third = await new Promise<grpc.ServiceError>((resolve) => fresh().admin.Watch({}).on('error', resolve));
     expect(third.code).to.equal(grpc.status.RESOURCE_EXHAUSTED);
     expect(third.details).to.include('--max-watchers');
-    // Events: refusals of a third node, each published; enough to fill the transport's windows.
-    const c = calls(fresh());
-    const filler = `${'n'.repeat(100)}`;
-    for (let i = 0; i < 1500; i++) {
-      await callError(c.renew({ ...renewOf('g1', `${filler}${i}`), role: 'ROLE_SECONDARY' }));
-      if (seen.length > 0 && i > 50 && (await Promise.race([dropped.then(() => true), Promise.resolve(false)]))) break;
+    // Events: each Release by a node that holds nothing is refused and published. Enough of them
+    // fill the flow-control windows, then the stalled stream's backlog.
+    const release = { group: 'g1', node: 'a', epoch: '0', knownEpoch: '0' };
+    for (let i = 0; i < 3_000; i++) expect((await c.release(release)).verdict).to.equal('VERDICT_REFUSED');
+    const status = await stalled.resumeAndReadStatus();
+    expect(status.code).to.equal(String(grpc.status.RESOURCE_EXHAUSTED));
+    expect(status.message).to.include('--watch-backlog');
+    // The dropped subscriber's slot is free again, and the reader that reads still gets every event.
+    expect(seen.length).to.equal(3_000);
+    const again = fresh().admin.Watch({ group: 'g1' });
+    again.on('error', () => undefined);
+    let event: GroupEvent__Output | undefined;
+    again.once('data', (e: GroupEvent__Output) => (event = e));
+    // The new stream subscribes once its call reaches the witness: publish until it hears (bounded).
+    for (let i = 0; i < 100 && event === undefined; i++) {
+      await c.release(release);
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    stalled.resume();
-    const error = await dropped;
-    expect(error.code).to.equal(grpc.status.RESOURCE_EXHAUSTED);
-    expect(error.details).to.include('--watch-backlog');
-    // The reader that reads is still subscribed and receives what follows.
-    const before = seen.length;
-    expect((await c.renew(renewOf('g2', 'b', 'ROLE_SECONDARY'))).verdict).to.equal('VERDICT_ACKNOWLEDGED');
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(seen.length).to.be.greaterThan(before);
+    expect(event?.group).to.equal('g1');
+    again.cancel();
     reader.cancel();
   });
 });
+
+/** An Admin.Watch of every group over raw HTTP/2, paused from the start: nothing is read. */
+function rawWatch(address: string): { resumeAndReadStatus(): Promise<{ code: string; message: string }> } {
+  const session = http2.connect(`http://${address}`);
+  session.on('error', () => undefined);
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/witness.v1.Admin/Watch',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  });
+  stream.pause();
+  stream.end(Buffer.from([0, 0, 0, 0, 0])); // one empty WatchRequest: every group
+  const status = new Promise<{ code: string; message: string }>((resolve) => {
+    stream.on('trailers', (trailers) =>
+      resolve({
+        code: String(trailers['grpc-status']),
+        message: decodeURIComponent(String(trailers['grpc-message'] ?? '')),
+      }),
+    );
+  });
+  return {
+    async resumeAndReadStatus() {
+      stream.on('data', () => undefined);
+      stream.resume();
+      try {
+        return await status;
+      } finally {
+        session.close();
+      }
+    },
+  };
+}

@@ -27,6 +27,7 @@ import { FaultProxy } from './fault-proxy';
 import net from 'node:net';
 import { killAllTracked, spawnTracked, trackedProcesses, type TrackedProcess } from './processes';
 import { findOverlaps, formatOverlaps, formatTimeline, readIntervals, type RunInterval } from './run-intervals';
+import { type KeyPair, type TestCerts, tlsCredentials } from './test-certs';
 import { cleanEnv, OPEN_REGISTRATION, WITNESS_MAIN } from './witness-process';
 import { WORKLOAD_SCRIPT } from './workload';
 
@@ -75,10 +76,22 @@ export interface ClusterOptions {
   dirPrefix?: string;
   /** Node options per process (e.g. --cpu-prof), before the script. */
   execArgv?: (name: ProcName) => string[];
+  /**
+   * mTLS everywhere with these certificates (test/support/test-certs.ts, nodes g1/a and g1/b): the
+   * witness and both sidecars require client certificates of the CA, and GetState presents the operator's.
+   */
+  tls?: TestCerts;
+  /**
+   * The witness's admission (design §17.1) and credentials, e.g. `--groups-file F`; default: open
+   * registration without TLS, the CA vouching for identities with it.
+   */
+  witnessArgs?: readonly string[];
+  /** Further options of a sidecar, e.g. `--group-key-file F`. */
+  sidecarArgs?: (node: NodeName) => readonly string[];
 }
 
-type ResolvedOptions = Required<Omit<ClusterOptions, 'tickMs' | 'execArgv'>> &
-  Pick<ClusterOptions, 'tickMs' | 'execArgv'>;
+type Optional = 'tickMs' | 'execArgv' | 'tls' | 'witnessArgs' | 'sidecarArgs';
+type ResolvedOptions = Required<Omit<ClusterOptions, Optional>> & Pick<ClusterOptions, Optional>;
 
 /** A parsed pino line, plus when the test process read it (ms, shared timeline). */
 export interface LogLine {
@@ -251,6 +264,7 @@ export class Cluster {
         startTimeoutMs: options.startTimeoutMs ?? START_TIMEOUT_MS,
         dirPrefix: options.dirPrefix ?? 'fw-e2e-',
         execArgv: options.execArgv,
+        tls: options.tls,
       },
       ports,
       links,
@@ -293,7 +307,7 @@ export class Cluster {
     if (name === 'witness') {
       return [
         'serve',
-        ...OPEN_REGISTRATION,
+        ...(o.witnessArgs ?? (o.tls === undefined ? OPEN_REGISTRATION : [])),
         '--listen',
         `127.0.0.1:${this.ports.witness}`,
         '--data-dir',
@@ -304,6 +318,7 @@ export class Cluster {
         lease,
         '--log-level',
         this.options.witnessLogLevel,
+        ...this.tlsArgs(o.tls?.witness),
       ];
     }
     const peerLink: LinkName = name === 'a' ? 'a->b' : 'b->a';
@@ -337,6 +352,8 @@ export class Cluster {
       this.options.failbackDelay,
       '--mode',
       this.options.mode,
+      ...this.tlsArgs(o.tls?.node('g1', name)),
+      ...(o.sidecarArgs?.(name) ?? []),
       '--',
       process.execPath,
       WORKLOAD_SCRIPT,
@@ -347,6 +364,13 @@ export class Cluster {
       '--max-runtime',
       String(o.maxRuntimeMs),
     ];
+  }
+
+  /** --tls-* options presenting `pair` and requiring client certificates of the CA; none without TLS. */
+  private tlsArgs(pair: KeyPair | undefined): string[] {
+    const certs = this.options.tls;
+    if (certs === undefined || pair === undefined) return [];
+    return ['--tls-cert', pair.cert, '--tls-key', pair.key, '--tls-ca', certs.ca, '--tls-client-auth', 'require'];
   }
 
   /**
@@ -477,7 +501,12 @@ export class Cluster {
     let client = this.clients[node];
     if (client === undefined) {
       const { grpcObject } = loadWitnessProto();
-      client = new grpcObject.witness.v1.Sidecar(`127.0.0.1:${this.ports[node]}`, grpc.credentials.createInsecure(), {
+      const certs = this.options.tls;
+      const credentials =
+        certs === undefined ? grpc.credentials.createInsecure() : tlsCredentials(certs, certs.operator);
+      client = new grpcObject.witness.v1.Sidecar(`127.0.0.1:${this.ports[node]}`, credentials, {
+        // A node's certificate names it NODE.GROUP (witness certs init), not by its address.
+        ...(certs === undefined ? {} : { 'grpc.ssl_target_name_override': `${node}.g1` }),
         'grpc.initial_reconnect_backoff_ms': 50,
         'grpc.min_reconnect_backoff_ms': 50,
         'grpc.max_reconnect_backoff_ms': 200,

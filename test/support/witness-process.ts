@@ -50,7 +50,7 @@ export function cleanEnv(): NodeJS.ProcessEnv {
 }
 
 /** The witness flags of a test that is not about who may join a group. */
-export const OPEN_REGISTRATION: readonly string[] = ['--open-registration', 'true'];
+export const OPEN_REGISTRATION: readonly string[] = ['--open-registration'];
 
 /** Spawns `witness serve` with `args` (no --listen: it picks a free loopback port); not awaited. */
 export function spawnWitness(
@@ -61,7 +61,9 @@ export function spawnWitness(
   extraEnv: NodeJS.ProcessEnv = {},
 ): TrackedProcess {
   // Tests not about admission run with today's open registration (loopback only, design §17.1).
-  const admission = args.includes('--groups-file') || args.includes('--open-registration') ? [] : OPEN_REGISTRATION;
+  // A test that names the admission, or gives a CA (which then vouches for identities), gets its own.
+  const chosen = ['--groups-file', '--open-registration', '--tls-ca'].some((flag) => args.includes(flag));
+  const admission = chosen ? [] : OPEN_REGISTRATION;
   return spawnNode(
     WITNESS_MAIN,
     ['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir, ...admission, ...args],
@@ -107,18 +109,22 @@ export interface Clients {
   close(): void;
 }
 
-export function connect(address: string): Clients {
+/** Clients of the witness at `address`: plaintext unless given TLS `credentials` (test/support/test-certs.ts). */
+export function connect(
+  address: string,
+  credentials: grpc.ChannelCredentials = grpc.credentials.createInsecure(),
+  options: grpc.ChannelOptions = {},
+): Clients {
   const { grpcObject } = loadWitnessProto();
-  const credentials = grpc.credentials.createInsecure();
-  const witness = new grpcObject.witness.v1.Witness(address, credentials);
-  const admin = new grpcObject.witness.v1.Admin(address, credentials);
+  const witness = new grpcObject.witness.v1.Witness(address, credentials, options);
+  const admin = new grpcObject.witness.v1.Admin(address, credentials, options);
   const healthPackage = grpc.loadPackageDefinition(
     protoLoader.loadSync(healthProtoPath, { enums: String }),
   ) as unknown as {
     grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
   };
   const Health = healthPackage.grpc.health.v1.Health;
-  const health = new Health(address, credentials);
+  const health = new Health(address, credentials, options);
   return {
     witness,
     admin,

@@ -10,6 +10,7 @@ import { MAX_EPOCH } from '../../src/core/epoch';
 import type { LeaseAnswer, LeaseAnswer__Output } from '../../src/gen/witness/v1/LeaseAnswer';
 import { loadWitnessProto } from '../../src/proto/load-proto';
 import { WitnessEndpoints } from '../../src/sidecar/witness-endpoints';
+import { linkSecurity } from '../../src/sidecar/link-security';
 import { WitnessLink } from '../../src/sidecar/witness-link';
 import { fromWireAnswer } from '../../src/wire/lease-answer';
 
@@ -83,8 +84,13 @@ describe('WitnessLink with a witness that answers garbage', () => {
       server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
     );
     const endpoints = new WitnessEndpoints([{ address: `127.0.0.1:${port}`, zone: '' }], '', 1000, 0);
-    link = new WitnessLink(endpoints, { group: 'g1', node: 'a', role: 'ROLE_PRIMARY' }, 2000, 200, (why) =>
-      malformed.push(why),
+    link = new WitnessLink(
+      endpoints,
+      { group: 'g1', node: 'a', role: 'ROLE_PRIMARY' },
+      2000,
+      200,
+      linkSecurity(undefined),
+      (why) => malformed.push(why),
     );
   });
 

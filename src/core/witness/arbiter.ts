@@ -14,6 +14,7 @@ import {
 } from '../epoch';
 import { type DriftBounds, grantorHoldEnd, remainingMs, restartGrace } from '../lease';
 import { ArbitrationError } from './errors';
+import { SortedNames } from './sorted-names';
 import { ACQUIRE_RULES, firstMatchingRule, HEARTBEAT_RULES, RELEASE_RULES, type Rule, type RuleContext } from './rules';
 import type {
   AcquireInput,
@@ -105,6 +106,8 @@ interface GroupState {
 
 export class Arbiter {
   private readonly groups = new Map<string, GroupState>();
+  /** The keys of `groups`, in order, for ListGroups' pages. */
+  private readonly names = new SortedNames();
   private readonly floor: bigint;
   /** The longest lease the start-up grace covers: this store's, or a caller's over a new store (design §6.5). */
   private graceLeaseMs: number;
@@ -141,6 +144,7 @@ export class Arbiter {
       // A holder recorded before the restart may still be running: treat its lease as live
       // until the grace period ends, when any lease handed out before has run out.
       const holdUntil = record.holder === '' ? 0 : this.graceUntil;
+      this.names.add(record.group);
       this.groups.set(record.group, {
         holding: { holder: record.holder, epoch: record.epoch, holdUntil },
         recorded: true,
@@ -261,6 +265,7 @@ export class Arbiter {
   forget(groupName: string, now: number, silentMs: number): boolean {
     if (!this.mayForget(groupName, now, silentMs)) return false;
     this.groups.delete(groupName);
+    this.names.delete(groupName);
     return true;
   }
 
@@ -272,12 +277,9 @@ export class Arbiter {
 
   /** Groups in name order, starting after `after`; `total` counts them all. */
   list(now: number, after: string, limit: number): { groups: GroupView[]; total: number; more: boolean } {
-    const names = [...this.groups.keys()].sort();
-    const start = after === '' ? 0 : names.findIndex((n) => n > after);
-    const page = start < 0 ? [] : names.slice(start, start + limit);
-    const groups = page.map((name) => this.toView(name, this.groups.get(name) as GroupState, now));
-    const last = page[page.length - 1];
-    return { groups, total: names.length, more: last !== undefined && last !== names[names.length - 1] };
+    const page = this.names.page(after, limit);
+    const groups = page.names.map((name) => this.toView(name, this.groups.get(name) as GroupState, now));
+    return { groups, total: this.names.size, more: page.more };
   }
 
   /**
@@ -348,6 +350,7 @@ export class Arbiter {
       }
     }
     // Only now, with every check passed, is anything changed.
+    if (known === undefined) this.names.add(groupName);
     this.groups.set(groupName, group);
     group.nodes.set(node, { role, lastSeen: now });
     group.lastActivity = now;

@@ -1,5 +1,5 @@
 /** Builds the witness's access policy from its configuration; a file that cannot be used is a ConfigError. */
-import { ConfigError, type WitnessConfig } from '../../config/witness-config';
+import { caVouches, ConfigError, type WitnessConfig } from '../../config/witness-config';
 import type { Logger } from '../../log/logger';
 import { RefusalLog } from '../../wire/refusal-log';
 import { GroupsFileError, loadGroupsFile } from './groups-file';
@@ -20,7 +20,7 @@ export function accessFromConfig(config: WitnessConfig, logger: Logger, now: () 
   }
   return new WitnessAccess(
     {
-      mode: groups === undefined ? 'open' : 'declared',
+      mode: groups !== undefined ? 'declared' : caVouches(config) ? 'ca' : 'open',
       groups,
       trustDomain: config.trustDomain,
       identityFrom: config.identityFrom,
