@@ -18,6 +18,7 @@ import {
 } from './load-config';
 import { mapVolttronConfig, volttronConfigPath } from './volttron-config';
 import { readSecretFile, SecretFileError } from './secret-file';
+import { DEFAULT_TRUST_DOMAIN, nodeSpiffeId } from '../wire/spiffe-id';
 import { ID_PATTERN, ID_RULE } from '../core/ids';
 import { type TransportConfig, transportSchema, transportSettings } from './transport-options';
 
@@ -47,6 +48,9 @@ export interface SidecarConfig extends TransportConfig {
   readonly healthActiveOnly: 'true' | 'false';
   /** File holding the group key (design §17.3), the same on both nodes and at the witness, or null. */
   readonly groupKeyFile: string | null;
+  readonly trustDomain: string;
+  /** '': spiffe://TRUST-DOMAIN/group/GROUP/node/PEER-NODE. */
+  readonly peerIdentity: string;
   readonly tlsServerName: string;
   readonly tlsPeerServerName: string;
   readonly logLevel: LogLevel;
@@ -201,6 +205,22 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     env: 'WITNESS_SIDECAR_GROUP_KEY_FILE',
     metavar: 'FILE',
   },
+  trustDomain: {
+    doc: 'SPIFFE trust domain of identities in certificates (spiffe://DOMAIN/group/G/node/N).',
+    format: 'trust-domain',
+    default: DEFAULT_TRUST_DOMAIN,
+    arg: 'trust-domain',
+    env: 'WITNESS_SIDECAR_TRUST_DOMAIN',
+    metavar: 'DOMAIN',
+  },
+  peerIdentity: {
+    doc: "With mTLS: the identity the peer's client certificate must name; default spiffe://DOMAIN/group/GROUP/node/PEER-NODE.",
+    format: String,
+    default: '',
+    arg: 'peer-identity',
+    env: 'WITNESS_SIDECAR_PEER_IDENTITY',
+    metavar: 'URI',
+  },
   ...transportSchema('WITNESS_SIDECAR', 'the sidecar'),
   tlsServerName: {
     doc: "With TLS: the name checked in the witness's certificate; default the host of its --witness endpoint.",
@@ -348,6 +368,8 @@ export function toSidecarOptions(c: SidecarConfig): SidecarOptions {
     marginMs: c.margin,
     healthActiveOnly: c.healthActiveOnly === 'true',
     groupKey: c.groupKeyFile === null ? undefined : groupKeyOf(c.groupKeyFile),
+    trustDomain: c.trustDomain,
+    peerIdentity: c.peerIdentity === '' ? nodeSpiffeId(c.trustDomain, c.group, c.peerNode) : c.peerIdentity,
     logLevel: c.logLevel,
     transport: transportSettings(c),
     witnessServerName: c.tlsServerName === '' ? undefined : c.tlsServerName,

@@ -63,7 +63,14 @@ export class SidecarHost {
       onRefusedSender: (why) => this.warnOnce(why, 'refused a Peer heartbeat'),
       onPeerHeartbeat: (state) => this.runtime.onPeerHeartbeat(state),
       state: () => this.status(),
-      guard: peerAccessGuard(options.groupKey, new RefusalLog(logger, monotonicNowMs)),
+      guard: peerAccessGuard(
+        {
+          groupKey: options.groupKey,
+          peerIdentity: options.transport.tls?.requireClientCert === true ? options.peerIdentity : undefined,
+          trustDomain: options.trustDomain,
+        },
+        new RefusalLog(logger, monotonicNowMs),
+      ),
     });
     this.peer = new PeerLink(
       options.peer,

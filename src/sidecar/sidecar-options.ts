@@ -41,6 +41,10 @@ export interface SidecarOptions {
    * of every Peer and Sidecar call this sidecar answers. Never logged, never in GetState.
    */
   readonly groupKey?: string;
+  /** The trust domain of certificate identities (design §17.1). */
+  readonly trustDomain: string;
+  /** With mTLS, the identity the peer's certificate must name for its Peer calls to be accepted. */
+  readonly peerIdentity: string;
   readonly logLevel: string;
   /** TLS on this sidecar's port and on its calls to the witness and the peer; or plaintext. */
   readonly transport: TransportSettings;

@@ -23,6 +23,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { SidecarClient } from '../../src/gen/witness/v1/Sidecar';
 import type { SidecarState__Output } from '../../src/gen/witness/v1/SidecarState';
 import { loadWitnessProto } from '../../src/proto/load-proto';
+import { GROUP_KEY_METADATA } from '../../src/wire/caller-credentials';
 import { FaultProxy } from './fault-proxy';
 import net from 'node:net';
 import { killAllTracked, spawnTracked, trackedProcesses, type TrackedProcess } from './processes';
@@ -86,11 +87,13 @@ export interface ClusterOptions {
    * registration without TLS, the CA vouching for identities with it.
    */
   witnessArgs?: readonly string[];
-  /** Further options of a sidecar, e.g. `--group-key-file F`. */
+  /** Further options of a sidecar. */
   sidecarArgs?: (node: NodeName) => readonly string[];
+  /** The group key (design §17.3): both sidecars get `--group-key-file file`, GetState sends `key`. */
+  groupKey?: { readonly file: string; readonly key: string };
 }
 
-type Optional = 'tickMs' | 'execArgv' | 'tls' | 'witnessArgs' | 'sidecarArgs';
+type Optional = 'tickMs' | 'execArgv' | 'tls' | 'witnessArgs' | 'sidecarArgs' | 'groupKey';
 type ResolvedOptions = Required<Omit<ClusterOptions, Optional>> & Pick<ClusterOptions, Optional>;
 
 /** A parsed pino line, plus when the test process read it (ms, shared timeline). */
@@ -265,6 +268,9 @@ export class Cluster {
         dirPrefix: options.dirPrefix ?? 'fw-e2e-',
         execArgv: options.execArgv,
         tls: options.tls,
+        witnessArgs: options.witnessArgs,
+        sidecarArgs: options.sidecarArgs,
+        groupKey: options.groupKey,
       },
       ports,
       links,
@@ -354,6 +360,7 @@ export class Cluster {
       this.options.mode,
       ...this.tlsArgs(o.tls?.node('g1', name)),
       ...(o.sidecarArgs?.(name) ?? []),
+      ...(o.groupKey === undefined ? [] : ['--group-key-file', o.groupKey.file]),
       '--',
       process.execPath,
       WORKLOAD_SCRIPT,
@@ -535,7 +542,9 @@ export class Cluster {
   state(node: NodeName): Promise<SidecarState__Output | undefined> {
     if (!this.proc(node).running) return Promise.resolve(undefined);
     return new Promise((resolve) => {
-      this.client(node).GetState({}, { deadline: Date.now() + STATE_DEADLINE_MS }, (error, state) => {
+      const metadata = new grpc.Metadata();
+      if (this.options.groupKey !== undefined) metadata.set(GROUP_KEY_METADATA, this.options.groupKey.key);
+      this.client(node).GetState({}, metadata, { deadline: Date.now() + STATE_DEADLINE_MS }, (error, state) => {
         resolve(error ? undefined : state);
       });
     });
