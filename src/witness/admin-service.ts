@@ -10,9 +10,12 @@ import { optionalId, requireId, requireWellFormed } from '../wire/validate-reque
 import { invalid, WireError } from '../wire/wire-error';
 import type { EventHub } from './event-hub';
 import type { StreamRegistry } from './stream-registry';
+import { TurnQueue } from './turn-queue';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
+/** Admin reads waiting for their turn (src/witness/turn-queue.ts) before more are refused. */
+export const MAX_WAITING_ADMIN_READS = 1000;
 
 export function adminHandlers(
   arbiter: Arbiter,
@@ -23,21 +26,25 @@ export function adminHandlers(
   /** Events a Watch stream may leave unread before it is dropped (`--watch-backlog`). */
   watchBacklog: number,
 ): AdminHandlers {
+  const turns = new TurnQueue(MAX_WAITING_ADMIN_READS);
   return {
-    GetGroup: edge.unary('GetGroup', (request) =>
-      toWireGroupStatus(arbiter.view(requireId('group', requireWellFormed(request).group), now())),
-    ),
+    GetGroup: edge.unary('GetGroup', (request) => {
+      const group = requireId('group', requireWellFormed(request).group);
+      return turns.run(() => toWireGroupStatus(arbiter.view(group, now())));
+    }),
     ListGroups: edge.unary('ListGroups', (request) => {
       const { pageSize, pageToken } = requireWellFormed(request);
       if (pageSize > MAX_PAGE_SIZE) throw invalid('page_size', `must be at most ${MAX_PAGE_SIZE}`);
       const after = decodePageToken(pageToken);
-      const page = arbiter.list(now(), after, pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize);
-      const last = page.groups[page.groups.length - 1];
-      return {
-        groups: page.groups.map(toWireGroupStatus),
-        nextPageToken: page.more && last !== undefined ? encodePageToken(last.group) : '',
-        total: page.total,
-      };
+      return turns.run(() => {
+        const page = arbiter.list(now(), after, pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize);
+        const last = page.groups[page.groups.length - 1];
+        return {
+          groups: page.groups.map(toWireGroupStatus),
+          nextPageToken: page.more && last !== undefined ? encodePageToken(last.group) : '',
+          total: page.total,
+        };
+      });
     }),
     Watch: edge.serverStream('Watch', (call, fail) => watch(call, fail, events, streams, watchBacklog)),
   };
