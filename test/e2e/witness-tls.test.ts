@@ -111,6 +111,20 @@ describe('witness over TLS and mTLS (real process, certificates made at test tim
     );
     expect(health.code, health.stderr).to.equal(0);
     expect(bufJson(health)).to.deep.equal({ status: 'SERVING' });
+    // An Admin call: answered for the operator's certificate, refused for a node's (design §17.5).
+    const adminCall = (pair: { cert: string; key: string }) =>
+      bufCurl(
+        ['--cacert', certs.ca, '--cert', pair.cert, '--key', pair.key, '-d', '{}'].concat(
+          `https://localhost:${w.port}/witness.v1.Admin/ListGroups`,
+        ),
+        cache,
+      );
+    const listedGroups = await adminCall(certs.operator);
+    expect(listedGroups.code, listedGroups.stderr).to.equal(0);
+    expect(bufJson(listedGroups)).to.deep.equal({});
+    const asNode = await adminCall(certs.node('g1', 'a'));
+    expect(asNode.code).to.not.equal(0);
+    expect(asNode.stderr).to.match(/permission_denied/i);
   });
 
   it('a certificate rotated on disk (same CA, renamed into place) is served to new connections without a restart', async () => {
