@@ -120,6 +120,10 @@ describe('attacks on a pair secured by a group key (real processes)', function (
       2 * LEASE_MS,
     );
     expect((await adminState(c)).epoch).to.equal(epoch);
+    // Each refusal was logged (rate-limited), and no secret reached a log line.
+    const output = c.output(2000);
+    expect(output).to.include('call refused');
+    expect(output).to.not.include(KEY).and.not.include(WRONG_KEY).and.not.include(ADMIN_TOKEN);
   });
 
   it('refuses forged peer heartbeats to the healthy holder and a forged Renew under a higher epoch: a keeps running', async () => {
