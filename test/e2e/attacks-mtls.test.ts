@@ -45,6 +45,12 @@ import {
 
 /** "Several leases": how long an attack goes on while nothing may change. */
 const SEVERAL_LEASES_MS = 3 * LEASE_MS;
+/** Clients reconnect at once to a restarted witness, as the cluster's own GetState clients do. */
+const RECONNECT: grpc.ChannelOptions = {
+  'grpc.initial_reconnect_backoff_ms': 50,
+  'grpc.min_reconnect_backoff_ms': 50,
+  'grpc.max_reconnect_backoff_ms': 200,
+};
 /** How often a forger sends. */
 const FORGE_EVERY_MS = 20;
 
@@ -109,7 +115,7 @@ describe('attacks with a valid certificate of another node or group, against a p
 
   /** Witness and Admin calls straight to the witness's port, presenting `identity` (none: no certificate). */
   function witnessAs(c: Cluster, identity: KeyPair | undefined): WitnessCalls {
-    const clients: Clients = connect(`127.0.0.1:${c.ports.witness}`, tlsCredentials(certs, identity));
+    const clients: Clients = connect(`127.0.0.1:${c.ports.witness}`, tlsCredentials(certs, identity), RECONNECT);
     open.push(clients);
     return calls(clients);
   }
@@ -128,9 +134,19 @@ describe('attacks with a valid certificate of another node or group, against a p
     return unary((cb) => client.Heartbeat({ state }, deadline(), cb));
   }
 
+  const operators = new WeakMap<Cluster, WitnessCalls>();
+  function operatorOf(c: Cluster): WitnessCalls {
+    let operator = operators.get(c);
+    if (operator === undefined) {
+      operator = witnessAs(c, certs.operator);
+      operators.set(c, operator);
+    }
+    return operator;
+  }
+
   /** The witness's view of g1, read with the operator's certificate. */
   async function g1(c: Cluster): Promise<{ epoch: string; holder: string; nodes: string[] }> {
-    const group = await witnessAs(c, certs.operator).getGroup('g1');
+    const group = await operatorOf(c).getGroup('g1');
     return { epoch: group.epoch, holder: group.holder, nodes: group.nodes.map((n) => n.node).sort() };
   }
 
@@ -180,7 +196,7 @@ describe('attacks with a valid certificate of another node or group, against a p
 
       it('Admin needs an operator; a node certificate for another group or node cannot renew, raise the epoch, register or create groups; a certificate-less client fails the handshake', async () => {
         const c = await securedPair(admission);
-        const operator = witnessAs(c, certs.operator);
+        const operator = operatorOf(c);
         const before = await g1(c);
         const listed = await operator.listGroups();
         expect(listed.groups.map((g) => g.group)).to.deep.equal(['g1']);
@@ -239,10 +255,11 @@ describe('attacks with a valid certificate of another node or group, against a p
         }
 
         // Attack 7 (fake groups): 50 Renews for made-up groups with g2/a's certificate, and g1/c's.
+        const forgers = [witnessAs(c, otherGroup()), witnessAs(c, thirdNode())];
         const made = await Promise.all(
           Array.from({ length: 50 }, (_, i) =>
             callError(
-              witnessAs(c, i % 2 === 0 ? otherGroup() : thirdNode()).renew({
+              forgers[i % 2]!.renew({
                 group: `fake-${i}`,
                 node: 'a',
                 role: 'ROLE_PRIMARY',
@@ -373,7 +390,7 @@ describe('attacks with a valid certificate of another node or group, against a p
         const rejoined = c.waitFor(
           'the restarted witness hears a and b again, a still the holder, and a renews with it',
           async () => {
-            const group = await witnessAs(c, certs.operator).getGroup('g1');
+            const group = await operatorOf(c).getGroup('g1');
             const heard = group.nodes.filter((n) => n.lastSeenMsAgo < 5 * HEARTBEAT_MS).map((n) => n.node);
             return (
               group.holder === 'a' &&
