@@ -69,13 +69,22 @@ export function generationForOpen(
 }
 
 /**
- * How far a reported epoch's generation may lie past this store's own (design §5.3): five minutes of
- * generations. Every epoch of this store's lineage is below the floor of the generation after its
- * current one, since each open moves above everything recorded and never behind the wall clock;
- * an epoch above that comes only from a store replaced on a machine whose wall clock was ahead of
- * this one's, by at most the clock skew the deployment tolerates (Kerberos's default five minutes;
- * NTP keeps machines within milliseconds). Anything higher no store handed out: a broken or
- * hostile member could otherwise push its group's epochs towards their end, a year at a time.
+ * How far past the store's own generation a reported (seen) epoch may lie: a year of generations
+ * (design §5.4). Epochs from a store whose wall clock ran ahead of this one's are accepted (no
+ * request is refused because of a wall clock); beyond this, no store handed the epoch out. A
+ * reported epoch only raises the next grant: it installs no holder and stops nobody.
+ */
+export const FUTURE_GENERATION_SLACK = BigInt((366 * 24 * 3600 * 1000) / GENERATION_UNIT_MS);
+
+/**
+ * How far past what this witness could have handed out an epoch a caller says it runs under may
+ * lie for the witness to adopt it (design §5.4): five minutes of generations. Adopting installs a
+ * holder and stops the one recorded, so it is bounded tightly: every epoch this store's lineage
+ * handed out is at most its generation (each open moves above everything recorded, never behind
+ * the wall clock) or one this witness granted since; above that, only a store replaced on a machine
+ * whose clock ran ahead, by the skew a deployment tolerates (Kerberos's default five minutes; NTP
+ * keeps machines within milliseconds). A broken or hostile member cannot ratchet it: adoptions do
+ * not raise the bound, only grants do.
  */
 export const MAX_WALL_CLOCK_SKEW_MS = 5 * 60 * 1000;
-export const FUTURE_GENERATION_SLACK = BigInt(MAX_WALL_CLOCK_SKEW_MS / GENERATION_UNIT_MS);
+export const ADOPTION_GENERATION_SLACK = BigInt(MAX_WALL_CLOCK_SKEW_MS / GENERATION_UNIT_MS);

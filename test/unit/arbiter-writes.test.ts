@@ -6,6 +6,7 @@
  */
 import { expect } from 'chai';
 import {
+  ADOPTION_GENERATION_SLACK,
   epochFloor,
   FUTURE_GENERATION_SLACK,
   generationForOpen,
@@ -97,10 +98,10 @@ describe('Arbiter: durable decisions take effect only once written', () => {
 });
 
 describe('Arbiter: reported epochs are bounded by the store, not by a wall clock', () => {
-  it('accepts an epoch of a generation up to five minutes past the store generation (a store replaced on a clock ahead)', () => {
-    expect(FUTURE_GENERATION_SLACK).to.equal(BigInt((5 * 60 * 1000) / GENERATION_UNIT_MS));
+  it('accepts an epoch of a generation two days past the store generation', () => {
     const a = witness();
-    const epoch = epochFloor(GEN + FUTURE_GENERATION_SLACK) + 7n;
+    const twoDays = BigInt((2 * 24 * 3600 * 1000) / GENERATION_UNIT_MS);
+    const epoch = epochFloor(GEN + twoDays) + 7n;
     expect(hb(a, 's', 1, 0n).answer.verdict).to.equal('acknowledged');
     const answer = a.heartbeat(
       { group: G, node: 's', role: 'secondary', heldEpoch: 0n, knownEpoch: epoch, leaseMs: 0 },
@@ -113,7 +114,7 @@ describe('Arbiter: reported epochs are bounded by the store, not by a wall clock
     expect(grant.answer.epoch).to.equal(epoch + 1n);
   });
 
-  it('refuses, naming the field, an epoch more than five minutes of generations past the store, and changes nothing', () => {
+  it('refuses, naming the field, an epoch more than a year of generations past the store, and changes nothing', () => {
     const a = witness();
     const epoch = epochFloor(GEN + FUTURE_GENERATION_SLACK + 1n);
     const error = (() => {
@@ -185,5 +186,54 @@ describe('generationForOpen', () => {
       generation: wallGen + 4n,
       aheadOfWallClockMs: 40,
     });
+  });
+});
+
+describe('Arbiter: an adopted epoch is bounded by what the store could have handed out (design §5.4)', () => {
+  it('the bound is five minutes of generations, and a year for an epoch only seen', () => {
+    expect(ADOPTION_GENERATION_SLACK).to.equal(BigInt((5 * 60 * 1000) / GENERATION_UNIT_MS));
+    expect(FUTURE_GENERATION_SLACK).to.equal(BigInt((366 * 24 * 3600 * 1000) / GENERATION_UNIT_MS));
+  });
+
+  it('adopts an epoch up to five minutes of generations past the store (a store replaced on a clock ahead)', () => {
+    const { a, t } = pHolds();
+    const epoch = epochFloor(GEN + ADOPTION_GENERATION_SLACK) + 1n;
+    const d = hb(a, 's', t + 1, epoch);
+    expect(d.rule).to.equal('adopt-higher-epoch');
+    expect(d.answer).to.include({ holder: 's', epoch });
+  });
+
+  it('refuses, naming held_epoch, to adopt past that; the holder keeps its place and its lease', () => {
+    const { a, epoch, t } = pHolds();
+    const beyond = epochFloor(GEN + ADOPTION_GENERATION_SLACK + 1n);
+    const error = (() => {
+      try {
+        hb(a, 's', t + 1, beyond);
+      } catch (e) {
+        return e;
+      }
+      return undefined;
+    })();
+    expect(error).to.be.instanceOf(ArbitrationError);
+    expect((error as ArbitrationError).field).to.equal('held_epoch');
+    expect(a.view(G, t + 2)).to.deep.include({ holder: 'p', epoch });
+    expect(hb(a, 'p', t + 3, epoch).answer.verdict).to.equal('renewed');
+  });
+
+  it('adoptions do not raise the bound, grants do', () => {
+    const { a, t } = pHolds();
+    const first = epochFloor(GEN + ADOPTION_GENERATION_SLACK) + 1n;
+    expect(hb(a, 's', t + 1, first).rule).to.equal('adopt-higher-epoch');
+    a.commit(G);
+    const next = epochFloor(GEN + 2n * ADOPTION_GENERATION_SLACK);
+    expect(() => hb(a, 'p', t + 2, next)).to.throw(ArbitrationError, /held_epoch/);
+    // A grant above a seen epoch a day ahead moves the bound with it: its holder renews.
+    const b = witness();
+    hb(b, 'p', 1);
+    const dayAhead = epochFloor(GEN + BigInt((24 * 3600 * 1000) / GENERATION_UNIT_MS));
+    const grant = b.acquire({ group: G, node: 'p', knownEpoch: dayAhead, leaseMs: 0 }, GRACE + 1);
+    expect(grant.answer.epoch).to.equal(dayAhead + 1n);
+    b.commit(G);
+    expect(hb(b, 'p', GRACE + 2, dayAhead + 1n).answer.verdict).to.equal('renewed');
   });
 });

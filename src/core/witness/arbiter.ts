@@ -5,6 +5,7 @@
  */
 import {
   epochFloor,
+  ADOPTION_GENERATION_SLACK,
   FUTURE_GENERATION_SLACK,
   GENERATION_UNIT_MS,
   generationOf,
@@ -126,6 +127,8 @@ export class Arbiter {
    * it, so a group that was forgotten and comes back never gets one of its old epochs again.
    */
   private highestDecided: bigint;
+  /** The highest epoch this witness granted (not adopted): with the opened generation, the adoption bound. */
+  private highestGranted = 0n;
 
   constructor(
     private readonly config: ArbiterConfig,
@@ -158,6 +161,7 @@ export class Arbiter {
 
   heartbeat(input: HeartbeatInput, now: number): Decision {
     this.checkReported('held_epoch', input.heldEpoch);
+    this.checkAdoptable(input.heldEpoch);
     this.checkReported('known_epoch', input.knownEpoch);
     this.coverRequestedLease(input.leaseMs);
     const { group, joined } = this.register(input.group, input.node, input.role, now);
@@ -205,6 +209,7 @@ export class Arbiter {
       );
     }
     const next = this.extendHold({ holder: input.node, epoch, holdUntil: group.holding.holdUntil }, now, leaseMs);
+    this.highestGranted = maxEpoch(this.highestGranted, epoch);
     return this.decideDurably(input.group, group, next, rule, now, { leaseMs, event: 'granted' });
   }
 
@@ -376,7 +381,7 @@ export class Arbiter {
   }
 
   /**
-   * Reported epochs are bounded by what the store knows, never by a wall clock: five minutes of
+   * Reported epochs are bounded by what the store knows, never by a wall clock: a year of
    * generations past the store's own (FUTURE_GENERATION_SLACK). Checked before anything changes.
    */
   private checkReported(field: string, epoch: bigint): void {
@@ -384,8 +389,24 @@ export class Arbiter {
     throw new ArbitrationError(
       'invalid-argument',
       field,
-      `${field}: belongs to store generation ${generationOf(epoch)}, more than five minutes of generations past ` +
+      `${field}: belongs to store generation ${generationOf(epoch)}, more than a year of generations past ` +
         `this witness's store (generation ${this.openedGeneration}): no store handed it out`,
+    );
+  }
+
+  /**
+   * An epoch a caller runs under must be one this witness's lineage could have handed out, give or
+   * take the tolerated clock skew (ADOPTION_GENERATION_SLACK, design §5.4): checked before anything
+   * changes, so a forged or broken adoption is refused and the holder keeps its place.
+   */
+  private checkAdoptable(epoch: bigint): void {
+    const base = maxEpoch(this.openedGeneration, generationOf(this.highestGranted));
+    if (generationOf(epoch) <= base + ADOPTION_GENERATION_SLACK) return;
+    throw new ArbitrationError(
+      'invalid-argument',
+      'held_epoch',
+      `held_epoch: belongs to store generation ${generationOf(epoch)}, more than five minutes of generations past ` +
+        `anything this witness's store handed out (generation ${base}): no store handed it out, and it is not adopted`,
     );
   }
 
