@@ -3,14 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { CertsPlan } from '../config/certs-config';
 import { ConfigError } from '../config/load-config';
+import { nodeCommonName, nodeSpiffeId, operatorSpiffeId } from '../wire/spiffe-id';
 import { issueLeaf, makeCa } from './openssl';
 
 const CA_DAYS = 3650;
-
-/** The identity URIs of design §16.2, which the authorization of callers will check. */
-export const nodeUri = (trustDomain: string, group: string, node: string): string =>
-  `spiffe://${trustDomain}/group/${group}/node/${node}`;
-export const operatorUri = (trustDomain: string, name: string): string => `spiffe://${trustDomain}/operator/${name}`;
 
 const altName = (name: string): string => (/^[\d.]+$|:/.test(name) ? `IP:${name}` : `DNS:${name}`);
 
@@ -45,10 +41,12 @@ export function initCerts(plan: CertsPlan): string[] {
     ];
     issue('witness', 'witness', witnessNames.map(altName));
     for (const { group, node } of plan.nodes) {
-      issue(path.join('nodes', group, node), `${node}.${group}`, [`URI:${nodeUri(plan.trustDomain, group, node)}`]);
+      issue(path.join('nodes', group, node), nodeCommonName(group, node), [
+        `URI:${nodeSpiffeId(plan.trustDomain, group, node)}`,
+      ]);
     }
     issue(path.join('operators', plan.operator), plan.operator, [
-      `URI:${operatorUri(plan.trustDomain, plan.operator)}`,
+      `URI:${operatorSpiffeId(plan.trustDomain, plan.operator, 'operator')}`,
     ]);
     return written;
   } finally {

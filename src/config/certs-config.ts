@@ -4,6 +4,7 @@
  */
 import net from 'node:net';
 import { ID_PATTERN, ID_RULE } from '../core/ids';
+import { DEFAULT_TRUST_DOMAIN, isTrustDomain } from '../wire/spiffe-id';
 import { type CommandSpec, ConfigError, type ConfigSchema, loadConfig, renderHelp } from './load-config';
 
 export interface CertsConfig {
@@ -66,7 +67,7 @@ const certsSchema: ConfigSchema<CertsConfig> = {
   trustDomain: {
     doc: 'SPIFFE trust domain of the node and operator identities.',
     format: String,
-    default: 'failover-witness',
+    default: DEFAULT_TRUST_DOMAIN,
     arg: 'trust-domain',
     env: 'WITNESS_CERTS_TRUST_DOMAIN',
     metavar: 'NAME',
@@ -99,8 +100,6 @@ const list = (value: string): string[] =>
 
 const DNS_NAME =
   /^(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
-/** SPIFFE's trust domain alphabet. */
-const TRUST_DOMAIN = /^[a-z0-9._-]{1,255}$/;
 
 /** `witness certs init`'s plan from `argv` (after `init`) and `env`. Throws ConfigError. */
 export function loadCertsPlan(argv: string[], env: NodeJS.ProcessEnv): CertsPlan {
@@ -125,7 +124,7 @@ export function loadCertsPlan(argv: string[], env: NodeJS.ProcessEnv): CertsPlan
   if (!ID_PATTERN.test(config.operator)) {
     throw new ConfigError('operator', `operator (--operator): ${ID_RULE}; got ${JSON.stringify(config.operator)}`);
   }
-  if (!TRUST_DOMAIN.test(config.trustDomain)) {
+  if (!isTrustDomain(config.trustDomain)) {
     throw new ConfigError(
       'trustDomain',
       `trustDomain (--trust-domain): 1 to 255 characters of a-z 0-9 . _ -; got ${JSON.stringify(config.trustDomain)}`,

@@ -5,6 +5,7 @@
  * message: only the path does.
  */
 import fs from 'node:fs';
+import { ConfigError } from './load-config';
 
 export const MIN_SECRET_LENGTH = 32;
 
@@ -33,4 +34,14 @@ export function readSecretFile(path: string): string {
     );
   }
   return secret;
+}
+
+/** The secret a configuration key names; an unusable file is a ConfigError naming the key and flag. */
+export function readConfiguredSecret(path: string, key: string, flag: string): string {
+  try {
+    return readSecretFile(path);
+  } catch (error) {
+    if (error instanceof SecretFileError) throw new ConfigError(key, `${key} (${flag}): ${error.message}`);
+    throw error;
+  }
 }

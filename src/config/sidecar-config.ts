@@ -17,8 +17,8 @@ import {
   type Setting,
 } from './load-config';
 import { mapVolttronConfig, volttronConfigPath } from './volttron-config';
-import { readSecretFile, SecretFileError } from './secret-file';
-import { DEFAULT_TRUST_DOMAIN, nodeSpiffeId } from '../wire/spiffe-id';
+import { readConfiguredSecret } from './secret-file';
+import { DEFAULT_TRUST_DOMAIN, nodeCommonName, nodeSpiffeId } from '../wire/spiffe-id';
 import { ID_PATTERN, ID_RULE } from '../core/ids';
 import { type TransportConfig, transportSchema, transportSettings } from './transport-options';
 
@@ -367,24 +367,15 @@ export function toSidecarOptions(c: SidecarConfig): SidecarOptions {
     clockDrift: c.clockDrift,
     marginMs: c.margin,
     healthActiveOnly: c.healthActiveOnly === 'true',
-    groupKey: c.groupKeyFile === null ? undefined : groupKeyOf(c.groupKeyFile),
+    groupKey:
+      c.groupKeyFile === null ? undefined : readConfiguredSecret(c.groupKeyFile, 'groupKeyFile', '--group-key-file'),
     trustDomain: c.trustDomain,
     peerIdentity: c.peerIdentity === '' ? nodeSpiffeId(c.trustDomain, c.group, c.peerNode) : c.peerIdentity,
     logLevel: c.logLevel,
     transport: transportSettings(c),
     witnessServerName: c.tlsServerName === '' ? undefined : c.tlsServerName,
-    peerServerName: c.tlsPeerServerName === '' ? `${c.peerNode}.${c.group}` : c.tlsPeerServerName,
+    peerServerName: c.tlsPeerServerName === '' ? nodeCommonName(c.group, c.peerNode) : c.tlsPeerServerName,
   };
-}
-
-function groupKeyOf(path: string): string {
-  try {
-    return readSecretFile(path);
-  } catch (error) {
-    if (error instanceof SecretFileError)
-      throw new ConfigError('groupKeyFile', `groupKeyFile (--group-key-file): ${error.message}`);
-    throw error;
-  }
 }
 
 export function sidecarHelp(): string {

@@ -26,13 +26,7 @@ export function peerAccessGuard(settings: PeerAccessSettings, refusals: RefusalL
   return (call) => {
     const refusal = refusalOf(call.credentials, call.service === 'witness.v1.Sidecar', settings);
     if (refusal === undefined) return;
-    refusals.refused({
-      caller: describeCaller(call.credentials),
-      peer: call.credentials.peer,
-      method: `${call.service}/${call.method}`,
-      code: refusal.kind === 'unauthenticated' ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED',
-      why: refusal.message,
-    });
+    refusals.refused(call, refusal);
     throw refusal;
   };
 }
@@ -64,10 +58,4 @@ function refusalOf(
       ? `no group key: calls to this sidecar carry the group's key in metadata ${GROUP_KEY_METADATA}`
       : "no client certificate naming the peer's identity",
   );
-}
-
-function describeCaller(credentials: CallerCredentials): string {
-  const ids = credentials.certificateIds.map(describeIdentity);
-  if (ids.length > 0) return ids.join(' ');
-  return credentials.groupKey === undefined ? 'anonymous' : 'a group key';
 }

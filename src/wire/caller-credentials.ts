@@ -4,7 +4,7 @@
  * allow is each program's policy; this only reads them, and keeps secrets out of `describe`.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { parseSpiffeId, type SpiffeIdentity } from './spiffe-id';
+import { describeIdentity, parseSpiffeId, type SpiffeIdentity } from './spiffe-id';
 
 /** Metadata keys. gRPC metadata keys are lower case; `authorization` is the usual bearer header. */
 export const GROUP_KEY_METADATA = 'x-failover-group-key';
@@ -51,6 +51,16 @@ export function presentedAny(credentials: CallerCredentials): boolean {
     credentials.groupKey !== undefined ||
     credentials.bearerToken !== undefined
   );
+}
+
+/** Who the caller claims to be, for a refusal line: never a secret. */
+export function describeCaller(credentials: CallerCredentials): string {
+  const ids = credentials.certificateIds.map(describeIdentity);
+  if (ids.length > 0) return ids.join(' ');
+  if (credentials.certificateCn !== '') return `CN=${credentials.certificateCn}`;
+  if (credentials.groupKey !== undefined) return 'a group key';
+  if (credentials.bearerToken !== undefined) return 'a bearer token';
+  return 'anonymous';
 }
 
 /** Node's `subjectaltname` is "DNS:a, URI:spiffe://..., IP Address:..."; URIs hold no ", ". */

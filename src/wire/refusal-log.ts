@@ -4,18 +4,13 @@
  * arbitration events. The next line says how many were left out.
  */
 import type { Logger } from '../log/logger';
+import { describeCaller } from './caller-credentials';
+import type { GuardedRequest } from './service-edge';
+import type { WireError } from './wire-error';
 
 export const REFUSAL_LOG_INTERVAL_MS = 10_000;
 /** Bounds the memory of the limiter itself under a flood of distinct callers. */
 const MAX_TRACKED = 10_000;
-
-export interface Refusal {
-  readonly caller: string;
-  readonly peer: string;
-  readonly method: string;
-  readonly code: 'UNAUTHENTICATED' | 'PERMISSION_DENIED';
-  readonly why: string;
-}
 
 export class RefusalLog {
   private readonly lastLogged = new Map<string, { at: number; suppressed: number }>();
@@ -26,7 +21,15 @@ export class RefusalLog {
     private readonly intervalMs = REFUSAL_LOG_INTERVAL_MS,
   ) {}
 
-  refused(refusal: Refusal): void {
+  /** A guard refused `call` with `error` (of kind 'unauthenticated' or 'permission-denied'). */
+  refused(call: GuardedRequest, error: WireError): void {
+    const refusal = {
+      caller: describeCaller(call.credentials),
+      peer: call.credentials.peer,
+      method: `${call.service}/${call.method}`,
+      code: error.kind === 'unauthenticated' ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED',
+      why: error.message,
+    };
     const key = `${refusal.caller}\u0000${refusal.method}\u0000${refusal.why}`;
     const now = this.now();
     const seen = this.lastLogged.get(key);

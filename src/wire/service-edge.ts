@@ -19,7 +19,10 @@ export interface GuardedRequest {
   readonly service: string;
   readonly method: string;
   readonly kind: CallKind;
-  /** What the caller presented, read once per call (design §17.2). */
+  /**
+   * What the caller presented (design §17.2), read on first use and then once per call: a guard
+   * that lets everyone in (open registration) costs the heartbeat path nothing.
+   */
   readonly credentials: CallerCredentials;
   readonly request: unknown;
 }
@@ -104,13 +107,22 @@ export class ServiceEdge {
     }
   }
 
-  /** The guard bound to one call: its credentials are read once, its messages checked each. */
+  /** The guard bound to one call: its credentials are read at most once, its messages checked each. */
   private guardOf(method: string, kind: CallKind, call: IncomingCall): CheckMessage {
     const guard = this.options.guard;
     if (guard === undefined) return () => undefined;
-    const credentials = readCredentials(call);
+    let credentials: CallerCredentials | undefined;
     const service = this.options.service;
-    return (request) => guard({ service, method, kind, credentials, request });
+    return (request) =>
+      guard({
+        service,
+        method,
+        kind,
+        request,
+        get credentials() {
+          return (credentials ??= readCredentials(call));
+        },
+      });
   }
 
   private statusOf(error: unknown, method: string, kind: CallKind): Partial<grpc.ServiceError> {

@@ -20,6 +20,11 @@ export function nodeSpiffeId(trustDomain: string, group: string, node: string): 
   return `spiffe://${trustDomain}/group/${group}/node/${node}`;
 }
 
+/** The subject CN of a node's certificate (`witness certs init`), and the name a sidecar checks its peer's for. */
+export function nodeCommonName(group: string, node: string): string {
+  return `${node}.${group}`;
+}
+
 export function operatorSpiffeId(trustDomain: string, name: string, kind: 'operator' | 'viewer'): string {
   return `spiffe://${trustDomain}/${kind}/${name}`;
 }

@@ -3,7 +3,7 @@ import { caVouches, ConfigError, type WitnessConfig } from '../../config/witness
 import type { Logger } from '../../log/logger';
 import { RefusalLog } from '../../wire/refusal-log';
 import { GroupsFileError, loadGroupsFile } from './groups-file';
-import { readSecretFile, SecretFileError } from '../../config/secret-file';
+import { readConfiguredSecret } from '../../config/secret-file';
 import { WitnessAccess } from './witness-access';
 
 export function accessFromConfig(config: WitnessConfig, logger: Logger, now: () => number): WitnessAccess {
@@ -24,19 +24,12 @@ export function accessFromConfig(config: WitnessConfig, logger: Logger, now: () 
       groups,
       trustDomain: config.trustDomain,
       identityFrom: config.identityFrom,
-      adminWriteToken: tokenOf(config.adminTokenFile, 'adminTokenFile', '--admin-token-file'),
-      adminReadToken: tokenOf(config.adminReadTokenFile, 'adminReadTokenFile', '--admin-read-token-file'),
+      adminWriteToken: secretOf(config.adminTokenFile, 'adminTokenFile', '--admin-token-file'),
+      adminReadToken: secretOf(config.adminReadTokenFile, 'adminReadTokenFile', '--admin-read-token-file'),
     },
     new RefusalLog(logger, now),
   );
 }
 
-function tokenOf(path: string | null, key: string, flag: string): string | undefined {
-  if (path === null) return undefined;
-  try {
-    return readSecretFile(path);
-  } catch (error) {
-    if (error instanceof SecretFileError) throw new ConfigError(key, `${key} (${flag}): ${error.message}`);
-    throw error;
-  }
-}
+const secretOf = (path: string | null, key: string, flag: string): string | undefined =>
+  path === null ? undefined : readConfiguredSecret(path, key, flag);

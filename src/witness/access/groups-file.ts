@@ -15,7 +15,7 @@ import YAML from 'yaml';
 import { ID_PATTERN, ID_RULE } from '../../core/ids';
 import type { NodeRole } from '../../core/witness/types';
 import { MAX_NODES_PER_GROUP } from '../../core/witness/arbiter';
-import { nodeSpiffeId } from '../../wire/spiffe-id';
+import { nodeCommonName, nodeSpiffeId } from '../../wire/spiffe-id';
 import { readSecretFile, SecretFileError } from '../../config/secret-file';
 
 export interface DeclaredMember {
@@ -102,7 +102,7 @@ function members(
     }
     const identity =
       (entry.identity as string | undefined) ??
-      (context.identityFrom === 'cn' ? `${node}.${group}` : nodeSpiffeId(context.trustDomain, group, node));
+      (context.identityFrom === 'cn' ? nodeCommonName(group, node) : nodeSpiffeId(context.trustDomain, group, node));
     result.set(node, { role: entry.role, identity });
   });
   const roles = [...result.values()].map((m) => m.role);

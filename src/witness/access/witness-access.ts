@@ -65,16 +65,18 @@ export class WitnessAccess {
   /** The guard for the services' edges. */
   readonly guard: CallGuard = (call) => {
     try {
-      if (call.service === 'witness.v1.Admin') this.admitOperator(call.credentials, call.method);
-      else this.admitNode(call.credentials, call.request as NodeRequestFields);
+      if (call.service === 'witness.v1.Admin') this.admitOperator(call);
+      else this.admitNode(call);
     } catch (error) {
-      if (error instanceof WireError) this.logRefusal(call, error);
+      if (error instanceof WireError) this.refusals.refused(call, error);
       throw error;
     }
   };
 
-  private admitNode(credentials: CallerCredentials, request: NodeRequestFields): void {
+  private admitNode(call: GuardedRequest): void {
     if (this.settings.mode === 'open') return;
+    const credentials = call.credentials;
+    const request = call.request as NodeRequestFields;
     // Checked before the request is validated: a malformed id is simply not the caller's.
     const group = typeof request.group === 'string' ? request.group : '';
     const node = typeof request.node === 'string' ? request.node : '';
@@ -127,9 +129,10 @@ export class WitnessAccess {
     return nodes[0] === undefined ? undefined : describeIdentity(nodes[0]);
   }
 
-  private admitOperator(credentials: CallerCredentials, method: string): void {
+  private admitOperator(call: GuardedRequest): void {
     const { adminWriteToken, adminReadToken, mode } = this.settings;
     if (mode === 'open' && adminWriteToken === undefined && adminReadToken === undefined) return;
+    const { credentials, method } = call;
     const need = ADMIN_METHOD_ROLES[method] ?? 'write';
     const role = this.operatorRole(credentials);
     if (role === undefined) {
@@ -155,16 +158,6 @@ export class WitnessAccess {
     if (ours.some((id) => id.kind === 'viewer')) return 'read';
     return undefined;
   }
-
-  private logRefusal(call: GuardedRequest, error: WireError): void {
-    this.refusals.refused({
-      caller: describeCaller(call.credentials),
-      peer: call.credentials.peer,
-      method: `${call.service}/${call.method}`,
-      code: error.kind === 'unauthenticated' ? 'UNAUTHENTICATED' : 'PERMISSION_DENIED',
-      why: error.message,
-    });
-  }
 }
 
 function checkRole(declared: NodeRole, asked: unknown, group: string, node: string): void {
@@ -172,16 +165,6 @@ function checkRole(declared: NodeRole, asked: unknown, group: string, node: stri
   if (typeof asked === 'string' && asked !== '' && asked !== 'ROLE_UNSPECIFIED' && asked !== toWireRole(declared)) {
     throw denied(`node ${node} of group ${group} is declared ${declared}, not ${asked}`);
   }
-}
-
-/** Who the caller claims to be, for the refusal line: never a secret. */
-function describeCaller(credentials: CallerCredentials): string {
-  const ids = credentials.certificateIds.map(describeIdentity);
-  if (ids.length > 0) return ids.join(' ');
-  if (credentials.certificateCn !== '') return `CN=${credentials.certificateCn}`;
-  if (credentials.groupKey !== undefined) return 'a group key';
-  if (credentials.bearerToken !== undefined) return 'a bearer token';
-  return 'anonymous';
 }
 
 function denied(message: string): WireError {
