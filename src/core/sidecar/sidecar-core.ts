@@ -181,6 +181,8 @@ export class SidecarCore extends SidecarState {
       this.knownEpoch = this.epoch;
     } else {
       assert(this.holding && this.workload === 'stopped', 'a start happens only while holding the group and stopped');
+      // SAFETY 3 and 4: no promise made since the acquire (none while it was in flight).
+      assert(now >= this.promiseUntil, 'a start happens with no promise to the peer standing');
     }
     this.workload = 'starting';
     this.runStartedAt = now;

@@ -173,8 +173,8 @@ export abstract class SidecarState {
           `a grant (epoch ${answer.epoch}) is above every epoch known when asking (${this.latestAcquire?.knownEpoch})`,
       );
     }
-    // A grant for an older acquire can reach a run it predates: it is past use, and if it
-    // superseded that run, the witness refuses the next renewal and the run stops.
+    // A grant for an older acquire can reach a run it predates (a transport without deadlines):
+    // it is past use, and if it superseded that run, the witness refuses the next renewal.
     if (this.workload !== 'stopped') return;
     this.epoch = answer.epoch;
     this.holding = true;
@@ -210,17 +210,25 @@ export abstract class SidecarState {
         // not be respawned in a tight loop.
         this.restarts += 1;
         this.restartAt = now + this.settings.restartBackoffMs * 2 ** Math.min(this.restarts - 1, 6);
-        if (this.holding && this.restarts <= this.settings.maxRestarts) {
-          this.restartWanted = true;
-        } else if (this.holding) {
-          this.ineligibleUntil = now + this.settings.failureCooldownMs;
-          this.lastDecision = `workload exited ${this.restarts} times: giving the group up`;
-        }
+        if (this.settings.mode === 'standard') this.heldRunExited(now);
       }
     }
   }
 
   // ---- helpers --------------------------------------------------------------------------------
+
+  /** A run of standard mode exited by itself: run it again under a new epoch, or give the group up. */
+  private heldRunExited(now: number): void {
+    // A run is held from its grant to its stop: the refusal that ends the holding is decided on
+    // (the run stopped) in the same turn, so no exit is ever reported of a run not held.
+    assert(this.holding, 'a workload that exits by itself ran while holding the group');
+    if (this.restarts <= this.settings.maxRestarts) {
+      this.restartWanted = true;
+    } else {
+      this.ineligibleUntil = now + this.settings.failureCooldownMs;
+      this.lastDecision = `workload exited ${this.restarts} times: giving the group up`;
+    }
+  }
 
   /** SAFETY 1: in standard mode a run always has a deadline (a NaN or infinite lease would remove it). */
   protected assertDeadlineFinite(): void {

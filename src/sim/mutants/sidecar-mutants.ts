@@ -35,6 +35,11 @@ const NO_RELEASE_ASSERT: Edit = {
   find: "assert(this.workload === 'stopped', 'a release is sent only once the workload has stopped');",
   replace: '',
 };
+const NO_START_PROMISE_ASSERT: Edit = {
+  file: CORE,
+  find: "assert(now >= this.promiseUntil, 'a start happens with no promise to the peer standing');",
+  replace: '',
+};
 const NO_GRANT_ASSERTS: Edit = {
   file: STATE,
   find: 'if (sentAt === this.latestAcquire?.sentAt) {',
@@ -123,6 +128,20 @@ const PEER_LEASE_WHILE_NOT_RUNNING = oneEdit(
   'SAFETY 2: a peer lease is counted while the workload is stopped or stopping',
 );
 
+const PEER_LEASE_WHILE_ACQUIRING = oneEdit(
+  'peer-lease-granted-while-acquiring',
+  STATE,
+  ' && !this.acquiring(now) && !this.startRequested',
+  ' && !this.startRequested',
+  'SAFETY 4 / mayGrantPeerLease: a node with an Acquire in flight grants peer leases',
+);
+const PEER_LEASE_WITH_START_PENDING = oneEdit(
+  'peer-lease-granted-with-start-pending',
+  STATE,
+  ' && !this.startRequested;',
+  ';',
+  'mayGrantPeerLease: a node with a grant in hand, about to start, grants peer leases',
+);
 const HOLDING_DROPPED = oneEdit(
   'holding-dropped-with-release-in-flight',
   CORE,
@@ -371,20 +390,10 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     ' && !this.acquiring(now)',
     'mayGrantPeerLease: a node the witness may still record as holder grants peer leases',
   ),
-  oneEdit(
-    'peer-lease-granted-while-acquiring',
-    STATE,
-    ' && !this.acquiring(now) && !this.startRequested',
-    ' && !this.startRequested',
-    'SAFETY 4 / mayGrantPeerLease: a node with an Acquire in flight grants peer leases',
-  ),
-  oneEdit(
-    'peer-lease-granted-with-start-pending',
-    STATE,
-    ' && !this.startRequested;',
-    ';',
-    'mayGrantPeerLease: a node with a grant in hand, about to start, grants peer leases',
-  ),
+  PEER_LEASE_WHILE_ACQUIRING,
+  unasserted(PEER_LEASE_WHILE_ACQUIRING, NO_START_PROMISE_ASSERT),
+  PEER_LEASE_WITH_START_PENDING,
+  unasserted(PEER_LEASE_WITH_START_PENDING, NO_START_PROMISE_ASSERT),
 
   oneEdit(
     // The pair evidence for mayGrantPeerLease's four conditions on this node.
@@ -462,13 +471,6 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     'if (epoch === this.epoch) this.holding = false;',
     'this.holding = false;',
     'the answer to the release of an earlier epoch ends the holding of the current one',
-  ),
-  oneEdit(
-    'restart-without-holding',
-    STATE,
-    'if (this.holding && this.restarts <= this.settings.maxRestarts) {',
-    'if (this.restarts <= this.settings.maxRestarts) {',
-    'restart: a workload that exited is restarted (through Acquire, past promises) although the node no longer holds',
   ),
   oneEdit(
     'restart-under-same-epoch',
