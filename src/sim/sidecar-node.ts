@@ -95,6 +95,8 @@ export class SidecarNode {
   sidecar: SidecarProcess | undefined;
   /** Workload processes alive on this machine (a stopping one included). */
   procs: SimWorkload[] = [];
+  /** What runs right after this node's next workload start (held answers, sidecar-links.ts). */
+  private startWaiters: (() => void)[] = [];
 
   constructor(
     readonly index: number,
@@ -122,6 +124,7 @@ export class SidecarNode {
       peer: this.parts.peer,
       afterInput: (endsRun) => checkStopped(w, this.name, sc.workload, endsRun),
       onAcquire: () => this.parts.observer.onAcquire(this),
+      afterNextStart: (fn) => this.startWaiters.push(fn),
     };
     sc.runtime = new SidecarRuntime(this.settings, {
       clock: { now: () => this.localNow(sc) },
@@ -295,6 +298,7 @@ export class SidecarNode {
     if (world.trace.on1) world.trace.log(1, this.name, `START epoch ${world.trace.epoch(epoch)}: ${why}`);
     this.parts.observer.onActivation(this, w, why);
     this.feedWatchdog(sc, deadline);
+    for (const fn of this.startWaiters.splice(0)) world.at(world.t, fn);
     const startDelay = world.proc.range(0, world.plan.startDelayMaxMs);
     // The supervisor sees the workload ready and reports it; the report takes its own time to reach
     // the sidecar (the watchdog's pipe, the event loop), so a stop sent meanwhile can cross it, as

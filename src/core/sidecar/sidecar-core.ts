@@ -11,9 +11,10 @@
  *     last lease would lapse less the stop budget; it starts stopping then, whatever else happens.
  *  2. A lease is counted from when the request was SENT, shortened by the drift bound; and only
  *     answers to requests sent for the current epoch (peer leases: during the current run) count.
- *  3. A node grants peer leases only while it is stopped and not asking the witness, and then asks
- *     the witness only once every promise it made has run out (and one peer lease after its own
- *     start, since a restarted sidecar has forgotten its promises).
+ *  3. A node grants peer leases only while it holds nothing (a running node always holds) and is
+ *     not asking the witness, and then asks the witness only once every promise it made has run
+ *     out (and one peer lease after its own start, since a restarted sidecar has forgotten its
+ *     promises). No run starts while a promise stands.
  *  4. An acquire counts as in flight until its answer arrives or a grant it might carry could no
  *     longer be used; no promise is made in between.
  */

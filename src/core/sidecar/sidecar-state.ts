@@ -219,9 +219,7 @@ export abstract class SidecarState {
 
   /** A run of standard mode exited by itself: run it again under a new epoch, or give the group up. */
   private heldRunExited(now: number): void {
-    // A run is held from its grant to its stop: the refusal that ends the holding is decided on
-    // (the run stopped) in the same turn, so no exit is ever reported of a run not held.
-    assert(this.holding, 'a workload that exits by itself ran while holding the group');
+    assert(this.holding, 'a workload that exits by itself ran while holding the group (assertRunHeld)');
     if (this.restarts <= this.settings.maxRestarts) {
       this.restartWanted = true;
     } else {
@@ -258,9 +256,24 @@ export abstract class SidecarState {
     return holderLeaseEnd(sentAt, this.settings.leaseMs, this.settings.bounds);
   }
 
+  /**
+   * SAFETY 3: a node that holds the group (a starting or running one always does) grants nothing.
+   * A superseded node still stopping may: the peer it grants to holds the newer epoch, and the
+   * promise keeps this node from asking the witness until it ends, as for any stopped node.
+   */
   protected mayGrantPeerLease(peer: PeerState, now: number): boolean {
+    this.assertRunHeld();
     const peerRuns = (peer.workload === 'running' || peer.workload === 'starting') && peer.epoch > 0n;
-    return peerRuns && this.workload === 'stopped' && !this.holding && !this.acquiring(now) && !this.startRequested;
+    return peerRuns && !this.holding && !this.acquiring(now) && !this.startRequested;
+  }
+
+  /**
+   * A standard-mode run is held from its grant to its stop: the refusal that ends the holding is
+   * decided on (the run stopped) in the same turn, since the shell decides after every input.
+   */
+  protected assertRunHeld(): void {
+    if (this.settings.mode === 'simple' || !this.mayBeRunning()) return;
+    assert(this.holding, 'a starting or running workload is held');
   }
 
   protected hearPeer(state: PeerState, now: number): void {

@@ -26,11 +26,12 @@ interface Args {
   keep: boolean;
   markdown: boolean;
   list: boolean;
+  unitTests: boolean;
 }
 
 const USAGE = [
   'usage: npm run sim:mutants -- [--budget N] [--seed S] [--jobs J] [--timeout SECONDS] [--only id,id,...]',
-  '                              [--faults kind,kind,...] [--keep] [--markdown]',
+  '                              [--faults kind,kind,...] [--keep] [--markdown] [--unit-tests]',
   '       npm run sim:mutants -- --check    only check that every snippet matches exactly once',
   '       npm run sim:mutants -- --list     the mutants, one a line',
   `  --budget   schedules per mutant at most (default ${DEFAULT_BUDGET}, at most ${MAX_BUDGET})`,
@@ -40,6 +41,7 @@ const USAGE = [
   `  --faults   only these fault kinds are drawn: ${FAULT_KINDS.join(',')}`,
   '  --keep     keep each mutated copy, to replay its catching schedule',
   '  --markdown print the table as Markdown, with the descriptions',
+  "  --unit-tests  a mutant no schedule catches runs the cores' unit tests too (reported apart)",
   'exit 0: every mutant caught; 1: one survived or timed out; 2: a snippet does not match or a mutant does not build',
 ].join('\n');
 
@@ -71,6 +73,7 @@ function parseArgs(argv: readonly string[]): Args {
     keep: false,
     markdown: false,
     list: false,
+    unitTests: false,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i] as string;
@@ -85,6 +88,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--keep') args.keep = true;
     else if (flag === '--markdown') args.markdown = true;
     else if (flag === '--list') args.list = true;
+    else if (flag === '--unit-tests') args.unitTests = true;
     else if (flag === '--help' || flag === '-h') usage();
     else usage(`unknown argument ${flag}`);
   }
@@ -108,6 +112,7 @@ function chosen(only: readonly string[] | undefined): readonly Mutant[] {
 
 function caughtBy(r: MutantResult): string {
   if (r.caught !== undefined) return `${r.caught.kind}/${r.caught.sub}`;
+  if (r.status === 'unit-tests-only') return `no schedule (${r.schedules}); unit test ${r.unitTest ?? '?'}`;
   if (r.status === 'survived' || r.status === 'timed-out') return `${r.status} (${r.schedules} schedules)`;
   return r.status;
 }
@@ -176,13 +181,15 @@ async function main(): Promise<void> {
     jobs: args.jobs,
     timeoutMs: args.timeoutS * 1000,
     keep: args.keep,
+    unitTests: args.unitTests,
     onResult: (r) => process.stderr.write(progressLine(r, ++done, mutants.length)),
   });
   const table = args.markdown ? markdownTable(results) : plainTable(results);
   for (const line of table) process.stdout.write(`${line}\n`);
   const count = (s: MutantResult['status']): number => results.filter((r) => r.status === s).length;
   process.stdout.write(
-    `${count('caught')} caught, ${count('survived')} survived, ${count('timed-out')} timed out, ` +
+    `${count('caught')} caught, ${args.unitTests ? `${count('unit-tests-only')} caught by unit tests only, ` : ''}` +
+      `${count('survived')} survived, ${count('timed-out')} timed out, ` +
       `${count('no-match')} do not match, ${count('build-failed')} do not build, ${count('crashed')} crashed ` +
       `(budget ${args.budget}, seed ${args.seed}${args.faults === undefined ? '' : `, faults ${args.faults.join(',')}`})\n`,
   );

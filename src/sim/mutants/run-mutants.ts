@@ -16,7 +16,9 @@ import path from 'node:path';
 import type { HuntResult } from './hunt';
 import { applyMutantInTree, listProblems, type Mutant } from './mutant';
 
-export type MutantStatus = 'caught' | 'survived' | 'timed-out' | 'no-match' | 'build-failed' | 'crashed';
+/** `unit-tests-only`: no schedule caught it, a unit test of the cores did (`--unit-tests`). */
+export type MutantStatus =
+  'caught' | 'unit-tests-only' | 'survived' | 'timed-out' | 'no-match' | 'build-failed' | 'crashed';
 
 export interface MutantResult {
   readonly id: string;
@@ -26,6 +28,8 @@ export interface MutantResult {
   /** Schedules simulated: up to and including the catching one. */
   readonly schedules: number;
   readonly caught?: HuntResult['caught'];
+  /** With `unit-tests-only`: the first unit test that failed, as `file: title`. */
+  readonly unitTest?: string;
   /** Why it did not run (snippet, compiler or crash output). */
   readonly problem?: string;
   readonly elapsedMs: number;
@@ -47,6 +51,8 @@ export interface RunOptions {
   /** The repository whose src/ is mutated; this file's own by default. */
   readonly root?: string;
   readonly keep?: boolean;
+  /** A mutant no schedule caught runs the cores' unit tests too (CORE_UNIT_TESTS). */
+  readonly unitTests?: boolean;
   readonly onResult?: (result: MutantResult) => void;
 }
 
@@ -62,6 +68,20 @@ export const REPOSITORY_ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 
 /** The simulator runs the production shells too (runtime, service, wire), so the copy is all of src/. */
 const COPIED_DIRS = ['src'];
+/** With unit tests, test/ is copied and compiled beside it. */
+const COPIED_DIRS_WITH_TESTS = ['src', 'test'];
+/**
+ * The unit tests of the cores, which drive them (and the production runtime, in the property
+ * tests) through cases and transports the simulator does not draw: a shell that delivers answers
+ * after their deadline, inputs between a grant and its decision. Seconds, not minutes.
+ */
+export const CORE_UNIT_TESTS = [
+  'dist/test/unit/sidecar-*.test.js',
+  'dist/test/unit/arbiter*.test.js',
+  'dist/test/unit/epoch.test.js',
+  'dist/test/unit/acquire-timing.test.js',
+];
+const UNIT_TEST_TIMEOUT_MS = 300_000;
 
 export function snippetProblems(mutants: readonly Mutant[], root = REPOSITORY_ROOT): string[] {
   const problems = listProblems(mutants);
@@ -113,9 +133,14 @@ function runNode(
 }
 
 /** A copy of the tree with the mutant applied, and a tsconfig that compiles only that copy. */
-function prepareCopy(root: string, mutant: Mutant, mutated: ReadonlyMap<string, string>): string {
+function prepareCopy(
+  root: string,
+  mutant: Mutant,
+  mutated: ReadonlyMap<string, string>,
+  dirs: readonly string[],
+): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `failover-witness-mutant-${mutant.id}-`));
-  for (const sub of COPIED_DIRS) fs.cpSync(path.join(root, sub), path.join(dir, sub), { recursive: true });
+  for (const sub of dirs) fs.cpSync(path.join(root, sub), path.join(dir, sub), { recursive: true });
   for (const [file, text] of mutated) fs.writeFileSync(path.join(dir, file), text);
   fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
   // A full copy of the options rather than `extends`: an extended config's outDir would resolve
@@ -133,7 +158,7 @@ function prepareCopy(root: string, mutant: Mutant, mutated: ReadonlyMap<string, 
       incremental: false,
       types: ['node'],
     },
-    include: COPIED_DIRS.map((d) => `${d}/**/*.ts`),
+    include: dirs.map((d) => `${d}/**/*.ts`),
   };
   fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(config, null, 2));
   return dir;
@@ -150,7 +175,12 @@ async function runOne(mutant: Mutant, options: RunOptions, root: string): Promis
   const applied = applyMutantInTree(root, mutant);
   if (!applied.ok) return done({ status: 'no-match', schedules: 0, problem: applied.problem });
 
-  const dir = prepareCopy(root, mutant, applied.files);
+  const dir = prepareCopy(
+    root,
+    mutant,
+    applied.files,
+    options.unitTests === true ? COPIED_DIRS_WITH_TESTS : COPIED_DIRS,
+  );
   try {
     const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
     const build = await runNode([tsc, '-p', 'tsconfig.json'], dir, Math.min(BUILD_TIMEOUT_MS, options.timeoutMs));
@@ -179,10 +209,44 @@ async function runOne(mutant: Mutant, options: RunOptions, root: string): Promis
       return done({ status: 'crashed', schedules: progress, problem: sim.output.trim(), ...kept });
     if (result.caught !== undefined)
       return done({ status: 'caught', schedules: result.schedules, caught: result.caught, ...kept });
+    if (options.unitTests === true) {
+      const failed = await firstFailingUnitTest(root, dir);
+      if (failed !== undefined)
+        return done({ status: 'unit-tests-only', schedules: result.schedules, unitTest: failed, ...kept });
+    }
     return done({ status: 'survived', schedules: result.schedules, ...kept });
   } finally {
     if (options.keep !== true) fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Runs CORE_UNIT_TESTS in the mutant's copy: the first failure as `file: title`, or undefined. */
+async function firstFailingUnitTest(root: string, dir: string): Promise<string | undefined> {
+  const mocha = require.resolve('mocha/bin/mocha.js', { paths: [root] });
+  const report = path.join(dir, 'unit-tests.json');
+  const run = await runNode(
+    [
+      mocha,
+      '--no-config',
+      '--reporter',
+      'json',
+      '--reporter-option',
+      `output=${report}`,
+      '--timeout',
+      '60000',
+      '--exit',
+    ].concat(CORE_UNIT_TESTS),
+    dir,
+    UNIT_TEST_TIMEOUT_MS,
+  );
+  if (run.timedOut) return 'the unit tests timed out';
+  if (!fs.existsSync(report)) return run.code === 0 ? undefined : `mocha failed: ${run.output.trim().slice(-300)}`;
+  const parsed = JSON.parse(fs.readFileSync(report, 'utf8')) as {
+    failures: readonly { fullTitle: string; file?: string }[];
+  };
+  const first = parsed.failures[0];
+  if (first === undefined) return undefined;
+  return `${path.basename(first.file ?? '?')}: ${first.fullTitle}`;
 }
 
 /** Every mutant, `jobs` at a time; results in list order. */
@@ -204,6 +268,7 @@ export async function runMutants(options: RunOptions): Promise<MutantResult[]> {
 
 export function exitCodeOf(results: readonly MutantResult[]): number {
   if (results.some((r) => r.status === 'no-match' || r.status === 'build-failed' || r.status === 'crashed')) return 2;
+  // A mutant only the unit tests catch is not caught by the simulator: it still counts.
   if (results.some((r) => r.status !== 'caught')) return 1;
   return 0;
 }

@@ -377,13 +377,6 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     'mayGrantPeerLease: a peer lease is granted to a peer running under no epoch',
   ),
   oneEdit(
-    'peer-lease-granted-while-not-stopped',
-    STATE,
-    "peerRuns && this.workload === 'stopped' && !this.holding",
-    'peerRuns && !this.holding',
-    'mayGrantPeerLease: a node whose own workload starts, runs or stops grants peer leases',
-  ),
-  oneEdit(
     'peer-lease-granted-while-holding',
     STATE,
     ' && !this.holding && !this.acquiring(now)',
@@ -396,12 +389,12 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   unasserted(PEER_LEASE_WITH_START_PENDING, NO_START_PROMISE_ASSERT),
 
   oneEdit(
-    // The pair evidence for mayGrantPeerLease's four conditions on this node.
+    // The pair evidence for mayGrantPeerLease's three conditions on this node.
     'peer-lease-granted-whenever',
     STATE,
-    "peerRuns && this.workload === 'stopped' && !this.holding && !this.acquiring(now) && !this.startRequested",
+    'peerRuns && !this.holding && !this.acquiring(now) && !this.startRequested',
     'peerRuns',
-    'mayGrantPeerLease: a node grants a peer lease whatever it does itself (runs, holds, acquires, starts)',
+    'mayGrantPeerLease: a node grants a peer lease whatever it does itself (holds, acquires, starts)',
   ),
 
   // SAFETY 4: an Acquire counts as in flight.
