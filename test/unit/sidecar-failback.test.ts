@@ -18,6 +18,21 @@ describe('sidecar core', () => {
       return h;
     }
 
+    it('auto: a primary that asked for the group back and then died leaves the secondary running once it takes over again', () => {
+      const h = afterTakeover();
+      h.startSidecar('p');
+      h.runUntilTrue(() => h.entries('s', 'stop').length > 0, h.now + 10_000);
+      // The hand-back began; the primary dies before it can acquire.
+      h.crash('p');
+      const died = h.now;
+      h.runUntilTrue(() => h.log.some((e) => e.node === 's' && e.kind === 'running' && e.t > died), died + 10_000);
+      const back = h.now;
+      h.runUntil(back + 5000);
+      // Before the fix the stale request stopped every new run at once: start, stop, release, again.
+      expect(h.log.filter((e) => e.node === 's' && e.kind === 'stop' && e.t > died)).to.deep.equal([]);
+      expect(h.core('s').view(h.now).workload).to.equal('running');
+    });
+
     it('auto: the returning primary asks after failbackDelayMs; the secondary stops, then releases; the primary then acquires and starts', () => {
       const h = afterTakeover();
       const sEpoch = h.core('s').view(h.now).epoch;

@@ -9,12 +9,13 @@ import type { WitnessAnswer } from '../../src/core/sidecar/types';
 import { acquireDeadlineMs } from '../../src/sidecar/acquire-timing';
 import { Harness, steadyState, type LogEntry } from '../support/sidecar-harness';
 import { Manual } from '../support/manual-core';
-import { GROUP, holderEnd, kinds, peerState, toCore, settings } from '../support/sidecar-test-settings';
+import { GROUP, grantorEnd, holderEnd, kinds, peerState, toCore, settings } from '../support/sidecar-test-settings';
 
 describe('sidecar core', () => {
   const P = settings('p');
   const S = settings('s');
   const BUDGET = stopBudget(P); // 200 + 100 + 10
+  const grantorEndOf = (at: number, leaseMs: number): number => grantorEnd(at, leaseMs, P);
 
   describe('answers from the witness', () => {
     function supersededWhileOnPeerLeases(): { h: Harness; epoch: bigint; newer: bigint } {
@@ -98,6 +99,58 @@ describe('sidecar core', () => {
           why: `grant of epoch ${answer.epoch} arrived too late to use`,
         },
       ]);
+    });
+
+    it('a grant for an older acquire, answered after a newer one started a run, changes nothing (a transport without deadlines)', () => {
+      const m = new Manual(P);
+      const p = new SidecarCore(P, 0);
+      m.heartbeat(p, 'p', 1100);
+      expect(kinds(p.decide(1100))).to.deep.equal(['acquire']);
+      const older = m.acquire(p, 'p', 1100);
+      expect(older.verdict).to.equal('granted');
+      // Its answer is held back: once that grant's hold has run out at the witness, a new acquire.
+      const later = grantorEndOf(1100, older.leaseMs) + 1;
+      m.heartbeat(p, 'p', later);
+      expect(kinds(p.decide(later))).to.deep.equal(['acquire']);
+      const newer = m.acquire(p, 'p', later);
+      expect(newer.verdict).to.equal('granted');
+      p.onAcquireAnswer(later, newer, later);
+      expect(kinds(p.decide(later))).to.deep.equal(['start']);
+      p.onWorkload('running', later + 10);
+      const before = { view: p.view(later + 20), deadline: p.stopDeadline() };
+      p.onAcquireAnswer(1100, older, later + 20);
+      expect(p.view(later + 20)).to.deep.equal(before.view);
+      expect(p.stopDeadline()).to.equal(before.deadline);
+      expect(p.decide(later + 20)).to.deep.equal([]);
+      expect(p.witnessHeartbeat().heldEpoch).to.equal(newer.epoch);
+    });
+
+    it("the answer to an earlier epoch's Release, landing during the next run, leaves that run held", () => {
+      const m = new Manual(S);
+      const s = new SidecarCore(S, 0);
+      const first = m.runAt(s, 's', 1100);
+      // The preferred primary asks for the group back: stop, then release epoch `first`.
+      s.onPeerHeartbeat(peerState('p', 'stopped', 0n, { handbackRequested: true }), 1300);
+      expect(kinds(s.decide(1300))).to.deep.equal(['stop']);
+      s.onWorkload('stopped', 1400);
+      expect(s.decide(1400).map((a) => [a.kind, a.rule, a.kind === 'release' ? a.epoch : 0n])).to.deep.equal([
+        ['release', 'release-after-stop', first],
+      ]);
+      const released = toCore(
+        m.arbiter.release({ group: GROUP, node: 's', epoch: first, knownEpoch: first }, 1410).answer,
+      );
+      // Its answer is slow. The lease runs out meanwhile, the primary falls silent: a new run.
+      const later = Math.max(holderEnd(1100, S.leaseMs, S), 1300 + S.timeoutMs) + 1;
+      expect(s.view(later).holding).to.equal(true);
+      m.heartbeat(s, 's', later);
+      expect(kinds(s.decide(later))).to.deep.equal(['acquire']);
+      const grant = m.acquire(s, 's', later);
+      s.onAcquireAnswer(later, grant, later);
+      expect(kinds(s.decide(later))).to.deep.equal(['start']);
+      s.onWorkload('running', later + 10);
+      s.onReleaseAnswer(first, released, later + 20);
+      expect(s.view(later + 20)).to.include({ holding: true, epoch: grant.epoch, workload: 'running' });
+      expect(s.decide(later + 20)).to.deep.equal([]);
     });
 
     it("a 'running' report that crosses a stop does not undo the stop", () => {

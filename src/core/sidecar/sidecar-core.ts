@@ -69,7 +69,7 @@ export class SidecarCore extends SidecarState {
     if (this.mayBeRunning()) return due.at(this.stopDeadline()).earliest;
     if (this.workload === 'stopping') return due.earliest;
     if (this.startRequested) due.at(Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(s));
-    if (this.holding && !this.releaseInFlight) due.at(this.witnessLeaseUntil);
+    if (this.holding) due.at(this.witnessLeaseUntil);
     if (this.restartWanted) due.at(this.restartAt);
     if (this.holding) due.at(this.releaseRetryAt);
     if (this.acquireSentAt !== undefined) due.at(this.acquireExpiry(this.acquireSentAt));
@@ -81,9 +81,13 @@ export class SidecarCore extends SidecarState {
     return due.earliest;
   }
 
-  /** Our own lease ran out: the witness's hold on our behalf runs out by itself, unrenewed. */
+  /**
+   * Our own lease ran out: the witness's hold on our behalf runs out by itself, unrenewed, whether
+   * or not a Release is still in flight (the witness releases only the epoch a Release names, and
+   * the answer to it ends the holding of that epoch only, §6.4).
+   */
   private forgetLapsedHold(now: number): void {
-    if (this.holding && now >= this.witnessLeaseUntil && !this.releaseInFlight) {
+    if (this.holding && now >= this.witnessLeaseUntil) {
       this.holding = false;
       this.restartWanted = false;
     }
@@ -98,7 +102,7 @@ export class SidecarCore extends SidecarState {
       supersededBecause: this.supersededBecause,
       peerLeaseUp: now < this.peerLeaseUntil - budget,
       witnessLeaseUp: now < this.witnessLeaseUntil - budget,
-      handbackAsked: this.handbackAsked(),
+      handbackAsked: this.handbackAsked(now),
       epoch: this.epoch,
     };
   }

@@ -310,8 +310,10 @@ export abstract class SidecarState {
     );
   }
 
-  protected handbackAsked(): boolean {
+  /** The preferred primary, stopped and still heard from, asks this secondary for the group back. */
+  protected handbackAsked(now: number): boolean {
     return (
+      this.peerHeardWithinTimeout(now) &&
       this.settings.role === 'secondary' &&
       this.settings.failback === 'auto' &&
       this.peer?.role === 'primary' &&

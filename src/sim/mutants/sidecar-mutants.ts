@@ -142,13 +142,6 @@ const PEER_LEASE_WITH_START_PENDING = oneEdit(
   ';',
   'mayGrantPeerLease: a node with a grant in hand, about to start, grants peer leases',
 );
-const HOLDING_DROPPED = oneEdit(
-  'holding-dropped-with-release-in-flight',
-  CORE,
-  'if (this.holding && now >= this.witnessLeaseUntil && !this.releaseInFlight) {',
-  'if (this.holding && now >= this.witnessLeaseUntil) {',
-  'a node whose lease ran out stops counting itself holder while its Release is still in flight',
-);
 
 /** The block of a row in decision-rules.ts, by its name and condition (moved by the reorder mutants). */
 const STOP_LOST_BOTH_ROW =
@@ -472,20 +465,4 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     "outcome: 'start',\n    why: 'every run gets its own epoch",
     'row acquire-restart starts instead: a workload that exited starts again under its old epoch',
   ),
-  HOLDING_DROPPED,
-  {
-    // Is the node's wait for its Release covered by the witness's release-holder rule, which
-    // releases only the epoch the Release names?
-    id: 'holding-dropped-and-release-of-old-epoch',
-    file: CORE,
-    edits: [
-      ...HOLDING_DROPPED.edits,
-      {
-        file: 'src/core/witness/rules.ts',
-        find: "when: (c) => c.holder !== '' && c.holder === c.node && c.callerEpoch === c.epoch,",
-        replace: "when: (c) => c.holder !== '' && c.holder === c.node,",
-      },
-    ],
-    description: `${HOLDING_DROPPED.description}; and the witness releases the holder's current epoch for a Release of any`,
-  },
 ];
