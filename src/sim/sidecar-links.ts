@@ -127,6 +127,8 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
   };
   const decoded = (a: LeaseAnswer__Output | undefined): ReturnType<typeof fromWireAnswer> | undefined =>
     a === undefined ? undefined : fromWireAnswer(a);
+  /** When this sidecar's latest Acquire failed or was refused (the acquire-retry-loop check). */
+  let unanswered: { at: number; as: string; inFlightUntil: number } | undefined;
   return {
     endpoint: 'witness',
     renew: (heldEpoch, knownEpoch, leaseMs, done) => {
@@ -152,12 +154,30 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
     },
     acquire: (knownEpoch, leaseMs, acquireDeadlineMs, done) => {
       c.onAcquire();
+      // A failed or refused Acquire is not asked again in the same instant while a grant it may
+      // carry could still be used (design §8.4: a lost answer keeps it in flight; a refusal says
+      // when to ask again): that would be a loop. A sidecar that was paused past that point may.
+      const w = c.world;
+      if (unanswered !== undefined && unanswered.at === w.t && w.t < unanswered.inFlightUntil) {
+        w.violate('liveness', 'acquire-retry-loop', `${PARTY_NAMES[c.from]} asks again at once after ${unanswered.as}`);
+      }
+      const sentAt = w.t;
       const request = { group: s.group, node: s.node, knownEpoch: `${knownEpoch}`, leaseMs, sequence: '0' };
       send(
         'acquire',
         acquireDeadlineMs,
         (service, reply) => service.acquire(request, reply),
-        (a, timedOut) => done(decoded(a), timedOut),
+        (a, timedOut) => {
+          const answer = decoded(a);
+          if (answer === undefined || answer.verdict === 'refused') {
+            unanswered = {
+              at: w.t,
+              as: answer === undefined ? 'a failed Acquire' : 'a refused Acquire',
+              inFlightUntil: sentAt + (s.leaseMs * (1 - s.bounds.rho)) / c.rate,
+            };
+          }
+          done(answer, timedOut);
+        },
       );
     },
     release: (epoch, knownEpoch, done) => {

@@ -330,6 +330,13 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     '(c) => c.supersededBecause !== undefined',
     'row stop-superseded-by-witness removed: a refused run keeps running on its leases',
   ),
+  oneEdit(
+    'hand-back-from-silent-primary',
+    STATE,
+    '      this.peerHeardWithinTimeout(now) &&\n      this.settings.role === \'secondary\' &&',
+    "      this.settings.role === 'secondary' &&",
+    'handbackAsked: a hand-back request counts after the primary fell silent (the secondary stops every new run)',
+  ),
   rowRemoved(
     'hand-back-ignored',
     '(c) => c.handbackAsked',
