@@ -333,7 +333,7 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'hand-back-from-silent-primary',
     STATE,
-    '      this.peerHeardWithinTimeout(now) &&\n      this.settings.role === \'secondary\' &&',
+    "      this.peerHeardWithinTimeout(now) &&\n      this.settings.role === 'secondary' &&",
     "      this.settings.role === 'secondary' &&",
     'handbackAsked: a hand-back request counts after the primary fell silent (the secondary stops every new run)',
   ),
