@@ -104,6 +104,14 @@ export interface Plan {
   readonly shorterRestartLeaseMs: number | undefined;
   /** A restarted witness crashes again within 5 ms of opening its store with this probability. */
   readonly crashAfterOpenProbability: number;
+  /**
+   * An isolation of a node also crashes the witness with this probability (one failure, two
+   * effects: a switch or a rack's power): 1/4 in most schedules, 1/2 to 1 in some (a site whose
+   * witness shares the nodes' switch or power).
+   */
+  readonly isolationCrashesWitnessProbability: number;
+  /** Such an isolation lasts one to three leases (the failed switch takes that long to replace). */
+  readonly longIsolationWithWitnessCrash: boolean;
   /** Each durable write fails (a full disk) with this probability (write-failure). */
   readonly writeFailProbability: number;
   readonly writeDelayMaxMs: number;
@@ -125,8 +133,12 @@ export interface PlanOptions {
 
 const GROUP = 'g';
 
+/** Draws added after the swarm settled come from their own stream, so earlier schedules replay as they did. */
+const LATER_DRAWS = 0x1a7e0d5a;
+
 export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const rng = new Rng(seed);
+  const later = new Rng(seed ^ LATER_DRAWS);
   let rejected = 0;
   let settings: SidecarSettings;
   for (;;) {
@@ -134,6 +146,13 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     if (settingsProblems(settings).length === 0) break;
     rejected += 1;
   }
+  // A witness lease several times the peer lease (a witness across a WAN, whose lease rides out
+  // its blips, beside a peer on the LAN with a short peer lease): the holder isolated from both
+  // runs on its witness lease long after the standby's promise has run out, and only the witness's
+  // hold and start-up grace keep the standby waiting. A longer lease only adds usable time, so
+  // settingsProblems() still accepts the configuration.
+  const longWitnessLease = later.chance(0.25);
+  if (longWitnessLease) settings = { ...settings, leaseMs: Math.round(settings.peerLeaseMs * later.range(2, 4)) };
   const primary: SidecarSettings = { ...settings, node: 'p', role: 'primary' };
   const secondary: SidecarSettings = { ...settings, node: 's', role: 'secondary' };
   const rho = settings.bounds.rho;
@@ -223,6 +242,10 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   }
 
   const witnessCrashes = faults.has('witness-crash') || faults.has('crash-on-write');
+  // A quarter of the schedules with both isolations and witness crashes make them one failure more
+  // often, and a long one (see faults.ts, 'isolate').
+  const crashWithIsolation = faults.has('isolate') && faults.has('witness-crash');
+  const correlated = crashWithIsolation && later.chance(0.25);
   const faultPhaseMs = Math.round(Math.max(rng.range(10_000, 25_000), rng.range(4, 8) * lease));
   return {
     seed,
@@ -242,6 +265,8 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     lateAnswerProbability: faults.has('isolate') && rng.chance(0.5) ? rng.range(0.002, 0.03) : 0,
     quickRestartProbability: witnessCrashes && rng.chance(0.5) ? rng.range(0.2, 0.8) : 0,
     crashAfterOpenProbability: witnessCrashes && rng.chance(0.3) ? rng.range(0.1, 0.5) : 0,
+    isolationCrashesWitnessProbability: correlated ? later.range(0.5, 1) : crashWithIsolation ? 0.25 : 0,
+    longIsolationWithWitnessCrash: correlated,
     shorterRestartLeaseMs:
       witnessCrashes && rng.chance(0.3)
         ? Math.min(maxLeaseMs, Math.max(shortestUsable, Math.round(maxLeaseMs * rng.range(0.5, 0.95))))
@@ -332,6 +357,11 @@ export function describePlan(plan: Plan): string[] {
   if (plan.crashAfterOpenProbability > 0)
     lines.push(
       `  a restarted witness crashes again within 5ms of opening with p=${plan.crashAfterOpenProbability.toFixed(2)}`,
+    );
+  if (plan.isolationCrashesWitnessProbability > 0)
+    lines.push(
+      `  an isolation of a node also crashes the witness with p=${plan.isolationCrashesWitnessProbability.toFixed(2)}` +
+        (plan.longIsolationWithWitnessCrash ? ', and then lasts 1-3 leases' : ''),
     );
   if (plan.faults.has('write-failure'))
     lines.push(`  a durable write fails (disk full) with p=${plan.writeFailProbability.toFixed(2)}`);
