@@ -69,17 +69,21 @@ export class Faults {
       case 'isolate': {
         const party = f.int(3);
         const others = [0, 1, 2].filter((p) => p !== party);
-        network.cut(
-          others.flatMap((o) => both(party, o)),
-          f.chance(0.5) ? 'silent' : 'reset',
-          length,
-          `isolate ${PARTY_NAMES[party]}`,
-        );
+        const links = others.flatMap((o) => both(party, o));
+        const mode = f.chance(0.5) ? 'silent' : 'reset';
+        network.cut(links, mode, length, `isolate ${PARTY_NAMES[party]}`);
         if (party !== WITNESS) this.targets.noteLoss(nodes[party] as SidecarNode);
         // One failure, two effects (a switch or a rack's power): the witness crashes as the node is
         // cut off, so it restarts while the holder it restores cannot renew.
-        if (party !== WITNESS && w.plan.faults.has('witness-crash') && f.chance(0.25)) {
+        const crashesWitness = w.plan.isolationCrashesWitnessProbability;
+        if (party !== WITNESS && crashesWitness > 0 && f.chance(crashesWitness)) {
           witness.crash('kill -9, with the isolation', f.range(0, 0.3) * lease(w));
+          // Where the plan draws it, the node stays cut off for one to three leases, as long as a
+          // repair of the failed switch takes: the restarted witness must hold the group through
+          // its grace for a holder it cannot hear, which runs on the lease it was given before.
+          if (w.plan.longIsolationWithWitnessCrash) {
+            network.cut(links, mode, f.range(1, 3) * lease(w), `isolate ${PARTY_NAMES[party]} (outlasts the restart)`);
+          }
         }
         break;
       }

@@ -11,7 +11,8 @@
  */
 import path from 'node:path';
 import { type SimHooks } from './hooks';
-import { describePlan, FAULT_KINDS, type FaultKind } from './plan';
+import { FAULT_KINDS, type FaultKind } from './plan';
+import { describePlan } from './plan-description';
 import { scheduleSeed } from './prng';
 import { emptySummary, percentile, type RunConfig, runMany, runSchedule, type Summary, totalViolations } from './run';
 import { hex, type Violation } from './simulation';

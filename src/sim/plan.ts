@@ -104,6 +104,14 @@ export interface Plan {
   readonly shorterRestartLeaseMs: number | undefined;
   /** A restarted witness crashes again within 5 ms of opening its store with this probability. */
   readonly crashAfterOpenProbability: number;
+  /**
+   * An isolation of a node also crashes the witness with this probability (one failure, two
+   * effects: a switch or a rack's power): 1/4 in most schedules, 1/2 to 1 in some (a site whose
+   * witness shares the nodes' switch or power).
+   */
+  readonly isolationCrashesWitnessProbability: number;
+  /** Such an isolation lasts one to three leases (the failed switch takes that long to replace). */
+  readonly longIsolationWithWitnessCrash: boolean;
   /** Each durable write fails (a full disk) with this probability (write-failure). */
   readonly writeFailProbability: number;
   readonly writeDelayMaxMs: number;
@@ -125,8 +133,12 @@ export interface PlanOptions {
 
 const GROUP = 'g';
 
+/** Draws added after the swarm settled come from their own stream, so earlier schedules replay as they did. */
+const LATER_DRAWS = 0x1a7e0d5a;
+
 export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const rng = new Rng(seed);
+  const later = new Rng(seed ^ LATER_DRAWS);
   let rejected = 0;
   let settings: SidecarSettings;
   for (;;) {
@@ -134,6 +146,13 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     if (settingsProblems(settings).length === 0) break;
     rejected += 1;
   }
+  // A witness lease several times the peer lease (a witness across a WAN, whose lease rides out
+  // its blips, beside a peer on the LAN with a short peer lease): the holder isolated from both
+  // runs on its witness lease long after the standby's promise has run out, and only the witness's
+  // hold and start-up grace keep the standby waiting. A longer lease only adds usable time, so
+  // settingsProblems() still accepts the configuration.
+  const longWitnessLease = later.chance(0.25);
+  if (longWitnessLease) settings = { ...settings, leaseMs: Math.round(settings.peerLeaseMs * later.range(2, 4)) };
   const primary: SidecarSettings = { ...settings, node: 'p', role: 'primary' };
   const secondary: SidecarSettings = { ...settings, node: 's', role: 'secondary' };
   const rho = settings.bounds.rho;
@@ -223,8 +242,12 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   }
 
   const witnessCrashes = faults.has('witness-crash') || faults.has('crash-on-write');
+  // A quarter of the schedules with both isolations and witness crashes make them one failure more
+  // often, and a long one (see faults.ts, 'isolate').
+  const crashWithIsolation = faults.has('isolate') && faults.has('witness-crash');
+  const correlated = crashWithIsolation && later.chance(0.25);
   const faultPhaseMs = Math.round(Math.max(rng.range(10_000, 25_000), rng.range(4, 8) * lease));
-  return {
+  const plan: Plan = {
     seed,
     primary,
     secondary,
@@ -242,6 +265,8 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     lateAnswerProbability: faults.has('isolate') && rng.chance(0.5) ? rng.range(0.002, 0.03) : 0,
     quickRestartProbability: witnessCrashes && rng.chance(0.5) ? rng.range(0.2, 0.8) : 0,
     crashAfterOpenProbability: witnessCrashes && rng.chance(0.3) ? rng.range(0.1, 0.5) : 0,
+    isolationCrashesWitnessProbability: correlated ? later.range(0.5, 1) : crashWithIsolation ? 0.25 : 0,
+    longIsolationWithWitnessCrash: correlated,
     shorterRestartLeaseMs:
       witnessCrashes && rng.chance(0.3)
         ? Math.min(maxLeaseMs, Math.max(shortestUsable, Math.round(maxLeaseMs * rng.range(0.5, 0.95))))
@@ -257,6 +282,38 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     embedded,
     writeFailProbability: faults.has('write-failure') ? rng.range(0.05, 0.5) : 0,
   };
+  return correlated ? withWitnessLeaseChanges(plan, later, shortestUsable) : plan;
+}
+
+/**
+ * In the schedules where an isolation often crashes the witness, half also set the witness's
+ * longest lease below the one the sidecars ask for (an operator who lowered --lease at the
+ * witness only: it caps what is asked), and half have every other restart come up with a shorter
+ * longest lease (an operator lowering it with a restart): the restarted witness's grace must then
+ * still cover what the holder it cannot hear was given before. Both are configurations the rest
+ * of the swarm draws too, only more rarely together with the failure that makes them matter.
+ */
+function withWitnessLeaseChanges(plan: Plan, later: Rng, shortestUsable: number): Plan {
+  let witness = plan.witness;
+  if (later.chance(0.5)) {
+    const capped = Math.max(shortestUsable, Math.round(plan.primary.leaseMs * later.range(0.5, 0.9)));
+    if (capped < witness.maxLeaseMs)
+      witness = { ...witness, maxLeaseMs: capped, defaultLeaseMs: Math.min(witness.defaultLeaseMs, capped) };
+  }
+  let shorter = plan.shorterRestartLeaseMs;
+  if (shorter !== undefined) shorter = Math.min(shorter, witness.maxLeaseMs);
+  else if (later.chance(0.5))
+    shorter = Math.min(
+      witness.maxLeaseMs,
+      Math.max(shortestUsable, Math.round(witness.maxLeaseMs * later.range(0.5, 0.95))),
+    );
+  // Half put the witness's and the secondary's clocks fast and the primary's slow, at the bounds of
+  // rho: the primary's lease lasts longest in real time and the witness's grace shortest, so a
+  // grace without the drift term ends while the lease runs, and a standby that counts fast asks
+  // as soon as it ends.
+  const r = plan.rhoActual;
+  const clockRates: Plan['clockRates'] = later.chance(0.5) ? [1 - r, 1 + r, 1 + r] : plan.clockRates;
+  return { ...plan, witness, shorterRestartLeaseMs: shorter, clockRates };
 }
 
 /** Heartbeat, timeout shorter or longer than the peer lease, leases, stop budget tight or loose. */
@@ -299,63 +356,4 @@ function drawSettings(rng: Rng): SidecarSettings {
     failureCooldownMs: Math.round(rng.range(0, 3) * leaseMs),
     bounds: { rho, marginMs },
   };
-}
-
-export function describePlan(plan: Plan): string[] {
-  const s = plan.primary;
-  const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
-  const lines = [
-    `settings: heartbeat ${s.heartbeatMs}ms, timeout ${s.timeoutMs}ms, lease ${s.leaseMs}ms, peer lease ${s.peerLeaseMs}ms, ` +
-      `stop timeout ${s.stopTimeoutMs}ms, rho ${s.bounds.rho}, margin ${s.bounds.marginMs}ms, failback ${s.failback} ` +
-      `(delay ${s.failbackDelayMs}ms), max restarts ${s.maxRestarts}, backoff ${s.restartBackoffMs}ms, cooldown ${s.failureCooldownMs}ms`,
-    `witness: max lease ${plan.witness.maxLeaseMs}ms, default ${plan.witness.defaultLeaseMs}ms, rho ${plan.witness.bounds.rho}, ` +
-      `margin ${plan.witness.bounds.marginMs}ms; writes up to ${plan.writeDelayMaxMs.toFixed(2)}ms`,
-    `clocks: rho actual ${pct(plan.rhoActual)}, rates P ${plan.clockRates[0].toFixed(5)} S ${plan.clockRates[1].toFixed(5)} ` +
-      `W ${plan.clockRates[2].toFixed(5)}; call deadline ${plan.callDeadlineMs}ms; rejected configs ${plan.rejectedConfigs}`,
-    `faults (${plan.faultPhaseMs}ms): ${[...plan.faults].join(', ') || 'none'}; probe: ${plan.probe}`,
-  ];
-  for (const [kind, e] of Object.entries(plan.episodes)) {
-    lines.push(`  ${kind}: every ~${Math.round(e.meanGapMs)}ms for ~${Math.round(e.meanLengthMs)}ms`);
-  }
-  if (plan.faults.has('witness-wipe'))
-    lines.push(`  witness crash wipes the store with p=${plan.wipeProbability.toFixed(2)}`);
-  if (plan.faults.has('crash-on-write'))
-    lines.push(`  a durable write crashes the witness with p=${plan.crashOnWriteProbability.toFixed(2)}`);
-  if (plan.lateAnswerProbability > 0)
-    lines.push(
-      `  an answer is held to just under its deadline, then its caller isolated, p=${plan.lateAnswerProbability.toFixed(3)}`,
-    );
-  if (plan.quickRestartProbability > 0)
-    lines.push(`  a crashed witness is back within 10ms with p=${plan.quickRestartProbability.toFixed(2)}`);
-  if (plan.shorterRestartLeaseMs !== undefined)
-    lines.push(`  every other witness restart has the longest lease ${plan.shorterRestartLeaseMs}ms`);
-  if (plan.crashAfterOpenProbability > 0)
-    lines.push(
-      `  a restarted witness crashes again within 5ms of opening with p=${plan.crashAfterOpenProbability.toFixed(2)}`,
-    );
-  if (plan.faults.has('write-failure'))
-    lines.push(`  a durable write fails (disk full) with p=${plan.writeFailProbability.toFixed(2)}`);
-  if (plan.embedded) lines.push('  the workload is embedded in the sidecar process (library form): no watchdog');
-  if (plan.faults.has('workload-crash'))
-    lines.push(`  workload crashes by itself after ~${Math.round(plan.workloadMeanLifeMs)}ms`);
-  lines.push(
-    `  workload start up to ${plan.startDelayMaxMs.toFixed(1)}ms, stop up to ${plan.stopTimeMaxMs.toFixed(1)}ms, ` +
-      `ignores SIGTERM p=${plan.ignoreSigtermProbability.toFixed(2)}`,
-  );
-  const links: string[] = [];
-  for (let from = 0; from < 3; from += 1) {
-    for (let to = 0; to < 3; to += 1) {
-      if (from === to) continue;
-      const l = plan.links[from * 3 + to] as LinkPlan;
-      links.push(
-        `${PARTY_NAMES[from]}->${PARTY_NAMES[to]} ${l.baseDelayMs.toFixed(2)}+${l.jitterMs.toFixed(2)}ms` +
-          (l.loss > 0 ? ` loss ${pct(l.loss)}` : '') +
-          (l.duplication > 0 ? ` dup ${pct(l.duplication)}` : '') +
-          (l.duplication > 0 && l.lateDuplicateMs > 0 ? ` (late up to ${Math.round(l.lateDuplicateMs)}ms)` : '') +
-          (l.spike > 0 ? ` reorder ${pct(l.spike)}~${Math.round(l.spikeMeanMs)}ms` : ''),
-      );
-    }
-  }
-  lines.push(`links: ${links.join('; ')}`);
-  return lines;
 }

@@ -1,0 +1,66 @@
+/** One schedule's configuration as text, for the report and the replay. */
+import { type LinkPlan, PARTY_NAMES, type Plan } from './plan';
+
+export function describePlan(plan: Plan): string[] {
+  const s = plan.primary;
+  const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
+  const lines = [
+    `settings: heartbeat ${s.heartbeatMs}ms, timeout ${s.timeoutMs}ms, lease ${s.leaseMs}ms, peer lease ${s.peerLeaseMs}ms, ` +
+      `stop timeout ${s.stopTimeoutMs}ms, rho ${s.bounds.rho}, margin ${s.bounds.marginMs}ms, failback ${s.failback} ` +
+      `(delay ${s.failbackDelayMs}ms), max restarts ${s.maxRestarts}, backoff ${s.restartBackoffMs}ms, cooldown ${s.failureCooldownMs}ms`,
+    `witness: max lease ${plan.witness.maxLeaseMs}ms, default ${plan.witness.defaultLeaseMs}ms, rho ${plan.witness.bounds.rho}, ` +
+      `margin ${plan.witness.bounds.marginMs}ms; writes up to ${plan.writeDelayMaxMs.toFixed(2)}ms`,
+    `clocks: rho actual ${pct(plan.rhoActual)}, rates P ${plan.clockRates[0].toFixed(5)} S ${plan.clockRates[1].toFixed(5)} ` +
+      `W ${plan.clockRates[2].toFixed(5)}; call deadline ${plan.callDeadlineMs}ms; rejected configs ${plan.rejectedConfigs}`,
+    `faults (${plan.faultPhaseMs}ms): ${[...plan.faults].join(', ') || 'none'}; probe: ${plan.probe}`,
+  ];
+  for (const [kind, e] of Object.entries(plan.episodes)) {
+    lines.push(`  ${kind}: every ~${Math.round(e.meanGapMs)}ms for ~${Math.round(e.meanLengthMs)}ms`);
+  }
+  if (plan.faults.has('witness-wipe'))
+    lines.push(`  witness crash wipes the store with p=${plan.wipeProbability.toFixed(2)}`);
+  if (plan.faults.has('crash-on-write'))
+    lines.push(`  a durable write crashes the witness with p=${plan.crashOnWriteProbability.toFixed(2)}`);
+  if (plan.lateAnswerProbability > 0)
+    lines.push(
+      `  an answer is held to just under its deadline, then its caller isolated, p=${plan.lateAnswerProbability.toFixed(3)}`,
+    );
+  if (plan.quickRestartProbability > 0)
+    lines.push(`  a crashed witness is back within 10ms with p=${plan.quickRestartProbability.toFixed(2)}`);
+  if (plan.shorterRestartLeaseMs !== undefined)
+    lines.push(`  every other witness restart has the longest lease ${plan.shorterRestartLeaseMs}ms`);
+  if (plan.crashAfterOpenProbability > 0)
+    lines.push(
+      `  a restarted witness crashes again within 5ms of opening with p=${plan.crashAfterOpenProbability.toFixed(2)}`,
+    );
+  if (plan.isolationCrashesWitnessProbability > 0)
+    lines.push(
+      `  an isolation of a node also crashes the witness with p=${plan.isolationCrashesWitnessProbability.toFixed(2)}` +
+        (plan.longIsolationWithWitnessCrash ? ', and then lasts 1-3 leases' : ''),
+    );
+  if (plan.faults.has('write-failure'))
+    lines.push(`  a durable write fails (disk full) with p=${plan.writeFailProbability.toFixed(2)}`);
+  if (plan.embedded) lines.push('  the workload is embedded in the sidecar process (library form): no watchdog');
+  if (plan.faults.has('workload-crash'))
+    lines.push(`  workload crashes by itself after ~${Math.round(plan.workloadMeanLifeMs)}ms`);
+  lines.push(
+    `  workload start up to ${plan.startDelayMaxMs.toFixed(1)}ms, stop up to ${plan.stopTimeMaxMs.toFixed(1)}ms, ` +
+      `ignores SIGTERM p=${plan.ignoreSigtermProbability.toFixed(2)}`,
+  );
+  const links: string[] = [];
+  for (let from = 0; from < 3; from += 1) {
+    for (let to = 0; to < 3; to += 1) {
+      if (from === to) continue;
+      const l = plan.links[from * 3 + to] as LinkPlan;
+      links.push(
+        `${PARTY_NAMES[from]}->${PARTY_NAMES[to]} ${l.baseDelayMs.toFixed(2)}+${l.jitterMs.toFixed(2)}ms` +
+          (l.loss > 0 ? ` loss ${pct(l.loss)}` : '') +
+          (l.duplication > 0 ? ` dup ${pct(l.duplication)}` : '') +
+          (l.duplication > 0 && l.lateDuplicateMs > 0 ? ` (late up to ${Math.round(l.lateDuplicateMs)}ms)` : '') +
+          (l.spike > 0 ? ` reorder ${pct(l.spike)}~${Math.round(l.spikeMeanMs)}ms` : ''),
+      );
+    }
+  }
+  lines.push(`links: ${links.join('; ')}`);
+  return lines;
+}
