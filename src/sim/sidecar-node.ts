@@ -17,6 +17,7 @@ import type { Network } from './network';
 import { PARTY_NAMES } from './plan';
 import { checkStopped, peerEndsRun } from './prompt-stops';
 import { SILENT_LOGGER } from './silent-logger';
+import { checkAcquireAgainstTable } from './table-conformance';
 import { traceLogger } from './trace-logger';
 import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
 import type { WitnessNode } from './witness-node';
@@ -54,6 +55,8 @@ class SidecarProcess {
   onStopped: (byItself: boolean) => void = () => undefined;
   runtime!: SidecarRuntime;
   lastStatus = '';
+  /** What the peer last said of itself, as handed to this runtime (the table checks read it). */
+  peerState: PeerState | undefined;
 
   constructor(
     readonly inc: number,
@@ -123,7 +126,13 @@ export class SidecarNode {
       inProcess: (fn) => this.gate(sc.inc, fn),
       peer: this.parts.peer,
       afterInput: (endsRun) => checkStopped(w, this.name, sc.workload, endsRun),
-      onAcquire: () => this.parts.observer.onAcquire(this),
+      onAcquire: () => {
+        this.parts.observer.onAcquire(this);
+        checkAcquireAgainstTable(w, this.name, this.settings, sc.runtime.view(), sc.peerState);
+      },
+      heardPeer: (state) => {
+        sc.peerState = state;
+      },
       afterNextStart: (fn) => this.startWaiters.push(fn),
     };
     sc.runtime = new SidecarRuntime(this.settings, {
@@ -250,6 +259,7 @@ export class SidecarNode {
       return;
     }
     this.gate(target.inc, (s) => {
+      s.peerState = state;
       const reply = s.runtime.onPeerHeartbeat(state);
       const w = this.parts.world;
       checkStopped(w, this.name, s.workload, () => peerEndsRun(this.settings, state));
