@@ -17,7 +17,7 @@ import type { Network } from './network';
 import { PARTY_NAMES } from './plan';
 import { checkStopped, peerEndsRun } from './prompt-stops';
 import { SILENT_LOGGER } from './silent-logger';
-import { checkAcquireAgainstTable } from './table-conformance';
+import { checkAcquireAgainstTable, checkNotRunningWhileStopping } from './table-conformance';
 import { traceLogger } from './trace-logger';
 import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
 import type { WitnessNode } from './witness-node';
@@ -312,9 +312,13 @@ export class SidecarNode {
     const startDelay = world.proc.range(0, world.plan.startDelayMaxMs);
     // The supervisor sees the workload ready and reports it; the report takes its own time to reach
     // the sidecar (the watchdog's pipe, the event loop), so a stop sent meanwhile can cross it, as
-    // as with the real supervisor and the embedded driver, which pass on a report sent before a stop.
+    // with the real supervisor and the embedded driver, which pass on a report sent before a stop.
+    // A stop decided before the workload is ready does not cancel the report either: the watchdog
+    // reports 'running' as soon as it has spawned it, before it reads a later stop
+    // (watchdog-main.ts), the supervisor passes that on in any state (workload-supervisor.ts
+    // onReport), and the embedded driver emits it once activate() resolves, stop() or not.
     world.at(world.t + startDelay / this.rate, () => {
-      if (!w.alive || w.terminating) return;
+      if (!w.alive) return;
       const ipcMs = world.proc.chance(0.9)
         ? world.proc.range(0, 0.2)
         : world.proc.range(0, 2 * world.plan.primary.heartbeatMs);
@@ -325,6 +329,7 @@ export class SidecarNode {
           if (world.trace.on1)
             world.trace.log(1, this.name, `supervisor: workload ${world.trace.epoch(epoch)} is running`);
           s.onRunning();
+          checkNotRunningWhileStopping(world, this.name, w, s.runtime.view());
         }),
       );
     });

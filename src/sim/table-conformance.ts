@@ -60,3 +60,25 @@ export function checkAcquireAgainstTable(
     `${nodeName} sends an Acquire (${view.lastRule}) although ${why}`,
   );
 }
+
+/**
+ * Right after the supervisor's 'running' report reached the runtime: a workload already told to
+ * stop (SIGTERM) is not reported running again. The phase is what the supervisor reports
+ * (`WorkloadPhase`, types.ts), and what the node tells its peer and its status (design §8.5: a node
+ * that gives the group up stops first, then says so). A report that crosses the stop must not
+ * undo it: the node would tell its peer it runs (the preferred primary waits out another
+ * fail-back delay before it asks again, §9.4) and its health would say serving.
+ */
+export function checkNotRunningWhileStopping(
+  world: World,
+  nodeName: string,
+  workload: { readonly epoch: bigint; readonly terminating: boolean; readonly alive: boolean },
+  view: SidecarView,
+): void {
+  if (!workload.alive || !workload.terminating || view.workload !== 'running') return;
+  world.violate(
+    'liveness',
+    'running-after-stop',
+    `${nodeName} reports workload ${world.trace.epoch(workload.epoch)} running after it was told to stop (${view.lastRule})`,
+  );
+}
