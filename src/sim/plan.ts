@@ -300,8 +300,10 @@ function drawSettings(rng: Rng): SidecarSettings {
     failureCooldownMs: Math.round(rng.range(0, 3) * leaseMs),
     bounds: { rho, marginMs },
   };
-  // A fifth of the time the operator's pick: the smallest leases the validator accepts.
-  return rng.chance(0.2) ? smallestAcceptedLeases(drawn, rng.pick(['both', 'lease', 'peer-lease'] as const)) : drawn;
+  // A fifth of the time the operator's pick: the smallest leases the validator accepts. Drawn from
+  // a stream of its own, seeded by this draw, so that every other draw of the schedule stays put.
+  const own = new Rng(Math.round(leaseMs * 7919 + peerLeaseMs * 104729 + heartbeatMs * 31 + stopTimeoutMs));
+  return own.chance(0.2) ? smallestAcceptedLeases(drawn, own.pick(['both', 'lease', 'peer-lease'] as const)) : drawn;
 }
 
 export function describePlan(plan: Plan): string[] {

@@ -17,7 +17,7 @@ import type { Network } from './network';
 import { PARTY_NAMES } from './plan';
 import { checkStopped, peerEndsRun } from './prompt-stops';
 import { SILENT_LOGGER } from './silent-logger';
-import { checkAcquireAgainstTable, checkNotRunningWhileStopping } from './table-conformance';
+import { checkAcquireAgainstTable, checkNotRunningWhileStopping, checkStoppedOnce } from './table-conformance';
 import { traceLogger } from './trace-logger';
 import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
 import type { WitnessNode } from './witness-node';
@@ -30,6 +30,8 @@ export class SimWorkload {
   alive = true;
   /** SIGTERM sent (by the sidecar or the watchdog); no longer counts as active for liveness. */
   terminating = false;
+  /** The sidecar asked for its stop (the stopped-twice check). */
+  stopAsked = false;
   /** Watchdog: the last deadline fed (sidecar's clock), and a token that cancels older timers. */
   fedDeadline = Number.NaN;
   watchdogToken = 0;
@@ -282,6 +284,7 @@ export class SidecarNode {
       feed: (deadline) => this.feedWatchdog(sc, deadline),
       stop: () => {
         const w = sc.workload;
+        if (w !== undefined) checkStoppedOnce(this.parts.world, this.name, w);
         if (w !== undefined && w.alive && !w.terminating) {
           const v = sc.runtime.view();
           this.beginStop(w, `sidecar: ${v.lastDecision}`, v.lastRule);
@@ -319,9 +322,12 @@ export class SidecarNode {
     // onReport), and the embedded driver emits it once activate() resolves, stop() or not.
     world.at(world.t + startDelay / this.rate, () => {
       if (!w.alive) return;
-      const ipcMs = world.proc.chance(0.9)
-        ? world.proc.range(0, 0.2)
-        : world.proc.range(0, 2 * world.plan.primary.heartbeatMs);
+      // Stopped before it was ready: the report meets the stop at once (no draw: the stream stays put).
+      const ipcMs = w.terminating
+        ? 0
+        : world.proc.chance(0.9)
+          ? world.proc.range(0, 0.2)
+          : world.proc.range(0, 2 * world.plan.primary.heartbeatMs);
       world.at(world.t + ipcMs / this.rate, () =>
         this.gate(sc.inc, (s) => {
           // A death reported first would come after it down the real pipe: nothing is lost by dropping it.

@@ -82,3 +82,24 @@ export function checkNotRunningWhileStopping(
     `${nodeName} reports workload ${world.trace.epoch(workload.epoch)} running after it was told to stop (${view.lastRule})`,
   );
 }
+
+/**
+ * The sidecar stops a run once: its stop begins the stop sequence (SIGTERM, the grace, SIGKILL,
+ * design §8.3), and the run is `stopping` until the supervisor reports the workload gone
+ * (`WorkloadPhase`, types.ts). A second stop of the same workload from the same sidecar means it
+ * took the stopping run for a running one in between (a 'running' report that crossed the stop).
+ */
+export function checkStoppedOnce(
+  world: World,
+  nodeName: string,
+  workload: { readonly epoch: bigint; stopAsked: boolean },
+): void {
+  if (workload.stopAsked) {
+    world.violate(
+      'error',
+      'stopped-twice',
+      `${nodeName} stops workload ${world.trace.epoch(workload.epoch)} again, while its first stop is under way`,
+    );
+  }
+  workload.stopAsked = true;
+}
