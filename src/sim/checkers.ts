@@ -99,7 +99,7 @@ export class Checkers implements NodeObserver {
       // The node the probe cut off for good reports the standby table's verdict (standby-verdict.ts).
       const victim = this.nodes()[this.probeVictim];
       if (world.plan.probe === 'isolate' && victim !== undefined)
-        checkIsolatedVerdictBefore(world, victim, world.t + afterMs);
+        checkIsolatedVerdictBefore(world, victim, this.probeAt, world.t + afterMs);
     }
   }
 

@@ -57,6 +57,8 @@ class SidecarProcess {
   onStopped: (byItself: boolean) => void = () => undefined;
   runtime!: SidecarRuntime;
   lastStatus = '';
+  /** When this sidecar last sent an Acquire (real ms). */
+  lastAcquireAt = Number.NEGATIVE_INFINITY;
   /** What the peer last said of itself, as handed to this runtime (the table checks read it). */
   peerState: PeerState | undefined;
 
@@ -130,6 +132,7 @@ export class SidecarNode {
       afterInput: (endsRun) => checkStopped(w, this.name, sc.workload, endsRun),
       onAcquire: () => {
         this.parts.observer.onAcquire(this);
+        sc.lastAcquireAt = w.t;
         checkAcquireAgainstTable(w, this.name, this.settings, sc.runtime.view(), sc.peerState);
       },
       heardPeer: (state) => {

@@ -6,7 +6,8 @@
  * `lastDecision`): an operator reading why a node stays stopped must read the table's reason.
  *
  * The isolated node ran until the probe: it made no promise, and its quiet period, cool-downs and
- * refusals are long over (the probe waits for them). Once it has stopped, its lease has lapsed (it
+ * refusals are long over (the probe waits for them). It may still send an Acquire after the probe
+ * while its view of both sides is stale but within the timeout (the check is then skipped). Once it has stopped, its lease has lapsed (it
  * no longer holds the group) and it has heard neither side within the timeout, nothing before
  * that row waits, so every decision it makes is that row's. The check takes the node's view twice,
  * a heartbeat and a half apart on its clock (its runtime decides at every heartbeat): if both show
@@ -22,13 +23,16 @@ const cutOff = (v: SidecarView | undefined): boolean =>
   v !== undefined && v.workload === 'stopped' && !v.holding && !v.peerUp && !v.witnessUp;
 
 /** Schedules the check so that its second look is just before real time `end` (the schedule's end). */
-export function checkIsolatedVerdictBefore(world: World, victim: SidecarNode, end: number): void {
+export function checkIsolatedVerdictBefore(world: World, victim: SidecarNode, probeAt: number, end: number): void {
   const sc = victim.sidecar;
   if (sc === undefined || victim.settings.mode !== 'standard') return;
   const second = end - 0.001;
   const first = second - (1.5 * victim.settings.heartbeatMs) / victim.rate;
   if (first <= world.t) return;
   world.at(first, () => {
+    // An Acquire sent after the probe (its view of both sides was still "up", and stale) waits in
+    // flight until a grant could no longer be used (§2.2, §8.4): the verdict waits with it.
+    if (sc.lastAcquireAt >= probeAt) return;
     if (victim.sidecar !== sc || sc.paused || !cutOff(sc.runtime.view())) return;
     world.at(second, () => {
       const v = victim.sidecar === sc && !sc.paused ? sc.runtime.view() : undefined;

@@ -62,8 +62,8 @@ export function checkAcquireAgainstTable(
 }
 
 /**
- * Right after the supervisor's 'running' report reached the runtime: a workload already told to
- * stop (SIGTERM) is not reported running again. The phase is what the supervisor reports
+ * Right after the supervisor's 'running' report reached the runtime: a workload this sidecar
+ * already told to stop is not reported running again. The phase is what the supervisor reports
  * (`WorkloadPhase`, types.ts), and what the node tells its peer and its status (design §8.5: a node
  * that gives the group up stops first, then says so). A report that crosses the stop must not
  * undo it: the node would tell its peer it runs (the preferred primary waits out another
@@ -72,10 +72,13 @@ export function checkAcquireAgainstTable(
 export function checkNotRunningWhileStopping(
   world: World,
   nodeName: string,
-  workload: { readonly epoch: bigint; readonly terminating: boolean; readonly alive: boolean },
+  workload: { readonly epoch: bigint; readonly stopAsked: boolean; readonly alive: boolean },
   view: SidecarView,
 ): void {
-  if (!workload.alive || !workload.terminating || view.workload !== 'running') return;
+  // Only the sidecar's own stop: one the watchdog began while the sidecar was frozen is news to
+  // the core until the supervisor reports the workload gone (§8.3), and a renewal that arrived
+  // meanwhile may keep its run going until then.
+  if (!workload.alive || !workload.stopAsked || view.workload !== 'running') return;
   world.violate(
     'liveness',
     'running-after-stop',
