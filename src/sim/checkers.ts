@@ -8,6 +8,7 @@ import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
 import type { Network } from './network';
 import { PARTY_NAMES } from './plan';
 import type { NodeObserver, SidecarNode, SimWorkload } from './sidecar-node';
+import { checkIsolatedVerdictBefore } from './standby-verdict';
 import type { WitnessNode } from './witness-node';
 import type { World } from './world';
 
@@ -93,7 +94,12 @@ export class Checkers implements NodeObserver {
         );
       }
       const s = node.settings;
-      this.finish(Math.max(s.leaseMs, s.peerLeaseMs, stopBudget(s)) * 1.5);
+      const afterMs = Math.max(s.leaseMs, s.peerLeaseMs, stopBudget(s)) * 1.5;
+      this.finish(afterMs);
+      // The node the probe cut off for good reports the standby table's verdict (standby-verdict.ts).
+      const victim = this.nodes()[this.probeVictim];
+      if (world.plan.probe === 'isolate' && victim !== undefined)
+        checkIsolatedVerdictBefore(world, victim, this.probeAt, world.t + afterMs);
     }
   }
 

@@ -7,6 +7,7 @@
 import { HEARTBEATS_OF_SLACK, settingsProblems, stopBudget } from '../core/sidecar/timing';
 import type { SidecarSettings } from '../core/sidecar/types';
 import type { ArbiterConfig } from '../core/witness/arbiter';
+import { smallestAcceptedLeases } from './operator-settings';
 import { Rng } from './prng';
 
 export const FAULT_KINDS = [
@@ -339,7 +340,7 @@ function drawSettings(rng: Rng): SidecarSettings {
       : rng.range(promise, 2 * promise), // at least the promise
   );
   const failback = rng.chance(0.5) ? 'auto' : 'manual';
-  return {
+  const drawn: SidecarSettings = {
     group: GROUP,
     node: '',
     role: 'primary',
@@ -356,4 +357,8 @@ function drawSettings(rng: Rng): SidecarSettings {
     failureCooldownMs: Math.round(rng.range(0, 3) * leaseMs),
     bounds: { rho, marginMs },
   };
+  // A fifth of the time the operator's pick: the smallest leases the validator accepts. Drawn from
+  // a stream of its own, seeded by this draw, so that every other draw of the schedule stays put.
+  const own = new Rng(Math.round(leaseMs * 7919 + peerLeaseMs * 104729 + heartbeatMs * 31 + stopTimeoutMs));
+  return own.chance(0.2) ? smallestAcceptedLeases(drawn, own.pick(['both', 'lease', 'peer-lease'] as const)) : drawn;
 }

@@ -3,7 +3,7 @@
  * network. Requests go to the witness as wire messages and answers come back as wire messages,
  * checked with the production decoder, as over gRPC.
  */
-import type { PeerReply, SidecarSettings } from '../core/sidecar/types';
+import type { PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import type { PeerTransport, WitnessTransport } from '../sidecar/sidecar-ports';
 import { toWireRole } from '../wire/enum-mappings';
@@ -28,8 +28,10 @@ export interface LinkContext {
   readonly peer: () => SidecarNode;
   /** Right after the runtime took an input: L3, a run the input ended is stopping (prompt-stops.ts). */
   readonly afterInput: (endsRun: (epoch: bigint) => string | undefined) => void;
-  /** The runtime sends an Acquire (the checkers watch for needless ones). */
+  /** The runtime sends an Acquire (the checkers watch for needless ones, and judge it by the table). */
   readonly onAcquire: () => void;
+  /** The runtime is handed what the peer says of itself (a reply to its heartbeat). */
+  readonly heardPeer: (state: PeerState) => void;
   /** Runs `fn` right after the calling node next starts a workload (in the same instant). */
   readonly afterNextStart: (fn: () => void) => void;
 }
@@ -198,6 +200,7 @@ export function simPeerTransport(c: LinkContext, s: SidecarSettings): PeerTransp
     heartbeat: (state, done) => {
       const other = c.peer();
       const take = (reply: PeerReply): void => {
+        c.heardPeer(reply.state);
         done(reply);
         c.afterInput(() => peerEndsRun(s, reply.state));
       };

@@ -17,6 +17,7 @@ import type { Network } from './network';
 import { PARTY_NAMES } from './plan';
 import { checkStopped, peerEndsRun } from './prompt-stops';
 import { SILENT_LOGGER } from './silent-logger';
+import { checkAcquireAgainstTable, checkNotRunningWhileStopping, checkStoppedOnce } from './table-conformance';
 import { traceLogger } from './trace-logger';
 import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
 import type { WitnessNode } from './witness-node';
@@ -29,6 +30,8 @@ export class SimWorkload {
   alive = true;
   /** SIGTERM sent (by the sidecar or the watchdog); no longer counts as active for liveness. */
   terminating = false;
+  /** The sidecar asked for its stop (the stopped-twice check). */
+  stopAsked = false;
   /** Watchdog: the last deadline fed (sidecar's clock), and a token that cancels older timers. */
   fedDeadline = Number.NaN;
   watchdogToken = 0;
@@ -54,6 +57,10 @@ class SidecarProcess {
   onStopped: (byItself: boolean) => void = () => undefined;
   runtime!: SidecarRuntime;
   lastStatus = '';
+  /** When this sidecar last sent an Acquire (real ms). */
+  lastAcquireAt = Number.NEGATIVE_INFINITY;
+  /** What the peer last said of itself, as handed to this runtime (the table checks read it). */
+  peerState: PeerState | undefined;
 
   constructor(
     readonly inc: number,
@@ -123,7 +130,14 @@ export class SidecarNode {
       inProcess: (fn) => this.gate(sc.inc, fn),
       peer: this.parts.peer,
       afterInput: (endsRun) => checkStopped(w, this.name, sc.workload, endsRun),
-      onAcquire: () => this.parts.observer.onAcquire(this),
+      onAcquire: () => {
+        this.parts.observer.onAcquire(this);
+        sc.lastAcquireAt = w.t;
+        checkAcquireAgainstTable(w, this.name, this.settings, sc.runtime.view(), sc.peerState);
+      },
+      heardPeer: (state) => {
+        sc.peerState = state;
+      },
       afterNextStart: (fn) => this.startWaiters.push(fn),
     };
     sc.runtime = new SidecarRuntime(this.settings, {
@@ -250,6 +264,7 @@ export class SidecarNode {
       return;
     }
     this.gate(target.inc, (s) => {
+      s.peerState = state;
       const reply = s.runtime.onPeerHeartbeat(state);
       const w = this.parts.world;
       checkStopped(w, this.name, s.workload, () => peerEndsRun(this.settings, state));
@@ -272,6 +287,7 @@ export class SidecarNode {
       feed: (deadline) => this.feedWatchdog(sc, deadline),
       stop: () => {
         const w = sc.workload;
+        if (w !== undefined) checkStoppedOnce(this.parts.world, this.name, w);
         if (w !== undefined && w.alive && !w.terminating) {
           const v = sc.runtime.view();
           this.beginStop(w, `sidecar: ${v.lastDecision}`, v.lastRule);
@@ -302,12 +318,19 @@ export class SidecarNode {
     const startDelay = world.proc.range(0, world.plan.startDelayMaxMs);
     // The supervisor sees the workload ready and reports it; the report takes its own time to reach
     // the sidecar (the watchdog's pipe, the event loop), so a stop sent meanwhile can cross it, as
-    // as with the real supervisor and the embedded driver, which pass on a report sent before a stop.
+    // with the real supervisor and the embedded driver, which pass on a report sent before a stop.
+    // A stop decided before the workload is ready does not cancel the report either: the watchdog
+    // reports 'running' as soon as it has spawned it, before it reads a later stop
+    // (watchdog-main.ts), the supervisor passes that on in any state (workload-supervisor.ts
+    // onReport), and the embedded driver emits it once activate() resolves, stop() or not.
     world.at(world.t + startDelay / this.rate, () => {
-      if (!w.alive || w.terminating) return;
-      const ipcMs = world.proc.chance(0.9)
-        ? world.proc.range(0, 0.2)
-        : world.proc.range(0, 2 * world.plan.primary.heartbeatMs);
+      if (!w.alive) return;
+      // Stopped before it was ready: the report meets the stop at once (no draw: the stream stays put).
+      const ipcMs = w.terminating
+        ? 0
+        : world.proc.chance(0.9)
+          ? world.proc.range(0, 0.2)
+          : world.proc.range(0, 2 * world.plan.primary.heartbeatMs);
       world.at(world.t + ipcMs / this.rate, () =>
         this.gate(sc.inc, (s) => {
           // A death reported first would come after it down the real pipe: nothing is lost by dropping it.
@@ -315,6 +338,7 @@ export class SidecarNode {
           if (world.trace.on1)
             world.trace.log(1, this.name, `supervisor: workload ${world.trace.epoch(epoch)} is running`);
           s.onRunning();
+          checkNotRunningWhileStopping(world, this.name, w, s.runtime.view());
         }),
       );
     });
