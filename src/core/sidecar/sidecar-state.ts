@@ -199,6 +199,7 @@ export abstract class SidecarState {
 
   /** The supervisor's report: the workload runs, has stopped, or exited by itself. */
   onWorkload(phase: 'running' | 'stopped', now: number, exitedByItself = false): void {
+    this.assertRunHeld();
     // A 'running' report that crosses a stop must not undo it.
     if (phase === 'running' && this.workload !== 'starting') return;
     const wasRunning = this.workload === 'running' || this.workload === 'starting';
@@ -217,9 +218,8 @@ export abstract class SidecarState {
 
   // ---- helpers --------------------------------------------------------------------------------
 
-  /** A run of standard mode exited by itself: run it again under a new epoch, or give the group up. */
+  /** A run of standard mode exited by itself (held: onWorkload asserts it): run it again, or give up. */
   private heldRunExited(now: number): void {
-    assert(this.holding, 'a workload that exits by itself ran while holding the group (assertRunHeld)');
     if (this.restarts <= this.settings.maxRestarts) {
       this.restartWanted = true;
     } else {
