@@ -89,6 +89,29 @@ describe('Arbiter: durable decisions take effect only once written', () => {
     expect(a.view(G, t + 10)).to.include({ holder: 'p', epoch });
   });
 
+  it('a late Acquire from a node whose adoption was never written is refused, and the refusal tells its epoch', () => {
+    // Found by the simulator (src/sim/README.md, finding 6): the witness's store was wiped, the
+    // running primary's heartbeats were adopted but every write failed, and a duplicate of the
+    // primary's first Acquire, delayed on the link, arrived knowing no epoch. Granting it would
+    // supersede the primary's healthy run.
+    const a = witness();
+    hb(a, 's', 1);
+    const running = epochFloor(GEN) + 7n;
+    const adoption = hb(a, 'p', 2, running);
+    expect(adoption.persist?.record).to.deep.equal({ group: G, holder: 'p', epoch: running });
+    a.abort(G);
+    expect(a.view(G, 2)).to.include({ holder: '', epoch: 0n });
+    const late = acquire(a, 'p', GRACE + 1);
+    expect(late.rule).to.equal('refuse-acquire-older-than-callers-run');
+    expect(late.answer).to.include({ verdict: 'refused', reason: 'stale-epoch', epoch: running });
+    expect(late.persist).to.equal(undefined);
+    // The same node, restarted and knowing only what the refusal told it, is granted above it.
+    hb(a, 'p', GRACE + 2);
+    const again = a.acquire({ group: G, node: 'p', knownEpoch: running, leaseMs: 0 }, GRACE + 3);
+    expect(again.answer.verdict).to.equal('granted');
+    expect(again.answer.epoch > running).to.equal(true);
+  });
+
   it('another group decides while one waits for its write', () => {
     const { a, t } = pHolds();
     acquire(a, 's', t + 2000);

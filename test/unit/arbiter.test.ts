@@ -139,6 +139,7 @@ describe('Arbiter', () => {
           node: P,
           callerEpoch: 0n,
           callerKnownEpoch: 0n,
+          callerRanUnder: 0n,
           holder: '',
           epoch: 0n,
           holderLeaseLive: false,
@@ -148,6 +149,7 @@ describe('Arbiter', () => {
           node: P,
           callerEpoch: 5n,
           callerKnownEpoch: 5n,
+          callerRanUnder: 7n,
           holder: S,
           epoch: 9n,
           holderLeaseLive: true,
@@ -157,6 +159,7 @@ describe('Arbiter', () => {
           node: S,
           callerEpoch: 9n,
           callerKnownEpoch: 9n,
+          callerRanUnder: 9n,
           holder: S,
           epoch: 9n,
           holderLeaseLive: false,
@@ -180,6 +183,7 @@ describe('Arbiter', () => {
         'refuse-during-startup-grace',
         'refuse-while-holder-lease-live',
         'refuse-late-acquire-by-holder',
+        'refuse-acquire-older-than-callers-run',
         'grant-new-epoch',
       ]);
       expect(RELEASE_RULES.map((r) => r.name)).to.deep.equal([
@@ -529,6 +533,36 @@ describe('Arbiter', () => {
       const d = acq(a, P, t + DEFAULT_HOLD + 1, { known: e });
       expect(d.rule).to.equal('grant-new-epoch');
       expect(d.answer.epoch > e).to.equal(true);
+    });
+  });
+
+  describe('acquire rule refuse-acquire-older-than-callers-run', () => {
+    /** p ran under e, then s took over under a later epoch, whose lease has now run out. */
+    function pRanThenSHeld(): { a: Arbiter; t: number; e: bigint; later: bigint } {
+      const { a, t, e } = withHolder();
+      hb(a, P, t + 5, { held: e, known: e });
+      const sAt = t + 5 + DEFAULT_HOLD + 1;
+      const grant = acq(a, S, sAt, { known: e });
+      expect(grant.answer).to.include({ verdict: 'granted', holder: S });
+      return { a, t: sAt + DEFAULT_HOLD + 1, e, later: grant.answer.epoch };
+    }
+
+    it('refuses, and changes nothing, an Acquire that predates the run its caller reported', () => {
+      const { a, t, e, later } = pRanThenSHeld();
+      hb(a, P, t, { known: later });
+      const before = snapshot(a, t);
+      const d = acq(a, P, t, { known: e - 1n });
+      expect(d.rule).to.equal('refuse-acquire-older-than-callers-run');
+      expect(d.answer).to.include({ verdict: 'refused', reason: 'stale-epoch', holder: S, epoch: later });
+      expect(d.persist).to.equal(undefined);
+      expect(snapshot(a, t)).to.deep.equal(before);
+    });
+
+    it('grants the same caller asking knowing the epoch it ran under', () => {
+      const { a, t, e, later } = pRanThenSHeld();
+      const d = acq(a, P, t, { known: e });
+      expect(d.rule).to.equal('grant-new-epoch');
+      expect(d.answer.epoch > later).to.equal(true);
     });
   });
 

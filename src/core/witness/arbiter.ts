@@ -77,6 +77,8 @@ export const MAX_NODES_PER_GROUP = 2;
 interface NodeState {
   role: NodeRole;
   lastSeen: number;
+  /** The highest epoch the node reported running under (held_epoch) since this witness started. */
+  ranUnder: bigint;
 }
 
 /** Who holds a group: what a durable decision changes. */
@@ -164,8 +166,9 @@ export class Arbiter {
     this.checkAdoptable(input.heldEpoch);
     this.checkReported('known_epoch', input.knownEpoch);
     this.coverRequestedLease(input.leaseMs);
-    const { group, joined } = this.register(input.group, input.node, input.role, now);
+    const { group, joined, state } = this.register(input.group, input.node, input.role, now);
     this.hear(group, input.knownEpoch, input.heldEpoch);
+    state.ranUnder = maxEpoch(state.ranUnder, input.heldEpoch);
     const rule = firstMatchingRule(
       HEARTBEAT_RULES,
       this.context(group, input.node, input.heldEpoch, input.knownEpoch, now),
@@ -196,8 +199,14 @@ export class Arbiter {
     this.coverRequestedLease(input.leaseMs);
     const group = this.member(input.group, input.node, now);
     this.hear(group, input.knownEpoch, 0n);
-    const rule = firstMatchingRule(ACQUIRE_RULES, this.context(group, input.node, 0n, input.knownEpoch, now));
-    if (rule.outcome.kind !== 'grant') return this.decide(input.group, group.holding, rule, now, { event: 'refused' });
+    const ranUnder = group.nodes.get(input.node)?.ranUnder ?? 0n;
+    const rule = firstMatchingRule(ACQUIRE_RULES, this.context(group, input.node, 0n, input.knownEpoch, now, ranUnder));
+    if (rule.outcome.kind !== 'grant') {
+      // The refusal tells at least the epoch the caller ran under, which the record may lack (its
+      // write failed): a caller that restarted and forgot it asks again knowing it, and is granted.
+      const told = { ...group.holding, epoch: maxEpoch(group.holding.epoch, ranUnder) };
+      return this.decide(input.group, told, rule, now, { event: 'refused' });
+    }
     const leaseMs = this.leaseFor(input.leaseMs);
     const known = maxEpoch(this.highestDecided, maxEpoch(group.holding.epoch, group.highestHeard));
     const epoch = nextEpoch(this.floor, known, input.knownEpoch);
@@ -318,7 +327,7 @@ export class Arbiter {
     node: string,
     role: NodeRole,
     now: number,
-  ): { group: GroupState; joined: boolean } {
+  ): { group: GroupState; joined: boolean; state: NodeState } {
     const known = this.groups.get(groupName);
     const existing = known?.nodes.get(node);
     // The hot path: a member heartbeating under its known role changes nothing but lastSeen.
@@ -326,7 +335,7 @@ export class Arbiter {
       assertNotPending(groupName, known);
       existing.lastSeen = now;
       known.lastActivity = now;
-      return { group: known, joined: false };
+      return { group: known, joined: false, state: existing };
     }
     if (known === undefined && this.groups.size >= (this.config.maxGroups ?? Infinity)) {
       throw new ArbitrationError(
@@ -357,9 +366,10 @@ export class Arbiter {
     // Only now, with every check passed, is anything changed.
     if (known === undefined) this.names.add(groupName);
     this.groups.set(groupName, group);
-    group.nodes.set(node, { role, lastSeen: now });
+    const state = { role, lastSeen: now, ranUnder: existing?.ranUnder ?? 0n };
+    group.nodes.set(node, state);
     group.lastActivity = now;
-    return { group, joined: existing === undefined };
+    return { group, joined: existing === undefined, state };
   }
 
   /** Acquire and Release come from nodes the witness knows: registered, or the recorded holder. */
@@ -420,12 +430,14 @@ export class Arbiter {
     callerEpoch: bigint,
     callerKnownEpoch: bigint,
     now: number,
+    callerRanUnder = 0n,
   ): RuleContext {
     const { holder, epoch, holdUntil } = group.holding;
     return {
       node,
       callerEpoch,
       callerKnownEpoch,
+      callerRanUnder,
       holder,
       epoch,
       holderLeaseLive: holder !== '' && now < holdUntil,

@@ -14,6 +14,8 @@ export interface RuleContext {
   readonly callerEpoch: bigint;
   /** The highest epoch the caller says it has seen. */
   readonly callerKnownEpoch: bigint;
+  /** The highest epoch the caller reported running under since this witness started; 0 if none. */
+  readonly callerRanUnder: bigint;
   /** Recorded holder, '' when none, and the group's current epoch. */
   readonly holder: string;
   readonly epoch: bigint;
@@ -100,6 +102,15 @@ export const ACQUIRE_RULES: readonly Rule[] = [
       'the holder asks without knowing its own current epoch: a request delayed past the grant it ' +
       'predates; granting it would supersede the run that grant started, which may still go on ' +
       "on a peer lease after the holder's lease ran out here; the answer tells the epoch",
+  },
+  {
+    name: 'refuse-acquire-older-than-callers-run',
+    when: (c) => c.callerKnownEpoch < c.callerRanUnder,
+    outcome: refuse('stale-epoch'),
+    why:
+      'the caller reported running under an epoch this request does not know: a request delayed ' +
+      'past that run, which the witness may have failed to record; granting it would supersede ' +
+      'the run; the answer tells the epoch',
   },
   {
     name: 'grant-new-epoch',

@@ -101,6 +101,13 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
     'refuse-late-acquire-by-holder removed: a delayed Acquire from the running holder supersedes its run',
   ),
   oneEdit(
+    'late-acquire-by-reporter-granted',
+    RULES,
+    'when: (c) => c.callerKnownEpoch < c.callerRanUnder,',
+    'when: () => false,',
+    'refuse-acquire-older-than-callers-run removed: a delayed Acquire from a node whose run was never recorded supersedes it',
+  ),
+  oneEdit(
     'renew-released-epoch',
     RULES,
     'when: (c) => c.callerEpoch > 0n && c.holder === c.node && c.callerEpoch === c.epoch,',
