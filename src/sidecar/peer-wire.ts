@@ -17,6 +17,7 @@ export function toWirePeerState(group: string, s: PeerState): WirePeerState {
     acquiring: s.acquiring,
     eligible: s.eligible,
     handbackRequested: s.handbackRequested,
+    handingOver: s.handingOver,
   };
 }
 
@@ -33,6 +34,7 @@ export function fromWirePeerState(s: PeerState__Output | null, field: string): P
     acquiring: s.acquiring,
     eligible: s.eligible,
     handbackRequested: s.handbackRequested,
+    handingOver: s.handingOver,
   };
 }
 

@@ -5,7 +5,7 @@
  * through sidecar-ports.ts, so the sidecar process and the simulator run this same code.
  */
 import { SidecarCore } from '../core/sidecar/sidecar-core';
-import { failoverBoundMs, settingsProblems } from '../core/sidecar/timing';
+import { failoverBoundMs, handOverLimitMs, settingsProblems } from '../core/sidecar/timing';
 import type { Action, PeerReply, PeerState, SidecarSettings, SidecarView, WitnessAnswer } from '../core/sidecar/types';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import type { Logger } from '../log/logger';
@@ -42,6 +42,8 @@ export class SidecarRuntime {
   private wakeTimer: TimerHandle | undefined;
   private wakeAt = Number.NaN;
   private closed = false;
+  /** During a planned stop: resolves it once the core hands the group over (see `close`). */
+  private onHandingOver: (() => void) | undefined;
 
   constructor(
     private readonly settings: SidecarSettings,
@@ -74,10 +76,17 @@ export class SidecarRuntime {
     return reply;
   }
 
-  /** Stops the workload, then releases the group, then closes the links (the planned stop). */
+  /**
+   * The planned stop (SIGTERM; design §9.5). In standard mode the core's rows stop the workload and
+   * release the group while the heartbeats go on, and a last heartbeat tells the peer that it may
+   * take over at once, all within `handOverLimitMs`. Then the links close; a hand-over cut short
+   * by the limit (a witness that does not answer the release) ends as before: the workload
+   * stopped, then one release.
+   */
   async close(): Promise<void> {
-    this.halt();
     this.parts.activeHealth?.setServing(false);
+    if (this.settings.mode === 'standard' && !this.closed) await new Promise<void>((done) => this.handOver(done));
+    this.halt();
     await this.parts.workload.close();
     // Stopped first, then release at the witness: the peer may take over only after both.
     const view = this.core.view(this.parts.clock.now());
@@ -87,6 +96,30 @@ export class SidecarRuntime {
     }
     this.parts.peer.close();
     this.parts.witness?.close();
+  }
+
+  /**
+   * The first half of `close` (standard mode), on the runtime's own timers so that the simulator
+   * drives it too: `done` runs once the peer has been told, or after `handOverLimitMs`.
+   */
+  handOver(done: () => void): void {
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      limit.cancel();
+      this.onHandingOver = undefined;
+      done();
+    };
+    const limit = this.parts.timers.after(handOverLimitMs(this.settings), finish);
+    this.onHandingOver = () => {
+      this.onHandingOver = undefined;
+      // The peer hears it now, not a heartbeat later; its answer (or the link's failure) ends it.
+      this.heartbeatPeer(this.parts.clock.now(), finish);
+    };
+    this.core.leave();
+    this.log('hand-over', 'a planned stop: stopping the workload, releasing, then telling the peer to take over');
+    this.act();
   }
 
   /** No more heartbeats, timers or decisions (what is in flight is ignored when it lands). */
@@ -116,9 +149,10 @@ export class SidecarRuntime {
     });
   }
 
-  private heartbeatPeer(sentAt: number): void {
+  private heartbeatPeer(sentAt: number, answered?: () => void): void {
     const state = this.core.peerState(sentAt);
     this.parts.peer.heartbeat(state, (reply) => {
+      answered?.();
       if (this.closed || reply === undefined) return;
       this.core.onPeerReply(sentAt, state.epoch, reply, this.parts.clock.now());
       this.act();
@@ -134,6 +168,7 @@ export class SidecarRuntime {
     if (view.workload === 'running' || view.workload === 'starting') this.parts.workload.feed(this.core.stopDeadline());
     this.armWake(this.core.nextWakeAt(now), now);
     this.parts.activeHealth?.setServing(view.workload === 'running');
+    if (this.onHandingOver !== undefined && this.core.peerState(now).handingOver) this.onHandingOver();
   }
 
   /** One timer, at the core's next wake-up (SAFETY 1: the stop begins exactly at the deadline). */

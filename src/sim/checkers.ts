@@ -191,7 +191,19 @@ export class Checkers implements NodeObserver {
   probeAllowance(): number {
     const plan = this.world.plan;
     const s = plan.primary;
+    if (plan.probe === 'sigterm') return this.handOverAllowance();
     return (failoverBoundMs(s) + 4 * this.network.maxTailDelay + plan.writeDelayMaxMs) / (1 - plan.rhoActual);
+  }
+
+  /**
+   * A planned hand-over (§9.5) waits out no lease and no timeout: the workload's stop (the stop
+   * budget, on the leaving node's clock), the release's round trip and write, the one heartbeat
+   * that says so, and the Acquire's round trip and write; one more write for a request held back
+   * behind another of the group's.
+   */
+  private handOverAllowance(): number {
+    const plan = this.world.plan;
+    return stopBudget(plan.primary) / (1 - plan.rhoActual) + 5 * this.network.maxTailDelay + 3 * plan.writeDelayMaxMs;
   }
 
   /** The stretch without an active node that is going on now is within its allowance. */

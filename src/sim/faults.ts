@@ -1,8 +1,9 @@
 /**
  * Fault episodes of the fault phase: each kind the plan draws recurs after exponential gaps and
  * lasts an exponential length. Partitions reset connections; blackholes and one-way cuts are
- * silent; isolation cuts a party from both others; sidecars crash (kill -9, restarted later) or
- * pause (SIGSTOP); the witness crashes.
+ * silent; isolation cuts a party from both others; sidecars crash (kill -9, restarted later), are
+ * stopped (SIGTERM: a planned hand-over, then the process exits and starts again later) or pause
+ * (SIGSTOP); the witness crashes.
  */
 import type { Network } from './network';
 import { type EpisodeKind, PARTY_NAMES, PRIMARY, SECONDARY, WITNESS } from './plan';
@@ -95,6 +96,12 @@ export class Faults {
         w.at(w.t + length, () => {
           if (!w.healed) node.startSidecar();
         });
+        break;
+      }
+      case 'sidecar-sigterm': {
+        const node = nodes[f.int(2)] as SidecarNode;
+        if (node.sidecar === undefined || node.sidecar.paused) break;
+        node.sigtermSidecar(length);
         break;
       }
       case 'sidecar-pause': {

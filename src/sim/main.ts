@@ -196,6 +196,11 @@ export function report(summary: Summary, masterSeed: number): string[] {
     `  where the lease dominates (timeout, peer lease <= lease; n=${d.length}): x lease p50 ${ratio(percentile(d, 50))} ` +
       `p99 ${ratio(percentile(d, 99))} max ${ratio(percentile(d, 100))}`,
   );
+  const h = summary.handOversMs;
+  out.push(
+    `hand-over, probe after heal (SIGTERM of the active sidecar; n=${h.length}): ` +
+      `p50 ${fmt(percentile(h, 50))} p99 ${fmt(percentile(h, 99))} max ${fmt(percentile(h, 100))}`,
+  );
   const g = summary.faultFailoversMs;
   out.push(
     `failover under faults (n=${g.length}): p50 ${fmt(percentile(g, 50))} p99 ${fmt(percentile(g, 99))} max ${fmt(percentile(g, 100))}`,

@@ -26,6 +26,7 @@ export const FAULT_KINDS = [
   'workload-crash',
   'slow-stop',
   'write-failure',
+  'sidecar-sigterm',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -38,11 +39,12 @@ export const EPISODE_KINDS = [
   'sidecar-crash',
   'sidecar-pause',
   'witness-crash',
+  'sidecar-sigterm',
 ] as const satisfies readonly FaultKind[];
 export type EpisodeKind = (typeof EPISODE_KINDS)[number];
 
-/** How the final failover probe takes the active node away. */
-export type ProbeKind = 'crash' | 'isolate' | 'pause';
+/** How the final failover probe takes the active node away ('sigterm': a planned hand-over, §9.5). */
+export type ProbeKind = 'crash' | 'isolate' | 'pause' | 'sigterm';
 
 /** Party indices: the two nodes and the witness. Directed link from a to b is `a * 3 + b`. */
 export const PRIMARY = 0;
@@ -279,7 +281,9 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
       ? settings.stopTimeoutMs * (embedded ? 1 : rng.range(0.8, 1.5))
       : Math.min(settings.stopTimeoutMs, rng.range(0, 20)),
     ignoreSigtermProbability: faults.has('slow-stop') && !embedded ? rng.range(0, 0.5) : 0,
-    probe: embedded ? rng.pick(['crash', 'isolate'] as const) : rng.pick(['crash', 'isolate', 'pause'] as const),
+    probe: embedded
+      ? rng.pick(['crash', 'isolate', 'sigterm'] as const)
+      : rng.pick(['crash', 'isolate', 'pause', 'sigterm'] as const),
     embedded,
     writeFailProbability: faults.has('write-failure') ? rng.range(0.05, 0.5) : 0,
   };

@@ -39,6 +39,8 @@ export interface Summary {
   /** The first schedule that showed each kind/sub. */
   examples: Map<string, Example>;
   probeFailoversMs: number[];
+  /** Probes by SIGTERM (a planned hand-over, §9.5): not failovers, and not in the figures above. */
+  handOversMs: number[];
   /** Probe failover divided by the schedule's lease, and by its printed bound. */
   probeLeaseRatios: number[];
   probeBoundRatios: number[];
@@ -63,6 +65,7 @@ export function emptySummary(): Summary {
     failingSchedules: 0,
     examples: new Map(),
     probeFailoversMs: [],
+    handOversMs: [],
     probeLeaseRatios: [],
     probeBoundRatios: [],
     probeLeaseDominantRatios: [],
@@ -88,7 +91,9 @@ export function addResult(summary: Summary, plan: Plan, result: ScheduleResult):
     const key = `${v.kind}/${v.sub}`;
     if (!summary.examples.has(key)) summary.examples.set(key, { seed: result.seed, violation: v });
   }
-  if (result.probeFailoverMs !== undefined) {
+  if (result.probeFailoverMs !== undefined && plan.probe === 'sigterm') {
+    summary.handOversMs.push(result.probeFailoverMs);
+  } else if (result.probeFailoverMs !== undefined) {
     summary.probeFailoversMs.push(result.probeFailoverMs);
     summary.probeLeaseRatios.push(result.probeFailoverMs / result.leaseMs);
     summary.probeBoundRatios.push(result.probeFailoverMs / result.failoverBoundMs);

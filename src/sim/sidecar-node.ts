@@ -61,6 +61,8 @@ class SidecarProcess {
   lastAcquireAt = Number.NEGATIVE_INFINITY;
   /** What the peer last said of itself, as handed to this runtime (the table checks read it). */
   peerState: PeerState | undefined;
+  /** SIGTERM arrived: the planned hand-over runs (a second SIGTERM changes nothing). */
+  handingOver = false;
 
   constructor(
     readonly inc: number,
@@ -166,6 +168,32 @@ export class SidecarNode {
       if (w.owner === sc.inc && w.alive && !w.terminating)
         this.beginStop(w, 'watchdog: the sidecar is gone (pipe closed)', undefined);
     }
+  }
+
+  /**
+   * SIGTERM of the sidecar: the runtime's planned hand-over (design §9.5), then the process exits
+   * as `crashSidecar` has it (the watchdog stops whatever a hand-over cut short left running), and
+   * a new one starts `restartAfterMs` after the exit (none when undefined: the probe's).
+   */
+  sigtermSidecar(restartAfterMs: number | undefined): void {
+    const sc = this.sidecar;
+    if (sc === undefined || sc.handingOver) return;
+    sc.handingOver = true;
+    const w = this.parts.world;
+    if (w.trace.on1) w.trace.log(1, this.name, 'sidecar gets SIGTERM: a planned hand-over');
+    this.gate(sc.inc, (s) =>
+      s.runtime.handOver(() => {
+        if (this.sidecar !== s) return;
+        if (restartAfterMs === undefined) {
+          this.crashSidecar('exits after its hand-over, for good (probe)');
+          return;
+        }
+        this.crashSidecar(`exits after its hand-over; restarts in ${restartAfterMs.toFixed(1)}ms`);
+        w.at(w.t + restartAfterMs, () => {
+          if (!w.healed) this.startSidecar();
+        });
+      }),
+    );
   }
 
   pauseSidecar(ms: number): void {

@@ -208,8 +208,10 @@ export class Simulation implements World {
     if (this.trace.on1) this.trace.log(1, 'sim', 'HEAL: every fault ends; everything up and connected from now on');
     for (const node of this.nodes) {
       const sc = node.sidecar;
-      if (sc === undefined) node.startSidecar();
-      else if (sc.paused) node.resumeSidecar(sc.inc);
+      // A hand-over still under way would end in an exit during the quiet tail: it ends now.
+      if (sc?.handingOver === true) node.crashSidecar('exits at the heal, its hand-over unfinished');
+      if (node.sidecar === undefined) node.startSidecar();
+      else if (sc?.paused === true) node.resumeSidecar(sc.inc);
     }
     if (!this.witness.up) this.witness.start(false, 'restart at heal');
     this.checkers.healed(healAt);
@@ -272,6 +274,7 @@ export class Simulation implements World {
       this.trace.log(1, 'sim', `PROBE: the active node ${victim.name} is lost (${kind}); ${other.name} must take over`);
     if (kind === 'crash') victim.crashSidecar('CRASHES for good (probe)');
     else if (kind === 'pause') victim.pauseSidecar(Number.POSITIVE_INFINITY);
+    else if (kind === 'sigterm') victim.sigtermSidecar(undefined);
     else {
       const others = [0, 1, 2].filter((p) => p !== victim.index);
       this.network.cut(

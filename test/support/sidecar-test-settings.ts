@@ -55,6 +55,7 @@ export function peerState(
     acquiring: false,
     eligible: true,
     handbackRequested: false,
+    handingOver: false,
     ...extra,
   };
 }

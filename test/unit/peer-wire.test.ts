@@ -24,6 +24,7 @@ function wire(epoch: string): PeerState__Output {
     acquiring: false,
     eligible: true,
     handbackRequested: false,
+    handingOver: false,
   };
 }
 

@@ -14,6 +14,7 @@ import { firstReadingReaching } from '../../src/core/sidecar/wake-times';
 import { scheduleSeed } from '../../src/sim/prng';
 import { runSchedule } from '../../src/sim/run';
 import { TEST_SIDECAR_SETTINGS } from '../support/sidecar-settings';
+import { peerState } from '../support/sidecar-test-settings';
 
 const SCHEDULES = 300;
 const MASTER_SEED = 0x3a4e;
@@ -83,8 +84,7 @@ function answer(verdict: WitnessAnswer['verdict'], holder: string, epoch: bigint
 }
 
 function peer(workload: PeerState['workload'], epoch: bigint, role: PeerState['role'] = 'secondary'): PeerState {
-  const node = role === 'primary' ? 'p' : 's';
-  return { node, role, workload, epoch, knownEpoch: epoch, acquiring: false, eligible: true, handbackRequested: false };
+  return peerState(role === 'primary' ? 'p' : 's', workload, epoch);
 }
 
 describe('SidecarCore.nextWakeAt', function () {

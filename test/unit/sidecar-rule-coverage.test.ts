@@ -35,14 +35,16 @@ function answer(verdict: WitnessAnswer['verdict'], holder: string, epoch: bigint
 
 function peerSaysItIs(workload: PeerState['workload'], epoch: bigint): PeerState {
   const state = { node: 's', role: 'secondary', workload, epoch, knownEpoch: epoch } as const;
-  return { ...state, acquiring: false, eligible: true, handbackRequested: false };
+  return { ...state, acquiring: false, eligible: true, handbackRequested: false, handingOver: false };
 }
 
 /**
  * Rows rare by design (a grant too late to use: a handful in 2,000 schedules; a witness that
- * refuses a running node's epoch: none in 2,000); they are driven directly below. Every other row of the standard lists decides in these schedules.
+ * refuses a running node's epoch: none in 2,000; a grant that reaches a node handing over); they
+ * are driven directly below and in sidecar-hand-over.test.ts. Every other row of the standard
+ * lists decides in these schedules.
  */
-const RARE_IN_SIMULATION = ['release-late-grant', 'stop-superseded-by-witness'];
+const RARE_IN_SIMULATION = ['release-late-grant', 'stop-superseded-by-witness', 'release-grant-when-leaving'];
 
 class RuleRecordingCore extends SidecarCore {
   constructor(

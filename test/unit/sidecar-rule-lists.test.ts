@@ -42,6 +42,7 @@ function active(peer: Link, witness: Link, extra: Partial<ActiveInputs> = {}): A
     peerLeaseUp: peer === 'up',
     witnessLeaseUp: witness === 'up',
     handbackAsked: false,
+    leaving: false,
     epoch: 7n,
     ...extra,
   };
@@ -71,6 +72,8 @@ function standby(peer: Link, witness: Link, extra: Partial<StoppedInputs> = {}):
     peerWorkload: 'running',
     peerEligible: true,
     peerAcquiring: false,
+    peerHandsOver: false,
+    leaving: false,
     ...extra,
   };
 }

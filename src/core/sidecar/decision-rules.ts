@@ -35,6 +35,8 @@ export interface ActiveInputs {
   readonly witnessLeaseUp: boolean;
   /** The stopped, preferred primary asks this secondary for the group back (auto fail-back). */
   readonly handbackAsked: boolean;
+  /** A planned stop of this node (SIGTERM): it hands the group over (§9.5). */
+  readonly leaving: boolean;
   readonly epoch: bigint;
 }
 
@@ -70,6 +72,10 @@ export interface StoppedInputs {
   readonly peerWorkload: WorkloadPhase | undefined;
   readonly peerEligible: boolean;
   readonly peerAcquiring: boolean;
+  /** The peer, stopped and heard within the timeout, hands the group over (a planned stop, §9.5). */
+  readonly peerHandsOver: boolean;
+  /** A planned stop of this node: it releases what it holds and asks for nothing more. */
+  readonly leaving: boolean;
 }
 
 /** Simple mode: no witness, no leases. */
@@ -92,6 +98,12 @@ export const ACTIVE_RULES: readonly DecisionRow<ActiveInputs>[] = [
     when: (c) => c.workload === 'stopping',
     outcome: 'wait',
     why: 'the workload is stopping: nothing more to decide until the supervisor reports it stopped',
+  },
+  {
+    name: 'stop-to-hand-over',
+    when: (c) => c.leaving,
+    outcome: 'stop',
+    why: 'a planned stop (SIGTERM): stop, release, and tell the peer to take over at once',
   },
   {
     name: 'stop-superseded-by-witness',
@@ -133,6 +145,13 @@ export const ACTIVE_RULES: readonly DecisionRow<ActiveInputs>[] = [
 ];
 
 export const STOPPED_RULES: readonly DecisionRow<StoppedInputs>[] = [
+  {
+    name: 'release-grant-when-leaving',
+    when: (c) => c.grantArrived && c.leaving,
+    outcome: 'release',
+    why: 'a grant that reaches a node handing the group over is handed back at once',
+    says: (c) => `grant of epoch ${c.epoch} arrived during a planned stop`,
+  },
   {
     name: 'start-on-grant',
     when: (c) => c.grantArrived && c.grantUsable,
@@ -199,6 +218,12 @@ export const STOPPED_RULES: readonly DecisionRow<StoppedInputs>[] = [
     says: () => RELEASE_AFTER_STOP_SAYS,
   },
   {
+    name: 'wait-while-leaving',
+    when: (c) => c.leaving,
+    outcome: 'wait',
+    why: 'a planned stop: the group is released and handed over; this node asks for nothing more',
+  },
+  {
     name: 'wait-acquire-in-flight',
     when: (c) => c.acquireInFlight,
     outcome: 'wait',
@@ -251,6 +276,12 @@ export const STOPPED_RULES: readonly DecisionRow<StoppedInputs>[] = [
     when: (c) => c.peerWorkload !== 'stopped',
     outcome: 'wait',
     why: 'the peer is up and runs, starts or stops its workload (or has not said yet: not heard since this sidecar started)',
+  },
+  {
+    name: 'acquire-peer-hands-over',
+    when: (c) => c.peerHandsOver,
+    outcome: 'acquire',
+    why: 'the peer stopped its workload, released the group and hands it over (a planned stop): take over now',
   },
   {
     name: 'acquire-preferred-primary',

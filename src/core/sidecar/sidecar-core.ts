@@ -39,6 +39,16 @@ export class SidecarCore extends SidecarState {
   /** The row that decided the latest `decide`, acting or not (for tests that watch the rows). */
   protected latestRow = '';
 
+  /**
+   * A planned stop (SIGTERM of the sidecar; design §9.5): the rows stop the workload, release the
+   * group and then ask for nothing more, and the node tells its peer it hands the group over, so
+   * the peer takes over without waiting out a lease. It cannot be undone: the shell exits after.
+   */
+  leave(): void {
+    this.leaving = true;
+    this.restartWanted = false;
+  }
+
   /** The decision now: the first row of the list for this mode and workload (decision-rules.ts). */
   decide(now: number): Action[] {
     if (this.settings.mode === 'simple') return this.carry(SIMPLE_RULES, this.simpleInputs(now), now);
@@ -103,6 +113,7 @@ export class SidecarCore extends SidecarState {
       peerLeaseUp: now < this.peerLeaseUntil - budget,
       witnessLeaseUp: now < this.witnessLeaseUntil - budget,
       handbackAsked: this.handbackAsked(now),
+      leaving: this.leaving,
       epoch: this.epoch,
     };
   }
@@ -131,6 +142,8 @@ export class SidecarCore extends SidecarState {
       peerWorkload: this.peer?.workload,
       peerEligible: this.peer?.eligible ?? true,
       peerAcquiring: this.peer?.acquiring ?? false,
+      peerHandsOver: this.peerHandsOver(now),
+      leaving: this.leaving,
     };
   }
 
@@ -186,6 +199,7 @@ export class SidecarCore extends SidecarState {
       this.knownEpoch = this.epoch;
     } else {
       assert(this.holding && this.workload === 'stopped', 'a start happens only while holding the group and stopped');
+      assert(!this.leaving, 'a node that hands the group over starts nothing');
       // SAFETY 3 and 4: no promise made since the acquire (none while it was in flight).
       assert(now >= this.promiseUntil, 'a start happens with no promise to the peer standing');
     }

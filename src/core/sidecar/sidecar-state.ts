@@ -30,6 +30,8 @@ export abstract class SidecarState {
   /** Why the witness refused this node's epoch, once it has; the stop reports it. */
   protected supersededBecause: string | undefined;
   protected ineligibleUntil = NEVER;
+  /** A planned stop (SIGTERM): stop, release, tell the peer to take over, and ask for nothing more. */
+  protected leaving = false;
 
   protected acquireSentAt: number | undefined;
   protected releaseInFlight = false;
@@ -88,6 +90,7 @@ export abstract class SidecarState {
       acquiring: this.acquiring(now),
       eligible: now >= this.ineligibleUntil,
       handbackRequested: this.wantsHandback(now),
+      handingOver: this.leaving && this.workload === 'stopped' && !this.holding,
     };
   }
 
@@ -211,7 +214,7 @@ export abstract class SidecarState {
         // not be respawned in a tight loop.
         this.restarts += 1;
         this.restartAt = now + this.settings.restartBackoffMs * 2 ** Math.min(this.restarts - 1, 6);
-        if (this.settings.mode === 'standard') this.heldRunExited(now);
+        if (this.settings.mode === 'standard' && !this.leaving) this.heldRunExited(now);
       }
     }
   }
@@ -302,6 +305,7 @@ export abstract class SidecarState {
     return (
       this.settings.role === 'primary' &&
       this.settings.failback === 'auto' &&
+      !this.leaving &&
       this.workload === 'stopped' &&
       now >= this.ineligibleUntil &&
       now - this.lastWitnessHeard < this.settings.timeoutMs &&
@@ -320,6 +324,11 @@ export abstract class SidecarState {
       this.peer.handbackRequested &&
       this.peer.workload === 'stopped'
     );
+  }
+
+  /** The peer, stopped and still heard from, hands the group over (a planned stop, §9.5). */
+  protected peerHandsOver(now: number): boolean {
+    return this.peerHeardWithinTimeout(now) && this.peer?.handingOver === true && this.peer.workload === 'stopped';
   }
 
   view(now: number): SidecarView {

@@ -49,6 +49,14 @@ export function settingsProblems(s: SidecarSettings): string[] {
 }
 
 /**
+ * How long a planned stop (design §9.5) may take before the sidecar exits anyway: the workload's
+ * stop, a release and the last heartbeat to the peer, each round trip within a timeout.
+ */
+export function handOverLimitMs(s: SidecarSettings): number {
+  return stopBudget(s) + 2 * s.timeoutMs;
+}
+
+/**
  * Worst-case failover once the active node vanishes (design §11): the standby stops hearing
  * it, its last promise runs out, the witness's hold runs out, then one heartbeat to notice and one
  * round trip. The workload's own start time comes on top.

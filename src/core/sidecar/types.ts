@@ -48,6 +48,11 @@ export interface PeerState {
   readonly eligible: boolean;
   /** The preferred primary asks the node that took over to hand the group back. */
   readonly handbackRequested: boolean;
+  /**
+   * A planned hand-over (design §9.5): the node has stopped its workload and released the group,
+   * and asks for nothing more; its peer may take over at once.
+   */
+  readonly handingOver: boolean;
 }
 
 export interface PeerReply {
