@@ -8,7 +8,9 @@
  * the fault to the other side's workload start line in the run log; then heal (restart the killed
  * sidecar, or un-blackhole with a reset of the dead connections) and let the pair settle. The
  * sidecars run with --failback manual, so the active side stays where the failover put it and the
- * next trial fails over the other way.
+ * next trial fails over the other way. `--faults sigterm` measures the planned hand-over instead
+ * (design §9.5): SIGTERM of the active sidecar, which stops, releases and tells its peer; the
+ * stopped sidecar is started again as the heal.
  *
  * Printed: per trial, the time to the new active sidecar's "start" log line (its decision, before
  * the watchdog and node start the workload) and to the workload's own start line; the distribution
@@ -44,7 +46,7 @@ const SPEC: Record<string, FlagSpec> = {
   faults: {
     kind: 'string',
     default: 'alternate',
-    choices: ['alternate', 'kill', 'isolate'],
+    choices: ['alternate', 'kill', 'isolate', 'sigterm'],
     help: 'Which faults to inject.',
   },
   json: { kind: 'boolean', help: 'Print one JSON object instead of the tables.' },
@@ -53,7 +55,7 @@ const SPEC: Record<string, FlagSpec> = {
 
 export interface Trial {
   trial: number;
-  fault: 'kill' | 'isolate';
+  fault: Fault;
   from: NodeName;
   to: NodeName;
   /** Fault -> the new active sidecar's first "acquire" log line. */
@@ -67,6 +69,8 @@ export interface Trial {
   epochs: [string | null, string | null];
   error?: string;
 }
+
+type Fault = 'kill' | 'isolate' | 'sigterm';
 
 /** The counter part of an epoch (its low bits; the high bits are the store's generation). */
 function counter(epoch: string | null): string {
@@ -110,8 +114,7 @@ async function main(): Promise<number> {
   const waitBudget = 10 * leaseMs + 10_000;
   const results: Trial[] = [];
   for (let n = 1; n <= trials; n++) {
-    const fault: 'kill' | 'isolate' =
-      flags.faults === 'alternate' ? (n % 2 === 1 ? 'kill' : 'isolate') : (flags.faults as 'kill' | 'isolate');
+    const fault: Fault = flags.faults === 'alternate' ? (n % 2 === 1 ? 'kill' : 'isolate') : (flags.faults as Fault);
     // Stable: steady for `settleMs` in a row.
     const from = await pair.waitFor(
       'one side active and stable',
@@ -134,6 +137,7 @@ async function main(): Promise<number> {
     const t0 = timeline();
     const wall0 = Date.now();
     if (fault === 'kill') pair.proc(from).kill('SIGKILL');
+    else if (fault === 'sigterm') pair.proc(from).kill('SIGTERM');
     else pair.isolate(from);
     const trial: Trial = {
       trial: n,
@@ -175,8 +179,9 @@ async function main(): Promise<number> {
         (trial.error ? ` FAILED: ${trial.error}` : ''),
     );
     // Heal.
-    if (fault === 'kill') await pair.restart(from);
-    else pair.rejoin(from);
+    if (fault === 'sigterm') await Promise.race([pair.proc(from).exited, sleep(10_000)]);
+    if (fault === 'isolate') pair.rejoin(from);
+    else await pair.restart(from);
   }
   // Let the last heal settle before the final overlap check.
   await pair.waitFor('steady after the last heal', () => pair.steady(), waitBudget).catch(() => undefined);
@@ -186,14 +191,16 @@ async function main(): Promise<number> {
   const failover = distribution(ok.map((t) => t.failoverMs));
   const sidecarStart = distribution(ok.map((t) => t.sidecarStartMs));
   const workloadStart = distribution(ok.map((t) => t.failoverMs - t.sidecarStartMs));
-  const byFault = (f: 'kill' | 'isolate'): Distribution =>
-    distribution(ok.filter((t) => t.fault === f).map((t) => t.failoverMs));
+  const gap = distribution(ok.map((t) => t.failoverMs - t.oldStoppedMs));
+  const byFault = (f: Fault): Distribution => distribution(ok.filter((t) => t.fault === f).map((t) => t.failoverMs));
   const summary = {
     trials,
     failed: results.length - ok.length,
     failoverMs: failover,
     failoverKillMs: byFault('kill'),
     failoverIsolateMs: byFault('isolate'),
+    handOverMs: byFault('sigterm'),
+    gapMs: gap,
     sidecarStartMs: sidecarStart,
     workloadProcessStartMs: workloadStart,
     p99OverLease: failover.p99 / leaseMs,
@@ -253,6 +260,8 @@ async function main(): Promise<number> {
           row('new workload start line (failover)', failover),
           row('  after kill -9', byFault('kill')),
           row('  after isolation', byFault('isolate')),
+          row('  after SIGTERM (a planned hand-over)', byFault('sigterm')),
+          row('gap with no workload running (old stopped -> new start line)', gap),
           row("workload process start ('start' line -> workload line)", workloadStart),
         ],
       ),
