@@ -55,6 +55,7 @@ export interface WitnessConfig extends TransportConfig {
   readonly maxKeepaliveStreams: number;
   readonly maxWatchers: number;
   readonly watchBacklog: number;
+  readonly eventHistory: number;
   readonly maxStreamsPerConnection: number;
   readonly maxMessageSize: number;
   readonly logLevel: LogLevel;
@@ -183,6 +184,11 @@ export const witnessSchema: ConfigSchema<WitnessConfig> = {
   maxKeepaliveStreams: limit('KeepAlive streams open at once, from all callers.', 'max-keepalive-streams', 100_000),
   maxWatchers: limit('Admin.Watch streams open at once.', 'max-watchers', 64),
   watchBacklog: limit('Events a Watch stream may leave unread before it is dropped.', 'watch-backlog', 1_000),
+  eventHistory: limit(
+    'Latest events kept for Watch streams that resume (WatchRequest.after_id).',
+    'event-history',
+    10_000,
+  ),
   maxStreamsPerConnection: limit(
     'Concurrent calls on one HTTP/2 connection (a sidecar needs a few).',
     'max-streams-per-connection',

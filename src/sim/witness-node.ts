@@ -109,7 +109,7 @@ export class WitnessNode {
       arbiter,
       store: this.simulatedStore(this.inc),
       logger: SILENT_LOGGER,
-      events: new EventHub(),
+      events: new EventHub(0, () => 0),
       now: () => this.now(),
       defaultLeaseMs: config.defaultLeaseMs,
       onWriteFailed: () => undefined,

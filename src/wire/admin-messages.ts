@@ -1,6 +1,9 @@
 /** witness.v1.Admin's messages from the witness core's vocabulary. */
 import type { EventKind, GroupView, LeaseAnswer } from '../core/witness/types';
 import type { GroupEvent } from '../gen/witness/v1/GroupEvent';
+
+/** An event as the arbitration shell tells it: the witness's event history adds id and time. */
+export type EventBody = Omit<GroupEvent, 'id' | 'timeUnixMs'>;
 import type { GroupStatus } from '../gen/witness/v1/GroupStatus';
 import { toWireEventKind, toWireRole } from './enum-mappings';
 
@@ -20,12 +23,15 @@ export function toWireGroupStatus(view: GroupView): GroupStatus {
   };
 }
 
-export function toWireEvent(kind: EventKind, answer: LeaseAnswer, node: string): GroupEvent {
+/** The event without its id and time, which the witness's event history stamps. */
+export function toWireEvent(kind: EventKind, answer: LeaseAnswer, node: string, rule: string): EventBody {
   return {
     group: answer.group,
     kind: toWireEventKind(kind),
     node,
     epoch: answer.epoch.toString(),
     message: answer.message,
+    rule,
+    holder: answer.holder,
   };
 }

@@ -9,6 +9,7 @@ const CODE_OF: Record<WireErrorKind, grpc.status> = {
   'not-found': grpc.status.NOT_FOUND,
   'failed-precondition': grpc.status.FAILED_PRECONDITION,
   'resource-exhausted': grpc.status.RESOURCE_EXHAUSTED,
+  'out-of-range': grpc.status.OUT_OF_RANGE,
   unavailable: grpc.status.UNAVAILABLE,
   aborted: grpc.status.ABORTED,
   unauthenticated: grpc.status.UNAUTHENTICATED,

@@ -8,6 +8,7 @@ export type WireErrorKind =
   | 'not-found'
   | 'failed-precondition'
   | 'resource-exhausted'
+  | 'out-of-range'
   | 'unavailable'
   | 'aborted'
   | 'unauthenticated'

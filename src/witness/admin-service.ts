@@ -1,16 +1,14 @@
 /** gRPC handlers of witness.v1.Admin: what operators ask with grpcurl. */
-import type * as grpc from '@grpc/grpc-js';
 import type { Arbiter } from '../core/witness/arbiter';
 import type { AdminHandlers } from '../gen/witness/v1/Admin';
-import type { GroupEvent } from '../gen/witness/v1/GroupEvent';
-import type { WatchRequest__Output } from '../gen/witness/v1/WatchRequest';
 import { toWireGroupStatus } from '../wire/admin-messages';
-import type { FailStream, ServiceEdge } from '../wire/service-edge';
-import { optionalId, requireId, requireWellFormed } from '../wire/validate-request';
-import { invalid, WireError } from '../wire/wire-error';
+import type { ServiceEdge } from '../wire/service-edge';
+import { requireId, requireWellFormed } from '../wire/validate-request';
+import { invalid } from '../wire/wire-error';
 import type { EventHub } from './event-hub';
 import type { StreamRegistry } from './stream-registry';
 import { TurnQueue } from './turn-queue';
+import { watch } from './watch-stream';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -25,6 +23,7 @@ export function adminHandlers(
   edge: ServiceEdge,
   /** Events a Watch stream may leave unread before it is dropped (`--watch-backlog`). */
   watchBacklog: number,
+  wallClockMs: () => number,
 ): AdminHandlers {
   const turns = new TurnQueue(MAX_WAITING_ADMIN_READS);
   return {
@@ -46,49 +45,10 @@ export function adminHandlers(
         };
       });
     }),
-    Watch: edge.serverStream('Watch', (call, fail) => watch(call, fail, events, streams, watchBacklog)),
+    Watch: edge.serverStream('Watch', (call, fail) =>
+      watch(call, fail, { arbiter, events, streams, now, wallClockMs, backlog: watchBacklog }),
+    ),
   };
-}
-
-/**
- * A subscriber that does not read would make the witness buffer every event for it without end:
- * one that leaves `backlog` events unread is dropped with RESOURCE_EXHAUSTED (design §17.6).
- */
-function watch(
-  call: grpc.ServerWritableStream<WatchRequest__Output, GroupEvent>,
-  fail: FailStream,
-  events: EventHub,
-  streams: StreamRegistry,
-  backlog: number,
-): void {
-  // A malformed request, or one past the limit, throws here, before anything is subscribed: the
-  // edge ends the call.
-  const group = optionalId('group', requireWellFormed(call.request).group);
-  const unregister = streams.add('Watch', () => call.end());
-  let stopped = false;
-  const unsubscribe = events.subscribe(group, (event) => {
-    if (stopped) return;
-    if (call.writableLength >= backlog) {
-      stop();
-      fail(
-        new WireError(
-          'resource-exhausted',
-          '',
-          `this Watch stream left ${backlog} events unread (--watch-backlog): it is dropped; read faster or watch one group`,
-        ),
-      );
-      return;
-    }
-    call.write(event);
-  });
-  const stop = (): void => {
-    stopped = true;
-    unsubscribe();
-    unregister();
-  };
-  call.on('cancelled', stop);
-  call.on('close', stop);
-  call.on('error', stop);
 }
 
 /** The token is the last group name of the page, opaque to clients. */

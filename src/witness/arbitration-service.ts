@@ -242,6 +242,6 @@ export class ArbitrationService {
       },
       answer.message,
     );
-    if (this.parts.events.size > 0) this.parts.events.publish(toWireEvent(decision.event, answer, node));
+    this.parts.events.publish(toWireEvent(decision.event, answer, node, decision.rule));
   }
 }

@@ -85,6 +85,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
       maxKeepAliveStreams: config.maxKeepaliveStreams,
       maxWatchers: config.maxWatchers,
       watchBacklog: config.watchBacklog,
+      eventHistory: config.eventHistory,
       maxStreamsPerConnection: config.maxStreamsPerConnection,
       maxMessageBytes: config.maxMessageSize,
     },

@@ -11,6 +11,8 @@ export interface WitnessLimits {
   readonly maxWatchers: number;
   /** Events a Watch stream may leave unread before it is dropped (`--watch-backlog`). */
   readonly watchBacklog: number;
+  /** Events kept for Watch streams that resume (`--event-history`). */
+  readonly eventHistory: number;
   /** Concurrent calls on one HTTP/2 connection (`--max-streams-per-connection`). */
   readonly maxStreamsPerConnection: number;
   /** Largest request accepted, in bytes (`--max-message-size`). */

@@ -73,7 +73,7 @@ export class WitnessServer {
     });
     const { grpcObject } = loadWitnessProto();
     const maxRequest = { bytes: parts.limits.maxMessageBytes, option: '--max-message-size' };
-    const events = new EventHub();
+    const events = new EventHub(parts.limits.eventHistory, Date.now);
     this.storeHealth = new StoreHealth(parts.store, parts.logger, parts.now, {
       onServing: (serving) => this.setServing(serving),
       onLockLost: (error) => {
@@ -104,6 +104,7 @@ export class WitnessServer {
         parts.now,
         this.edge('witness.v1.Admin'),
         parts.limits.watchBacklog,
+        Date.now,
       ),
     );
     this.health.addToServer(this.server);

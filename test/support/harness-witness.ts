@@ -88,7 +88,7 @@ export class HarnessWitness {
       arbiter,
       store: this.instantStore(),
       logger: SILENT,
-      events: new EventHub(),
+      events: new EventHub(0, () => 0),
       now: this.now,
       defaultLeaseMs: this.config.defaultLeaseMs,
       onWriteFailed: () => undefined,

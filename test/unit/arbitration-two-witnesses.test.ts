@@ -59,7 +59,7 @@ describe('two witnesses over one store', () => {
       arbiter,
       store: durableStore(store),
       logger,
-      events: new EventHub(),
+      events: new EventHub(0, () => 0),
       now,
       defaultLeaseMs: LEASE_MS,
       onWriteFailed: (error) => writeFailures.push(error),

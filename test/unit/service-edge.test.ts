@@ -75,6 +75,7 @@ describe('ServiceEdge (handler wrappers of the witness and the sidecar)', () => 
 
   before(async () => {
     const brokenArbiter = {
+      has: () => false,
       view: (group: string) => {
         if (group === 'unconfirmed') throw new StoreUnconfirmedError();
         throw new Error('the arbiter fell over');
@@ -88,7 +89,15 @@ describe('ServiceEdge (handler wrappers of the witness and the sidecar)', () => 
     const adminEdge = new ServiceEdge({ service: 'witness.v1.Admin', logger, knownError: storeErrorToWire });
     server.addService(
       strictDeserializers(v1.Admin.service, 'witness.v1.Admin'),
-      adminHandlers(brokenArbiter, brokenHub, new StreamRegistry(STREAM_LIMITS), () => 0, adminEdge, 1000),
+      adminHandlers(
+        brokenArbiter,
+        brokenHub,
+        new StreamRegistry(STREAM_LIMITS),
+        () => 0,
+        adminEdge,
+        1000,
+        () => 0,
+      ),
     );
     const sidecarEdge = new ServiceEdge({ service: 'witness.v1.Sidecar', logger, guard });
     server.addService(v1.Sidecar.service, {

@@ -28,6 +28,7 @@ const DEFAULTS: WitnessConfig = {
   maxKeepaliveStreams: 100_000,
   maxWatchers: 64,
   watchBacklog: 1_000,
+  eventHistory: 10_000,
   maxStreamsPerConnection: 1_000,
   maxMessageSize: 65_536,
   tlsCert: null,

@@ -283,6 +283,10 @@ export class Arbiter {
     return true;
   }
 
+  has(groupName: string): boolean {
+    return this.groups.has(groupName);
+  }
+
   view(groupName: string, now: number): GroupView {
     const group = this.groups.get(groupName);
     if (group === undefined) throw unknownGroup(groupName);
