@@ -12,6 +12,9 @@ import { describeRules } from '../core/witness/rules';
 import { loadSidecarConfig, sidecarHelp } from '../config/sidecar-config';
 import { runSidecar } from '../sidecar/run-sidecar';
 import { runWitness } from '../witness/run-witness';
+import { EVENTS_COMMAND, eventsHelp, loadOperatorConfig, STATUS_COMMAND, statusHelp } from '../config/operator-config';
+import { runEvents } from './events-command';
+import { runStatus } from './status-command';
 
 const USAGE = `Usage: witness <command> [options]
 
@@ -19,6 +22,8 @@ Commands:
   serve   Run the witness gRPC service (options: witness serve --help).
   sidecar Run beside one copy of a workload (options: witness sidecar --help).
   certs   certs init --dir DIR: make a CA and the TLS certificates (options: witness certs init --help).
+  status  Print the groups the witness knows, one line per node (--watch: again at every event).
+  events  Print the witness's latest arbitration events (--follow: then new ones as they happen).
   tables  Print the sidecar's decision rules, in order, and the VOLTTRON tables.
   rules   Print the rules the witness decides by, in the order it tries them.
   help    Print this help; witness help <command> prints one command's help.
@@ -40,6 +45,8 @@ const RULES_USAGE = `Usage: witness rules
 Prints the witness's arbitration rules: for each request kind, the rules in the order they are
 tried; the first whose condition holds decides.
 `;
+
+const print = (text: string): void => void process.stdout.write(`${text}\n`);
 
 interface Command {
   readonly help: () => string;
@@ -83,6 +90,20 @@ const commands = new Map<string, Command>([
         const plan = loadCertsPlan(rest, env);
         for (const file of initCerts(plan)) process.stdout.write(`${path.join(plan.dir, file)}\n`);
       },
+    },
+  ],
+  [
+    'status',
+    {
+      help: statusHelp,
+      run: (args, env) => runStatus(loadOperatorConfig(STATUS_COMMAND, args, env), print),
+    },
+  ],
+  [
+    'events',
+    {
+      help: eventsHelp,
+      run: (args, env) => runEvents(loadOperatorConfig(EVENTS_COMMAND, args, env), print),
     },
   ],
   [

@@ -503,6 +503,19 @@ export function logLevelOption(envPrefix: string): OptionSchema {
   };
 }
 
+/** An optional file (`--ARG FILE`, null when not given), its variable `ENVPREFIX_ARG`. */
+export function optionalFileOption(doc: string, arg: string, envPrefix: string): OptionSchema {
+  return {
+    doc,
+    format: 'path',
+    nullable: true,
+    default: null,
+    arg,
+    env: `${envPrefix}_${arg.toUpperCase().replaceAll('-', '_')}`,
+    metavar: 'FILE',
+  };
+}
+
 /** `--config FILE`, the same for every program. */
 export function configFileOption(envPrefix: string): OptionSchema {
   return {

@@ -3,7 +3,7 @@
  * --insecure, and the rule that plaintext is served on loopback addresses only unless --insecure.
  */
 import type { TransportSettings } from '../grpc/tls-files';
-import { type ConfigSchema, ConfigError, parseHostPort } from './load-config';
+import { type ConfigSchema, ConfigError, optionalFileOption, type OptionSchema, parseHostPort } from './load-config';
 import { isLoopbackHost } from './loopback';
 
 export interface TransportConfig {
@@ -17,15 +17,7 @@ export interface TransportConfig {
 
 /** The schema entries; `envPrefix` is WITNESS or WITNESS_SIDECAR. */
 export function transportSchema(envPrefix: string, program: string): ConfigSchema<TransportConfig> {
-  const file = (doc: string, arg: string) => ({
-    doc,
-    format: 'path',
-    nullable: true,
-    default: null,
-    arg,
-    env: `${envPrefix}_${arg.toUpperCase().replace(/-/g, '_')}`,
-    metavar: 'FILE',
-  });
+  const file = (doc: string, arg: string): OptionSchema => optionalFileOption(doc, arg, envPrefix);
   return {
     tlsCert: file(
       `PEM certificate ${program} presents (as server and as client); re-read when it changes. Enables TLS.`,

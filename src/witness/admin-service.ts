@@ -3,12 +3,12 @@ import type { Arbiter } from '../core/witness/arbiter';
 import type { AdminHandlers } from '../gen/witness/v1/Admin';
 import { toWireGroupStatus } from '../wire/admin-messages';
 import type { ServiceEdge } from '../wire/service-edge';
-import { requireId, requireWellFormed } from '../wire/validate-request';
+import { optionalId, requireId, requireWellFormed } from '../wire/validate-request';
 import { invalid } from '../wire/wire-error';
 import type { EventHub } from './event-hub';
 import type { StreamRegistry } from './stream-registry';
 import { TurnQueue } from './turn-queue';
-import { watch } from './watch-stream';
+import { requireEventId, resumed, watch } from './watch-stream';
 
 export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
@@ -44,6 +44,15 @@ export function adminHandlers(
           total: page.total,
         };
       });
+    }),
+    ListEvents: edge.unary('ListEvents', (request) => {
+      const { group, afterId, pageSize } = requireWellFormed(request);
+      const name = optionalId('group', group);
+      const after = requireEventId('after_id', afterId);
+      if (pageSize > MAX_PAGE_SIZE) throw invalid('page_size', `must be at most ${MAX_PAGE_SIZE}`);
+      const limit = pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize;
+      const page = after === 0n ? events.latest(name, limit) : resumed(after, name, events, limit);
+      return { events: page, latestId: events.latestId.toString() };
     }),
     Watch: edge.serverStream('Watch', (call, fail) =>
       watch(call, fail, { arbiter, events, streams, now, wallClockMs, backlog: watchBacklog }),

@@ -54,23 +54,38 @@ export class EventHub {
   }
 
   /**
-   * The kept events after `afterId` (of `group`, or all when ''), oldest first; undefined when
-   * events after it are no longer kept, or the id is not one of this run's.
+   * The kept events after `afterId` (of `group`, or all when ''), oldest first, at most `limit`;
+   * undefined when events after it are no longer kept, or the id is not one of this run's.
    */
-  after(afterId: bigint, group: string): GroupEvent[] | undefined {
+  after(afterId: bigint, group: string, limit = Infinity): GroupEvent[] | undefined {
     const kept = this.history.length;
     const oldestId = this.lastId - BigInt(kept) + 1n;
     if (afterId < oldestId - 1n || afterId > this.lastId) return undefined;
     const events: GroupEvent[] = [];
-    for (let i = Number(afterId - oldestId + 1n); i < kept; i += 1) {
-      const event = this.history[(this.oldest + i) % kept] as GroupEvent;
+    for (let i = Number(afterId - oldestId + 1n); i < kept && events.length < limit; i += 1) {
+      const event = this.kept(i);
       if (group === '' || event.group === group) events.push(event);
     }
     return events;
   }
 
+  /** The latest `limit` kept events (of `group`, or all when ''), oldest first. */
+  latest(group: string, limit: number): GroupEvent[] {
+    const events: GroupEvent[] = [];
+    for (let i = this.history.length - 1; i >= 0 && events.length < limit; i -= 1) {
+      const event = this.kept(i);
+      if (group === '' || event.group === group) events.push(event);
+    }
+    return events.reverse();
+  }
+
   get size(): number {
     return this.listeners.size;
+  }
+
+  /** The `i`-th kept event, oldest first. */
+  private kept(i: number): GroupEvent {
+    return this.history[(this.oldest + i) % this.history.length] as GroupEvent;
   }
 
   private keep(event: GroupEvent): void {

@@ -70,8 +70,9 @@ export function watch(
   call.on('error', stop);
 }
 
-function resumed(afterId: bigint, group: string, events: EventHub): GroupEvent[] {
-  const kept = events.after(afterId, group);
+/** The kept events after `afterId`, or OUT_OF_RANGE naming the field. */
+export function resumed(afterId: bigint, group: string, events: EventHub, limit = Infinity): GroupEvent[] {
+  const kept = events.after(afterId, group, limit);
   if (kept !== undefined) return kept;
   throw new WireError(
     'out-of-range',
@@ -117,7 +118,7 @@ function describeGroup(view: GroupView): string {
   return `${holder}; nodes: ${nodes || 'none registered'}${grace}`;
 }
 
-function requireEventId(field: string, value: string): bigint {
+export function requireEventId(field: string, value: string): bigint {
   if (!/^[0-9]{1,20}$/.test(value)) throw invalid(field, 'must be an unsigned integer');
   return BigInt(value);
 }

@@ -40,6 +40,7 @@ const ADMIN_METHOD_ROLES: Readonly<Record<string, OperatorRole>> = {
   GetGroup: 'read',
   ListGroups: 'read',
   Watch: 'read',
+  ListEvents: 'read',
 };
 
 interface NodeRequestFields {

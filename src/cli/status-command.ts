@@ -1,0 +1,88 @@
+/**
+ * `witness status`: every group the witness knows, one line per node, in the manner of
+ * `pg_autoctl show state`; with --watch, again at every event that changes a group.
+ */
+import type { OperatorConfig } from '../config/operator-config';
+import type { GroupEvent__Output } from '../gen/witness/v1/GroupEvent';
+import type { GroupStatus__Output } from '../gen/witness/v1/GroupStatus';
+import { type AdminConnection, answerOf, connectAdmin, failure } from './admin-connection';
+import { textTable } from './text-table';
+
+/** Groups asked for per ListGroups page. */
+const PAGE_SIZE = 1000;
+
+export async function runStatus(config: OperatorConfig, out: (text: string) => void): Promise<void> {
+  const admin = connectAdmin(config);
+  try {
+    out(render(await groups(admin, config), config));
+    if (config.follow === 'true') await reprintOnEvents(admin, config, out);
+  } finally {
+    admin.close();
+  }
+}
+
+async function groups(admin: AdminConnection, config: OperatorConfig): Promise<GroupStatus__Output[]> {
+  const { client, metadata, deadline } = admin;
+  if (config.group !== '') {
+    const one = await answerOf<GroupStatus__Output>('GetGroup', config.witness, (done) =>
+      client.GetGroup({ group: config.group }, metadata(), deadline(), done),
+    );
+    return [one];
+  }
+  const all: GroupStatus__Output[] = [];
+  let pageToken = '';
+  do {
+    const page = await answerOf<{ groups: GroupStatus__Output[]; nextPageToken: string }>(
+      'ListGroups',
+      config.witness,
+      (done) => client.ListGroups({ pageSize: PAGE_SIZE, pageToken }, metadata(), deadline(), done),
+    );
+    all.push(...page.groups);
+    pageToken = page.nextPageToken;
+  } while (pageToken !== '');
+  return all;
+}
+
+function render(list: readonly GroupStatus__Output[], config: OperatorConfig): string {
+  if (config.json === 'true') return list.map((g) => JSON.stringify(g)).join('\n');
+  if (list.length === 0) return 'no groups: no node has sent the witness a heartbeat yet';
+  const rows = list.flatMap((g) => {
+    const lease = g.holder === '' ? '-' : `${g.holderLeaseRemainingMs} ms`;
+    const grace = g.inStartupGrace ? ' (start-up grace)' : '';
+    const nodes = g.nodes.length > 0 ? g.nodes : [{ node: '-', role: '', lastSeenMsAgo: 0, holds: false }];
+    return nodes.map((n) => [
+      g.group,
+      n.node,
+      n.role.replace('ROLE_', '').toLowerCase(),
+      n.holds ? 'yes' : 'no',
+      n.holds ? g.epoch : '-',
+      n.node === '-' ? '-' : `${n.lastSeenMsAgo} ms ago`,
+      n.holds ? `${lease}${grace}` : grace.trim() || '-',
+    ]);
+  });
+  return textTable(['GROUP', 'NODE', 'ROLE', 'HOLDS', 'EPOCH', 'LAST HEARD', 'LEASE LEFT'], rows);
+}
+
+function reprintOnEvents(admin: AdminConnection, config: OperatorConfig, out: (text: string) => void): Promise<void> {
+  return new Promise((_resolve, reject) => {
+    const stream = admin.client.Watch({ group: config.group }, admin.metadata());
+    let printing = Promise.resolve();
+    stream.on('data', (event: GroupEvent__Output) => {
+      if (event.kind === 'EVENT_KIND_STATE') return;
+      printing = printing
+        .then(async () => {
+          const list = await groups(admin, config);
+          if (config.json !== 'true')
+            out(
+              `\n-- ${new Date().toISOString()}: ${event.kind.replace('EVENT_KIND_', '').toLowerCase()} (${event.group}, ${event.node || '-'})`,
+            );
+          out(render(list, config));
+        })
+        .catch((error: unknown) => {
+          stream.cancel();
+          reject(error);
+        });
+    });
+    stream.on('error', (error: Parameters<typeof failure>[2]) => reject(failure('Watch', config.witness, error)));
+  });
+}
