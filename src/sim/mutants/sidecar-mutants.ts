@@ -343,6 +343,41 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     'row stop-to-hand-back removed: the secondary keeps running when the preferred primary asks for the group',
   ),
 
+  // The planned hand-over (design §9.5).
+  oneEdit(
+    'hand-over-without-stop',
+    RULES,
+    "when: (c) => c.leaving,\n    outcome: 'stop',",
+    "when: () => false,\n    outcome: 'stop',",
+    'row stop-to-hand-over removed: a SIGTERMed sidecar keeps its workload running until its hand-over limit',
+  ),
+  oneEdit(
+    'leaving-node-asks',
+    RULES,
+    "when: (c) => c.leaving,\n    outcome: 'wait',",
+    "when: () => false,\n    outcome: 'wait',",
+    'row wait-while-leaving removed: a node handing over goes on deciding as a standby (and may ask the witness)',
+  ),
+  rowRemoved(
+    'grant-started-while-leaving',
+    '(c) => c.grantArrived && c.leaving',
+    'row release-grant-when-leaving removed: a grant that reaches a node handing over starts its workload',
+  ),
+  oneEdit(
+    'handing-over-while-holding',
+    STATE,
+    "handingOver: this.leaving && this.workload === 'stopped' && !this.holding,",
+    "handingOver: this.leaving && this.workload === 'stopped',",
+    'the hand-over is announced before the release is answered: the peer asks while the witness still holds',
+  ),
+  oneEdit(
+    'peer-hands-over-while-running',
+    STATE,
+    "this.peer?.handingOver === true && this.peer.workload === 'stopped'",
+    'this.peer?.handingOver === true',
+    'the peer takes over from a node that says it hands over whatever its workload does',
+  ),
+
   // SAFETY 3: promises and the quiet period.
   ACQUIRE_DESPITE_PROMISE,
   unasserted(ACQUIRE_DESPITE_PROMISE, NO_PROMISE_ASSERT),
