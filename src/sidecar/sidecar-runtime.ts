@@ -12,6 +12,7 @@ import type { Logger } from '../log/logger';
 import { toWirePhase, toWireRole } from '../wire/enum-mappings';
 import { acquireDeadlineMs, logAcquireTiming } from './acquire-timing';
 import type { Clock, HealthFlag, PeerTransport, TimerHandle, Timers, WitnessTransport } from './sidecar-ports';
+import { LinkChanges } from './link-changes';
 import type { WorkloadDriver } from './workload-driver';
 
 export class SidecarConfigError extends Error {}
@@ -42,6 +43,7 @@ export class SidecarRuntime {
   private wakeTimer: TimerHandle | undefined;
   private wakeAt = Number.NaN;
   private closed = false;
+  private readonly links: LinkChanges;
   /** During a planned stop: resolves it once the core hands the group over (see `close`). */
   private onHandingOver: (() => void) | undefined;
 
@@ -50,6 +52,7 @@ export class SidecarRuntime {
     private readonly parts: SidecarRuntimeParts,
   ) {
     requireWorkableSettings(settings);
+    this.links = new LinkChanges(parts.witness !== undefined);
     const now = parts.clock.now();
     this.core = parts.createCore ? parts.createCore(settings, now) : new SidecarCore(settings, now);
     parts.workload.on('running', () => {
@@ -168,6 +171,7 @@ export class SidecarRuntime {
     if (view.workload === 'running' || view.workload === 'starting') this.parts.workload.feed(this.core.stopDeadline());
     this.armWake(this.core.nextWakeAt(now), now);
     this.parts.activeHealth?.setServing(view.workload === 'running');
+    for (const { change, says } of this.links.since(view)) this.log(change, says);
     if (this.onHandingOver !== undefined && this.core.peerState(now).handingOver) this.onHandingOver();
   }
 
