@@ -132,7 +132,7 @@ export class SidecarCore extends SidecarState {
       acquireInFlight: this.acquiring(now),
       inRefusalWait: now < this.refusedUntil,
       holding: this.holding,
-      releaseInFlight: this.releaseInFlight,
+      releaseInFlight: this.releaseInFlightFor === this.epoch,
       inReleaseRetryWait: now < this.releaseRetryAt,
       ineligible: now < this.ineligibleUntil,
       promiseOutstanding: now < this.promiseUntil,
@@ -186,7 +186,7 @@ export class SidecarCore extends SidecarState {
         return [{ kind: 'acquire', rule: row.name, why }];
       case 'release':
         assert(this.workload === 'stopped', 'a release is sent only once the workload has stopped');
-        this.releaseInFlight = true;
+        this.releaseInFlightFor = this.epoch;
         return [{ kind: 'release', rule: row.name, epoch: this.epoch, why }];
     }
   }

@@ -34,7 +34,11 @@ export abstract class SidecarState {
   protected leaving = false;
 
   protected acquireSentAt: number | undefined;
-  protected releaseInFlight = false;
+  /**
+   * The epoch whose Release waits for its answer. Per epoch: a Release of an earlier run, cut off
+   * and still within its deadline, must not hold back the Release of the run after it.
+   */
+  protected releaseInFlightFor: bigint | undefined;
   protected releaseRetryAt = NEVER;
   protected refusedUntil = NEVER;
 
@@ -81,10 +85,14 @@ export abstract class SidecarState {
 
   /** The node's state, sent to the peer in heartbeats and in answers to the peer's heartbeats. */
   peerState(now: number): PeerState {
+    // A node handing over says "stopping" until its release is answered: a preferred primary that
+    // heard "stopped" would ask the witness while the group is still held, and wait out the
+    // refusal (design §9.5).
+    const releasing = this.leaving && this.holding && this.workload === 'stopped';
     return {
       node: this.settings.node,
       role: this.settings.role,
-      workload: this.workload,
+      workload: releasing ? 'stopping' : this.workload,
       epoch: this.epoch,
       knownEpoch: this.knownEpoch,
       acquiring: this.acquiring(now),
@@ -190,8 +198,9 @@ export abstract class SidecarState {
   }
 
   onReleaseAnswer(epoch: bigint, answer: WitnessAnswer | undefined, now: number): void {
-    this.releaseInFlight = false;
+    if (epoch === this.releaseInFlightFor) this.releaseInFlightFor = undefined;
     if (answer === undefined) {
+      if (epoch !== this.epoch) return;
       // A witness that refuses connections fails at once: ask again next heartbeat, not in a loop.
       this.releaseRetryAt = now + this.settings.heartbeatMs;
       return;
