@@ -174,9 +174,7 @@ export class Checkers implements NodeObserver {
     const stretch = 1 / (1 - rho);
     const slack =
       stopBudget(s) + s.heartbeatMs + plan.callDeadlineMs + 4 * this.network.maxTailDelay + plan.writeDelayMaxMs;
-    let allowed = (failoverBoundMs(s) + slack) * stretch;
-    const graceLeft = this.witness.graceEnd - gapStart;
-    if (graceLeft > 0) allowed = Math.max(allowed, graceLeft * (1 + rho) * stretch + slack * stretch);
+    let allowed = this.withGraceLeft(gapStart, (failoverBoundMs(s) + slack) * stretch, slack * stretch);
     if (gapStart - this.lastWorkloadCrash < (s.failureCooldownMs + failoverBoundMs(s) + slack) * stretch) {
       allowed += s.failureCooldownMs * stretch;
     }
@@ -191,8 +189,25 @@ export class Checkers implements NodeObserver {
   probeAllowance(): number {
     const plan = this.world.plan;
     const s = plan.primary;
-    if (plan.probe === 'sigterm') return this.handOverAllowance();
-    return (failoverBoundMs(s) + 4 * this.network.maxTailDelay + plan.writeDelayMaxMs) / (1 - plan.rhoActual);
+    const roundTrips = (4 * this.network.maxTailDelay + plan.writeDelayMaxMs) / (1 - plan.rhoActual);
+    const allowed =
+      plan.probe === 'sigterm'
+        ? this.handOverAllowance()
+        : (failoverBoundMs(s) + 4 * this.network.maxTailDelay + plan.writeDelayMaxMs) / (1 - plan.rhoActual);
+    return this.withGraceLeft(this.probeAt, allowed, roundTrips);
+  }
+
+  /**
+   * A witness that restarted less than its start-up grace before `from` grants nothing until the
+   * grace ends (design §6.5), not even after a hand-over: the allowance is at least what is left
+   * of the grace on the witness's clock, seen on the slowest node's, plus `slack` (real ms). A probe
+   * that found the pair unsettled after every attempt can begin inside the grace.
+   */
+  private withGraceLeft(from: number, allowed: number, slack: number): number {
+    const rho = this.world.plan.rhoActual;
+    const graceLeft = this.witness.graceEnd - from;
+    if (graceLeft <= 0) return allowed;
+    return Math.max(allowed, (graceLeft * (1 + rho)) / (1 - rho) + slack);
   }
 
   /**
