@@ -184,17 +184,19 @@ export class Checkers implements NodeObserver {
   /**
    * L1 for the probe: the printed bound plus two round trips and one durable write at the witness
    * (the bound's second heartbeat stands for "one round trip"; a short heartbeat does not cover a
-   * slow link or fsync), stretched by the slowest clock.
+   * slow link or fsync), stretched by the slowest clock. Inside the witness's start-up grace, one
+   * heartbeat more: a refused Acquire is asked again no sooner than a heartbeat later, even when
+   * the grace ends sooner.
    */
   probeAllowance(): number {
     const plan = this.world.plan;
     const s = plan.primary;
-    const roundTrips = (4 * this.network.maxTailDelay + plan.writeDelayMaxMs) / (1 - plan.rhoActual);
+    const afterGrace = (s.heartbeatMs + 4 * this.network.maxTailDelay + plan.writeDelayMaxMs) / (1 - plan.rhoActual);
     const allowed =
       plan.probe === 'sigterm'
         ? this.handOverAllowance()
         : (failoverBoundMs(s) + 4 * this.network.maxTailDelay + plan.writeDelayMaxMs) / (1 - plan.rhoActual);
-    return this.withGraceLeft(this.probeAt, allowed, roundTrips);
+    return this.withGraceLeft(this.probeAt, allowed, afterGrace);
   }
 
   /**

@@ -33,7 +33,8 @@ describe('sidecar with --start-cmd / --stop-cmd / --status-cmd', function () {
         ...['--group', 'g1', '--node', node, '--peer-node', other, '--role', node === 'a' ? 'primary' : 'secondary'],
         ...['--listen', `127.0.0.1:${ports[node]}`, '--peer', `127.0.0.1:${ports[other]}`, '--witness', witness],
         ...['--heartbeat', '100ms', '--lease', LEASE, '--timeout', '500ms', '--stop-timeout', '300ms'],
-        ...['--start-cmd', `echo "$WITNESS_EPOCH" > ${marker}`],
+        // Written whole and renamed into place: a reader never sees the file before its epoch.
+        ...['--start-cmd', `echo "$WITNESS_EPOCH" > ${marker}.tmp && mv ${marker}.tmp ${marker}`],
         ...['--stop-cmd', `rm -f ${marker}`],
         ...['--status-cmd', `test -f ${marker}`],
       ],
