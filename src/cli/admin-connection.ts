@@ -24,7 +24,9 @@ export interface AdminConnection {
   close(): void;
 }
 
-export function connectAdmin(config: OperatorConfig): AdminConnection {
+export function connectAdmin(
+  config: Pick<OperatorConfig, 'witness' | 'tlsCa' | 'tlsCert' | 'tlsKey' | 'serverName' | 'tokenFile'>,
+): AdminConnection {
   const { grpcObject } = loadWitnessProto();
   const options: grpc.ChannelOptions =
     config.serverName === '' ? {} : { 'grpc.ssl_target_name_override': config.serverName };
@@ -43,7 +45,7 @@ export function connectAdmin(config: OperatorConfig): AdminConnection {
   };
 }
 
-function credentials(config: OperatorConfig): grpc.ChannelCredentials {
+function credentials(config: Pick<OperatorConfig, 'tlsCa' | 'tlsCert' | 'tlsKey'>): grpc.ChannelCredentials {
   if (config.tlsCa === null) return grpc.credentials.createInsecure();
   const read = (file: string | null): Buffer | null => (file === null ? null : fs.readFileSync(file));
   return grpc.credentials.createSsl(read(config.tlsCa), read(config.tlsKey), read(config.tlsCert));

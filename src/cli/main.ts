@@ -12,8 +12,20 @@ import { describeRules } from '../core/witness/rules';
 import { loadSidecarConfig, sidecarHelp } from '../config/sidecar-config';
 import { runSidecar } from '../sidecar/run-sidecar';
 import { runWitness } from '../witness/run-witness';
-import { EVENTS_COMMAND, eventsHelp, loadOperatorConfig, STATUS_COMMAND, statusHelp } from '../config/operator-config';
+import {
+  EVENTS_COMMAND,
+  eventsHelp,
+  loadOperatorActionConfig,
+  loadOperatorConfig,
+  MAINTENANCE_COMMAND,
+  maintenanceHelp,
+  STATUS_COMMAND,
+  statusHelp,
+  SWITCHOVER_COMMAND,
+  switchoverHelp,
+} from '../config/operator-config';
 import { runEvents } from './events-command';
+import { runMaintenance, runSwitchover } from './operator-action-command';
 import { runStatus } from './status-command';
 
 const USAGE = `Usage: witness <command> [options]
@@ -24,6 +36,8 @@ Commands:
   certs   certs init --dir DIR: make a CA and the TLS certificates (options: witness certs init --help).
   status  Print the groups the witness knows, one line per node (--watch: again at every event).
   events  Print the witness's latest arbitration events (--follow: then new ones as they happen).
+  maintenance  on|off --group G --node N: a node in maintenance hands over and is granted nothing.
+  switchover  --group G: the active node hands the group to its peer, which takes over at once.
   tables  Print the sidecar's decision rules, in order, and the VOLTTRON tables.
   rules   Print the rules the witness decides by, in the order it tries them.
   help    Print this help; witness help <command> prints one command's help.
@@ -104,6 +118,29 @@ const commands = new Map<string, Command>([
     {
       help: eventsHelp,
       run: (args, env) => runEvents(loadOperatorConfig(EVENTS_COMMAND, args, env), print),
+    },
+  ],
+  [
+    'maintenance',
+    {
+      help: maintenanceHelp,
+      run: (args, env) => {
+        const [onOff, ...rest] = args;
+        if (onOff !== 'on' && onOff !== 'off') {
+          throw new ConfigError(
+            '',
+            `maintenance takes on or off first: witness maintenance on --group G --node N; got ${onOff ?? 'nothing'}`,
+          );
+        }
+        return runMaintenance(loadOperatorActionConfig(MAINTENANCE_COMMAND, rest, env), onOff === 'on', print);
+      },
+    },
+  ],
+  [
+    'switchover',
+    {
+      help: switchoverHelp,
+      run: (args, env) => runSwitchover(loadOperatorActionConfig(SWITCHOVER_COMMAND, args, env), print),
     },
   ],
   [

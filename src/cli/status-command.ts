@@ -14,7 +14,7 @@ const PAGE_SIZE = 1000;
 export async function runStatus(config: OperatorConfig, out: (text: string) => void): Promise<void> {
   const admin = connectAdmin(config);
   try {
-    out(render(await groups(admin, config), config));
+    out(renderGroups(await groups(admin, config), config.json === 'true'));
     if (config.follow === 'true') await reprintOnEvents(admin, config, out);
   } finally {
     admin.close();
@@ -43,13 +43,16 @@ async function groups(admin: AdminConnection, config: OperatorConfig): Promise<G
   return all;
 }
 
-function render(list: readonly GroupStatus__Output[], config: OperatorConfig): string {
-  if (config.json === 'true') return list.map((g) => JSON.stringify(g)).join('\n');
+/** The groups as a table, one line per node (or as GroupStatus JSON lines); also what the operator actions print. */
+export function renderGroups(list: readonly GroupStatus__Output[], json: boolean): string {
+  if (json) return list.map((g) => JSON.stringify(g)).join('\n');
   if (list.length === 0) return 'no groups: no node has sent the witness a heartbeat yet';
   const rows = list.flatMap((g) => {
     const lease = g.holder === '' ? '-' : `${g.holderLeaseRemainingMs} ms`;
     const grace = g.inStartupGrace ? ' (start-up grace)' : '';
-    const nodes = g.nodes.length > 0 ? g.nodes : [{ node: '-', role: '', lastSeenMsAgo: 0, holds: false }];
+    const nodes =
+      g.nodes.length > 0 ? g.nodes : [{ node: '-', role: '', lastSeenMsAgo: 0, holds: false, maintenance: false }];
+    const switchover = g.switchoverEpoch !== '0' ? ' (switchover asked)' : '';
     return nodes.map((n) => [
       g.group,
       n.node,
@@ -57,10 +60,11 @@ function render(list: readonly GroupStatus__Output[], config: OperatorConfig): s
       n.holds ? 'yes' : 'no',
       n.holds ? g.epoch : '-',
       n.node === '-' ? '-' : `${n.lastSeenMsAgo} ms ago`,
-      n.holds ? `${lease}${grace}` : grace.trim() || '-',
+      n.holds ? `${lease}${grace}${switchover}` : grace.trim() || '-',
+      n.maintenance ? 'yes' : 'no',
     ]);
   });
-  return textTable(['GROUP', 'NODE', 'ROLE', 'HOLDS', 'EPOCH', 'LAST HEARD', 'LEASE LEFT'], rows);
+  return textTable(['GROUP', 'NODE', 'ROLE', 'HOLDS', 'EPOCH', 'LAST HEARD', 'LEASE LEFT', 'MAINTENANCE'], rows);
 }
 
 function reprintOnEvents(admin: AdminConnection, config: OperatorConfig, out: (text: string) => void): Promise<void> {
@@ -76,7 +80,7 @@ function reprintOnEvents(admin: AdminConnection, config: OperatorConfig, out: (t
             out(
               `\n-- ${new Date().toISOString()}: ${event.kind.replace('EVENT_KIND_', '').toLowerCase()} (${event.group}, ${event.node || '-'})`,
             );
-          out(render(list, config));
+          out(renderGroups(list, config.json === 'true'));
         })
         .catch((error: unknown) => {
           stream.cancel();

@@ -1,6 +1,6 @@
 /**
- * `witness status` and `witness events` configuration: the one schema of the operator commands
- * (where the witness is, how to reach it securely, what to show). Loading, flag parsing and help
+ * `witness status`, `events`, `maintenance` and `switchover` configuration: the one schema of the
+ * operator commands (where the witness is, how to reach it securely, what to show or ask). Loading, flag parsing and help
  * are the generic ones in load-config.ts.
  */
 import {
@@ -33,6 +33,14 @@ export interface OperatorConfig {
   readonly limit: number;
 }
 
+/** What `witness maintenance` and `witness switchover` ask, beside the connection. */
+export interface OperatorActionConfig extends Omit<OperatorConfig, 'follow' | 'limit'> {
+  /** maintenance: the node. */
+  readonly node: string;
+  /** maintenance on: stop an active node even though its peer could not take over. */
+  readonly force: 'true' | 'false';
+}
+
 const file = (doc: string, arg: string): OptionSchema => optionalFileOption(doc, arg, 'WITNESS_OPERATOR');
 
 const flag = (doc: string, arg: string) => ({
@@ -45,6 +53,48 @@ const flag = (doc: string, arg: string) => ({
 });
 
 function schema(followDoc: string, followArg: string): ConfigSchema<OperatorConfig> {
+  return {
+    ...connection(),
+    group: {
+      doc: 'Only this group (default: every group).',
+      format: String,
+      default: '',
+      arg: 'group',
+      env: 'WITNESS_OPERATOR_GROUP',
+      metavar: 'GROUP',
+    },
+    follow: flag(followDoc, followArg),
+    limit: {
+      doc: 'events: how many of the latest events to print first (at most 1000).',
+      format: 'nat',
+      default: 20,
+      arg: 'limit',
+      env: 'WITNESS_OPERATOR_LIMIT',
+      metavar: 'N',
+    },
+  };
+}
+
+function actionSchema(nodeDoc: string): ConfigSchema<OperatorActionConfig> {
+  return {
+    ...connection(),
+    group: {
+      doc: 'The group (required).',
+      format: String,
+      default: '',
+      arg: 'group',
+      env: 'WITNESS_OPERATOR_GROUP',
+      metavar: 'GROUP',
+    },
+    node: { doc: nodeDoc, format: String, default: '', arg: 'node', env: 'WITNESS_OPERATOR_NODE', metavar: 'NODE' },
+    force: flag(
+      'maintenance on: stop an active node even though its peer was not heard within the default lease (nobody takes over).',
+      'force',
+    ),
+  };
+}
+
+function connection(): ConfigSchema<Omit<OperatorConfig, 'group' | 'follow' | 'limit'>> {
   return {
     witness: {
       doc: "The witness's gRPC address.",
@@ -69,24 +119,7 @@ function schema(followDoc: string, followArg: string): ConfigSchema<OperatorConf
       'File holding an operator bearer token (--admin-token-file or --admin-read-token-file).',
       'token-file',
     ),
-    group: {
-      doc: 'Only this group (default: every group).',
-      format: String,
-      default: '',
-      arg: 'group',
-      env: 'WITNESS_OPERATOR_GROUP',
-      metavar: 'GROUP',
-    },
     json: flag('Print JSON, one object a line, instead of text.', 'json'),
-    follow: flag(followDoc, followArg),
-    limit: {
-      doc: 'events: how many of the latest events to print first (at most 1000).',
-      format: 'nat',
-      default: 20,
-      arg: 'limit',
-      env: 'WITNESS_OPERATOR_LIMIT',
-      metavar: 'N',
-    },
   };
 }
 
@@ -100,19 +133,45 @@ export const EVENTS_COMMAND: CommandSpec<OperatorConfig> = {
   schema: schema('After the latest events, print new ones as they happen (until Ctrl-C).', 'follow'),
 };
 
+export const MAINTENANCE_COMMAND: CommandSpec<OperatorActionConfig> = {
+  command: 'witness maintenance',
+  schema: actionSchema('The node to put in or take out of maintenance (required).'),
+};
+
+export const SWITCHOVER_COMMAND: CommandSpec<OperatorActionConfig> = {
+  command: 'witness switchover',
+  schema: actionSchema('Not used by switchover.'),
+};
+
+/** `witness maintenance on|off ...` and `witness switchover ...`: the group (and node) are required. */
+export function loadOperatorActionConfig(
+  spec: CommandSpec<OperatorActionConfig>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): OperatorActionConfig {
+  const config = checkConnection(loadConfig(spec, argv, env));
+  if (config.group === '') throw new ConfigError('group', 'group (--group) is required');
+  if (spec === MAINTENANCE_COMMAND && config.node === '') throw new ConfigError('node', 'node (--node) is required');
+  return config;
+}
+
 export function loadOperatorConfig(
   spec: CommandSpec<OperatorConfig>,
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): OperatorConfig {
-  const config = loadConfig(spec, argv, env);
+  const config = checkConnection(loadConfig(spec, argv, env));
+  if (config.limit > 1000) throw new ConfigError('limit', `limit (--limit) must be at most 1000; got ${config.limit}`);
+  return config;
+}
+
+function checkConnection<C extends Omit<OperatorConfig, 'group' | 'follow' | 'limit'>>(config: C): C {
   if ((config.tlsCert === null) !== (config.tlsKey === null)) {
     throw new ConfigError('tlsCert', 'tlsCert (--tls-cert) and tlsKey (--tls-key) go together');
   }
   if (config.tlsCert !== null && config.tlsCa === null) {
     throw new ConfigError('tlsCa', 'tlsCa (--tls-ca) is needed with --tls-cert: the witness is reached over TLS');
   }
-  if (config.limit > 1000) throw new ConfigError('limit', `limit (--limit) must be at most 1000; got ${config.limit}`);
   if (parseHostPort(config.witness) === undefined)
     throw new ConfigError('witness', 'witness (--witness) must be HOST:PORT');
   return config;
@@ -139,6 +198,32 @@ export function eventsHelp(): string {
     description:
       'Prints the latest arbitration events the witness keeps (grants, releases, adoptions, refusals,\n' +
       'registrations), oldest first, with the rule that decided each; --follow then prints new ones.',
+    notes: [EXIT_CODES],
+  });
+}
+
+export function maintenanceHelp(): string {
+  return renderHelp(MAINTENANCE_COMMAND, {
+    usage: 'witness maintenance on|off --group G --node N [--force] [options]',
+    description:
+      'Puts a node in maintenance, or takes it out (design §9.6). A node in maintenance is granted\n' +
+      'nothing; an active one stops, releases and hands the group to its peer, which takes over at\n' +
+      "once. Refused for an active node whose peer was not heard within the witness's default lease,\n" +
+      'unless --force (then the workload stops and nobody takes over). Durable at the witness: it\n' +
+      'survives a restart. Needs the operator write role. Prints the group as `witness status` does.',
+    notes: [EXIT_CODES],
+  });
+}
+
+export function switchoverHelp(): string {
+  return renderHelp(SWITCHOVER_COMMAND, {
+    usage: 'witness switchover --group G [options]',
+    description:
+      'Asks the active node of the group to hand it to its peer (design §9.6): it stops, releases\n' +
+      'and tells its peer, which takes over at once, without waiting out a lease. Refused when\n' +
+      "nobody is active, or the peer was not heard within the witness's default lease or is in\n" +
+      'maintenance. With --failback auto a switchover away from the primary is undone by fail-back\n' +
+      'after the delay; put the primary in maintenance to keep it off. Needs the operator write role.',
     notes: [EXIT_CODES],
   });
 }

@@ -18,6 +18,7 @@ export function toWirePeerState(group: string, s: PeerState): WirePeerState {
     eligible: s.eligible,
     handbackRequested: s.handbackRequested,
     handingOver: s.handingOver,
+    maintenance: s.maintenance,
   };
 }
 
@@ -35,6 +36,7 @@ export function fromWirePeerState(s: PeerState__Output | null, field: string): P
     eligible: s.eligible,
     handbackRequested: s.handbackRequested,
     handingOver: s.handingOver,
+    maintenance: s.maintenance,
   };
 }
 

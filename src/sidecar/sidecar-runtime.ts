@@ -46,6 +46,8 @@ export class SidecarRuntime {
   private readonly links: LinkChanges;
   /** During a planned stop: resolves it once the core hands the group over (see `close`). */
   private onHandingOver: (() => void) | undefined;
+  /** What the latest decision had the node tell its peer of a hand-over (design §9.5, §9.6). */
+  private saidHandingOver = false;
 
   constructor(
     private readonly settings: SidecarSettings,
@@ -172,7 +174,11 @@ export class SidecarRuntime {
     this.armWake(this.core.nextWakeAt(now), now);
     this.parts.activeHealth?.setServing(view.workload === 'running');
     for (const { change, says } of this.links.since(view)) this.log(change, says);
-    if (this.onHandingOver !== undefined && this.core.peerState(now).handingOver) this.onHandingOver();
+    const handingOver = this.core.peerState(now).handingOver;
+    if (handingOver && this.onHandingOver !== undefined) this.onHandingOver();
+    // A switchover or maintenance: the peer hears it now too, not a heartbeat later.
+    else if (handingOver && !this.saidHandingOver) this.heartbeatPeer(now);
+    this.saidHandingOver = handingOver;
   }
 
   /** One timer, at the core's next wake-up (SAFETY 1: the stop begins exactly at the deadline). */

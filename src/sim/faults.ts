@@ -3,10 +3,11 @@
  * lasts an exponential length. Partitions reset connections; blackholes and one-way cuts are
  * silent; isolation cuts a party from both others; sidecars crash (kill -9, restarted later), are
  * stopped (SIGTERM: a planned hand-over, then the process exits and starts again later) or pause
- * (SIGSTOP); the witness crashes.
+ * (SIGSTOP); the witness crashes. Operators ask for switchovers and put nodes in maintenance
+ * (design §9.6) through the witness's production service, as the Admin RPCs do.
  */
 import type { Network } from './network';
-import { type EpisodeKind, PARTY_NAMES, PRIMARY, SECONDARY, WITNESS } from './plan';
+import { type EpisodeKind, OPERATOR_KINDS, PARTY_NAMES, PRIMARY, SECONDARY, WITNESS } from './plan';
 import type { SidecarNode } from './sidecar-node';
 import type { WitnessNode } from './witness-node';
 import type { World } from './world';
@@ -37,7 +38,8 @@ export class Faults {
   begin(): void {
     const w = this.world;
     for (const [kind, episode] of Object.entries(w.plan.episodes)) {
-      w.at(w.fault.exp(episode.meanGapMs), () => this.episode(kind as EpisodeKind));
+      const draws = OPERATOR_KINDS.has(kind as EpisodeKind) ? w.operator : w.fault;
+      w.at(draws.exp(episode.meanGapMs), () => this.episode(kind as EpisodeKind));
     }
   }
 
@@ -46,7 +48,7 @@ export class Faults {
     if (w.healed || w.t >= w.plan.faultPhaseMs) return;
     const e = w.plan.episodes[kind];
     if (e === undefined) return;
-    const f = w.fault;
+    const f = OPERATOR_KINDS.has(kind) ? w.operator : w.fault;
     const { network, witness, nodes } = this.targets;
     const length = Math.max(0.1, f.exp(e.meanLengthMs));
     const both = (a: number, b: number): number[] => [a * 3 + b, b * 3 + a];
@@ -114,6 +116,18 @@ export class Faults {
       case 'witness-crash':
         witness.crash('kill -9', length);
         break;
+      case 'switchover':
+        witness.operate({ kind: 'switchover', group: w.plan.primary.group });
+        break;
+      case 'maintenance': {
+        const node = (nodes[f.int(2)] as SidecarNode).settings.node;
+        const group = w.plan.primary.group;
+        witness.operate({ kind: 'maintenance', group, node, on: true, force: f.chance(0.5) });
+        w.at(w.t + length, () => {
+          if (!w.healed) witness.operate({ kind: 'maintenance', group, node, on: false, force: false });
+        });
+        break;
+      }
     }
     w.at(w.t + f.exp(e.meanGapMs), () => this.episode(kind));
   }

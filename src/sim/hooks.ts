@@ -17,15 +17,3 @@ export interface SimHooks {
 }
 
 export const PRODUCTION: SimHooks = {};
-
-/** Operator actions (maintenance, switchover, hand-back) do not exist in the cores yet. */
-export interface OperatorAction {
-  readonly kind: 'maintenance' | 'switchover' | 'handback';
-  readonly node: 'p' | 's';
-}
-
-/**
- * Hook for operator actions: when the cores grow them, the simulator draws them with the faults
- * and calls this to apply one. Until then no schedule draws any.
- */
-export type OperatorHook = (action: OperatorAction, now: number) => void;

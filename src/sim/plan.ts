@@ -27,6 +27,8 @@ export const FAULT_KINDS = [
   'slow-stop',
   'write-failure',
   'sidecar-sigterm',
+  'switchover',
+  'maintenance',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -40,8 +42,13 @@ export const EPISODE_KINDS = [
   'sidecar-pause',
   'witness-crash',
   'sidecar-sigterm',
+  'switchover',
+  'maintenance',
 ] as const satisfies readonly FaultKind[];
 export type EpisodeKind = (typeof EPISODE_KINDS)[number];
+
+/** Operators' requests (design §9.6): drawn, and run, from streams of their own, so schedules without them replay as before. */
+export const OPERATOR_KINDS: ReadonlySet<FaultKind> = new Set(['switchover', 'maintenance']);
 
 /** How the final failover probe takes the active node away ('sigterm': a planned hand-over, §9.5). */
 export type ProbeKind = 'crash' | 'isolate' | 'pause' | 'sigterm';
@@ -138,10 +145,12 @@ const GROUP = 'g';
 
 /** Draws added after the swarm settled come from their own stream, so earlier schedules replay as they did. */
 const LATER_DRAWS = 0x1a7e0d5a;
+const OPERATOR_DRAWS = 0x09e7a70d;
 
 export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const rng = new Rng(seed);
   const later = new Rng(seed ^ LATER_DRAWS);
+  const operatorDraws = new Rng(seed ^ OPERATOR_DRAWS);
   let rejected = 0;
   let settings: SidecarSettings;
   for (;;) {
@@ -201,7 +210,8 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const faults = new Set<FaultKind>();
   if (!rng.chance(0.05)) {
     for (const kind of FAULT_KINDS) {
-      if ((options.allowFaults === undefined || options.allowFaults.has(kind)) && rng.chance(0.5)) faults.add(kind);
+      const draws = OPERATOR_KINDS.has(kind) ? operatorDraws : rng;
+      if ((options.allowFaults === undefined || options.allowFaults.has(kind)) && draws.chance(0.5)) faults.add(kind);
     }
   }
 
@@ -228,9 +238,10 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const episodes: Partial<Record<EpisodeKind, EpisodePlan>> = {};
   for (const kind of EPISODE_KINDS) {
     if (!faults.has(kind)) continue;
+    const draws = OPERATOR_KINDS.has(kind) ? operatorDraws : rng;
     episodes[kind] = {
-      meanGapMs: rng.range(0.5, 6) * lease,
-      meanLengthMs: rng.pick([rng.range(0.05, 0.5), rng.range(0.5, 3)]) * lease,
+      meanGapMs: draws.range(0.5, 6) * lease,
+      meanLengthMs: draws.pick([draws.range(0.05, 0.5), draws.range(0.5, 3)]) * lease,
     };
   }
 

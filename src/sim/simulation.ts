@@ -67,6 +67,7 @@ export class Simulation implements World {
   readonly net: Rng;
   readonly proc: Rng;
   readonly fault: Rng;
+  readonly operator: Rng;
   readonly trace: Trace;
   private readonly stopAtFirst: boolean;
   private readonly violations: Violation[] = [];
@@ -90,11 +91,15 @@ export class Simulation implements World {
     this.net = root.fork();
     this.proc = root.fork();
     this.fault = root.fork();
+    this.operator = root.fork();
     this.network = new Network(this);
     const config: ArbiterConfig = hooks.arbiterConfig ? hooks.arbiterConfig(plan.witness, plan) : plan.witness;
     this.witness = new WitnessNode(this, this.network, config, {
       answerBeforePersist: hooks.answerBeforePersist === true,
-      onGrant: (from, answer) => this.checkNotSelfSuperseded(from, BigInt(answer.epoch)),
+      onGrant: (from, answer) => {
+        this.checkNotSelfSuperseded(from, BigInt(answer.epoch));
+        this.checkNotInMaintenance(from, answer.group);
+      },
     });
     this.trace = new Trace(options.trace ?? 0, () => this.t, this.witness.gen0);
     this.checkers = new Checkers(
@@ -185,6 +190,13 @@ export class Simulation implements World {
    * under an older one (a late or duplicated Acquire of the running holder); that would stop a
    * healthy run for nothing.
    */
+  /** Design §9.6: a node an operator put in maintenance is granted nothing until taken out. */
+  private checkNotInMaintenance(from: number, group: string): void {
+    const node = this.nodes[from];
+    if (node === undefined || !this.witness.inMaintenance(group, node.settings.node)) return;
+    this.violate('liveness', 'granted-in-maintenance', `the witness grants ${node.name} while it is in maintenance`);
+  }
+
   private checkNotSelfSuperseded(from: number, epoch: bigint): void {
     const node = this.nodes[from];
     const running = node?.activeWorkload();
@@ -214,6 +226,7 @@ export class Simulation implements World {
       else if (sc?.paused === true) node.resumeSidecar(sc.inc);
     }
     if (!this.witness.up) this.witness.start(false, 'restart at heal');
+    else this.witness.endMaintenance();
     this.checkers.healed(healAt);
     this.at(healAt + this.plan.primary.heartbeatMs, () => this.probe(0));
   }

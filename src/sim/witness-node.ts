@@ -7,7 +7,7 @@ import { generationForOpen, generationFromWallClock } from '../core/epoch';
 import { restartGrace } from '../core/lease';
 import { Arbiter, type ArbiterConfig } from '../core/witness/arbiter';
 import { asExpected, describeExpected, holdsExpected } from '../core/witness/expected-record';
-import type { Decision, DurableGroup, DurableWrite } from '../core/witness/types';
+import type { Decision, DurableGroup, DurableWrite, OperatorInput } from '../core/witness/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import { ArbitrationService, type Reply } from '../witness/arbitration-service';
 import type { DecisionStore, Settled } from '../witness/decision-store';
@@ -126,6 +126,7 @@ export class WitnessNode {
           this.crash('crash right after the store opened', w.fault.range(0, 0.5) * w.plan.primary.leaseMs);
       });
     }
+    if (w.healed) this.endMaintenance();
     const rec = this.store.records.get(w.plan.primary.group);
     if (w.trace.on1)
       w.trace.log(
@@ -161,6 +162,47 @@ export class WitnessNode {
       const wipe = !w.healed && w.plan.wipeProbability > 0 && w.fault.chance(w.plan.wipeProbability);
       this.start(wipe, 'restart');
     });
+  }
+
+  /**
+   * An operator's request at the witness (design §9.6), as the Admin RPCs make it: the same
+   * service, in the group's turn. A refusal is an expected answer; a witness that is down hears
+   * nothing.
+   */
+  operate(input: OperatorInput): void {
+    const w = this.world;
+    const service = this.service;
+    const what =
+      input.kind === 'switchover' ? 'switchover' : `maintenance ${input.on ? 'on' : 'off'} for ${input.node}`;
+    if (!this.up || service === undefined) {
+      if (w.trace.on1) w.trace.log(1, 'W', `operator asks ${what}: witness down`);
+      return;
+    }
+    const inc = this.inc;
+    service.operate(input, (outcome) => {
+      if (this.inc !== inc || !w.trace.on1) return;
+      const said = outcome.ok
+        ? 'done'
+        : `refused (${outcome.error instanceof Error ? outcome.error.message : 'error'})`;
+      w.trace.log(
+        1,
+        'W',
+        `operator asks ${what}${input.kind === 'maintenance' && input.force ? ' (forced)' : ''}: ${said}`,
+      );
+    });
+  }
+
+  /** Whether the store's record of `group` (the one a decision just wrote) has `node` in maintenance. */
+  inMaintenance(group: string, node: string): boolean {
+    return this.store.records.get(group)?.maintenance?.includes(node) === true;
+  }
+
+  /** After the heal no node stays in maintenance: asked at the heal and at every start after it. */
+  endMaintenance(): void {
+    const { group } = this.world.plan.primary;
+    for (const node of [this.world.plan.primary.node, this.world.plan.secondary.node]) {
+      this.operate({ kind: 'maintenance', group, node, on: false, force: false });
+    }
   }
 
   /** A request from party `from` reaches the witness machine; its answer or error travels back. */

@@ -34,6 +34,8 @@ export interface World {
   readonly net: Rng;
   readonly proc: Rng;
   readonly fault: Rng;
+  /** Operators' requests: their own stream, so that schedules without them replay as before. */
+  readonly operator: Rng;
   /** The fault phase is over: no new fault starts, no loss, no spike. */
   readonly healed: boolean;
   readonly trace: Trace;

@@ -19,7 +19,9 @@ export function toWireGroupStatus(view: GroupView): GroupStatus {
       role: toWireRole(n.role),
       lastSeenMsAgo: Math.min(n.lastSeenMsAgo, 0xffffffff),
       holds: n.holds,
+      maintenance: n.maintenance,
     })),
+    switchoverEpoch: view.switchoverEpoch.toString(),
   };
 }
 

@@ -30,6 +30,7 @@ const REASON = {
   'startup-grace': 'REFUSAL_REASON_STARTUP_GRACE',
   'stale-epoch': 'REFUSAL_REASON_STALE_EPOCH',
   'not-holder': 'REFUSAL_REASON_NOT_HOLDER',
+  maintenance: 'REFUSAL_REASON_MAINTENANCE',
 } as const satisfies Record<RefusalReason, WireRefusalReason>;
 
 const EVENT = {
@@ -38,6 +39,7 @@ const EVENT = {
   released: 'EVENT_KIND_RELEASED',
   adopted: 'EVENT_KIND_ADOPTED',
   refused: 'EVENT_KIND_REFUSED',
+  intent: 'EVENT_KIND_INTENT',
 } as const satisfies Record<EventKind, WireEventKind>;
 
 const PHASE = {

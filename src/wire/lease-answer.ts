@@ -24,6 +24,8 @@ export function toWireAnswer(answer: LeaseAnswer, sequence: string): WireLeaseAn
     holderLeaseRemainingMs: answer.holderLeaseRemainingMs,
     retryAfterMs: answer.retryAfterMs,
     sequence,
+    handOver: answer.handOver,
+    maintenance: answer.maintenance,
   };
 }
 
@@ -41,6 +43,8 @@ export function fromWireAnswer(answer: LeaseAnswer__Output): WitnessAnswer & { r
     epoch: requireEpoch('epoch', answer.epoch),
     leaseMs: requireUint32('lease_ms', answer.leaseMs),
     retryAfterMs: requireUint32('retry_after_ms', answer.retryAfterMs),
+    handOver: answer.handOver,
+    maintenance: answer.maintenance,
   };
 }
 

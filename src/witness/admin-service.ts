@@ -7,6 +7,7 @@ import { optionalId, requireId, requireWellFormed } from '../wire/validate-reque
 import { invalid } from '../wire/wire-error';
 import type { EventHub } from './event-hub';
 import type { StreamRegistry } from './stream-registry';
+import { answerOf, type ArbitrationService } from './arbitration-service';
 import { TurnQueue } from './turn-queue';
 import { requireEventId, resumed, watch } from './watch-stream';
 
@@ -17,6 +18,8 @@ export const MAX_WAITING_ADMIN_READS = 1000;
 
 export function adminHandlers(
   arbiter: Arbiter,
+  /** Decides operators' requests in each group's turn, as it does the nodes'. */
+  arbitration: ArbitrationService,
   events: EventHub,
   streams: StreamRegistry,
   now: () => number,
@@ -53,6 +56,23 @@ export function adminHandlers(
       const limit = pageSize === 0 ? DEFAULT_PAGE_SIZE : pageSize;
       const page = after === 0n ? events.latest(name, limit) : resumed(after, name, events, limit);
       return { events: page, latestId: events.latestId.toString() };
+    }),
+    SetMaintenance: edge.unary('SetMaintenance', async (request) => {
+      const { group, node, on, force } = requireWellFormed(request);
+      const input = {
+        kind: 'maintenance',
+        group: requireId('group', group),
+        node: requireId('node', node),
+        on,
+        force,
+      } as const;
+      await answerOf((reply) => arbitration.operate(input, reply));
+      return toWireGroupStatus(arbiter.view(input.group, now()));
+    }),
+    Switchover: edge.unary('Switchover', async (request) => {
+      const input = { kind: 'switchover', group: requireId('group', requireWellFormed(request).group) } as const;
+      await answerOf((reply) => arbitration.operate(input, reply));
+      return toWireGroupStatus(arbiter.view(input.group, now()));
     }),
     Watch: edge.serverStream('Watch', (call, fail) =>
       watch(call, fail, { arbiter, events, streams, now, wallClockMs, backlog: watchBacklog }),

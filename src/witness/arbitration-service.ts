@@ -8,7 +8,7 @@
  */
 import { MAX_WAITING_PER_GROUP, type Arbiter } from '../core/witness/arbiter';
 import { ArbitrationError } from '../core/witness/errors';
-import type { Decision } from '../core/witness/types';
+import type { Decision, OperatorInput } from '../core/witness/types';
 import type { AcquireRequest__Output } from '../gen/witness/v1/AcquireRequest';
 import type { LeaseAnswer } from '../gen/witness/v1/LeaseAnswer';
 import type { ReleaseRequest__Output } from '../gen/witness/v1/ReleaseRequest';
@@ -71,6 +71,17 @@ export class ArbitrationService {
 
   release(wire: ReleaseRequest__Output, reply: Reply): void {
     this.guarded(reply, () => this.submitRelease(wire, reply));
+  }
+
+  /**
+   * An operator's request (design §9.6), validated by the Admin edge: decided in the group's turn
+   * and written like any decision; a refusal is an ArbitrationError naming the field.
+   */
+  operate(input: OperatorInput, reply: Reply): void {
+    const node = input.kind === 'maintenance' ? input.node : '';
+    this.guarded(reply, () =>
+      this.submit(input.group, node, '0', reply, (now) => this.parts.arbiter.operate(input, now)),
+    );
   }
 
   /** A request that cannot be decided (malformed, or refused before any decision) is answered with its error. */
@@ -225,9 +236,11 @@ export class ArbitrationService {
     );
   }
 
-  private announce(decision: Decision, node: string): void {
+  private announce(decision: Decision, requestedFor: string): void {
     if (decision.event === undefined) return;
     const { answer } = decision;
+    // A switchover names no node: it is asked of the holder.
+    const node = requestedFor === '' ? answer.holder : requestedFor;
     // A standby asking again during a partition is refused at every heartbeat: keep those at debug.
     const level = decision.event === 'refused' ? 'debug' : 'info';
     this.parts.logger[level](

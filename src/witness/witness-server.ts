@@ -99,6 +99,7 @@ export class WitnessServer {
       strictDeserializers(grpcObject.witness.v1.Admin.service, 'witness.v1.Admin', maxRequest),
       adminHandlers(
         parts.arbiter,
+        service,
         events,
         this.streams,
         parts.now,

@@ -10,13 +10,17 @@
  * sidecars run with --failback manual, so the active side stays where the failover put it and the
  * next trial fails over the other way. `--faults sigterm` measures the planned hand-over instead
  * (design §9.5): SIGTERM of the active sidecar, which stops, releases and tells its peer; the
- * stopped sidecar is started again as the heal.
+ * stopped sidecar is started again as the heal. `--faults switchover` asks the witness for a
+ * switchover (Admin/Switchover, design §9.6) over gRPC, as `witness switchover` does; the pair
+ * needs no heal.
  *
  * Printed: per trial, the time to the new active sidecar's "start" log line (its decision, before
  * the watchdog and node start the workload) and to the workload's own start line; the distribution
  * (p50/p99/max) and its ratio to the lease; the S1 overlap check over every run interval.
  */
+import * as grpc from '@grpc/grpc-js';
 import { EPOCH_COUNTER_BITS } from '../../src/core/epoch';
+import { loadWitnessProto } from '../../src/proto/load-proto';
 import { findOverlaps, formatOverlaps, type RunInterval } from '../support/run-intervals';
 import {
   distribution,
@@ -46,7 +50,7 @@ const SPEC: Record<string, FlagSpec> = {
   faults: {
     kind: 'string',
     default: 'alternate',
-    choices: ['alternate', 'kill', 'isolate', 'sigterm'],
+    choices: ['alternate', 'kill', 'isolate', 'sigterm', 'switchover'],
     help: 'Which faults to inject.',
   },
   json: { kind: 'boolean', help: 'Print one JSON object instead of the tables.' },
@@ -70,7 +74,22 @@ export interface Trial {
   error?: string;
 }
 
-type Fault = 'kill' | 'isolate' | 'sigterm';
+type Fault = 'kill' | 'isolate' | 'sigterm' | 'switchover';
+
+/** Admin/Switchover of the pair's group; resolves once the witness answered (the intent is durable). */
+function askSwitchover(witnessPort: number): Promise<void> {
+  const admin = new (loadWitnessProto().grpcObject.witness.v1.Admin)(
+    `127.0.0.1:${witnessPort}`,
+    grpc.credentials.createInsecure(),
+  );
+  return new Promise((resolve, reject) => {
+    admin.Switchover({ group: 'g1' }, { deadline: Date.now() + 5000 }, (error) => {
+      admin.close();
+      if (error === null) resolve();
+      else reject(new Error(`Switchover failed: ${error.details}`));
+    });
+  });
+}
 
 /** The counter part of an epoch (its low bits; the high bits are the store's generation). */
 function counter(epoch: string | null): string {
@@ -138,6 +157,7 @@ async function main(): Promise<number> {
     const wall0 = Date.now();
     if (fault === 'kill') pair.proc(from).kill('SIGKILL');
     else if (fault === 'sigterm') pair.proc(from).kill('SIGTERM');
+    else if (fault === 'switchover') await askSwitchover(pair.ports.witness);
     else pair.isolate(from);
     const trial: Trial = {
       trial: n,
@@ -181,7 +201,7 @@ async function main(): Promise<number> {
     // Heal.
     if (fault === 'sigterm') await Promise.race([pair.proc(from).exited, sleep(10_000)]);
     if (fault === 'isolate') pair.rejoin(from);
-    else await pair.restart(from);
+    else if (fault !== 'switchover') await pair.restart(from);
   }
   // Let the last heal settle before the final overlap check.
   await pair.waitFor('steady after the last heal', () => pair.steady(), waitBudget).catch(() => undefined);
@@ -200,6 +220,7 @@ async function main(): Promise<number> {
     failoverKillMs: byFault('kill'),
     failoverIsolateMs: byFault('isolate'),
     handOverMs: byFault('sigterm'),
+    switchoverMs: byFault('switchover'),
     gapMs: gap,
     sidecarStartMs: sidecarStart,
     workloadProcessStartMs: workloadStart,
@@ -261,6 +282,7 @@ async function main(): Promise<number> {
           row('  after kill -9', byFault('kill')),
           row('  after isolation', byFault('isolate')),
           row('  after SIGTERM (a planned hand-over)', byFault('sigterm')),
+          row('  after a switchover request (answered)', byFault('switchover')),
           row('gap with no workload running (old stopped -> new start line)', gap),
           row("workload process start ('start' line -> workload line)", workloadStart),
         ],

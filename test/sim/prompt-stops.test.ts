@@ -13,6 +13,8 @@ const answer = (verdict: WitnessAnswer['verdict'], holder: string, epoch: bigint
   epoch,
   leaseMs: 1000,
   retryAfterMs: 0,
+  handOver: false,
+  maintenance: false,
 });
 
 describe('simulator: the stops that are asked for (L3)', () => {

@@ -4,7 +4,7 @@
  * drive `commit` and `abort` themselves).
  */
 import { Arbiter } from '../../src/core/witness/arbiter';
-import type { AcquireInput, Decision, HeartbeatInput, ReleaseInput } from '../../src/core/witness/types';
+import type { AcquireInput, Decision, HeartbeatInput, OperatorInput, ReleaseInput } from '../../src/core/witness/types';
 
 export class InstantWriteArbiter extends Arbiter {
   override heartbeat(input: HeartbeatInput, now: number): Decision {
@@ -17,6 +17,10 @@ export class InstantWriteArbiter extends Arbiter {
 
   override release(input: ReleaseInput, now: number): Decision {
     return this.landed(super.release(input, now));
+  }
+
+  override operate(input: OperatorInput, now: number): Decision {
+    return this.landed(super.operate(input, now));
   }
 
   private landed(decision: Decision): Decision {

@@ -37,7 +37,15 @@ export function arbiterConfig(s: SidecarSettings, maxLeaseMs = 2000): ArbiterCon
 
 /** The witness's answer as the sidecar core takes it. */
 export function toCore(a: LeaseAnswer): WitnessAnswer {
-  return { verdict: a.verdict, holder: a.holder, epoch: a.epoch, leaseMs: a.leaseMs, retryAfterMs: a.retryAfterMs };
+  return {
+    verdict: a.verdict,
+    holder: a.holder,
+    epoch: a.epoch,
+    leaseMs: a.leaseMs,
+    retryAfterMs: a.retryAfterMs,
+    handOver: a.handOver,
+    maintenance: a.maintenance,
+  };
 }
 
 export function peerState(
@@ -56,6 +64,7 @@ export function peerState(
     eligible: true,
     handbackRequested: false,
     handingOver: false,
+    maintenance: false,
     ...extra,
   };
 }

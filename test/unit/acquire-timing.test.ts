@@ -36,6 +36,8 @@ const granted = (leaseMs: number): WitnessAnswer => ({
   epoch: 5n,
   leaseMs,
   retryAfterMs: 0,
+  handOver: false,
+  maintenance: false,
 });
 
 /** A standby core that has just decided to acquire (peer silent, witness heard); the send time. */
@@ -43,7 +45,15 @@ function acquiringCore(s: SidecarSettings): { core: SidecarCore; sentAt: number 
   const core = new SidecarCore(s, 0);
   // After the restart quiet period (one peer lease), and the peer silent for longer than a timeout.
   const sentAt = Math.ceil(s.peerLeaseMs * (1 + s.bounds.rho) + s.bounds.marginMs) + 10;
-  const acknowledged: WitnessAnswer = { verdict: 'acknowledged', holder: '', epoch: 0n, leaseMs: 0, retryAfterMs: 0 };
+  const acknowledged: WitnessAnswer = {
+    verdict: 'acknowledged',
+    holder: '',
+    epoch: 0n,
+    leaseMs: 0,
+    retryAfterMs: 0,
+    handOver: false,
+    maintenance: false,
+  };
   core.onWitnessHeartbeatAnswer(sentAt - 5, 0n, acknowledged, sentAt - 1);
   expect(core.decide(sentAt).map((a) => a.kind)).to.deep.equal(['acquire']);
   return { core, sentAt };

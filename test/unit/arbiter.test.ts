@@ -144,6 +144,7 @@ describe('Arbiter', () => {
           epoch: 0n,
           holderLeaseLive: false,
           inStartupGrace: false,
+          callerInMaintenance: false,
         },
         {
           node: P,
@@ -154,6 +155,7 @@ describe('Arbiter', () => {
           epoch: 9n,
           holderLeaseLive: true,
           inStartupGrace: true,
+          callerInMaintenance: true,
         },
         {
           node: S,
@@ -164,6 +166,7 @@ describe('Arbiter', () => {
           epoch: 9n,
           holderLeaseLive: false,
           inStartupGrace: false,
+          callerInMaintenance: false,
         },
       ];
       for (const table of [HEARTBEAT_RULES, ACQUIRE_RULES, RELEASE_RULES]) {
@@ -180,6 +183,7 @@ describe('Arbiter', () => {
         'acknowledge-standby',
       ]);
       expect(ACQUIRE_RULES.map((r) => r.name)).to.deep.equal([
+        'refuse-node-in-maintenance',
         'refuse-during-startup-grace',
         'refuse-while-holder-lease-live',
         'refuse-late-acquire-by-holder',
@@ -524,7 +528,14 @@ describe('Arbiter', () => {
       const { a, t, e } = withHolder();
       const late = acq(a, P, t + DEFAULT_HOLD + 1, { known: e - 1n });
       expect(late.rule).to.equal('refuse-late-acquire-by-holder');
-      expect(late.answer).to.include({ verdict: 'refused', reason: 'stale-epoch', epoch: e, retryAfterMs: 0 });
+      expect(late.answer).to.include({
+        verdict: 'refused',
+        reason: 'stale-epoch',
+        epoch: e,
+        retryAfterMs: 0,
+        handOver: false,
+        maintenance: false,
+      });
       expect(late.persist).to.equal(undefined);
     });
 
@@ -1059,8 +1070,8 @@ describe('Arbiter', () => {
         inStartupGrace: false,
       });
       expect(v.nodes).to.deep.equal([
-        { node: P, role: 'primary', lastSeenMsAgo: 250, holds: true },
-        { node: S, role: 'secondary', lastSeenMsAgo: 250, holds: false },
+        { node: P, role: 'primary', lastSeenMsAgo: 250, holds: true, maintenance: false },
+        { node: S, role: 'secondary', lastSeenMsAgo: 250, holds: false, maintenance: false },
       ]);
     });
   });

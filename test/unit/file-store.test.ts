@@ -137,6 +137,28 @@ describe('FileStore', () => {
     expect(err.message).to.contain(groupFile('a')).and.to.contain('checksum');
   });
 
+  it("keeps operators' intent (maintenance, a switchover's epoch) across a reopen; a record without it keeps its first form", async () => {
+    const records: DurableGroup[] = [
+      { group: 'a', holder: 'node-1', epoch: 42n, maintenance: ['node-2', 'node-0'], switchoverEpoch: 42n },
+      { group: 'b', holder: '', epoch: 7n },
+    ];
+    await writeAndClose(records);
+    expect(Object.keys(JSON.parse(await readFile(groupFile('b'), 'utf8')))).to.deep.equal([
+      'group',
+      'holder',
+      'epoch',
+      'checksum',
+    ]);
+    const { records: read } = await store(CLOCK_MS + 60_000).open(OPEN);
+    expect(read).to.deep.equal([{ ...records[0], maintenance: ['node-0', 'node-2'] }, records[1]]);
+    // The intent is under the checksum: taking a node out of maintenance by hand is corruption.
+    const record = JSON.parse(await readFile(groupFile('a'), 'utf8'));
+    await writeFile(groupFile('a'), JSON.stringify({ ...record, maintenance: ['node-0'] }));
+    const err = await rejection(store(CLOCK_MS + 120_000).open(OPEN));
+    expect(err).to.be.instanceOf(StoreCorruptError);
+    expect(err.message).to.contain('checksum');
+  });
+
   it('refuses an epoch of 2^63 or more even with a matching checksum', async () => {
     await writeAndClose([{ group: 'a', holder: 'node-1', epoch: 42n }]);
     const epoch = (2n ** 63n).toString();

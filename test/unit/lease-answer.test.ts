@@ -25,6 +25,8 @@ const GOOD: LeaseAnswer__Output = {
   holderLeaseRemainingMs: 2000,
   retryAfterMs: 0,
   sequence: '0',
+  handOver: false,
+  maintenance: false,
 };
 
 describe('fromWireAnswer (a witness answer into the sidecar core)', () => {
@@ -36,6 +38,12 @@ describe('fromWireAnswer (a witness answer into the sidecar core)', () => {
       epoch: 42n,
       leaseMs: 2000,
       retryAfterMs: 0,
+      handOver: false,
+      maintenance: false,
+    });
+    expect(fromWireAnswer({ ...GOOD, handOver: true, maintenance: true })).to.include({
+      handOver: true,
+      maintenance: true,
     });
     expect(
       fromWireAnswer({ ...GOOD, verdict: 'VERDICT_REFUSED', reason: 'REFUSAL_REASON_HELD_BY_OTHER', holder: '' }),

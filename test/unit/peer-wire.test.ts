@@ -25,6 +25,7 @@ function wire(epoch: string): PeerState__Output {
     eligible: true,
     handbackRequested: false,
     handingOver: false,
+    maintenance: false,
   };
 }
 

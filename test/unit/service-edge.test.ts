@@ -15,6 +15,7 @@ import { type CallGuard, type GuardedRequest, ServiceEdge } from '../../src/wire
 import { strictDeserializers } from '../../src/wire/strict-deserializers';
 import { WireError } from '../../src/wire/wire-error';
 import { adminHandlers } from '../../src/witness/admin-service';
+import type { ArbitrationService } from '../../src/witness/arbitration-service';
 import type { EventHub } from '../../src/witness/event-hub';
 import { storeErrorToWire } from '../../src/witness/store-error-to-wire';
 import { StoreUnconfirmedError } from '../../src/witness/store/witness-store';
@@ -91,6 +92,7 @@ describe('ServiceEdge (handler wrappers of the witness and the sidecar)', () => 
       strictDeserializers(v1.Admin.service, 'witness.v1.Admin'),
       adminHandlers(
         brokenArbiter,
+        {} as ArbitrationService,
         brokenHub,
         new StreamRegistry(STREAM_LIMITS),
         () => 0,

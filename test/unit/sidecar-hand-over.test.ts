@@ -12,7 +12,7 @@ import { peerState, settings } from '../support/sidecar-test-settings';
 const EPOCH = 5n;
 
 function answer(verdict: WitnessAnswer['verdict'], holder: string, epoch: bigint, leaseMs = 0): WitnessAnswer {
-  return { verdict, holder, epoch, leaseMs, retryAfterMs: 0 };
+  return { verdict, holder, epoch, leaseMs, retryAfterMs: 0, handOver: false, maintenance: false };
 }
 
 const rules = (core: SidecarCore, now: number): string[] => core.decide(now).map((a) => a.rule);

@@ -80,7 +80,7 @@ const settings = (overrides: Partial<SidecarSettings> = {}): SidecarSettings => 
 });
 
 function answer(verdict: WitnessAnswer['verdict'], holder: string, epoch: bigint, leaseMs = 0): WitnessAnswer {
-  return { verdict, holder, epoch, leaseMs, retryAfterMs: 0 };
+  return { verdict, holder, epoch, leaseMs, retryAfterMs: 0, handOver: false, maintenance: false };
 }
 
 function peer(workload: PeerState['workload'], epoch: bigint, role: PeerState['role'] = 'secondary'): PeerState {

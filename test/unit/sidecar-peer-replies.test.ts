@@ -74,7 +74,15 @@ describe('sidecar core', () => {
       p.onWitnessHeartbeatAnswer(
         2050,
         epoch,
-        { verdict: 'refused', holder: 's', epoch: epoch + 1n, leaseMs: 0, retryAfterMs: 0 },
+        {
+          verdict: 'refused',
+          holder: 's',
+          epoch: epoch + 1n,
+          leaseMs: 0,
+          retryAfterMs: 0,
+          handOver: false,
+          maintenance: false,
+        },
         2100,
       );
       expect(kinds(p.decide(2100))).to.deep.equal(['stop']);

@@ -30,12 +30,27 @@ const EXPECTED_IN_SIMULATION = [
 const BASE = TEST_SIDECAR_SETTINGS;
 
 function answer(verdict: WitnessAnswer['verdict'], holder: string, epoch: bigint): WitnessAnswer {
-  return { verdict, holder, epoch, leaseMs: verdict === 'granted' ? 1000 : 0, retryAfterMs: 0 };
+  return {
+    verdict,
+    holder,
+    epoch,
+    leaseMs: verdict === 'granted' ? 1000 : 0,
+    retryAfterMs: 0,
+    handOver: false,
+    maintenance: false,
+  };
 }
 
 function peerSaysItIs(workload: PeerState['workload'], epoch: bigint): PeerState {
   const state = { node: 's', role: 'secondary', workload, epoch, knownEpoch: epoch } as const;
-  return { ...state, acquiring: false, eligible: true, handbackRequested: false, handingOver: false };
+  return {
+    ...state,
+    acquiring: false,
+    eligible: true,
+    handbackRequested: false,
+    handingOver: false,
+    maintenance: false,
+  };
 }
 
 /**

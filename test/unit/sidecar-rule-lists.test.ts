@@ -43,6 +43,7 @@ function active(peer: Link, witness: Link, extra: Partial<ActiveInputs> = {}): A
     witnessLeaseUp: witness === 'up',
     handbackAsked: false,
     leaving: false,
+    handOverAsked: false,
     epoch: 7n,
     ...extra,
   };
@@ -74,6 +75,8 @@ function standby(peer: Link, witness: Link, extra: Partial<StoppedInputs> = {}):
     peerAcquiring: false,
     peerHandsOver: false,
     leaving: false,
+    inMaintenance: false,
+    handingOver: false,
     ...extra,
   };
 }

@@ -72,6 +72,8 @@ describe('sidecar core', () => {
         epoch: epoch + 1n,
         leaseMs: 0,
         retryAfterMs: 0,
+        handOver: false,
+        maintenance: false,
       };
       p.onWitnessHeartbeatAnswer(2200, epoch, refused, 2210);
       expect(kinds(p.decide(2210))).to.deep.equal(['stop']);
@@ -98,7 +100,15 @@ describe('sidecar core', () => {
           epoch: answer.epoch,
           why: `grant of epoch ${answer.epoch} arrived too late to use`,
         },
+        // The hold had lapsed with that lease: the same decide goes on as a standby (the peer was
+        // never heard, the witness just was), since no wake-up is left for it to come later.
+        {
+          kind: 'acquire',
+          rule: 'acquire-peer-gone',
+          why: 'the peer is gone: run only once the witness confirms its lease has run out',
+        },
       ]);
+      expect(p.decide(muchLater), 'nothing more is due at once').to.deep.equal([]);
     });
 
     it('a grant for an older acquire, answered after a newer one started a run, changes nothing (a transport without deadlines)', () => {

@@ -37,6 +37,8 @@ export interface ActiveInputs {
   readonly handbackAsked: boolean;
   /** A planned stop of this node (SIGTERM): it hands the group over (§9.5). */
   readonly leaving: boolean;
+  /** The witness asked this run to hand the group over: a switchover, or maintenance (§9.6). */
+  readonly handOverAsked: boolean;
   readonly epoch: bigint;
 }
 
@@ -76,6 +78,10 @@ export interface StoppedInputs {
   readonly peerHandsOver: boolean;
   /** A planned stop of this node: it releases what it holds and asks for nothing more. */
   readonly leaving: boolean;
+  /** The operator put this node in maintenance (§9.6). */
+  readonly inMaintenance: boolean;
+  /** This node released the group and tells its peer to take it (a switchover, §9.6). */
+  readonly handingOver: boolean;
 }
 
 /** Simple mode: no witness, no leases. */
@@ -104,6 +110,12 @@ export const ACTIVE_RULES: readonly DecisionRow<ActiveInputs>[] = [
     when: (c) => c.leaving,
     outcome: 'stop',
     why: 'a planned stop (SIGTERM): stop, release, and tell the peer to take over at once',
+  },
+  {
+    name: 'stop-to-hand-over-on-request',
+    when: (c) => c.handOverAsked,
+    outcome: 'stop',
+    why: 'the operator asked for a switchover or maintenance: stop, release, and tell the peer to take over at once',
   },
   {
     name: 'stop-superseded-by-witness',
@@ -222,6 +234,18 @@ export const STOPPED_RULES: readonly DecisionRow<StoppedInputs>[] = [
     when: (c) => c.leaving,
     outcome: 'wait',
     why: 'a planned stop: the group is released and handed over; this node asks for nothing more',
+  },
+  {
+    name: 'wait-in-maintenance',
+    when: (c) => c.inMaintenance,
+    outcome: 'wait',
+    why: 'the operator put this node in maintenance: it asks for nothing until that ends',
+  },
+  {
+    name: 'wait-while-handing-over',
+    when: (c) => c.handingOver && c.peerUp && !c.peerHandsOver,
+    outcome: 'wait',
+    why: 'a switchover: the group is released and the peer takes it; this node asks for nothing for one timeout (unless the peer hands it back)',
   },
   {
     name: 'wait-acquire-in-flight',

@@ -57,7 +57,12 @@ export class SidecarCore extends SidecarState {
     this.startRequested = false;
     // A grant just received is decided on first: its release must go out while still holding.
     if (!grantArrived) this.forgetLapsedHold(now);
-    return this.carry(STOPPED_RULES, this.stoppedInputs(now, grantArrived), now);
+    const actions = this.carry(STOPPED_RULES, this.stoppedInputs(now, grantArrived), now);
+    if (!grantArrived || !this.holding || now < this.witnessLeaseUntil) return actions;
+    // That release went out for a hold already lapsed: decide again now without it, as the next
+    // decide would (nothing else would wake the node for it: the lapse is past).
+    this.forgetLapsedHold(now);
+    return [...actions, ...this.carry(STOPPED_RULES, this.stoppedInputs(now, false), now)];
   }
 
   /**
@@ -82,6 +87,8 @@ export class SidecarCore extends SidecarState {
     if (this.holding) due.at(this.witnessLeaseUntil);
     if (this.restartWanted) due.at(this.restartAt);
     if (this.holding) due.at(this.releaseRetryAt);
+    // The switchover's hand-over ends then (sidecar-state.ts handingOver).
+    if (!this.holding) due.at(this.handOverWaitUntil);
     if (this.acquireSentAt !== undefined) due.at(this.acquireExpiry(this.acquireSentAt));
     due.at(this.refusedUntil).at(this.ineligibleUntil).at(this.promiseUntil).at(this.quietUntil);
     due.afterQuiet(Math.max(this.lastPeerHeard, this.startedAt), s.timeoutMs);
@@ -114,6 +121,7 @@ export class SidecarCore extends SidecarState {
       witnessLeaseUp: now < this.witnessLeaseUntil - budget,
       handbackAsked: this.handbackAsked(now),
       leaving: this.leaving,
+      handOverAsked: this.handsOverWhenStopped(),
       epoch: this.epoch,
     };
   }
@@ -144,6 +152,8 @@ export class SidecarCore extends SidecarState {
       peerAcquiring: this.peer?.acquiring ?? false,
       peerHandsOver: this.peerHandsOver(now),
       leaving: this.leaving,
+      inMaintenance: this.inMaintenance,
+      handingOver: this.handingOver(now),
     };
   }
 
@@ -199,7 +209,7 @@ export class SidecarCore extends SidecarState {
       this.knownEpoch = this.epoch;
     } else {
       assert(this.holding && this.workload === 'stopped', 'a start happens only while holding the group and stopped');
-      assert(!this.leaving, 'a node that hands the group over starts nothing');
+      assert(!this.leaving && !this.inMaintenance, 'a node that hands the group over for good starts nothing');
       // SAFETY 3 and 4: no promise made since the acquire (none while it was in flight).
       assert(now >= this.promiseUntil, 'a start happens with no promise to the peer standing');
     }

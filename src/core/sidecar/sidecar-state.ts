@@ -32,6 +32,12 @@ export abstract class SidecarState {
   protected ineligibleUntil = NEVER;
   /** A planned stop (SIGTERM): stop, release, tell the peer to take over, and ask for nothing more. */
   protected leaving = false;
+  /** The epoch whose holder the witness asked to hand the group over (a switchover, design §9.6). */
+  protected handOverFor: bigint | undefined;
+  /** After its release, the node handing over leaves the group to its peer until then. */
+  protected handOverWaitUntil = NEVER;
+  /** The witness's latest answer said this node is in maintenance (§9.6). */
+  protected inMaintenance = false;
 
   protected acquireSentAt: number | undefined;
   /**
@@ -88,7 +94,7 @@ export abstract class SidecarState {
     // A node handing over says "stopping" until its release is answered: a preferred primary that
     // heard "stopped" would ask the witness while the group is still held, and wait out the
     // refusal (design §9.5).
-    const releasing = this.leaving && this.holding && this.workload === 'stopped';
+    const releasing = this.handsOverWhenStopped() && this.holding && this.workload === 'stopped';
     return {
       node: this.settings.node,
       role: this.settings.role,
@@ -96,9 +102,10 @@ export abstract class SidecarState {
       epoch: this.epoch,
       knownEpoch: this.knownEpoch,
       acquiring: this.acquiring(now),
-      eligible: now >= this.ineligibleUntil,
+      eligible: now >= this.ineligibleUntil && !this.inMaintenance,
       handbackRequested: this.wantsHandback(now),
-      handingOver: this.leaving && this.workload === 'stopped' && !this.holding,
+      handingOver: this.handingOver(now),
+      maintenance: this.inMaintenance,
     };
   }
 
@@ -146,6 +153,7 @@ export abstract class SidecarState {
     // A renewal answered after the workload stopped extends nothing: nothing may run on it.
     if (answer.verdict === 'renewed' && !this.mayBeRunning()) return;
     if (answer.verdict === 'renewed' && answer.holder === this.settings.node && answer.epoch === heldEpoch) {
+      if (answer.handOver) this.handOverFor = heldEpoch;
       this.witnessLeaseUntil = Math.max(
         this.witnessLeaseUntil,
         holderLeaseEnd(sentAt, answer.leaseMs, this.settings.bounds),
@@ -206,7 +214,9 @@ export abstract class SidecarState {
       return;
     }
     this.hearWitness(answer, now);
-    if (epoch === this.epoch) this.holding = false;
+    if (epoch !== this.epoch) return;
+    this.holding = false;
+    if (this.handOverFor === epoch) this.handOverWaitUntil = now + this.settings.timeoutMs;
   }
 
   /** The supervisor's report: the workload runs, has stopped, or exited by itself. */
@@ -223,7 +233,7 @@ export abstract class SidecarState {
         // not be respawned in a tight loop.
         this.restarts += 1;
         this.restartAt = now + this.settings.restartBackoffMs * 2 ** Math.min(this.restarts - 1, 6);
-        if (this.settings.mode === 'standard' && !this.leaving) this.heldRunExited(now);
+        if (this.settings.mode === 'standard' && !this.handsOverWhenStopped()) this.heldRunExited(now);
       }
     }
   }
@@ -295,6 +305,8 @@ export abstract class SidecarState {
     if (state.workload === 'stopped' && state.epoch >= this.promisedEpoch) this.promiseUntil = NEVER;
     const runsNow = state.workload === 'running';
     if (runsNow && this.peer?.workload !== 'running') this.peerActiveSince = now;
+    // The peer runs under a newer epoch: a switchover's hand-over is done, this node a standby.
+    if (runsNow && state.epoch > this.epoch) this.handOverWaitUntil = NEVER;
     if (!runsNow) this.peerActiveSince = NEVER;
     this.peer = state;
   }
@@ -307,6 +319,26 @@ export abstract class SidecarState {
   protected hearWitness(answer: WitnessAnswer, now: number): void {
     this.lastWitnessHeard = now;
     this.knownEpoch = maxEpoch(this.knownEpoch, answer.epoch);
+    this.inMaintenance = answer.maintenance;
+    // A node in maintenance releases what it holds and runs nothing, not even a restart.
+    if (answer.maintenance) this.restartWanted = false;
+  }
+
+  /** Once stopped, this node gives the group to its peer: SIGTERM, maintenance, or a switchover asked of this run. */
+  protected handsOverWhenStopped(): boolean {
+    return this.leaving || this.inMaintenance || (this.handOverFor !== undefined && this.handOverFor === this.epoch);
+  }
+
+  /**
+   * What the node tells its peer: stopped, released, and leaving the group to it (design §9.5,
+   * §9.6). A switchover's hand-over lasts one timeout after the release, whatever epochs the node
+   * hears meanwhile (the witness may tell of the peer's grant before the peer says it runs); after
+   * that the node is an ordinary standby again.
+   */
+  protected handingOver(now: number): boolean {
+    if (this.workload !== 'stopped' || this.holding) return false;
+    if (this.leaving || this.inMaintenance) return true;
+    return this.handOverFor === this.epoch && now < this.handOverWaitUntil;
   }
 
   /** The preferred primary, standing by while the secondary runs, asks for the group back. */
@@ -314,7 +346,10 @@ export abstract class SidecarState {
     return (
       this.settings.role === 'primary' &&
       this.settings.failback === 'auto' &&
+      // A node that tells its peer to take the group over does not also ask for it back.
+      !this.handingOver(now) &&
       !this.leaving &&
+      !this.inMaintenance &&
       this.workload === 'stopped' &&
       now >= this.ineligibleUntil &&
       now - this.lastWitnessHeard < this.settings.timeoutMs &&

@@ -53,6 +53,8 @@ export interface PeerState {
    * and asks for nothing more; its peer may take over at once.
    */
   readonly handingOver: boolean;
+  /** The operator put the node in maintenance (design §9.6): it runs nothing until that ends. */
+  readonly maintenance: boolean;
 }
 
 export interface PeerReply {
@@ -69,6 +71,10 @@ export interface WitnessAnswer {
   readonly epoch: bigint;
   readonly leaseMs: number;
   readonly retryAfterMs: number;
+  /** The operator asked the holder to hand the group to its peer (a switchover, design §9.6). */
+  readonly handOver: boolean;
+  /** The operator put this node in maintenance: it runs nothing until that ends (§9.6). */
+  readonly maintenance: boolean;
 }
 
 /** `rule` names the row of decision-rules.ts that decided it; `why` is its reason, for the log. */

@@ -16,6 +16,18 @@ import {
 import { type DriftBounds, grantorHoldEnd, remainingMs, restartGrace } from '../lease';
 import { ArbitrationError } from './errors';
 import { SortedNames } from './sorted-names';
+import {
+  afterGrant,
+  asksHandOver,
+  inMaintenance,
+  type Intent,
+  intentFields,
+  intentOf,
+  NO_INTENT,
+  sameIntent,
+  withRequest,
+} from './operator-intent';
+import { MAINTENANCE_RULES, type OperatorContext, type OperatorRule, SWITCHOVER_RULES } from './operator-rules';
 import { ACQUIRE_RULES, firstMatchingRule, HEARTBEAT_RULES, RELEASE_RULES, type Rule, type RuleContext } from './rules';
 import type {
   AcquireInput,
@@ -27,6 +39,7 @@ import type {
   HeartbeatInput,
   LeaseAnswer,
   NodeRole,
+  OperatorInput,
   ReleaseInput,
 } from './types';
 
@@ -91,6 +104,8 @@ interface Holding {
 
 interface GroupState {
   holding: Holding;
+  /** What operators asked of the group; durable with the record. */
+  intent: Intent;
   /** Whether the store has a record of the group: a durable write expects none until one is committed. */
   recorded: boolean;
   /**
@@ -98,7 +113,7 @@ interface GroupState {
    * dropped by `abort` when the write fails, so nothing is ever decided from a holding the disk does
    * not have. While it is set, the shell holds back the group's other requests.
    */
-  pending: { readonly next: Holding; readonly generation: bigint | undefined } | undefined;
+  pending: { readonly next: Holding; readonly intent: Intent; readonly generation: bigint | undefined } | undefined;
   /** Highest epoch any caller reported; a grant goes above it even if the grantee knows less. */
   highestHeard: bigint;
   /** When a node was last heard, or the group was loaded; what `forgettable` measures silence from. */
@@ -152,6 +167,7 @@ export class Arbiter {
       this.names.add(record.group);
       this.groups.set(record.group, {
         holding: { holder: record.holder, epoch: record.epoch, holdUntil },
+        intent: intentOf(record),
         recorded: true,
         pending: undefined,
         highestHeard: record.epoch,
@@ -179,16 +195,16 @@ export class Arbiter {
         // Renewals need no write: they change only how long the witness holds, which a restart
         // covers with its grace.
         group.holding = this.extendHold(group.holding, now, leaseMs);
-        return this.decide(input.group, group.holding, rule, now, {
+        return this.decide(input.group, group, input.node, group.holding, rule, now, {
           leaseMs,
           event: joined ? 'registered' : undefined,
         });
       case 'adopt': {
         const next = this.extendHold({ holder: input.node, epoch: input.heldEpoch, holdUntil: 0 }, now, leaseMs);
-        return this.decideDurably(input.group, group, next, rule, now, { leaseMs, event: 'adopted' });
+        return this.decideDurably(input.group, group, input.node, next, rule, now, { leaseMs, event: 'adopted' });
       }
       default:
-        return this.decide(input.group, group.holding, rule, now, {
+        return this.decide(input.group, group, input.node, group.holding, rule, now, {
           event: rule.outcome.kind === 'refuse' ? 'refused' : joined ? 'registered' : undefined,
         });
     }
@@ -205,7 +221,7 @@ export class Arbiter {
       // The refusal tells at least the epoch the caller ran under, which the record may lack (its
       // write failed): a caller that restarted and forgot it asks again knowing it, and is granted.
       const told = { ...group.holding, epoch: maxEpoch(group.holding.epoch, ranUnder) };
-      return this.decide(input.group, told, rule, now, { event: 'refused' });
+      return this.decide(input.group, group, input.node, told, rule, now, { event: 'refused' });
     }
     const leaseMs = this.leaseFor(input.leaseMs);
     const known = maxEpoch(this.highestDecided, maxEpoch(group.holding.epoch, group.highestHeard));
@@ -219,7 +235,11 @@ export class Arbiter {
     }
     const next = this.extendHold({ holder: input.node, epoch, holdUntil: group.holding.holdUntil }, now, leaseMs);
     this.highestGranted = maxEpoch(this.highestGranted, epoch);
-    return this.decideDurably(input.group, group, next, rule, now, { leaseMs, event: 'granted' });
+    return this.decideDurably(input.group, group, input.node, next, rule, now, {
+      leaseMs,
+      event: 'granted',
+      intent: afterGrant(group.intent),
+    });
   }
 
   release(input: ReleaseInput, now: number): Decision {
@@ -229,9 +249,28 @@ export class Arbiter {
     this.hear(group, input.knownEpoch, 0n);
     const rule = firstMatchingRule(RELEASE_RULES, this.context(group, input.node, input.epoch, input.knownEpoch, now));
     if (rule.outcome.kind !== 'release')
-      return this.decide(input.group, group.holding, rule, now, { event: 'refused' });
+      return this.decide(input.group, group, input.node, group.holding, rule, now, { event: 'refused' });
     const next = { holder: '', epoch: group.holding.epoch, holdUntil: 0 };
-    return this.decideDurably(input.group, group, next, rule, now, { event: 'released' });
+    return this.decideDurably(input.group, group, input.node, next, rule, now, { event: 'released' });
+  }
+
+  /**
+   * An operator's request (design §9.6): it only ever sets intent, which the answers to the nodes
+   * carry. A refusal is an error naming the rule; a request that changes nothing writes nothing.
+   */
+  operate(input: OperatorInput, now: number): Decision {
+    const group = this.groups.get(input.group);
+    if (group === undefined) throw unknownGroup(input.group);
+    assertNotPending(input.group, group);
+    const rules = input.kind === 'maintenance' ? MAINTENANCE_RULES : SWITCHOVER_RULES;
+    const rule = firstMatchingRule(rules, this.operatorContext(group, input, now));
+    if (rule.outcome.kind === 'refuse') {
+      throw new ArbitrationError(rule.outcome.code, rule.outcome.field, `group ${input.group}: ${messageOf(rule)}`);
+    }
+    const node = input.kind === 'maintenance' ? input.node : group.holding.holder;
+    const intent = withRequest(group.intent, input, group.holding.epoch);
+    if (sameIntent(intent, group.intent)) return this.decide(input.group, group, node, group.holding, rule, now, {});
+    return this.decideDurably(input.group, group, node, group.holding, rule, now, { event: 'intent', intent });
   }
 
   /** True while a decision of this group waits for its write: the shell must hold back its requests. */
@@ -244,6 +283,7 @@ export class Arbiter {
     const group = this.pendingGroup(groupName);
     const pending = group.pending as NonNullable<GroupState['pending']>;
     group.holding = pending.next;
+    group.intent = pending.intent;
     group.recorded = true;
     group.pending = undefined;
     if (pending.generation !== undefined && pending.generation > this.generation) this.generation = pending.generation;
@@ -446,6 +486,24 @@ export class Arbiter {
       epoch,
       holderLeaseLive: holder !== '' && now < holdUntil,
       inStartupGrace: this.inStartupGrace(now),
+      callerInMaintenance: inMaintenance(group.intent, node),
+    };
+  }
+
+  private operatorContext(group: GroupState, input: OperatorInput, now: number): OperatorContext {
+    const { holder, holdUntil } = group.holding;
+    const groupActive = holder !== '' && now < holdUntil;
+    const node = input.kind === 'maintenance' ? input.node : holder;
+    const peer = [...group.nodes].find(([name]) => name !== node);
+    return {
+      node,
+      nodeKnown: group.nodes.has(node) || holder === node || inMaintenance(group.intent, node),
+      on: input.kind === 'maintenance' && input.on,
+      force: input.kind === 'maintenance' && input.force,
+      nodeActive: groupActive && holder === node,
+      groupActive,
+      peerHealthy: peer !== undefined && now - peer[1].lastSeen < this.config.defaultLeaseMs,
+      peerInMaintenance: peer !== undefined && inMaintenance(group.intent, peer[0]),
     };
   }
 
@@ -465,7 +523,8 @@ export class Arbiter {
   private isForgettable(group: GroupState, now: number, silentMs: number): boolean {
     if (group.pending !== undefined || now - group.lastActivity < silentMs) return false;
     const { holder, holdUntil } = group.holding;
-    return holder === '' || now >= holdUntil;
+    // A node in maintenance stays there however long the group is silent.
+    return group.intent.maintenance.length === 0 && (holder === '' || now >= holdUntil);
   }
 
   private pendingGroup(groupName: string): GroupState {
@@ -478,47 +537,56 @@ export class Arbiter {
   private decideDurably(
     groupName: string,
     group: GroupState,
+    node: string,
     next: Holding,
-    rule: Rule,
+    rule: Rule | OperatorRule,
     now: number,
-    effect: { leaseMs?: number; event: EventKind },
+    effect: { leaseMs?: number; event: EventKind; intent?: Intent },
   ): Decision {
     // An epoch at or past the next generation's floor raises the stored generation first, so that
     // the next open still moves above it (src/core/epoch.ts).
     const generation = generationOf(next.epoch) > this.generation ? generationOf(next.epoch) : undefined;
-    group.pending = { next, generation };
-    const decision = this.decide(groupName, next, rule, now, effect);
+    const intent = effect.intent ?? group.intent;
+    group.pending = { next, intent, generation };
+    const decision = this.decide(groupName, group, node, next, rule, now, effect, intent);
     // The write goes ahead only over the record this decision was made from: a second witness
     // over the same store, whose memory of the group is stale, has its write refused.
     const { holder, epoch } = group.holding;
     const expected: ExpectedRecord = group.recorded ? { holder, epoch } : 'absent';
-    const record = { group: groupName, holder: next.holder, epoch: next.epoch };
+    const record = { group: groupName, holder: next.holder, epoch: next.epoch, ...intentFields(intent) };
     return { ...decision, persist: { record, expected }, generation };
   }
 
   private decide(
     groupName: string,
+    group: GroupState,
+    node: string,
     holding: Holding,
-    rule: Rule,
+    rule: Rule | OperatorRule,
     now: number,
-    effect: { leaseMs?: number; event: EventKind | undefined },
+    effect: { leaseMs?: number; event?: EventKind | undefined },
+    intent: Intent = group.intent,
   ): Decision {
+    const renewed = rule.outcome.kind === 'renew' || rule.outcome.kind === 'adopt';
     const answer: LeaseAnswer = {
       group: groupName,
       verdict: VERDICT_OF[rule.outcome.kind],
-      reason: rule.outcome.kind === 'refuse' ? rule.outcome.reason : undefined,
+      reason: rule.outcome.kind === 'refuse' && 'reason' in rule.outcome ? rule.outcome.reason : undefined,
       message: messageOf(rule),
       holder: holding.holder,
       epoch: holding.epoch,
       leaseMs: effect.leaseMs ?? 0,
       holderLeaseRemainingMs: holderRemaining(holding, now),
       retryAfterMs: rule.outcome.kind === 'refuse' ? this.retryAfter(rule, holding, now) : 0,
+      // Told only with a renewal: the holder hands over while its lease still runs (L2).
+      handOver: renewed && holding.holder === node && asksHandOver(intent, node, holding.epoch),
+      maintenance: inMaintenance(intent, node),
     };
     return { answer, rule: rule.name, persist: undefined, generation: undefined, event: effect.event };
   }
 
-  private retryAfter(rule: Rule, holding: Holding, now: number): number {
-    if (rule.outcome.kind !== 'refuse') return 0;
+  private retryAfter(rule: Rule | OperatorRule, holding: Holding, now: number): number {
+    if (rule.outcome.kind !== 'refuse' || !('reason' in rule.outcome)) return 0;
     if (rule.outcome.reason === 'startup-grace') return remainingMs(this.graceUntil, now);
     if (rule.outcome.reason === 'held-by-other') return holderRemaining(holding, now);
     return 0;
@@ -533,11 +601,13 @@ export class Arbiter {
       epoch,
       holderLeaseRemainingMs: holderRemaining(group.holding, now),
       inStartupGrace: this.inStartupGrace(now),
+      switchoverEpoch: group.intent.switchoverEpoch,
       nodes: [...group.nodes].map(([node, state]) => ({
         node,
         role: state.role,
         lastSeenMsAgo: Math.max(0, Math.round(now - state.lastSeen)),
         holds: holder === node,
+        maintenance: inMaintenance(group.intent, node),
       })),
     };
   }
@@ -560,12 +630,13 @@ const VERDICT_OF = {
   grant: 'granted',
   release: 'released',
   refuse: 'refused',
+  'set-intent': 'acknowledged',
 } as const;
 
-const MESSAGES = new Map<Rule, string>();
+const MESSAGES = new Map<Rule | OperatorRule, string>();
 
 /** Built once per rule: it is sent with every answer. */
-function messageOf(rule: Rule): string {
+function messageOf(rule: Rule | OperatorRule): string {
   let message = MESSAGES.get(rule);
   if (message === undefined) {
     message = `${rule.name}: ${rule.why}`;
@@ -577,6 +648,7 @@ function messageOf(rule: Rule): string {
 function newGroup(now: number): GroupState {
   return {
     holding: { holder: '', epoch: 0n, holdUntil: 0 },
+    intent: NO_INTENT,
     recorded: false,
     pending: undefined,
     highestHeard: 0n,

@@ -4,6 +4,7 @@
  * logged with every decision and printed by `witness rules`. Read this file against design §6:
  * every way the witness can answer is listed here, and nothing else decides.
  */
+import { MAINTENANCE_RULES, type OperatorRule, SWITCHOVER_RULES } from './operator-rules';
 import type { RefusalReason } from './types';
 
 /** What the witness knows about the group at the moment a request arrives. */
@@ -23,6 +24,8 @@ export interface RuleContext {
   readonly holderLeaseLive: boolean;
   /** The witness started less than one (longest) lease ago. */
   readonly inStartupGrace: boolean;
+  /** An operator put the caller in maintenance (design §9.6). */
+  readonly callerInMaintenance: boolean;
 }
 
 export type Outcome =
@@ -83,6 +86,12 @@ export const HEARTBEAT_RULES: readonly Rule[] = [
 /** Acquire: "the primary is down, may I take over?" */
 export const ACQUIRE_RULES: readonly Rule[] = [
   {
+    name: 'refuse-node-in-maintenance',
+    when: (c) => c.callerInMaintenance,
+    outcome: refuse('maintenance'),
+    why: 'an operator put this node in maintenance: it is granted nothing until taken out',
+  },
+  {
     name: 'refuse-during-startup-grace',
     when: (c) => c.inStartupGrace,
     outcome: refuse('startup-grace'),
@@ -142,7 +151,10 @@ export const RELEASE_RULES: readonly Rule[] = [
   },
 ];
 
-export function firstMatchingRule(rules: readonly Rule[], context: RuleContext): Rule {
+export function firstMatchingRule<Context, R extends { readonly when: (c: Context) => boolean }>(
+  rules: readonly R[],
+  context: Context,
+): R {
   for (const rule of rules) if (rule.when(context)) return rule;
   // Every table ends with a rule that always matches.
   throw new Error('rule table without a final catch-all rule');
@@ -150,11 +162,16 @@ export function firstMatchingRule(rules: readonly Rule[], context: RuleContext):
 
 /** The tables as text, for `witness rules` and the docs. */
 export function describeRules(): string {
-  const table = (title: string, rules: readonly Rule[]): string =>
+  const table = (title: string, rules: readonly (Rule | OperatorRule)[]): string =>
     `${title}\n` +
     rules
       .map((r) => {
-        const outcome = r.outcome.kind === 'refuse' ? `refuse (${r.outcome.reason})` : r.outcome.kind;
+        const outcome =
+          r.outcome.kind !== 'refuse'
+            ? r.outcome.kind
+            : 'reason' in r.outcome
+              ? `refuse (${r.outcome.reason})`
+              : `refuse (${r.outcome.code})`;
         return `  ${r.name.padEnd(30)} -> ${outcome.padEnd(24)} ${r.why}`;
       })
       .join('\n');
@@ -162,5 +179,7 @@ export function describeRules(): string {
     table('Heartbeat (Renew, KeepAlive)', HEARTBEAT_RULES),
     table('Acquire', ACQUIRE_RULES),
     table('Release', RELEASE_RULES),
+    table('Operator: maintenance on/off (Admin.SetMaintenance)', MAINTENANCE_RULES),
+    table('Operator: switchover (Admin.Switchover)', SWITCHOVER_RULES),
   ].join('\n\n');
 }

@@ -1,13 +1,31 @@
 /** The witness core's own vocabulary; the gRPC shell maps wire messages to and from it. */
 export type NodeRole = 'primary' | 'secondary';
 
-/** What must survive a restart of the witness: who holds each group, under which epoch. */
+/**
+ * What must survive a restart of the witness: who holds each group, under which epoch, and what an
+ * operator asked of it (design §9.6).
+ */
 export interface DurableGroup {
   readonly group: string;
   /** '' when nobody holds the group. */
   readonly holder: string;
   readonly epoch: bigint;
+  /** The group's nodes in maintenance, sorted; absent or empty when none. */
+  readonly maintenance?: readonly string[];
+  /** A switchover is asked of the holder of this epoch; absent or 0n when none. */
+  readonly switchoverEpoch?: bigint;
 }
+
+/** An operator's request: the intent it sets, checked by the operator rules (rules.ts). */
+export type OperatorInput =
+  | {
+      readonly kind: 'maintenance';
+      readonly group: string;
+      readonly node: string;
+      readonly on: boolean;
+      readonly force: boolean;
+    }
+  | { readonly kind: 'switchover'; readonly group: string };
 
 /**
  * What a durable write requires the store to hold for its group right now: the record the decision
@@ -24,8 +42,8 @@ export interface DurableWrite {
 }
 
 export type Verdict = 'granted' | 'renewed' | 'acknowledged' | 'released' | 'refused';
-export type RefusalReason = 'held-by-other' | 'startup-grace' | 'stale-epoch' | 'not-holder';
-export type EventKind = 'registered' | 'granted' | 'released' | 'adopted' | 'refused';
+export type RefusalReason = 'held-by-other' | 'startup-grace' | 'stale-epoch' | 'not-holder' | 'maintenance';
+export type EventKind = 'registered' | 'granted' | 'released' | 'adopted' | 'refused' | 'intent';
 
 export interface HeartbeatInput {
   readonly group: string;
@@ -62,6 +80,10 @@ export interface LeaseAnswer {
   readonly leaseMs: number;
   readonly holderLeaseRemainingMs: number;
   readonly retryAfterMs: number;
+  /** The operator asks the caller, active under `epoch`, to hand the group over (§9.6). */
+  readonly handOver: boolean;
+  /** The caller is in maintenance: it must not run. */
+  readonly maintenance: boolean;
 }
 
 /** One arbitration step: the answer, the rule that produced it, and what must be on disk first. */
@@ -85,6 +107,7 @@ export interface NodeView {
   readonly role: NodeRole;
   readonly lastSeenMsAgo: number;
   readonly holds: boolean;
+  readonly maintenance: boolean;
 }
 
 export interface GroupView {
@@ -94,4 +117,6 @@ export interface GroupView {
   readonly holderLeaseRemainingMs: number;
   readonly nodes: readonly NodeView[];
   readonly inStartupGrace: boolean;
+  /** A switchover is asked of the holder of this epoch; 0n when none. */
+  readonly switchoverEpoch: bigint;
 }

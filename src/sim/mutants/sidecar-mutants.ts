@@ -366,8 +366,8 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'handing-over-while-holding',
     STATE,
-    "handingOver: this.leaving && this.workload === 'stopped' && !this.holding,",
-    "handingOver: this.leaving && this.workload === 'stopped',",
+    "if (this.workload !== 'stopped' || this.holding) return false;",
+    "if (this.workload !== 'stopped') return false;",
     'the hand-over is announced before the release is answered: the peer asks while the witness still holds',
   ),
   oneEdit(
@@ -496,8 +496,8 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'release-answer-for-any-epoch',
     STATE,
-    'if (epoch === this.epoch) this.holding = false;',
-    'this.holding = false;',
+    'if (epoch !== this.epoch) return;\n    this.holding = false;',
+    'this.holding = false;\n    if (epoch !== this.epoch) return;',
     'the answer to the release of an earlier epoch ends the holding of the current one',
   ),
   oneEdit(

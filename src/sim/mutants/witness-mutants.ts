@@ -206,10 +206,17 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
     'pending/commit: a decision whose write failed takes effect anyway',
   ),
   oneEdit(
+    'maintenance-node-granted',
+    RULES,
+    'when: (c) => c.callerInMaintenance,',
+    'when: () => false,',
+    'refuse-node-in-maintenance never holds: a node an operator put in maintenance is granted like any other',
+  ),
+  oneEdit(
     'decision-applied-before-durable',
     ARBITER,
-    'group.pending = { next, generation };',
-    'group.pending = { next, generation };\n    group.holding = next;',
+    'group.pending = { next, intent, generation };',
+    'group.pending = { next, intent, generation };\n    group.holding = next;',
     'pending/commit: a decision takes effect in memory before its write is durable',
   ),
 ];

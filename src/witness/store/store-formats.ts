@@ -4,7 +4,8 @@
  *
  *   store.json   {format, generation, longestLeaseMs, createdAt, groups, checksum} (format 1, without
  *                longestLeaseMs and groups, is still read)
- *   g-<id>.json  {group, holder, epoch, checksum}
+ *   g-<id>.json  {group, holder, epoch, [maintenance, switchoverEpoch,] checksum} (operators' intent,
+ *                design §9.6, only when set; a record without it keeps the first form)
  */
 import { createHash } from 'node:crypto';
 import { generationOf, MAX_EPOCH } from '../../core/epoch';
@@ -22,12 +23,15 @@ export function formatGroup(record: DurableGroup): string {
   if (!ID_PATTERN.test(record.group)) throw new Error(`invalid group id ${JSON.stringify(record.group)}`);
   if (record.epoch < 0n || record.epoch > MAX_EPOCH) throw new Error(`epoch ${record.epoch} is out of range`);
   const epoch = record.epoch.toString();
-  return JSON.stringify({
-    group: record.group,
-    holder: record.holder,
-    epoch,
-    checksum: groupChecksum(record.group, record.holder, epoch),
-  });
+  const { group, holder } = record;
+  if (record.maintenance === undefined && record.switchoverEpoch === undefined) {
+    return JSON.stringify({ group, holder, epoch, checksum: groupChecksum(group, holder, epoch) });
+  }
+  const maintenance = [...(record.maintenance ?? [])].sort();
+  if (!maintenance.every((n) => ID_PATTERN.test(n))) throw new Error(`invalid node id in maintenance of ${group}`);
+  const switchoverEpoch = (record.switchoverEpoch ?? 0n).toString();
+  const checksum = intentChecksum(group, holder, epoch, maintenance, switchoverEpoch);
+  return JSON.stringify({ group, holder, epoch, maintenance, switchoverEpoch, checksum });
 }
 
 export function formatMeta(meta: Omit<StoredMeta, 'groups'> & { readonly groups: readonly string[] }): string {
@@ -41,6 +45,16 @@ export function formatMeta(meta: Omit<StoredMeta, 'groups'> & { readonly groups:
 // The tag keeps a group record's checksum from ever validating as store metadata, and back.
 function groupChecksum(group: string, holder: string, epoch: string): string {
   return sha256(JSON.stringify(['group/1', group, holder, epoch]));
+}
+
+function intentChecksum(
+  group: string,
+  holder: string,
+  epoch: string,
+  maintenance: readonly string[],
+  switchoverEpoch: string,
+): string {
+  return sha256(JSON.stringify(['group/2', group, holder, epoch, maintenance, switchoverEpoch]));
 }
 
 function metaChecksum(
@@ -93,7 +107,8 @@ export function parseMeta(path: string, text: string): StoredMeta {
 }
 
 export function parseGroup(path: string, nameFromFile: string, text: string): DurableGroup {
-  const { group, holder, epoch, checksum } = parseObject(path, text);
+  const fields = parseObject(path, text);
+  const { group, holder, epoch, checksum } = fields;
   if (typeof group !== 'string' || !ID_PATTERN.test(group))
     throw new StoreCorruptError(path, 'group is missing or invalid');
   if (group !== nameFromFile)
@@ -102,8 +117,21 @@ export function parseGroup(path: string, nameFromFile: string, text: string): Du
   if (typeof epoch !== 'string' || !DECIMAL.test(epoch) || BigInt(epoch) > MAX_EPOCH) {
     throw new StoreCorruptError(path, `epoch ${JSON.stringify(epoch)} is not an integer in [0, 2^63)`);
   }
-  if (checksum !== groupChecksum(group, holder, epoch)) throw new StoreCorruptError(path, 'checksum mismatch');
-  return { group, holder, epoch: BigInt(epoch) };
+  if (!('maintenance' in fields) && !('switchoverEpoch' in fields)) {
+    if (checksum !== groupChecksum(group, holder, epoch)) throw new StoreCorruptError(path, 'checksum mismatch');
+    return { group, holder, epoch: BigInt(epoch) };
+  }
+  const { maintenance, switchoverEpoch } = fields;
+  if (
+    !Array.isArray(maintenance) ||
+    !maintenance.every((n): n is string => typeof n === 'string' && ID_PATTERN.test(n))
+  )
+    throw new StoreCorruptError(path, 'maintenance is not a list of node ids');
+  if (typeof switchoverEpoch !== 'string' || !DECIMAL.test(switchoverEpoch) || BigInt(switchoverEpoch) > MAX_EPOCH)
+    throw new StoreCorruptError(path, 'switchoverEpoch is not an integer in [0, 2^63)');
+  if (checksum !== intentChecksum(group, holder, epoch, maintenance, switchoverEpoch))
+    throw new StoreCorruptError(path, 'checksum mismatch');
+  return { group, holder, epoch: BigInt(epoch), maintenance, switchoverEpoch: BigInt(switchoverEpoch) };
 }
 
 function parseObject(path: string, text: string): Record<string, unknown> {

@@ -1,0 +1,41 @@
+/**
+ * `witness maintenance on|off` and `witness switchover`: an operator's request to the witness
+ * (design §9.6), answered with the group as it is then. A refusal is the witness's gRPC status,
+ * printed, exit 1.
+ */
+import type { OperatorActionConfig } from '../config/operator-config';
+import type { GroupStatus__Output } from '../gen/witness/v1/GroupStatus';
+import { answerOf, connectAdmin } from './admin-connection';
+import { renderGroups } from './status-command';
+
+export async function runMaintenance(
+  config: OperatorActionConfig,
+  on: boolean,
+  out: (text: string) => void,
+): Promise<void> {
+  const request = { group: config.group, node: config.node, on, force: config.force === 'true' };
+  await ask(config, out, 'SetMaintenance', (admin, done) =>
+    admin.client.SetMaintenance(request, admin.metadata(), admin.deadline(), done),
+  );
+}
+
+export async function runSwitchover(config: OperatorActionConfig, out: (text: string) => void): Promise<void> {
+  await ask(config, out, 'Switchover', (admin, done) =>
+    admin.client.Switchover({ group: config.group }, admin.metadata(), admin.deadline(), done),
+  );
+}
+
+type Call = (
+  admin: ReturnType<typeof connectAdmin>,
+  done: Parameters<Parameters<typeof answerOf<GroupStatus__Output>>[2]>[0],
+) => unknown;
+
+async function ask(config: OperatorActionConfig, out: (text: string) => void, what: string, call: Call): Promise<void> {
+  const admin = connectAdmin(config);
+  try {
+    const group = await answerOf<GroupStatus__Output>(what, config.witness, (done) => call(admin, done));
+    out(renderGroups([group], config.json === 'true'));
+  } finally {
+    admin.close();
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * What an operator may ask of a group, as rules in the manner of rules.ts (design §9.6). An
+ * operator sets intent only; the intent reaches the nodes in the witness's answers and the
+ * arbitration rules and the sidecars' rows carry it out, so no operator request can start a
+ * workload or break a rule those keep. The first rule whose condition holds decides; a refusal
+ * changes nothing and its reason is the error's message.
+ */
+import type { Rule } from './rules';
+
+export interface OperatorContext {
+  /** The node the request names; '' for a switchover. */
+  readonly node: string;
+  /** The node is a member of the group (registered since this witness started, or its holder). */
+  readonly nodeKnown: boolean;
+  /** Maintenance: on (true) or off. */
+  readonly on: boolean;
+  readonly force: boolean;
+  /** The node named is the holder and its lease is live here. */
+  readonly nodeActive: boolean;
+  /** Someone holds the group with a lease live here. */
+  readonly groupActive: boolean;
+  /** The other node (of the one named; for a switchover, of the holder) was heard within the default lease. */
+  readonly peerHealthy: boolean;
+  readonly peerInMaintenance: boolean;
+}
+
+export type OperatorOutcome =
+  | { readonly kind: 'set-intent' }
+  | { readonly kind: 'refuse'; readonly code: 'failed-precondition' | 'not-found'; readonly field: string };
+
+export type OperatorRule = Omit<Rule, 'when' | 'outcome'> & {
+  readonly when: (c: OperatorContext) => boolean;
+  readonly outcome: OperatorOutcome;
+};
+
+const always = (): boolean => true;
+
+export const MAINTENANCE_RULES: readonly OperatorRule[] = [
+  {
+    name: 'refuse-maintenance-of-unknown-node',
+    when: (c) => !c.nodeKnown,
+    outcome: { kind: 'refuse', code: 'not-found', field: 'node' },
+    why: 'the node is not a member of the group: it has not sent a heartbeat since this witness started',
+  },
+  {
+    name: 'end-maintenance',
+    when: (c) => !c.on,
+    outcome: { kind: 'set-intent' },
+    why: 'the node leaves maintenance: it may be granted again, and runs as the tables say',
+  },
+  {
+    name: 'refuse-maintenance-of-active-node',
+    when: (c) => c.nodeActive && !c.peerHealthy && !c.force,
+    outcome: { kind: 'refuse', code: 'failed-precondition', field: 'force' },
+    why:
+      'the node runs the workload and its peer is not healthy (not heard within the default lease): ' +
+      'nobody could take over; force it to stop the workload anyway',
+  },
+  {
+    name: 'begin-maintenance',
+    when: always,
+    outcome: { kind: 'set-intent' },
+    why: 'the node is granted nothing while in maintenance; if active, it stops, releases and hands the group to its peer',
+  },
+];
+
+export const SWITCHOVER_RULES: readonly OperatorRule[] = [
+  {
+    name: 'refuse-switchover-nobody-active',
+    when: (c) => !c.groupActive,
+    outcome: { kind: 'refuse', code: 'failed-precondition', field: 'group' },
+    why: 'nobody holds the group with a live lease: there is nothing to switch over',
+  },
+  {
+    name: 'refuse-switchover-peer-unhealthy',
+    when: (c) => !c.peerHealthy,
+    outcome: { kind: 'refuse', code: 'failed-precondition', field: 'group' },
+    why: "the active node's peer was not heard within the default lease: it could not take over",
+  },
+  {
+    name: 'refuse-switchover-to-maintenance',
+    when: (c) => c.peerInMaintenance,
+    outcome: { kind: 'refuse', code: 'failed-precondition', field: 'group' },
+    why: "the active node's peer is in maintenance: take it out first",
+  },
+  {
+    name: 'ask-switchover',
+    when: always,
+    outcome: { kind: 'set-intent' },
+    why: 'the active node is asked to stop, release and hand the group to its peer, which takes over at once',
+  },
+];
