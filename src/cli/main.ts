@@ -15,13 +15,12 @@ import { runWitness } from '../witness/run-witness';
 import {
   EVENTS_COMMAND,
   eventsHelp,
-  loadOperatorActionConfig,
+  loadMaintenanceConfig,
   loadOperatorConfig,
-  MAINTENANCE_COMMAND,
+  loadSwitchoverConfig,
   maintenanceHelp,
   STATUS_COMMAND,
   statusHelp,
-  SWITCHOVER_COMMAND,
   switchoverHelp,
 } from '../config/operator-config';
 import { runEvents } from './events-command';
@@ -132,7 +131,7 @@ const commands = new Map<string, Command>([
             `maintenance takes on or off first: witness maintenance on --group G --node N; got ${onOff ?? 'nothing'}`,
           );
         }
-        return runMaintenance(loadOperatorActionConfig(MAINTENANCE_COMMAND, rest, env), onOff === 'on', print);
+        return runMaintenance(loadMaintenanceConfig(rest, env), onOff === 'on', print);
       },
     },
   ],
@@ -140,7 +139,7 @@ const commands = new Map<string, Command>([
     'switchover',
     {
       help: switchoverHelp,
-      run: (args, env) => runSwitchover(loadOperatorActionConfig(SWITCHOVER_COMMAND, args, env), print),
+      run: (args, env) => runSwitchover(loadSwitchoverConfig(args, env), print),
     },
   ],
   [

@@ -3,13 +3,16 @@
  * (design §9.6), answered with the group as it is then. A refusal is the witness's gRPC status,
  * printed, exit 1.
  */
-import type { OperatorActionConfig } from '../config/operator-config';
+import type * as grpc from '@grpc/grpc-js';
+import type { MaintenanceConfig, SwitchoverConfig } from '../config/operator-config';
 import type { GroupStatus__Output } from '../gen/witness/v1/GroupStatus';
-import { answerOf, connectAdmin } from './admin-connection';
+import { type AdminConnection, answerOf, connectAdmin } from './admin-connection';
 import { renderGroups } from './status-command';
 
+type Answered = (error: grpc.ServiceError | null, answer?: GroupStatus__Output) => void;
+
 export async function runMaintenance(
-  config: OperatorActionConfig,
+  config: MaintenanceConfig,
   on: boolean,
   out: (text: string) => void,
 ): Promise<void> {
@@ -19,18 +22,18 @@ export async function runMaintenance(
   );
 }
 
-export async function runSwitchover(config: OperatorActionConfig, out: (text: string) => void): Promise<void> {
+export async function runSwitchover(config: SwitchoverConfig, out: (text: string) => void): Promise<void> {
   await ask(config, out, 'Switchover', (admin, done) =>
     admin.client.Switchover({ group: config.group }, admin.metadata(), admin.deadline(), done),
   );
 }
 
-type Call = (
-  admin: ReturnType<typeof connectAdmin>,
-  done: Parameters<Parameters<typeof answerOf<GroupStatus__Output>>[2]>[0],
-) => unknown;
-
-async function ask(config: OperatorActionConfig, out: (text: string) => void, what: string, call: Call): Promise<void> {
+async function ask(
+  config: SwitchoverConfig,
+  out: (text: string) => void,
+  what: string,
+  call: (admin: AdminConnection, done: Answered) => unknown,
+): Promise<void> {
   const admin = connectAdmin(config);
   try {
     const group = await answerOf<GroupStatus__Output>(what, config.witness, (done) => call(admin, done));

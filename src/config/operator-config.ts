@@ -33,9 +33,11 @@ export interface OperatorConfig {
   readonly limit: number;
 }
 
-/** What `witness maintenance` and `witness switchover` ask, beside the connection. */
-export interface OperatorActionConfig extends Omit<OperatorConfig, 'follow' | 'limit'> {
-  /** maintenance: the node. */
+/** What `witness switchover` asks, beside the connection: a group. */
+export type SwitchoverConfig = Omit<OperatorConfig, 'follow' | 'limit'>;
+
+/** What `witness maintenance` asks: a group and a node. */
+export interface MaintenanceConfig extends SwitchoverConfig {
   readonly node: string;
   /** maintenance on: stop an active node even though its peer could not take over. */
   readonly force: 'true' | 'false';
@@ -75,7 +77,7 @@ function schema(followDoc: string, followArg: string): ConfigSchema<OperatorConf
   };
 }
 
-function actionSchema(nodeDoc: string): ConfigSchema<OperatorActionConfig> {
+function switchoverSchema(): ConfigSchema<SwitchoverConfig> {
   return {
     ...connection(),
     group: {
@@ -86,7 +88,20 @@ function actionSchema(nodeDoc: string): ConfigSchema<OperatorActionConfig> {
       env: 'WITNESS_OPERATOR_GROUP',
       metavar: 'GROUP',
     },
-    node: { doc: nodeDoc, format: String, default: '', arg: 'node', env: 'WITNESS_OPERATOR_NODE', metavar: 'NODE' },
+  };
+}
+
+function maintenanceSchema(): ConfigSchema<MaintenanceConfig> {
+  return {
+    ...switchoverSchema(),
+    node: {
+      doc: 'The node to put in or take out of maintenance (required).',
+      format: String,
+      default: '',
+      arg: 'node',
+      env: 'WITNESS_OPERATOR_NODE',
+      metavar: 'NODE',
+    },
     force: flag(
       'maintenance on: stop an active node even though its peer was not heard within the default lease (nobody takes over).',
       'force',
@@ -133,25 +148,30 @@ export const EVENTS_COMMAND: CommandSpec<OperatorConfig> = {
   schema: schema('After the latest events, print new ones as they happen (until Ctrl-C).', 'follow'),
 };
 
-export const MAINTENANCE_COMMAND: CommandSpec<OperatorActionConfig> = {
+export const MAINTENANCE_COMMAND: CommandSpec<MaintenanceConfig> = {
   command: 'witness maintenance',
-  schema: actionSchema('The node to put in or take out of maintenance (required).'),
+  schema: maintenanceSchema(),
 };
 
-export const SWITCHOVER_COMMAND: CommandSpec<OperatorActionConfig> = {
+export const SWITCHOVER_COMMAND: CommandSpec<SwitchoverConfig> = {
   command: 'witness switchover',
-  schema: actionSchema('Not used by switchover.'),
+  schema: switchoverSchema(),
 };
 
-/** `witness maintenance on|off ...` and `witness switchover ...`: the group (and node) are required. */
-export function loadOperatorActionConfig(
-  spec: CommandSpec<OperatorActionConfig>,
-  argv: readonly string[],
-  env: NodeJS.ProcessEnv,
-): OperatorActionConfig {
-  const config = checkConnection(loadConfig(spec, argv, env));
+/** `witness switchover ...`: the group is required. */
+export function loadSwitchoverConfig(argv: readonly string[], env: NodeJS.ProcessEnv): SwitchoverConfig {
+  return requireGroup(checkConnection(loadConfig(SWITCHOVER_COMMAND, argv, env)));
+}
+
+/** `witness maintenance on|off ...`: the group and the node are required. */
+export function loadMaintenanceConfig(argv: readonly string[], env: NodeJS.ProcessEnv): MaintenanceConfig {
+  const config = requireGroup(checkConnection(loadConfig(MAINTENANCE_COMMAND, argv, env)));
+  if (config.node === '') throw new ConfigError('node', 'node (--node) is required');
+  return config;
+}
+
+function requireGroup<C extends SwitchoverConfig>(config: C): C {
   if (config.group === '') throw new ConfigError('group', 'group (--group) is required');
-  if (spec === MAINTENANCE_COMMAND && config.node === '') throw new ConfigError('node', 'node (--node) is required');
   return config;
 }
 

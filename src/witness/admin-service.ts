@@ -1,6 +1,8 @@
 /** gRPC handlers of witness.v1.Admin: what operators ask with grpcurl. */
 import type { Arbiter } from '../core/witness/arbiter';
+import type { OperatorInput } from '../core/witness/types';
 import type { AdminHandlers } from '../gen/witness/v1/Admin';
+import type { GroupStatus } from '../gen/witness/v1/GroupStatus';
 import { toWireGroupStatus } from '../wire/admin-messages';
 import type { ServiceEdge } from '../wire/service-edge';
 import { optionalId, requireId, requireWellFormed } from '../wire/validate-request';
@@ -29,6 +31,11 @@ export function adminHandlers(
   wallClockMs: () => number,
 ): AdminHandlers {
   const turns = new TurnQueue(MAX_WAITING_ADMIN_READS);
+  /** Decided (and durable) in the group's turn; answered with the group as it is then. */
+  const operated = async (input: OperatorInput): Promise<GroupStatus> => {
+    await answerOf((reply) => arbitration.operate(input, reply));
+    return toWireGroupStatus(arbiter.view(input.group, now()));
+  };
   return {
     GetGroup: edge.unary('GetGroup', (request) => {
       const group = requireId('group', requireWellFormed(request).group);
@@ -57,23 +64,19 @@ export function adminHandlers(
       const page = after === 0n ? events.latest(name, limit) : resumed(after, name, events, limit);
       return { events: page, latestId: events.latestId.toString() };
     }),
-    SetMaintenance: edge.unary('SetMaintenance', async (request) => {
+    SetMaintenance: edge.unary('SetMaintenance', (request) => {
       const { group, node, on, force } = requireWellFormed(request);
-      const input = {
+      return operated({
         kind: 'maintenance',
         group: requireId('group', group),
         node: requireId('node', node),
         on,
         force,
-      } as const;
-      await answerOf((reply) => arbitration.operate(input, reply));
-      return toWireGroupStatus(arbiter.view(input.group, now()));
+      });
     }),
-    Switchover: edge.unary('Switchover', async (request) => {
-      const input = { kind: 'switchover', group: requireId('group', requireWellFormed(request).group) } as const;
-      await answerOf((reply) => arbitration.operate(input, reply));
-      return toWireGroupStatus(arbiter.view(input.group, now()));
-    }),
+    Switchover: edge.unary('Switchover', (request) =>
+      operated({ kind: 'switchover', group: requireId('group', requireWellFormed(request).group) }),
+    ),
     Watch: edge.serverStream('Watch', (call, fail) =>
       watch(call, fail, { arbiter, events, streams, now, wallClockMs, backlog: watchBacklog }),
     ),

@@ -326,7 +326,7 @@ export abstract class SidecarState {
 
   /** Once stopped, this node gives the group to its peer: SIGTERM, maintenance, or a switchover asked of this run. */
   protected handsOverWhenStopped(): boolean {
-    return this.leaving || this.inMaintenance || (this.handOverFor !== undefined && this.handOverFor === this.epoch);
+    return this.leaving || this.inMaintenance || this.handOverFor === this.epoch;
   }
 
   /**

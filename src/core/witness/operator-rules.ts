@@ -10,7 +10,7 @@ import type { Rule } from './rules';
 export interface OperatorContext {
   /** The node the request names; '' for a switchover. */
   readonly node: string;
-  /** The node is a member of the group (registered since this witness started, or its holder). */
+  /** The node is a member of the group (heard since this witness started, its holder, or in maintenance). */
   readonly nodeKnown: boolean;
   /** Maintenance: on (true) or off. */
   readonly on: boolean;
