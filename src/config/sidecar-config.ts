@@ -46,6 +46,9 @@ export interface SidecarConfig extends TransportConfig {
   readonly clockDrift: number;
   readonly margin: number;
   readonly healthActiveOnly: 'true' | 'false';
+  /** Shell command run for every event (design §18.4); '' for none. */
+  readonly onEvent: string;
+  readonly onEventTimeout: number;
   /** File holding the group key (design §17.3), the same on both nodes and at the witness, or null. */
   readonly groupKeyFile: string | null;
   readonly trustDomain: string;
@@ -196,6 +199,23 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     env: 'WITNESS_SIDECAR_HEALTH_ACTIVE_ONLY',
     metavar: 'true|false',
   },
+  onEvent: {
+    doc:
+      'A shell command run for each event (start, stop, peer-lost, failback-scheduled...), one at a time, ' +
+      'with WITNESS_EVENT, WITNESS_GROUP, WITNESS_NODE, WITNESS_ROLE, WITNESS_EPOCH, WITNESS_RULE, WITNESS_REASON set.',
+    format: String,
+    default: '',
+    arg: 'on-event',
+    env: 'WITNESS_SIDECAR_ON_EVENT',
+    metavar: 'CMD',
+  },
+  onEventTimeout: dur(
+    'How long one run of --on-event may take before it is killed.',
+    'on-event-timeout',
+    '10s',
+    '100ms',
+    '10m',
+  ),
   groupKeyFile: {
     doc: "File holding the group's key: sent to the witness and the peer, and required of the peer's calls.",
     format: 'path',
@@ -367,6 +387,7 @@ export function toSidecarOptions(c: SidecarConfig): SidecarOptions {
     clockDrift: c.clockDrift,
     marginMs: c.margin,
     healthActiveOnly: c.healthActiveOnly === 'true',
+    onEvent: c.onEvent === '' ? undefined : { command: c.onEvent, timeoutMs: c.onEventTimeout },
     groupKey:
       c.groupKeyFile === null ? undefined : readConfiguredSecret(c.groupKeyFile, 'groupKeyFile', '--group-key-file'),
     trustDomain: c.trustDomain,

@@ -18,12 +18,13 @@ import {
   logLevelOption,
   renderHelp,
 } from './load-config';
+import { type AlertConfig, alertSchema } from './alert-options';
 import { type TransportConfig, transportSchema, transportSettings } from './transport-options';
 
 export { ConfigError, LOG_LEVELS, type LogLevel } from './load-config';
 
 /** What `witness serve` runs with. Durations are milliseconds. */
-export interface WitnessConfig extends TransportConfig {
+export interface WitnessConfig extends TransportConfig, AlertConfig {
   /** gRPC listen address: `host:port`, or `[v6]:port`. */
   readonly listen: string;
   /** Directory of the witness's durable store. */
@@ -38,6 +39,8 @@ export interface WitnessConfig extends TransportConfig {
   readonly margin: number;
   /** Silence after which a group nobody holds is forgotten, in ms; 0 never forgets. */
   readonly forgetAfter: number;
+  /** Silence of a holder after which the countdown to a takeover is announced, in ms; 0: never. */
+  readonly holderSilentAfter: number;
   /** The groups file declaring each group's members (design §17.4), or null. */
   readonly groupsFile: string | null;
   /** 'true': any caller may join any group, first come (loopback and tests only, design §17.1). */
@@ -126,6 +129,16 @@ export const witnessSchema: ConfigSchema<WitnessConfig> = {
     arg: 'forget-after',
     env: 'WITNESS_FORGET_AFTER',
   },
+  holderSilentAfter: {
+    doc:
+      'Announce the countdown to a takeover (event holder-silent) once a holder has not been heard for this ' +
+      'long while its lease still runs; 0 never. Less than --lease.',
+    format: 'duration',
+    default: '500ms',
+    max: '10m',
+    arg: 'holder-silent-after',
+    env: 'WITNESS_HOLDER_SILENT_AFTER',
+  },
   groupsFile: {
     doc: "YAML file declaring each group's members, roles, identities and key file; a node it does not name is refused.",
     format: 'path',
@@ -196,6 +209,7 @@ export const witnessSchema: ConfigSchema<WitnessConfig> = {
   ),
   maxMessageSize: { ...limit('Largest request accepted, in bytes.', 'max-message-size', 65_536), metavar: 'BYTES' },
   ...transportSchema('WITNESS', 'the witness'),
+  ...alertSchema,
   logLevel: logLevelOption('WITNESS'),
   config: configFileOption('WITNESS'),
 };
@@ -228,6 +242,14 @@ function checkWitnessConfig(config: WitnessConfig): void {
       'defaultLease',
       `defaultLease (--default-lease) must not exceed lease (--lease); ` +
         `got defaultLease ${formatDuration(config.defaultLease)} and lease ${formatDuration(config.lease)}`,
+    );
+  }
+  if (config.holderSilentAfter >= config.lease) {
+    throw new ConfigError(
+      'holderSilentAfter',
+      `holderSilentAfter (--holder-silent-after) must be less than lease (--lease), or 0: a lease runs out ` +
+        `before its holder could be announced silent; got ${formatDuration(config.holderSilentAfter)} ` +
+        `and lease ${formatDuration(config.lease)}`,
     );
   }
 }

@@ -11,11 +11,13 @@ import { openCertificates, transportName } from '../grpc/open-certificates';
 import type { ReloadingCertificates } from '../grpc/reloading-certificates';
 import type { Logger } from '../log/logger';
 import { toWireRole } from '../wire/enum-mappings';
+import { EventCommand } from './event-command';
 import { linkSecurity } from './link-security';
 import { monotonicNowMs } from './monotonic-clock';
 import { PeerLink } from './peer-link';
 import type { Clock, Timers, WitnessTransport } from './sidecar-ports';
 import { requireWorkableSettings, SidecarRuntime } from './sidecar-runtime';
+import type { SidecarEvent } from './sidecar-events';
 import { SidecarServer } from './sidecar-server';
 import { type SidecarOptions, toSettings } from './sidecar-options';
 import { trackClientSockets } from './stuck-sockets';
@@ -89,6 +91,7 @@ export class SidecarHost {
       witness: options.mode === 'standard' ? this.witnessTransport() : undefined,
       workload,
       logger,
+      onEvent: eventCommandOf(options, logger),
       activeHealth: options.healthActiveOnly
         ? { setServing: (serving) => health.setStatus('', serving ? 'SERVING' : 'NOT_SERVING') }
         : undefined,
@@ -193,4 +196,14 @@ export class SidecarHost {
     this.warned.add(why);
     this.logger.warn({ group: this.options.group, node: this.options.node, why }, what);
   }
+}
+
+/** `--on-event`'s runner, as the runtime's event listener. */
+function eventCommandOf(options: SidecarOptions, logger: Logger): ((event: SidecarEvent) => void) | undefined {
+  if (options.onEvent === undefined) return undefined;
+  const command = new EventCommand(
+    { ...options.onEvent, group: options.group, node: options.node, role: options.role },
+    logger,
+  );
+  return (event) => command.push(event);
 }

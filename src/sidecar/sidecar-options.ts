@@ -36,6 +36,8 @@ export interface SidecarOptions {
   readonly marginMs: number;
   /** Health reports SERVING only while the workload is active (readiness probes). */
   readonly healthActiveOnly: boolean;
+  /** `--on-event`: run for every event (design §18.4); undefined for none. */
+  readonly onEvent?: { readonly command: string; readonly timeoutMs: number };
   /**
    * The group key (design §17.3): sent with every call to the witness and the peer, and required
    * of every Peer and Sidecar call this sidecar answers. Never logged, never in GetState.

@@ -13,9 +13,26 @@ import { toWirePhase, toWireRole } from '../wire/enum-mappings';
 import { acquireDeadlineMs, logAcquireTiming } from './acquire-timing';
 import type { Clock, HealthFlag, PeerTransport, TimerHandle, Timers, WitnessTransport } from './sidecar-ports';
 import { LinkChanges } from './link-changes';
+import { FailbackNotice, type SidecarEvent, type SidecarEventName } from './sidecar-events';
 import type { WorkloadDriver } from './workload-driver';
 
 export class SidecarConfigError extends Error {}
+
+/** The log lines that are events, by their message (an acquire is not one: see sidecar-events.ts). */
+const EVENT_OF: Readonly<Record<string, SidecarEventName>> = {
+  start: 'start',
+  stop: 'stop',
+  release: 'release',
+  'workload running': 'workload-running',
+  'workload stopped': 'workload-stopped',
+  'workload exited by itself': 'workload-exited',
+  'hand-over': 'hand-over',
+  'peer-lost': 'peer-lost',
+  'peer-regained': 'peer-regained',
+  'witness-lost': 'witness-lost',
+  'witness-regained': 'witness-regained',
+  'failback-scheduled': 'failback-scheduled',
+};
 
 /** Refuses settings under which the core's arithmetic does not hold (a lease shorter than the stop). */
 export function requireWorkableSettings(settings: SidecarSettings): void {
@@ -33,6 +50,8 @@ export interface SidecarRuntimeParts {
   readonly logger: Logger;
   /** Readiness follows the active copy (`--health-active-only`) when given. */
   readonly activeHealth?: HealthFlag;
+  /** Told of every event (design §18.4), after its log line; `--on-event` listens here. */
+  readonly onEvent?: (event: SidecarEvent) => void;
   /** The simulator swaps in deliberately broken cores through this; production never does. */
   readonly createCore?: (settings: SidecarSettings, now: number) => SidecarCore;
 }
@@ -44,6 +63,7 @@ export class SidecarRuntime {
   private wakeAt = Number.NaN;
   private closed = false;
   private readonly links: LinkChanges;
+  private readonly failback = new FailbackNotice();
   /** During a planned stop: resolves it once the core hands the group over (see `close`). */
   private onHandingOver: (() => void) | undefined;
   /** What the latest decision had the node tell its peer of a hand-over (design §9.5, §9.6). */
@@ -174,6 +194,8 @@ export class SidecarRuntime {
     this.armWake(this.core.nextWakeAt(now), now);
     this.parts.activeHealth?.setServing(view.workload === 'running');
     for (const { change, says } of this.links.since(view)) this.log(change, says);
+    const failback = this.failback.since(view);
+    if (failback !== undefined) this.log('failback-scheduled', failback);
     const handingOver = this.core.peerState(now).handingOver;
     if (handingOver && this.onHandingOver !== undefined) this.onHandingOver();
     // A switchover or maintenance: the peer hears it now too, not a heartbeat later.
@@ -247,14 +269,20 @@ export class SidecarRuntime {
   }
 
   /**
-   * `epoch` is the tenure's (omitted before the first: 0 means none). An acquire has no epoch of
-   * its own yet: it carries the highest one the node knows, logged as that.
+   * Logs one event, and tells `onEvent` of it. `epoch` is the tenure's (omitted before the first:
+   * 0 means none). An acquire has no epoch of its own yet: it carries the highest one the node
+   * knows, logged as that.
    */
   private log(what: string, why?: string, epoch?: bigint, rule?: string): void {
-    const logger = this.parts.logger;
-    if (!logger.isLevelEnabled('info')) return;
     const view = this.core.view(this.parts.clock.now());
     const tenure = epoch ?? view.epoch;
+    const event = EVENT_OF[what];
+    if (event !== undefined) {
+      const shown = tenure === 0n ? view.knownEpoch : tenure;
+      this.parts.onEvent?.({ event, epoch: shown.toString(), rule: rule ?? '', why: why ?? what });
+    }
+    const logger = this.parts.logger;
+    if (!logger.isLevelEnabled('info')) return;
     const epochs =
       what === 'acquire'
         ? { knownEpoch: view.knownEpoch.toString() }

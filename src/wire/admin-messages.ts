@@ -1,4 +1,5 @@
 /** witness.v1.Admin's messages from the witness core's vocabulary. */
+import type { LeaseWatchEvent } from '../core/witness/lease-watch';
 import type { EventKind, GroupView, LeaseAnswer } from '../core/witness/types';
 import type { GroupEvent } from '../gen/witness/v1/GroupEvent';
 
@@ -35,5 +36,20 @@ export function toWireEvent(kind: EventKind, answer: LeaseAnswer, node: string, 
     message: answer.message,
     rule,
     holder: answer.holder,
+    countdownMs: 0,
+  };
+}
+
+/** A lease-watch event (design §18.2): about the holder, which is the node it names. */
+export function toWireWatchEvent(event: LeaseWatchEvent): EventBody {
+  return {
+    group: event.group,
+    kind: toWireEventKind(event.kind),
+    node: event.holder,
+    epoch: event.epoch.toString(),
+    message: event.message,
+    rule: event.rule,
+    holder: event.holder,
+    countdownMs: event.countdownMs,
   };
 }

@@ -4,6 +4,7 @@
  * proto-loader hands over an unknown enum number as a number.
  */
 import type { WorkloadPhase } from '../core/sidecar/types';
+import type { LeaseWatchKind } from '../core/witness/lease-watch';
 import type { EventKind, NodeRole, RefusalReason, Verdict } from '../core/witness/types';
 import type { EventKind__Output as WireEventKind } from '../gen/witness/v1/EventKind';
 import type { RefusalReason__Output as WireRefusalReason } from '../gen/witness/v1/RefusalReason';
@@ -40,7 +41,10 @@ const EVENT = {
   adopted: 'EVENT_KIND_ADOPTED',
   refused: 'EVENT_KIND_REFUSED',
   intent: 'EVENT_KIND_INTENT',
-} as const satisfies Record<EventKind, WireEventKind>;
+  'holder-silent': 'EVENT_KIND_HOLDER_SILENT',
+  'holder-returned': 'EVENT_KIND_HOLDER_RETURNED',
+  'lease-expired': 'EVENT_KIND_LEASE_EXPIRED',
+} as const satisfies Record<EventKind | LeaseWatchKind, WireEventKind>;
 
 const PHASE = {
   stopped: 'WORKLOAD_PHASE_STOPPED',
@@ -80,7 +84,7 @@ export function fromWireReason(field: string, reason: unknown): RefusalReason | 
   return fromWire(REASON, field, reason, 'must be a RefusalReason the witness sends');
 }
 
-export function toWireEventKind(kind: EventKind): WireEventKind {
+export function toWireEventKind(kind: EventKind | LeaseWatchKind): WireEventKind {
   return EVENT[kind];
 }
 

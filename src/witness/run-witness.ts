@@ -1,5 +1,6 @@
 /** `witness serve`: open the store, start the arbiter and the gRPC server, stop cleanly on signals. */
 import { performance } from 'node:perf_hooks';
+import { type AlertSettings, alertSettings } from '../config/alert-options';
 import { ConfigError, type WitnessConfig } from '../config/witness-config';
 import { transportSettings } from '../config/transport-options';
 import { openCertificates, transportName } from '../grpc/open-certificates';
@@ -26,6 +27,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
   const now = (): number => performance.now();
   // Before the store: a groups file or token that cannot be used is a configuration error (exit 2).
   const access = accessFromConfig(config, logger, now);
+  const alerts = alertSettings(config);
   const store = new FileStore(config.dataDir, {
     now,
     onBackgroundError: (error) => logger.warn({ err: error }, 'could not rewrite store.json; the next write retries'),
@@ -78,6 +80,8 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     now,
     defaultLeaseMs: config.defaultLease,
     forgetAfterMs: config.forgetAfter,
+    holderSilentAfterMs: config.holderSilentAfter,
+    alerts,
     certificates,
     onLockLost: () => stop('lost the data directory lock', 1),
     guard: access.guard,
@@ -104,11 +108,21 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
       defaultLeaseMs: config.defaultLease,
       startupGraceMs: Math.ceil(restartGrace(graceLeaseMs, bounds) + graceExtraMs),
       admission: access.mode,
+      holderSilentAfterMs: config.holderSilentAfter,
+      alerts: describeAlerts(alerts),
     },
     'witness listening',
   );
   process.on('SIGTERM', (signal) => stop(signal, 0));
   process.on('SIGINT', (signal) => stop(signal, 0));
+}
+
+/** Where alerts go, as the start-up line says it: hosts, never paths, tokens or passwords. */
+function describeAlerts(alerts: AlertSettings): string[] {
+  const webhooks = alerts.webhooks.map((url) => `webhook ${url.origin}`);
+  const mail =
+    alerts.smtp === undefined ? [] : [`smtp ${alerts.smtp.host}:${alerts.smtp.port} to ${alerts.smtp.to.join(',')}`];
+  return [...webhooks, ...mail];
 }
 
 /** What an operator must hear about the store at start. */

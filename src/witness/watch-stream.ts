@@ -95,6 +95,7 @@ function stateOf(group: string, parts: WatchParts): GroupEvent[] {
     timeUnixMs: String(Math.max(0, Math.floor(parts.wallClockMs()))),
     rule: '',
     holder: view.holder,
+    countdownMs: 0,
   });
   if (group !== '') return parts.arbiter.has(group) ? [state(parts.arbiter.view(group, now))] : [];
   const messages: GroupEvent[] = [];

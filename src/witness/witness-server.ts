@@ -13,11 +13,14 @@ import type { Logger } from '../log/logger';
 import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
 import { type CallGuard, ServiceEdge } from '../wire/service-edge';
 import { strictDeserializers } from '../wire/strict-deserializers';
+import type { AlertSettings } from '../config/alert-options';
 import { adminHandlers } from './admin-service';
+import { AlertDispatcher } from './alerts/alert-dispatcher';
 import { ArbitrationService } from './arbitration-service';
 import { durableStore } from './decision-store';
 import { EventHub } from './event-hub';
 import { GroupJanitor } from './group-janitor';
+import { LeaseWatchTimer } from './lease-watch-timer';
 import type { LockLostError } from './store/data-dir-lock';
 import { StoreHealth } from './store-health';
 import type { WitnessStore } from './store/witness-store';
@@ -49,6 +52,10 @@ export interface WitnessServerParts {
   readonly defaultLeaseMs: number;
   /** Silence after which an unheld group is forgotten; 0 never forgets. */
   readonly forgetAfterMs: number;
+  /** Silence of a holder after which the countdown to a takeover is announced (design §18.2); 0: never. */
+  readonly holderSilentAfterMs: number;
+  /** Where chosen events are sent (design §18.3). */
+  readonly alerts: AlertSettings;
   /** TLS certificates (reloaded when their files change); undefined: plaintext. */
   readonly certificates: ReloadingCertificates | undefined;
   /** The store lost its lock: the witness must stop (run-witness exits). */
@@ -64,6 +71,8 @@ export class WitnessServer {
   private readonly streams: StreamRegistry;
   private readonly storeHealth: StoreHealth;
   private readonly janitor: GroupJanitor;
+  private readonly leaseWatch: LeaseWatchTimer;
+  private readonly alerts: AlertDispatcher;
 
   constructor(private readonly parts: WitnessServerParts) {
     this.server = new grpc.Server({ ...SERVER_OPTIONS, ...limitServerOptions(parts.limits) });
@@ -91,6 +100,9 @@ export class WitnessServer {
       onWriteFailed: (error) => this.storeHealth.writeFailed(error),
     });
     this.janitor = new GroupJanitor(parts.arbiter, service, parts.logger, parts.now, parts.forgetAfterMs);
+    this.leaseWatch = new LeaseWatchTimer(parts.arbiter, events, parts.logger, parts.now, parts.holderSilentAfterMs);
+    this.alerts = new AlertDispatcher(parts.alerts, parts.logger);
+    this.alerts.listen(events);
     this.server.addService(
       strictDeserializers(grpcObject.witness.v1.Witness.service, 'witness.v1.Witness', maxRequest),
       witnessHandlers(service, this.streams, this.edge('witness.v1.Witness')),
@@ -117,6 +129,7 @@ export class WitnessServer {
     const port = await bindServer(this.server, address, serverCredentials(this.parts.certificates));
     this.storeHealth.start();
     this.janitor.start();
+    this.leaseWatch.start();
     return port;
   }
 
@@ -124,11 +137,14 @@ export class WitnessServer {
   async shutdown(): Promise<void> {
     this.storeHealth.stop();
     this.janitor.stop();
+    this.leaseWatch.stop();
     this.setServing(false);
     this.streams.endAll();
     await shutdownGracefully(this.server, SHUTDOWN_GRACE_MS, () =>
       this.parts.logger.warn('calls still in flight after the shutdown grace; cutting them'),
     );
+    // After the last calls: their events may still be alerts.
+    this.alerts.close();
   }
 
   private edge(service: (typeof SERVED_SERVICES)[number]): ServiceEdge {

@@ -1,24 +1,21 @@
-/**
- * Tests that make certificates need the openssl command. Without it they are skipped, saying why
- * and how to install it; under CI=true a missing openssl fails instead, so CI never passes by
- * skipping them (.ci/run installs the package).
- */
-import { spawnSync } from 'node:child_process';
+/** Tests that make certificates need the openssl command (see require-tool.ts). */
+import { type OsTool, requireTool, toolAvailable } from './require-tool';
 
-export const OPENSSL_WHY =
-  'the openssl command is not on PATH: these tests make their certificates with it at test time ' +
-  '(witness certs init); install it with apt-get install openssl';
+const OPENSSL: OsTool = {
+  name: 'openssl',
+  probe: [process.env.OPENSSL ?? 'openssl', 'version'],
+  why:
+    'the openssl command is not on PATH: these tests make their certificates with it at test time ' +
+    '(witness certs init); install it with apt-get install openssl',
+};
+
+export const OPENSSL_WHY = OPENSSL.why;
 
 export function opensslAvailable(): boolean {
-  const result = spawnSync(process.env.OPENSSL ?? 'openssl', ['version'], { stdio: 'ignore' });
-  return result.error === undefined && result.status === 0;
+  return toolAvailable(OPENSSL);
 }
 
 /** Call from a `before` hook: returns if openssl runs, else skips the suite (or throws under CI=true). */
 export function requireOpenssl(context: Mocha.Context): void {
-  if (opensslAvailable()) return;
-  if (process.env.CI === 'true')
-    throw new Error(`${OPENSSL_WHY} (CI=true: a missing openssl is a failure, not a skip)`);
-  process.stderr.write(`      skipped: ${OPENSSL_WHY}\n`);
-  context.skip();
+  requireTool(context, OPENSSL);
 }

@@ -33,6 +33,30 @@ describe('sidecar core', () => {
       expect(h.core('s').view(h.now).workload).to.equal('running');
     });
 
+    it('auto: the returning primary shows the fail-back it waits for, counting down to its ask (failbackInMs)', () => {
+      const h = afterTakeover();
+      expect(h.core('s').view(h.now).failbackInMs, 'the secondary never fails back').to.equal(-1);
+      h.startSidecar('p');
+      const back = h.now;
+      expect(h.core('p').view(h.now).failbackInMs, 'before it hears the peer run').to.equal(-1);
+      h.runUntilTrue(() => h.core('p').view(h.now).failbackInMs >= 0, back + 10 * P.heartbeatMs);
+      const first = h.core('p').view(h.now).failbackInMs;
+      expect(first)
+        .to.be.above(P.failbackDelayMs - 10 * P.heartbeatMs)
+        .and.at.most(P.failbackDelayMs);
+      h.runUntil(h.now + 1000);
+      expect(h.core('p').view(h.now).failbackInMs).to.be.closeTo(first - 1000, 1);
+      h.runUntilTrue(() => h.log.some((e) => e.node === 'p' && e.kind === 'running' && e.t >= back), back + 10_000);
+      expect(h.core('p').view(h.now).failbackInMs, 'once it runs again').to.equal(-1);
+    });
+
+    it('manual: nothing is pending (failbackInMs -1) while the secondary runs', () => {
+      const h = afterTakeover({ p: { failback: 'manual' }, s: { failback: 'manual' } });
+      h.startSidecar('p');
+      h.runUntil(h.now + 5000);
+      expect(h.core('p').view(h.now).failbackInMs).to.equal(-1);
+    });
+
     it('auto: the returning primary asks after failbackDelayMs; the secondary stops, then releases; the primary then acquires and starts', () => {
       const h = afterTakeover();
       const sEpoch = h.core('s').view(h.now).epoch;

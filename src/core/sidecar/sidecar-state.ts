@@ -344,16 +344,9 @@ export abstract class SidecarState {
   /** The preferred primary, standing by while the secondary runs, asks for the group back. */
   protected wantsHandback(now: number): boolean {
     return (
-      this.settings.role === 'primary' &&
-      this.settings.failback === 'auto' &&
-      // A node that tells its peer to take the group over does not also ask for it back.
-      !this.handingOver(now) &&
-      !this.leaving &&
-      !this.inMaintenance &&
-      this.workload === 'stopped' &&
+      this.failbackPending(now) &&
       now >= this.ineligibleUntil &&
       now - this.lastWitnessHeard < this.settings.timeoutMs &&
-      this.peerActiveSince !== NEVER &&
       now - this.peerActiveSince >= this.settings.failbackDelayMs
     );
   }
@@ -391,7 +384,24 @@ export abstract class SidecarState {
       peerLeaseMs: running ? remainingMs(this.peerLeaseUntil, now) : 0,
       lastDecision: this.lastDecision,
       lastRule: this.lastRule,
+      failbackInMs: this.failbackPending(now)
+        ? remainingMs(this.peerActiveSince + this.settings.failbackDelayMs, now)
+        : -1,
     };
+  }
+
+  /** A fail-back waits for its delay (wantsHandback adds the rest of what it needs then). */
+  protected failbackPending(now: number): boolean {
+    return (
+      this.settings.role === 'primary' &&
+      this.settings.failback === 'auto' &&
+      // A node that tells its peer to take the group over does not also ask for it back.
+      !this.handingOver(now) &&
+      !this.leaving &&
+      !this.inMaintenance &&
+      this.workload === 'stopped' &&
+      this.peerActiveSince !== NEVER
+    );
   }
 
   /** When the watchdog must start stopping the workload if the sidecar says nothing more. */

@@ -98,4 +98,9 @@ export interface SidecarView {
   /** The reason of the last action (or standby verdict), and the row that decided it ('' before the first). */
   readonly lastDecision: string;
   readonly lastRule: string;
+  /**
+   * The preferred primary, stopped while its peer runs under auto fail-back: how long until it asks
+   * for the group back, if it stays healthy (design §9.4); -1 when no fail-back is pending.
+   */
+  readonly failbackInMs: number;
 }

@@ -37,6 +37,7 @@ import type {
   ExpectedRecord,
   GroupView,
   HeartbeatInput,
+  HoldingSnapshot,
   LeaseAnswer,
   NodeRole,
   OperatorInput,
@@ -325,6 +326,20 @@ export class Arbiter {
 
   has(groupName: string): boolean {
     return this.groups.has(groupName);
+  }
+
+  /**
+   * Each group someone holds, with the end of its lease and when its holder was last heard (the
+   * witness's start when it has not been heard since): what the lease watch sweeps (design §18.2).
+   * What the disk has: a decision on its way there is not shown.
+   */
+  forEachHolding(visit: (holding: HoldingSnapshot) => void): void {
+    for (const [group, state] of this.groups) {
+      const { holder, epoch, holdUntil } = state.holding;
+      if (holder === '') continue;
+      const node = state.nodes.get(holder);
+      visit({ group, holder, epoch, holdUntil, heardAt: node?.lastSeen ?? this.startedAt, role: node?.role });
+    }
   }
 
   view(groupName: string, now: number): GroupView {

@@ -4,6 +4,7 @@
  * logged with every decision and printed by `witness rules`. Read this file against design §6:
  * every way the witness can answer is listed here, and nothing else decides.
  */
+import { LEASE_WATCH_RULES } from './lease-watch';
 import { MAINTENANCE_RULES, type OperatorRule, SWITCHOVER_RULES } from './operator-rules';
 import type { RefusalReason } from './types';
 
@@ -181,5 +182,9 @@ export function describeRules(): string {
     table('Release', RELEASE_RULES),
     table('Operator: maintenance on/off (Admin.SetMaintenance)', MAINTENANCE_RULES),
     table('Operator: switchover (Admin.Switchover)', SWITCHOVER_RULES),
+    `Lease watch (events only, between requests; design §18.2)\n` +
+      Object.values(LEASE_WATCH_RULES)
+        .map((r) => `  ${r.name.padEnd(30)} -> ${`event ${r.kind}`.padEnd(24)} ${r.why}`)
+        .join('\n'),
   ].join('\n\n');
 }

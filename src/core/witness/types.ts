@@ -120,3 +120,16 @@ export interface GroupView {
   /** A switchover is asked of the holder of this epoch; 0n when none. */
   readonly switchoverEpoch: bigint;
 }
+
+/** A held group as the lease watch sees it (Arbiter.forEachHolding). */
+export interface HoldingSnapshot {
+  readonly group: string;
+  readonly holder: string;
+  readonly epoch: bigint;
+  /** Witness-side end of the holder's lease. */
+  readonly holdUntil: number;
+  /** When the holder was last heard, or the witness started when it has not been since. */
+  readonly heardAt: number;
+  /** undefined when the holder has not been heard since the witness started. */
+  readonly role: NodeRole | undefined;
+}

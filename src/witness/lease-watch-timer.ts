@@ -1,0 +1,54 @@
+/**
+ * Sweeps the lease watch (design §18.2) on a timer and publishes what it finds as events, logged
+ * with group, node and epoch like every arbitration event. A sweep reads memory only: it never
+ * waits for the store and never holds a request back.
+ */
+import type { Arbiter } from '../core/witness/arbiter';
+import { LeaseWatch } from '../core/witness/lease-watch';
+import type { Logger } from '../log/logger';
+import { toWireWatchEvent } from '../wire/admin-messages';
+import type { EventHub } from './event-hub';
+
+/** A sweep at least this often, so that an event is at most this late (10,000 groups: well under 1 ms). */
+const SWEEP_EVERY_MS = 100;
+
+export class LeaseWatchTimer {
+  private readonly watch: LeaseWatch;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly arbiter: Arbiter,
+    private readonly events: EventHub,
+    private readonly logger: Logger,
+    private readonly now: () => number,
+    silentAfterMs: number,
+  ) {
+    this.watch = new LeaseWatch(silentAfterMs);
+  }
+
+  start(): void {
+    this.timer = setInterval(() => this.sweep(), SWEEP_EVERY_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  sweep(): void {
+    for (const event of this.watch.sweep(this.now(), (visit) => this.arbiter.forEachHolding(visit))) {
+      this.logger.info(
+        {
+          group: event.group,
+          node: event.holder,
+          epoch: event.epoch.toString(),
+          event: event.kind,
+          rule: event.rule,
+          countdownMs: event.countdownMs,
+        },
+        event.message,
+      );
+      this.events.publish(toWireWatchEvent(event));
+    }
+  }
+}
