@@ -14,6 +14,8 @@ import { runSidecar } from '../sidecar/run-sidecar';
 import { runWitness } from '../witness/run-witness';
 import {
   EVENTS_COMMAND,
+  FAILBACK_COMMAND,
+  failbackHelp,
   eventsHelp,
   loadMaintenanceConfig,
   loadOperatorConfig,
@@ -24,7 +26,7 @@ import {
   switchoverHelp,
 } from '../config/operator-config';
 import { runEvents } from './events-command';
-import { runMaintenance, runSwitchover } from './operator-action-command';
+import { runFailback, runMaintenance, runSwitchover } from './operator-action-command';
 import { runStatus } from './status-command';
 
 const USAGE = `Usage: witness <command> [options]
@@ -37,6 +39,7 @@ Commands:
   events  Print the witness's latest arbitration events (--follow: then new ones as they happen).
   maintenance  on|off --group G --node N: a node in maintenance hands over and is granted nothing.
   switchover  --group G: the active node hands the group to its peer, which takes over at once.
+  failback  auto|manual|node --group G: the group's fail-back policy, over the sidecars' own.
   tables  Print the sidecar's decision rules, in order, and the VOLTTRON tables.
   rules   Print the rules the witness decides by, in the order it tries them.
   help    Print this help; witness help <command> prints one command's help.
@@ -132,6 +135,22 @@ const commands = new Map<string, Command>([
           );
         }
         return runMaintenance(loadMaintenanceConfig(rest, env), onOff === 'on', print);
+      },
+    },
+  ],
+  [
+    'failback',
+    {
+      help: failbackHelp,
+      run: (args, env) => {
+        const [policy, ...rest] = args;
+        if (policy !== 'auto' && policy !== 'manual' && policy !== 'node') {
+          throw new ConfigError(
+            '',
+            `failback takes auto, manual or node first: witness failback manual --group G; got ${policy ?? 'nothing'}`,
+          );
+        }
+        return runFailback(loadSwitchoverConfig(rest, env, FAILBACK_COMMAND), policy, print);
       },
     },
   ],

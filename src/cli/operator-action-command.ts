@@ -1,6 +1,6 @@
 /**
- * `witness maintenance on|off` and `witness switchover`: an operator's request to the witness
- * (design §9.6), answered with the group as it is then. A refusal is the witness's gRPC status,
+ * `witness maintenance on|off`, `witness switchover` and `witness failback`: an operator's request
+ * to the witness (design §9.4, §9.6), answered with the group as it is then. A refusal is the witness's gRPC status,
  * printed, exit 1.
  */
 import type * as grpc from '@grpc/grpc-js';
@@ -19,6 +19,22 @@ export async function runMaintenance(
   const request = { group: config.group, node: config.node, on, force: config.force === 'true' };
   await ask(config, out, 'SetMaintenance', (admin, done) =>
     admin.client.SetMaintenance(request, admin.metadata(), admin.deadline(), done),
+  );
+}
+
+/** `witness failback auto|manual|node`: the group's fail-back policy (design §9.4). */
+export async function runFailback(
+  config: SwitchoverConfig,
+  policy: 'auto' | 'manual' | 'node',
+  out: (text: string) => void,
+): Promise<void> {
+  const wire = {
+    auto: 'FAILBACK_POLICY_AUTO',
+    manual: 'FAILBACK_POLICY_MANUAL',
+    node: 'FAILBACK_POLICY_UNSPECIFIED',
+  } as const;
+  await ask(config, out, 'SetFailback', (admin, done) =>
+    admin.client.SetFailback({ group: config.group, policy: wire[policy] }, admin.metadata(), admin.deadline(), done),
   );
 }
 

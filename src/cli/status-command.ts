@@ -43,6 +43,12 @@ async function groups(admin: AdminConnection, config: OperatorConfig): Promise<G
   return all;
 }
 
+/** The group's policy; '-' where each sidecar's own --failback holds. */
+const FAILBACK_SHOWN: Readonly<Record<string, string>> = {
+  FAILBACK_POLICY_AUTO: 'auto',
+  FAILBACK_POLICY_MANUAL: 'manual',
+};
+
 /** The groups as a table, one line per node (or as GroupStatus JSON lines); also what the operator actions print. */
 export function renderGroups(list: readonly GroupStatus__Output[], json: boolean): string {
   if (json) return list.map((g) => JSON.stringify(g)).join('\n');
@@ -62,9 +68,11 @@ export function renderGroups(list: readonly GroupStatus__Output[], json: boolean
       n.node === '-' ? '-' : `${n.lastSeenMsAgo} ms ago`,
       n.holds ? `${lease}${grace}${switchover}` : grace.trim() || '-',
       n.maintenance ? 'yes' : 'no',
+      FAILBACK_SHOWN[g.failback] ?? '-',
     ]);
   });
-  return textTable(['GROUP', 'NODE', 'ROLE', 'HOLDS', 'EPOCH', 'LAST HEARD', 'LEASE LEFT', 'MAINTENANCE'], rows);
+  const header = ['GROUP', 'NODE', 'ROLE', 'HOLDS', 'EPOCH', 'LAST HEARD', 'LEASE LEFT', 'MAINTENANCE', 'FAILBACK'];
+  return textTable(header, rows);
 }
 
 function reprintOnEvents(admin: AdminConnection, config: OperatorConfig, out: (text: string) => void): Promise<void> {

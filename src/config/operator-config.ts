@@ -158,9 +158,18 @@ export const SWITCHOVER_COMMAND: CommandSpec<SwitchoverConfig> = {
   schema: switchoverSchema(),
 };
 
-/** `witness switchover ...`: the group is required. */
-export function loadSwitchoverConfig(argv: readonly string[], env: NodeJS.ProcessEnv): SwitchoverConfig {
-  return requireGroup(checkConnection(loadConfig(SWITCHOVER_COMMAND, argv, env)));
+export const FAILBACK_COMMAND: CommandSpec<SwitchoverConfig> = {
+  command: 'witness failback',
+  schema: switchoverSchema(),
+};
+
+/** `witness switchover ...` and `witness failback ...`: the group is required. */
+export function loadSwitchoverConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  spec: CommandSpec<SwitchoverConfig> = SWITCHOVER_COMMAND,
+): SwitchoverConfig {
+  return requireGroup(checkConnection(loadConfig(spec, argv, env)));
 }
 
 /** `witness maintenance on|off ...`: the group and the node are required. */
@@ -231,6 +240,19 @@ export function maintenanceHelp(): string {
       "once. Refused for an active node whose peer was not heard within the witness's default lease,\n" +
       'unless --force (then the workload stops and nobody takes over). Durable at the witness: it\n' +
       'survives a restart. Needs the operator write role. Prints the group as `witness status` does.',
+    notes: [EXIT_CODES],
+  });
+}
+
+export function failbackHelp(): string {
+  return renderHelp(FAILBACK_COMMAND, {
+    usage: 'witness failback auto|manual|node --group G [options]',
+    description:
+      "Sets the group's fail-back policy at the witness (design §9.4), overriding each sidecar's own\n" +
+      '--failback from their next heartbeat: auto, the preferred primary takes the group back once\n' +
+      'healthy for its --failback-delay (a hand-over, no lease waited out); manual, never by itself\n' +
+      "(as pg_auto_failover and Patroni do); node, each sidecar's own --failback again. Durable at the\n" +
+      'witness. Needs the operator write role. Prints the group as `witness status` does.',
     notes: [EXIT_CODES],
   });
 }

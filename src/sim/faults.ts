@@ -3,8 +3,9 @@
  * lasts an exponential length. Partitions reset connections; blackholes and one-way cuts are
  * silent; isolation cuts a party from both others; sidecars crash (kill -9, restarted later), are
  * stopped (SIGTERM: a planned hand-over, then the process exits and starts again later) or pause
- * (SIGSTOP); the witness crashes. Operators ask for switchovers and put nodes in maintenance
- * (design §9.6) through the witness's production service, as the Admin RPCs do.
+ * (SIGSTOP); the witness crashes. Operators ask for switchovers, put nodes in maintenance and pin
+ * the group's fail-back policy (design §9.4, §9.6) through the witness's production service, as
+ * the Admin RPCs do.
  */
 import type { Network } from './network';
 import { type EpisodeKind, OPERATOR_KINDS, PARTY_NAMES, PRIMARY, SECONDARY, WITNESS } from './plan';
@@ -119,6 +120,15 @@ export class Faults {
       case 'switchover':
         witness.operate({ kind: 'switchover', group: w.plan.primary.group });
         break;
+      case 'failback-policy': {
+        // An operator pins the group's fail-back for a while, then returns it to the nodes' own.
+        const group = w.plan.primary.group;
+        witness.operate({ kind: 'failback', group, policy: f.pick(['auto', 'manual'] as const) });
+        w.at(w.t + length, () => {
+          if (!w.healed) witness.operate({ kind: 'failback', group, policy: 'node' });
+        });
+        break;
+      }
       case 'maintenance': {
         const node = (nodes[f.int(2)] as SidecarNode).settings.node;
         const group = w.plan.primary.group;

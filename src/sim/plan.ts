@@ -29,6 +29,7 @@ export const FAULT_KINDS = [
   'sidecar-sigterm',
   'switchover',
   'maintenance',
+  'failback-policy',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -44,11 +45,12 @@ export const EPISODE_KINDS = [
   'sidecar-sigterm',
   'switchover',
   'maintenance',
+  'failback-policy',
 ] as const satisfies readonly FaultKind[];
 export type EpisodeKind = (typeof EPISODE_KINDS)[number];
 
 /** Operators' requests (design §9.6): drawn, and run, from streams of their own, so schedules without them replay as before. */
-export const OPERATOR_KINDS: ReadonlySet<FaultKind> = new Set(['switchover', 'maintenance']);
+export const OPERATOR_KINDS: ReadonlySet<FaultKind> = new Set(['switchover', 'maintenance', 'failback-policy']);
 
 /** How the final failover probe takes the active node away ('sigterm': a planned hand-over, §9.5). */
 export type ProbeKind = 'crash' | 'isolate' | 'pause' | 'sigterm';

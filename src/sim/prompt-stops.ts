@@ -5,7 +5,7 @@
  * and by the stopped preferred primary asking for the group back (§9.4). S1 does not rest on these stops (the leases end the run in
  * time), so without this check nothing would notice if one were lost.
  */
-import type { PeerState, SidecarSettings, WitnessAnswer } from '../core/sidecar/types';
+import type { Failback, PeerState, SidecarSettings, WitnessAnswer } from '../core/sidecar/types';
 import type { World } from './world';
 
 /** What a node's workload process looks like to the check. */
@@ -27,12 +27,19 @@ export function witnessEndsRun(
   return `the witness answered its heartbeat under epoch ${heldEpoch} with holder '${answer.holder}' and epoch ${answer.epoch} (${answer.verdict})`;
 }
 
-/** Why what the peer says of itself ends this node's run, if it does. */
-export function peerEndsRun(settings: SidecarSettings, peer: PeerState): string | undefined {
+/**
+ * Why what the peer says of itself ends this node's run, if it does. `groupPolicy` is the fail-back
+ * policy of the witness's answer the node was last handed (design §9.4); undefined: its own.
+ */
+export function peerEndsRun(
+  settings: SidecarSettings,
+  peer: PeerState,
+  groupPolicy: Failback | undefined,
+): string | undefined {
   if (settings.mode !== 'standard') return undefined;
   const handback =
     settings.role === 'secondary' &&
-    settings.failback === 'auto' &&
+    (groupPolicy ?? settings.failback) === 'auto' &&
     peer.role === 'primary' &&
     peer.workload === 'stopped' &&
     peer.handbackRequested;

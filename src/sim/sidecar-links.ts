@@ -3,7 +3,7 @@
  * network. Requests go to the witness as wire messages and answers come back as wire messages,
  * checked with the production decoder, as over gRPC.
  */
-import type { PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
+import type { Failback, PeerReply, PeerState, SidecarSettings, WitnessAnswer } from '../core/sidecar/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import type { PeerTransport, WitnessTransport } from '../sidecar/sidecar-ports';
 import { toWireRole } from '../wire/enum-mappings';
@@ -32,6 +32,10 @@ export interface LinkContext {
   readonly onAcquire: () => void;
   /** The runtime is handed what the peer says of itself (a reply to its heartbeat). */
   readonly heardPeer: (state: PeerState) => void;
+  /** The runtime is handed a witness answer: the group's fail-back policy in it holds from now. */
+  readonly heardWitness: (answer: WitnessAnswer) => void;
+  /** The policy of the witness answer last handed to the runtime; undefined: its own --failback. */
+  readonly groupFailback: () => Failback | undefined;
   /** Runs `fn` right after the calling node next starts a workload (in the same instant). */
   readonly afterNextStart: (fn: () => void) => void;
 }
@@ -127,8 +131,12 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
       pending.fail,
     );
   };
-  const decoded = (a: LeaseAnswer__Output | undefined): ReturnType<typeof fromWireAnswer> | undefined =>
-    a === undefined ? undefined : fromWireAnswer(a);
+  const decoded = (a: LeaseAnswer__Output | undefined): ReturnType<typeof fromWireAnswer> | undefined => {
+    if (a === undefined) return undefined;
+    const answer = fromWireAnswer(a);
+    c.heardWitness(answer);
+    return answer;
+  };
   /** When this sidecar's latest Acquire failed or was refused (the acquire-retry-loop check). */
   let unanswered: { at: number; as: string; inFlightUntil: number } | undefined;
   return {
@@ -202,7 +210,7 @@ export function simPeerTransport(c: LinkContext, s: SidecarSettings): PeerTransp
       const take = (reply: PeerReply): void => {
         c.heardPeer(reply.state);
         done(reply);
-        c.afterInput(() => peerEndsRun(s, reply.state));
+        c.afterInput(() => peerEndsRun(s, reply.state, c.groupFailback()));
       };
       const pending = call<PeerReply>(c, c.world.plan.callDeadlineMs, take, undefined);
       c.network.transmit(

@@ -7,7 +7,7 @@
  * process is dead at most KILL_SETTLE_MS later.
  */
 import { KILL_SETTLE_MS } from '../core/sidecar/timing';
-import type { PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
+import type { Failback, PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
 import type { SidecarCore } from '../core/sidecar/sidecar-core';
 import type { Timers } from '../sidecar/sidecar-ports';
 import { SidecarRuntime } from '../sidecar/sidecar-runtime';
@@ -61,6 +61,8 @@ class SidecarProcess {
   lastAcquireAt = Number.NEGATIVE_INFINITY;
   /** What the peer last said of itself, as handed to this runtime (the table checks read it). */
   peerState: PeerState | undefined;
+  /** The fail-back policy of the witness answer last handed to this runtime (prompt-stops.ts). */
+  groupFailback: Failback | undefined;
   /** SIGTERM arrived: the planned hand-over runs (a second SIGTERM changes nothing). */
   handingOver = false;
 
@@ -140,6 +142,10 @@ export class SidecarNode {
       heardPeer: (state) => {
         sc.peerState = state;
       },
+      heardWitness: (answer) => {
+        sc.groupFailback = answer.failback;
+      },
+      groupFailback: () => sc.groupFailback,
       afterNextStart: (fn) => this.startWaiters.push(fn),
     };
     sc.runtime = new SidecarRuntime(this.settings, {
@@ -295,7 +301,7 @@ export class SidecarNode {
       s.peerState = state;
       const reply = s.runtime.onPeerHeartbeat(state);
       const w = this.parts.world;
-      checkStopped(w, this.name, s.workload, () => peerEndsRun(this.settings, state));
+      checkStopped(w, this.name, s.workload, () => peerEndsRun(this.settings, state, s.groupFailback));
       if (w.trace.on2)
         w.trace.log(
           2,

@@ -226,7 +226,7 @@ export class Simulation implements World {
       else if (sc?.paused === true) node.resumeSidecar(sc.inc);
     }
     if (!this.witness.up) this.witness.start(false, 'restart at heal');
-    else this.witness.endMaintenance();
+    else this.witness.endOperatorIntent();
     this.checkers.healed(healAt);
     this.at(healAt + this.plan.primary.heartbeatMs, () => this.probe(0));
   }

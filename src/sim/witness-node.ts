@@ -126,7 +126,7 @@ export class WitnessNode {
           this.crash('crash right after the store opened', w.fault.range(0, 0.5) * w.plan.primary.leaseMs);
       });
     }
-    if (w.healed) this.endMaintenance();
+    if (w.healed) this.endOperatorIntent();
     const rec = this.store.records.get(w.plan.primary.group);
     if (w.trace.on1)
       w.trace.log(
@@ -173,7 +173,11 @@ export class WitnessNode {
     const w = this.world;
     const service = this.service;
     const what =
-      input.kind === 'switchover' ? 'switchover' : `maintenance ${input.on ? 'on' : 'off'} for ${input.node}`;
+      input.kind === 'switchover'
+        ? 'switchover'
+        : input.kind === 'failback'
+          ? `fail-back policy ${input.policy}`
+          : `maintenance ${input.on ? 'on' : 'off'} for ${input.node}`;
     if (!this.up || service === undefined) {
       if (w.trace.on1) w.trace.log(1, 'W', `operator asks ${what}: witness down`);
       return;
@@ -197,9 +201,13 @@ export class WitnessNode {
     return this.store.records.get(group)?.maintenance?.includes(node) === true;
   }
 
-  /** After the heal no node stays in maintenance: asked at the heal and at every start after it. */
-  endMaintenance(): void {
+  /**
+   * After the heal no node stays in maintenance and the nodes' own fail-back policy holds again:
+   * asked at the heal and at every start after it.
+   */
+  endOperatorIntent(): void {
     const { group } = this.world.plan.primary;
+    this.operate({ kind: 'failback', group, policy: 'node' });
     for (const node of [this.world.plan.primary.node, this.world.plan.secondary.node]) {
       this.operate({ kind: 'maintenance', group, node, on: false, force: false });
     }

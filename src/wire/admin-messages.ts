@@ -6,7 +6,7 @@ import type { GroupEvent } from '../gen/witness/v1/GroupEvent';
 /** An event as the arbitration shell tells it: the witness's event history adds id and time. */
 export type EventBody = Omit<GroupEvent, 'id' | 'timeUnixMs'>;
 import type { GroupStatus } from '../gen/witness/v1/GroupStatus';
-import { toWireEventKind, toWireRole } from './enum-mappings';
+import { toWireEventKind, toWireFailback, toWireRole } from './enum-mappings';
 
 export function toWireGroupStatus(view: GroupView): GroupStatus {
   return {
@@ -23,6 +23,7 @@ export function toWireGroupStatus(view: GroupView): GroupStatus {
       maintenance: n.maintenance,
     })),
     switchoverEpoch: view.switchoverEpoch.toString(),
+    failback: toWireFailback(view.failback),
   };
 }
 

@@ -5,13 +5,19 @@
  */
 import type { WorkloadPhase } from '../core/sidecar/types';
 import type { LeaseWatchKind } from '../core/witness/lease-watch';
-import type { EventKind, NodeRole, RefusalReason, Verdict } from '../core/witness/types';
+import type { EventKind, FailbackPolicy, NodeRole, RefusalReason, Verdict } from '../core/witness/types';
+import type { FailbackPolicy__Output as WireFailbackPolicy } from '../gen/witness/v1/FailbackPolicy';
 import type { EventKind__Output as WireEventKind } from '../gen/witness/v1/EventKind';
 import type { RefusalReason__Output as WireRefusalReason } from '../gen/witness/v1/RefusalReason';
 import type { Role__Output as WireRole } from '../gen/witness/v1/Role';
 import type { Verdict__Output as WireVerdict } from '../gen/witness/v1/Verdict';
 import type { WorkloadPhase__Output as WireWorkloadPhase } from '../gen/witness/v1/WorkloadPhase';
 import { invalid } from './wire-error';
+
+const FAILBACK = {
+  auto: 'FAILBACK_POLICY_AUTO',
+  manual: 'FAILBACK_POLICY_MANUAL',
+} as const satisfies Record<FailbackPolicy, WireFailbackPolicy>;
 
 const ROLE = {
   primary: 'ROLE_PRIMARY',
@@ -82,6 +88,16 @@ export function toWireReason(reason: RefusalReason | undefined): WireRefusalReas
 export function fromWireReason(field: string, reason: unknown): RefusalReason | undefined {
   if (reason === 'REFUSAL_REASON_UNSPECIFIED') return undefined;
   return fromWire(REASON, field, reason, 'must be a RefusalReason the witness sends');
+}
+
+/** FAILBACK_POLICY_UNSPECIFIED: each sidecar's own --failback. */
+export function toWireFailback(policy: FailbackPolicy | undefined): WireFailbackPolicy {
+  return policy === undefined ? 'FAILBACK_POLICY_UNSPECIFIED' : FAILBACK[policy];
+}
+
+export function fromWireFailback(field: string, policy: unknown): FailbackPolicy | undefined {
+  if (policy === 'FAILBACK_POLICY_UNSPECIFIED') return undefined;
+  return fromWire(FAILBACK, field, policy, 'must be FAILBACK_POLICY_UNSPECIFIED, _AUTO or _MANUAL');
 }
 
 export function toWireEventKind(kind: EventKind | LeaseWatchKind): WireEventKind {

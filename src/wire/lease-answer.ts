@@ -6,7 +6,15 @@
 import type { WitnessAnswer } from '../core/sidecar/types';
 import type { LeaseAnswer } from '../core/witness/types';
 import type { LeaseAnswer as WireLeaseAnswer, LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
-import { fromWireReason, fromWireVerdict, toWireReason, toWireVerdict } from './enum-mappings';
+import type { FailbackPolicy } from '../core/witness/types';
+import {
+  fromWireFailback,
+  fromWireReason,
+  fromWireVerdict,
+  toWireFailback,
+  toWireReason,
+  toWireVerdict,
+} from './enum-mappings';
 import { optionalId, requireEpoch, requireId } from './validate-request';
 import { invalid } from './wire-error';
 
@@ -26,6 +34,7 @@ export function toWireAnswer(answer: LeaseAnswer, sequence: string): WireLeaseAn
     sequence,
     handOver: answer.handOver,
     maintenance: answer.maintenance,
+    failback: toWireFailback(answer.failback),
   };
 }
 
@@ -45,7 +54,14 @@ export function fromWireAnswer(answer: LeaseAnswer__Output): WitnessAnswer & { r
     retryAfterMs: requireUint32('retry_after_ms', answer.retryAfterMs),
     handOver: answer.handOver,
     maintenance: answer.maintenance,
+    ...failbackOf(answer.failback),
   };
+}
+
+/** Absent when the group has no policy of its own, as the core's answers are. */
+function failbackOf(wire: unknown): { readonly failback?: FailbackPolicy } {
+  const failback = fromWireFailback('failback', wire);
+  return failback === undefined ? {} : { failback };
 }
 
 function requireUint32(field: string, value: number): number {

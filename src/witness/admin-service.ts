@@ -4,6 +4,7 @@ import type { OperatorInput } from '../core/witness/types';
 import type { AdminHandlers } from '../gen/witness/v1/Admin';
 import type { GroupStatus } from '../gen/witness/v1/GroupStatus';
 import { toWireGroupStatus } from '../wire/admin-messages';
+import { fromWireFailback } from '../wire/enum-mappings';
 import type { ServiceEdge } from '../wire/service-edge';
 import { optionalId, requireId, requireWellFormed } from '../wire/validate-request';
 import { invalid } from '../wire/wire-error';
@@ -77,6 +78,14 @@ export function adminHandlers(
     Switchover: edge.unary('Switchover', (request) =>
       operated({ kind: 'switchover', group: requireId('group', requireWellFormed(request).group) }),
     ),
+    SetFailback: edge.unary('SetFailback', (request) => {
+      const { group, policy } = requireWellFormed(request);
+      return operated({
+        kind: 'failback',
+        group: requireId('group', group),
+        policy: fromWireFailback('policy', policy) ?? 'node',
+      });
+    }),
     Watch: edge.serverStream('Watch', (call, fail) =>
       watch(call, fail, { arbiter, events, streams, now, wallClockMs, backlog: watchBacklog }),
     ),

@@ -84,7 +84,7 @@ describe('e2e: switchover and maintenance, asked of the witness', function () {
     await steady(c);
     const on = await operator(c, ['maintenance', 'on', '--group', 'g1', '--node', 'a']);
     expect((await on.exited).code, on.output(20)).to.equal(0);
-    expect(on.stdoutLines[0]).to.match(/MAINTENANCE$/);
+    expect(on.stdoutLines[0]).to.match(/MAINTENANCE {2}FAILBACK$/);
     await c.waitFor('b runs the workload', () => c.intervalsOf('b').length > 0, TIMEOUT_MS);
     expect(c.logged('b', 'acquire').map((l) => l.rule)).to.deep.equal(['acquire-peer-hands-over']);
 
@@ -100,6 +100,30 @@ describe('e2e: switchover and maintenance, asked of the witness', function () {
     expect((await off.exited).code, off.output(20)).to.equal(0);
     expect(await maintenanceOf(c, 'a')).to.equal(false);
     await c.waitFor('a runs again (fail-back)', () => c.intervalsOf('a').length > 1, STEP_MS + LEASE_MS);
+    c.assertNoOverlaps();
+  });
+
+  it("fail-back policy: manual at the witness keeps a off after a switchover, through a witness restart; 'node' lets it take the group back", async () => {
+    const c = await coldStart({ leaseMs: LEASE_MS, timeoutMs: TIMEOUT_MS, heartbeatMs: HEARTBEAT_MS });
+    await steady(c);
+    const manual = await operator(c, ['failback', 'manual', '--group', 'g1']);
+    expect((await manual.exited).code, manual.output(20)).to.equal(0);
+    expect(manual.stdoutLines[1]).to.match(/manual$/);
+    const asked = await operator(c, ['switchover', '--group', 'g1']);
+    expect((await asked.exited).code, asked.output(20)).to.equal(0);
+    await c.waitFor('b runs the workload', () => c.intervalsOf('b').length > 0, TIMEOUT_MS + LEASE_MS);
+    await c.restart('witness');
+    await new Promise((resolve) => setTimeout(resolve, 2 * FAILBACK_DELAY_MS + TIMEOUT_MS));
+    expect(c.intervalsOf('a').length, "a's own --failback auto is overridden: it ran once").to.equal(1);
+    const status = await operator(c, ['status', '--json', '--group', 'g1']);
+    expect(JSON.parse(status.stdoutLines[0]!)).to.include({ failback: 'FAILBACK_POLICY_MANUAL' });
+
+    const own = await operator(c, ['failback', 'node', '--group', 'g1']);
+    expect((await own.exited).code, own.output(20)).to.equal(0);
+    await c.waitFor('a takes the group back', () => c.intervalsOf('a').length > 1, FAILBACK_DELAY_MS + STEP_MS);
+    expect(c.logged('a', 'failback-scheduled').length, 'announced once, after the policy was lifted').to.equal(1);
+    const bad = await operator(c, ['failback', 'sometimes', '--group', 'g1']);
+    expect((await bad.exited).code).to.equal(2);
     c.assertNoOverlaps();
   });
 

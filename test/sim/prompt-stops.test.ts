@@ -37,14 +37,20 @@ describe('simulator: the stops that are asked for (L3)', () => {
 
   it('the stopped preferred primary asking for the group back ends the run of a secondary with auto fail-back', () => {
     const asks: PeerState = { ...peerState('p', 'stopped', 3n), handbackRequested: true };
-    expect(peerEndsRun(S, asks)).to.match(/asks for the group back/);
-    expect(peerEndsRun({ ...S, failback: 'manual' }, asks)).to.equal(undefined);
-    expect(peerEndsRun(S, { ...asks, workload: 'running' })).to.equal(undefined);
-    expect(peerEndsRun(S, { ...asks, handbackRequested: false })).to.equal(undefined);
-    expect(peerEndsRun(P, { ...asks, node: 's', role: 'secondary' })).to.equal(undefined);
+    expect(peerEndsRun(S, asks, undefined)).to.match(/asks for the group back/);
+    expect(peerEndsRun({ ...S, failback: 'manual' }, asks, undefined)).to.equal(undefined);
+    expect(peerEndsRun(S, { ...asks, workload: 'running' }, undefined)).to.equal(undefined);
+    expect(peerEndsRun(S, { ...asks, handbackRequested: false }, undefined)).to.equal(undefined);
+    expect(peerEndsRun(P, { ...asks, node: 's', role: 'secondary' }, undefined)).to.equal(undefined);
+  });
+
+  it("the group's policy at the witness wins over the secondary's own --failback", () => {
+    const asks: PeerState = { ...peerState('p', 'stopped', 3n), handbackRequested: true };
+    expect(peerEndsRun(S, asks, 'manual')).to.equal(undefined);
+    expect(peerEndsRun({ ...S, failback: 'manual' }, asks, 'auto')).to.match(/asks for the group back/);
   });
 
   it('a peer that says it runs a newer epoch ends nothing (design §2.1: only a broken message says so)', () => {
-    expect(peerEndsRun(P, peerState('s', 'running', 99n))).to.equal(undefined);
+    expect(peerEndsRun(P, peerState('s', 'running', 99n), undefined)).to.equal(undefined);
   });
 });

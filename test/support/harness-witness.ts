@@ -10,7 +10,7 @@ import { generationFromWallClock } from '../../src/core/epoch';
 import type { WitnessAnswer } from '../../src/core/sidecar/types';
 import { Arbiter, type ArbiterConfig } from '../../src/core/witness/arbiter';
 import { ArbitrationError } from '../../src/core/witness/errors';
-import type { DurableGroup, GroupView, NodeRole } from '../../src/core/witness/types';
+import type { DurableGroup, GroupView, NodeRole, OperatorInput } from '../../src/core/witness/types';
 import type { LeaseAnswer__Output } from '../../src/gen/witness/v1/LeaseAnswer';
 import { fromWireAnswer } from '../../src/wire/lease-answer';
 import { ArbitrationService, type Outcome } from '../../src/witness/arbitration-service';
@@ -47,6 +47,16 @@ export class HarnessWitness {
   /** What the witness holds for the group, read straight from its Arbiter. */
   view(now: number): GroupView {
     return this.arbiter.view(GROUP, now);
+  }
+
+  /** An operator's request (design §9.4, §9.6), as Admin makes it; throws the refusal. */
+  operate(input: OperatorInput): void {
+    let outcome: Outcome | undefined;
+    this.service.operate(input, (o) => {
+      outcome = o;
+    });
+    if (outcome === undefined) throw new Error('the witness did not answer at once');
+    if (!outcome.ok) throw outcome.error;
   }
 
   renew(

@@ -162,4 +162,39 @@ describe('Arbiter: operator requests (maintenance, switchover)', () => {
       expect(a.view(G, later).switchoverEpoch, 'nothing changed').to.equal(0n);
     });
   });
+
+  describe('fail-back policy (design §9.4)', () => {
+    const failback = (a: Arbiter, policy: 'auto' | 'manual' | 'node', now: number): Decision =>
+      a.operate({ kind: 'failback', group: G, policy }, now);
+
+    it("is durable, carried in every node's answers, and 'node' returns to the sidecars' own", () => {
+      const { a, t, e } = withHolder();
+      const d = failback(a, 'manual', t + 10);
+      expect(d.rule).to.equal('set-failback-policy');
+      expect(d.event).to.equal('intent');
+      expect(d.persist?.record).to.deep.equal({ group: G, holder: P, epoch: e, failback: 'manual' });
+      expect(hb(a, P, t + 20, e).answer.failback).to.equal('manual');
+      expect(hb(a, S, t + 20).answer.failback).to.equal('manual');
+      expect(a.view(G, t + 20).failback).to.equal('manual');
+      const same = failback(a, 'manual', t + 30);
+      expect(same.persist, 'the same policy again writes nothing').to.equal(undefined);
+      const back = failback(a, 'node', t + 40);
+      expect(back.persist?.record).to.deep.equal({ group: G, holder: P, epoch: e });
+      expect('failback' in hb(a, S, t + 50).answer, 'no policy of its own: the field is absent').to.equal(false);
+      expect(a.view(G, t + 50).failback).to.equal(undefined);
+    });
+
+    it('survives a restart of the witness and decides nothing else: grants follow the same rules', () => {
+      const { a, t, e } = withHolder();
+      const record = failback(a, 'auto', t + 10).persist!.record;
+      const later = t + 100_000;
+      const restarted = new InstantWriteArbiter(CONFIG, { now: later, generation: GEN0 + 1n, records: [record] });
+      expect(restarted.view(G, later).failback).to.equal('auto');
+      hb(restarted, S, later + GRACE);
+      // The holder's lease from before the restart ran out with the grace: the peer may be granted.
+      const granted = acq(restarted, S, later + GRACE, e);
+      expect(granted.answer.verdict).to.equal('granted');
+      expect(granted.answer.failback).to.equal('auto');
+    });
+  });
 });

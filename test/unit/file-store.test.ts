@@ -159,6 +159,24 @@ describe('FileStore', () => {
     expect(err.message).to.contain('checksum');
   });
 
+  it("keeps a group's fail-back policy across a reopen, under the checksum", async () => {
+    const records: DurableGroup[] = [
+      { group: 'a', holder: 'node-1', epoch: 42n, failback: 'manual' },
+      { group: 'b', holder: '', epoch: 7n, maintenance: ['node-0'], switchoverEpoch: 0n, failback: 'auto' },
+    ];
+    await writeAndClose(records);
+    const { records: read } = await store(CLOCK_MS + 60_000).open(OPEN);
+    expect(read).to.deep.equal([
+      { group: 'a', holder: 'node-1', epoch: 42n, maintenance: [], switchoverEpoch: 0n, failback: 'manual' },
+      records[1],
+    ]);
+    const record = JSON.parse(await readFile(groupFile('a'), 'utf8'));
+    await writeFile(groupFile('a'), JSON.stringify({ ...record, failback: 'auto' }));
+    const err = await rejection(store(CLOCK_MS + 120_000).open(OPEN));
+    expect(err).to.be.instanceOf(StoreCorruptError);
+    expect(err.message).to.contain('checksum');
+  });
+
   it('refuses an epoch of 2^63 or more even with a matching checksum', async () => {
     await writeAndClose([{ group: 'a', holder: 'node-1', epoch: 42n }]);
     const epoch = (2n ** 63n).toString();

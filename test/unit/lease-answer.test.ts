@@ -27,6 +27,7 @@ const GOOD: LeaseAnswer__Output = {
   sequence: '0',
   handOver: false,
   maintenance: false,
+  failback: 'FAILBACK_POLICY_UNSPECIFIED',
 };
 
 describe('fromWireAnswer (a witness answer into the sidecar core)', () => {

@@ -3,7 +3,7 @@
  */
 import { expect } from 'chai';
 import { Harness, steadyState, type HarnessOptions, type LogEntry } from '../support/sidecar-harness';
-import { settings } from '../support/sidecar-test-settings';
+import { GROUP, settings } from '../support/sidecar-test-settings';
 
 describe('sidecar core', () => {
   const P = settings('p');
@@ -96,6 +96,31 @@ describe('sidecar core', () => {
       expect(h.statesSent.filter((x) => x.node === 'p' && x.state.handbackRequested)).to.deep.equal([]);
       expect(h.log.filter((e) => e.node === 'p' && e.t >= back && e.kind === 'start')).to.deep.equal([]);
       expect(h.running('s')).to.equal(true);
+    });
+
+    it("the group's policy at the witness, manual, overrides both sidecars' auto: no fail-back", () => {
+      const h = afterTakeover();
+      h.witness.operate({ kind: 'failback', group: GROUP, policy: 'manual' });
+      h.startSidecar('p');
+      const back = h.now;
+      h.runUntil(back + P.failbackDelayMs + 10_000);
+      expect(h.statesSent.filter((x) => x.node === 'p' && x.state.handbackRequested)).to.deep.equal([]);
+      expect(h.core('p').view(h.now).failbackInMs, 'none pending').to.equal(-1);
+      expect(h.running('s')).to.equal(true);
+      // Back to the sidecars' own (auto): the primary asks after its delay and takes the group back.
+      h.witness.operate({ kind: 'failback', group: GROUP, policy: 'node' });
+      const asked = h.now;
+      h.runUntilTrue(() => h.log.some((e) => e.node === 'p' && e.kind === 'running' && e.t >= asked), asked + 10_000);
+      expect(h.running('s')).to.equal(false);
+    });
+
+    it("the group's policy at the witness, auto, overrides manual on the secondary: it hands back", () => {
+      const h = afterTakeover({ s: { failback: 'manual' } });
+      h.witness.operate({ kind: 'failback', group: GROUP, policy: 'auto' });
+      h.startSidecar('p');
+      const back = h.now;
+      h.runUntilTrue(() => h.log.some((e) => e.node === 'p' && e.kind === 'running' && e.t >= back), back + 10_000);
+      expect(h.running('s')).to.equal(false);
     });
 
     it('auto on the primary but manual on the secondary: the secondary does not hand back', () => {

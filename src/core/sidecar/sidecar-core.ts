@@ -94,7 +94,8 @@ export class SidecarCore extends SidecarState {
     due.afterQuiet(Math.max(this.lastPeerHeard, this.startedAt), s.timeoutMs);
     due.afterQuiet(this.lastWitnessHeard, s.timeoutMs);
     // Not a decision of this node's, but what it tells its peer: the hand-back request begins then.
-    if (s.role === 'primary' && s.failback === 'auto') due.afterQuiet(this.peerActiveSince, s.failbackDelayMs);
+    if (s.role === 'primary' && this.failbackPolicy() === 'auto')
+      due.afterQuiet(this.peerActiveSince, s.failbackDelayMs);
     return due.earliest;
   }
 

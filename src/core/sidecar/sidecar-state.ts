@@ -7,7 +7,15 @@ import { assert } from '../assert';
 import { maxEpoch } from '../epoch';
 import { grantorHoldEnd, holderLeaseEnd, remainingMs } from '../lease';
 import { stopBudget } from './timing';
-import type { PeerReply, PeerState, SidecarSettings, SidecarView, WitnessAnswer, WorkloadPhase } from './types';
+import type {
+  Failback,
+  PeerReply,
+  PeerState,
+  SidecarSettings,
+  SidecarView,
+  WitnessAnswer,
+  WorkloadPhase,
+} from './types';
 
 export const NEVER = Number.NEGATIVE_INFINITY;
 
@@ -38,6 +46,8 @@ export abstract class SidecarState {
   protected handOverWaitUntil = NEVER;
   /** The witness's latest answer said this node is in maintenance (§9.6). */
   protected inMaintenance = false;
+  /** The group's fail-back policy in the witness's latest answer (§9.4); undefined: the node's own. */
+  protected witnessFailback: Failback | undefined;
 
   protected acquireSentAt: number | undefined;
   /**
@@ -311,6 +321,11 @@ export abstract class SidecarState {
     this.peer = state;
   }
 
+  /** An operator's policy for the group wins over this node's --failback (§9.4). */
+  protected failbackPolicy(): Failback {
+    return this.witnessFailback ?? this.settings.failback;
+  }
+
   /** Silence is counted from this node's own start: a peer not heard yet is not yet "gone". */
   protected peerHeardWithinTimeout(now: number): boolean {
     return now - Math.max(this.lastPeerHeard, this.startedAt) < this.settings.timeoutMs;
@@ -320,6 +335,7 @@ export abstract class SidecarState {
     this.lastWitnessHeard = now;
     this.knownEpoch = maxEpoch(this.knownEpoch, answer.epoch);
     this.inMaintenance = answer.maintenance;
+    this.witnessFailback = answer.failback;
     // A node in maintenance releases what it holds and runs nothing, not even a restart.
     if (answer.maintenance) this.restartWanted = false;
   }
@@ -356,7 +372,7 @@ export abstract class SidecarState {
     return (
       this.peerHeardWithinTimeout(now) &&
       this.settings.role === 'secondary' &&
-      this.settings.failback === 'auto' &&
+      this.failbackPolicy() === 'auto' &&
       this.peer?.role === 'primary' &&
       this.peer.handbackRequested &&
       this.peer.workload === 'stopped'
@@ -394,7 +410,7 @@ export abstract class SidecarState {
   protected failbackPending(now: number): boolean {
     return (
       this.settings.role === 'primary' &&
-      this.settings.failback === 'auto' &&
+      this.failbackPolicy() === 'auto' &&
       // A node that tells its peer to take the group over does not also ask for it back.
       !this.handingOver(now) &&
       !this.leaving &&

@@ -75,6 +75,8 @@ export interface WitnessAnswer {
   readonly handOver: boolean;
   /** The operator put this node in maintenance: it runs nothing until that ends (§9.6). */
   readonly maintenance: boolean;
+  /** The group's fail-back policy set by an operator (§9.4); absent: this sidecar's own. */
+  readonly failback?: Failback;
 }
 
 /** `rule` names the row of decision-rules.ts that decided it; `why` is its reason, for the log. */

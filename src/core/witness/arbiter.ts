@@ -27,7 +27,13 @@ import {
   sameIntent,
   withRequest,
 } from './operator-intent';
-import { MAINTENANCE_RULES, type OperatorContext, type OperatorRule, SWITCHOVER_RULES } from './operator-rules';
+import {
+  FAILBACK_RULES,
+  MAINTENANCE_RULES,
+  type OperatorContext,
+  type OperatorRule,
+  SWITCHOVER_RULES,
+} from './operator-rules';
 import { ACQUIRE_RULES, firstMatchingRule, HEARTBEAT_RULES, RELEASE_RULES, type Rule, type RuleContext } from './rules';
 import type {
   AcquireInput,
@@ -263,11 +269,12 @@ export class Arbiter {
     const group = this.groups.get(input.group);
     if (group === undefined) throw unknownGroup(input.group);
     assertNotPending(input.group, group);
-    const rules = input.kind === 'maintenance' ? MAINTENANCE_RULES : SWITCHOVER_RULES;
+    const rules = OPERATOR_RULES[input.kind];
     const rule = firstMatchingRule(rules, this.operatorContext(group, input, now));
     if (rule.outcome.kind === 'refuse') {
       throw new ArbitrationError(rule.outcome.code, rule.outcome.field, `group ${input.group}: ${messageOf(rule)}`);
     }
+    // A switchover is asked of the holder; a policy is the group's, told to the holder first.
     const node = input.kind === 'maintenance' ? input.node : group.holding.holder;
     const intent = withRequest(group.intent, input, group.holding.epoch);
     if (sameIntent(intent, group.intent)) return this.decide(input.group, group, node, group.holding, rule, now, {});
@@ -596,6 +603,7 @@ export class Arbiter {
       // Told only with a renewal: the holder hands over while its lease still runs (L2).
       handOver: renewed && holding.holder === node && asksHandOver(intent, node, holding.epoch),
       maintenance: inMaintenance(intent, node),
+      ...(intent.failback === undefined ? {} : { failback: intent.failback }),
     };
     return { answer, rule: rule.name, persist: undefined, generation: undefined, event: effect.event };
   }
@@ -617,6 +625,7 @@ export class Arbiter {
       holderLeaseRemainingMs: holderRemaining(group.holding, now),
       inStartupGrace: this.inStartupGrace(now),
       switchoverEpoch: group.intent.switchoverEpoch,
+      failback: group.intent.failback,
       nodes: [...group.nodes].map(([node, state]) => ({
         node,
         role: state.role,
@@ -637,6 +646,12 @@ function assertNotPending(groupName: string, group: GroupState): void {
   if (group.pending !== undefined)
     throw new Error(`group ${groupName} was asked for a decision while its last one waits for its write`);
 }
+
+const OPERATOR_RULES: Record<OperatorInput['kind'], readonly OperatorRule[]> = {
+  maintenance: MAINTENANCE_RULES,
+  switchover: SWITCHOVER_RULES,
+  failback: FAILBACK_RULES,
+};
 
 const VERDICT_OF = {
   renew: 'renewed',

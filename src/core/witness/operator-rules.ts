@@ -90,3 +90,17 @@ export const SWITCHOVER_RULES: readonly OperatorRule[] = [
     why: 'the active node is asked to stop, release and hand the group to its peer, which takes over at once',
   },
 ];
+
+/**
+ * The policy only decides whether the preferred primary asks for the group back; the hand-back is
+ * a planned hand-over under the same rules as any (design §9.4), so no state of the group makes
+ * setting it unsafe.
+ */
+export const FAILBACK_RULES: readonly OperatorRule[] = [
+  {
+    name: 'set-failback-policy',
+    when: always,
+    outcome: { kind: 'set-intent' },
+    why: "the group's fail-back policy overrides each sidecar's own --failback from the nodes' next heartbeat",
+  },
+];

@@ -5,7 +5,7 @@
  * every way the witness can answer is listed here, and nothing else decides.
  */
 import { LEASE_WATCH_RULES } from './lease-watch';
-import { MAINTENANCE_RULES, type OperatorRule, SWITCHOVER_RULES } from './operator-rules';
+import { FAILBACK_RULES, MAINTENANCE_RULES, type OperatorRule, SWITCHOVER_RULES } from './operator-rules';
 import type { RefusalReason } from './types';
 
 /** What the witness knows about the group at the moment a request arrives. */
@@ -182,6 +182,7 @@ export function describeRules(): string {
     table('Release', RELEASE_RULES),
     table('Operator: maintenance on/off (Admin.SetMaintenance)', MAINTENANCE_RULES),
     table('Operator: switchover (Admin.Switchover)', SWITCHOVER_RULES),
+    table('Operator: fail-back policy (Admin.SetFailback)', FAILBACK_RULES),
     `Lease watch (events only, between requests; design §18.2)\n` +
       Object.values(LEASE_WATCH_RULES)
         .map((r) => `  ${r.name.padEnd(30)} -> ${`event ${r.kind}`.padEnd(24)} ${r.why}`)

@@ -1,6 +1,9 @@
 /** The witness core's own vocabulary; the gRPC shell maps wire messages to and from it. */
 export type NodeRole = 'primary' | 'secondary';
 
+/** A group's fail-back policy as an operator set it (design §9.4); absent: each sidecar's own. */
+export type FailbackPolicy = 'auto' | 'manual';
+
 /**
  * What must survive a restart of the witness: who holds each group, under which epoch, and what an
  * operator asked of it (design §9.6).
@@ -14,6 +17,8 @@ export interface DurableGroup {
   readonly maintenance?: readonly string[];
   /** A switchover is asked of the holder of this epoch; absent or 0n when none. */
   readonly switchoverEpoch?: bigint;
+  /** Absent: each sidecar's own --failback. */
+  readonly failback?: FailbackPolicy;
 }
 
 /** An operator's request: the intent it sets, checked by the operator rules (rules.ts). */
@@ -25,7 +30,9 @@ export type OperatorInput =
       readonly on: boolean;
       readonly force: boolean;
     }
-  | { readonly kind: 'switchover'; readonly group: string };
+  | { readonly kind: 'switchover'; readonly group: string }
+  /** 'node': back to each sidecar's own --failback. */
+  | { readonly kind: 'failback'; readonly group: string; readonly policy: FailbackPolicy | 'node' };
 
 /**
  * What a durable write requires the store to hold for its group right now: the record the decision
@@ -84,6 +91,8 @@ export interface LeaseAnswer {
   readonly handOver: boolean;
   /** The caller is in maintenance: it must not run. */
   readonly maintenance: boolean;
+  /** The group's fail-back policy; absent: the sidecar's own. */
+  readonly failback?: FailbackPolicy;
 }
 
 /** One arbitration step: the answer, the rule that produced it, and what must be on disk first. */
@@ -119,6 +128,8 @@ export interface GroupView {
   readonly inStartupGrace: boolean;
   /** A switchover is asked of the holder of this epoch; 0n when none. */
   readonly switchoverEpoch: bigint;
+  /** undefined: each sidecar's own --failback. */
+  readonly failback: FailbackPolicy | undefined;
 }
 
 /** A held group as the lease watch sees it (Arbiter.forEachHolding). */

@@ -4,13 +4,14 @@
  *
  *   store.json   {format, generation, longestLeaseMs, createdAt, groups, checksum} (format 1, without
  *                longestLeaseMs and groups, is still read)
- *   g-<id>.json  {group, holder, epoch, [maintenance, switchoverEpoch,] checksum} (operators' intent,
- *                design §9.6, only when set; a record without it keeps the first form)
+ *   g-<id>.json  {group, holder, epoch, [maintenance, switchoverEpoch, [failback,]] checksum}
+ *                (operators' intent, design §9.6, only when set; a record without it keeps the
+ *                first form, one without a fail-back policy the second)
  */
 import { createHash } from 'node:crypto';
 import { generationOf, MAX_EPOCH } from '../../core/epoch';
 import { ID_PATTERN } from '../../core/ids';
-import type { DurableGroup } from '../../core/witness/types';
+import type { DurableGroup, FailbackPolicy } from '../../core/witness/types';
 import { StoreCorruptError } from './witness-store';
 
 const FORMAT = 2;
@@ -24,14 +25,23 @@ export function formatGroup(record: DurableGroup): string {
   if (record.epoch < 0n || record.epoch > MAX_EPOCH) throw new Error(`epoch ${record.epoch} is out of range`);
   const epoch = record.epoch.toString();
   const { group, holder } = record;
-  if (record.maintenance === undefined && record.switchoverEpoch === undefined) {
+  if (record.maintenance === undefined && record.switchoverEpoch === undefined && record.failback === undefined) {
     return JSON.stringify({ group, holder, epoch, checksum: groupChecksum(group, holder, epoch) });
   }
   const maintenance = [...(record.maintenance ?? [])].sort();
   if (!maintenance.every((n) => ID_PATTERN.test(n))) throw new Error(`invalid node id in maintenance of ${group}`);
   const switchoverEpoch = (record.switchoverEpoch ?? 0n).toString();
-  const checksum = intentChecksum(group, holder, epoch, maintenance, switchoverEpoch);
-  return JSON.stringify({ group, holder, epoch, maintenance, switchoverEpoch, checksum });
+  const { failback } = record;
+  const checksum = intentChecksum(group, holder, epoch, maintenance, switchoverEpoch, failback);
+  return JSON.stringify({
+    group,
+    holder,
+    epoch,
+    maintenance,
+    switchoverEpoch,
+    ...(failback ? { failback } : {}),
+    checksum,
+  });
 }
 
 export function formatMeta(meta: Omit<StoredMeta, 'groups'> & { readonly groups: readonly string[] }): string {
@@ -53,8 +63,11 @@ function intentChecksum(
   epoch: string,
   maintenance: readonly string[],
   switchoverEpoch: string,
+  failback: FailbackPolicy | undefined,
 ): string {
-  return sha256(JSON.stringify(['group/2', group, holder, epoch, maintenance, switchoverEpoch]));
+  if (failback === undefined)
+    return sha256(JSON.stringify(['group/2', group, holder, epoch, maintenance, switchoverEpoch]));
+  return sha256(JSON.stringify(['group/3', group, holder, epoch, maintenance, switchoverEpoch, failback]));
 }
 
 function metaChecksum(
@@ -117,11 +130,13 @@ export function parseGroup(path: string, nameFromFile: string, text: string): Du
   if (typeof epoch !== 'string' || !DECIMAL.test(epoch) || BigInt(epoch) > MAX_EPOCH) {
     throw new StoreCorruptError(path, `epoch ${JSON.stringify(epoch)} is not an integer in [0, 2^63)`);
   }
-  if (!('maintenance' in fields) && !('switchoverEpoch' in fields)) {
+  if (!('maintenance' in fields) && !('switchoverEpoch' in fields) && !('failback' in fields)) {
     if (checksum !== groupChecksum(group, holder, epoch)) throw new StoreCorruptError(path, 'checksum mismatch');
     return { group, holder, epoch: BigInt(epoch) };
   }
-  const { maintenance, switchoverEpoch } = fields;
+  const { maintenance, switchoverEpoch, failback } = fields;
+  if (failback !== undefined && failback !== 'auto' && failback !== 'manual')
+    throw new StoreCorruptError(path, 'failback is neither auto nor manual');
   if (
     !Array.isArray(maintenance) ||
     !maintenance.every((n): n is string => typeof n === 'string' && ID_PATTERN.test(n))
@@ -129,9 +144,11 @@ export function parseGroup(path: string, nameFromFile: string, text: string): Du
     throw new StoreCorruptError(path, 'maintenance is not a list of node ids');
   if (typeof switchoverEpoch !== 'string' || !DECIMAL.test(switchoverEpoch) || BigInt(switchoverEpoch) > MAX_EPOCH)
     throw new StoreCorruptError(path, 'switchoverEpoch is not an integer in [0, 2^63)');
-  if (checksum !== intentChecksum(group, holder, epoch, maintenance, switchoverEpoch))
+  if (checksum !== intentChecksum(group, holder, epoch, maintenance, switchoverEpoch, failback))
     throw new StoreCorruptError(path, 'checksum mismatch');
-  return { group, holder, epoch: BigInt(epoch), maintenance, switchoverEpoch: BigInt(switchoverEpoch) };
+  const policy = failback as FailbackPolicy | undefined;
+  const intent = { maintenance, switchoverEpoch: BigInt(switchoverEpoch), ...(policy ? { failback: policy } : {}) };
+  return { group, holder, epoch: BigInt(epoch), ...intent };
 }
 
 function parseObject(path: string, text: string): Record<string, unknown> {
