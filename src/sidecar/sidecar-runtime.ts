@@ -33,6 +33,8 @@ export interface SidecarRuntimeParts {
   readonly logger: Logger;
   /** Readiness follows the active copy (`--health-active-only`) when given. */
   readonly activeHealth?: HealthFlag;
+  /** Told about every action carried out, for the metrics (design §19.3). */
+  readonly onAction?: (action: Action) => void;
   /** The simulator swaps in deliberately broken cores through this; production never does. */
   readonly createCore?: (settings: SidecarSettings, now: number) => SidecarCore;
 }
@@ -195,6 +197,7 @@ export class SidecarRuntime {
   }
 
   private carryOut(action: Action, now: number): void {
+    this.parts.onAction?.(action);
     const view = this.core.view(now);
     this.log(
       action.kind,
