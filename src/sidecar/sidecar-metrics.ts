@@ -76,8 +76,10 @@ export class SidecarMetrics {
       "The epoch's store generation (its high bits): changes when the witness's store is new.",
       (v) => Number(v.epoch >> EPOCH_COUNTER_BITS),
     );
-    gauge('epoch_counter', "The epoch's counter (its low 23 bits): one more at each grant in the group.", (v) =>
-      Number(v.epoch & COUNTER_MASK),
+    gauge(
+      'epoch_sequence',
+      "The epoch's sequence number (its low 23 bits): one more at each grant in the group.",
+      (v) => Number(v.epoch & COUNTER_MASK),
     );
     gauge(
       'stop_deadline_remaining_seconds',
