@@ -80,12 +80,15 @@ export interface CommandSpec<T> {
 // ---------------------------------------------------------------------------------------------
 // Formats shared by every command.
 
-/** `host:port` or `[v6]:port`, port 1-65535, host a name or an IP address. */
-export function parseHostPort(value: string): { host: string; port: number } | undefined {
+/**
+ * `host:port` or `[v6]:port`, port 1-65535 (from `minPort`: 0 lets the kernel pick, for tests),
+ * host a name or an IP address.
+ */
+export function parseHostPort(value: string, minPort = 1): { host: string; port: number } | undefined {
   const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
   if (!match) return undefined;
   const port = Number(match[3]);
-  if (port < 1 || port > 65535) return undefined;
+  if (port < minPort || port > 65535) return undefined;
   if (match[1] !== undefined) return net.isIPv6(match[1]) ? { host: match[1], port } : undefined;
   const host = match[2] ?? '';
   if (net.isIPv4(host)) return { host, port };
@@ -104,7 +107,7 @@ function describeDecimal(schema: { min?: unknown; max?: unknown }): string {
   return 'must be a number';
 }
 
-/** Registers the formats schemas may name: `duration`, `host-port`, `decimal`, `path`. Idempotent. */
+/** Registers the formats schemas may name: `duration`, `host-port`, `host-port-or-off`, `decimal`, `path`. Idempotent. */
 export function registerFormats(): void {
   registerDurationFormat();
   convict.addFormat({
@@ -137,6 +140,15 @@ export function registerFormats(): void {
     name: 'host-port',
     validate: (value: unknown): void => {
       if (typeof value !== 'string' || !parseHostPort(value)) throw new Error(HOST_PORT_FORMS);
+    },
+  });
+  convict.addFormat({
+    name: 'host-port-or-off',
+    validate: (value: unknown): void => {
+      if (value === '') return;
+      if (typeof value !== 'string' || !parseHostPort(value, 0)) {
+        throw new Error(`must be '' (off) or HOST:PORT with a port from 0 (any free one) to 65535`);
+      }
     },
   });
   convict.addFormat({
@@ -420,6 +432,7 @@ function metavar(option: OptionSchema): string {
     case 'duration':
       return 'DURATION';
     case 'host-port':
+    case 'host-port-or-off':
       return 'HOST:PORT';
     case 'decimal':
       return 'NUMBER';
@@ -513,6 +526,22 @@ export function optionalFileOption(doc: string, arg: string, envPrefix: string):
     arg,
     env: `${envPrefix}_${arg.toUpperCase().replaceAll('-', '_')}`,
     metavar: 'FILE',
+  };
+}
+
+/**
+ * `--metrics-listen`, the HTTP port of /metrics, /healthz and /readyz (design §19.1). Off by
+ * default: two sidecars on one machine would otherwise both take the same port.
+ */
+export function metricsListenOption(envPrefix: string, who: string): OptionSchema {
+  return {
+    doc:
+      `HTTP address of ${who}'s Prometheus /metrics, /healthz and /readyz; '' (default) serves none. ` +
+      'Port 0 takes any free port (logged). Give each process on a machine its own port.',
+    format: 'host-port-or-off',
+    default: '',
+    arg: 'metrics-listen',
+    env: `${envPrefix}_METRICS_LISTEN`,
   };
 }
 

@@ -12,6 +12,7 @@ import {
   loadConfig,
   type LogLevel,
   logLevelOption,
+  metricsListenOption,
   parseHostPort,
   renderHelp,
   type Setting,
@@ -56,6 +57,8 @@ export interface SidecarConfig extends TransportConfig {
   readonly peerIdentity: string;
   readonly tlsServerName: string;
   readonly tlsPeerServerName: string;
+  /** HTTP address of /metrics, /healthz, /readyz (design §19.1); '' serves none. */
+  readonly metricsListen: string;
   readonly logLevel: LogLevel;
   readonly config: string | null;
   readonly volttronConfig: string | null;
@@ -258,6 +261,7 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     env: 'WITNESS_SIDECAR_TLS_PEER_SERVER_NAME',
     metavar: 'NAME',
   },
+  metricsListen: metricsListenOption('WITNESS_SIDECAR', 'the sidecar'),
   logLevel: logLevelOption('WITNESS_SIDECAR'),
   config: configFileOption('WITNESS_SIDECAR'),
   startCmd: {
@@ -393,6 +397,7 @@ export function toSidecarOptions(c: SidecarConfig): SidecarOptions {
     trustDomain: c.trustDomain,
     peerIdentity: c.peerIdentity === '' ? nodeSpiffeId(c.trustDomain, c.group, c.peerNode) : c.peerIdentity,
     logLevel: c.logLevel,
+    metricsListen: c.metricsListen,
     transport: transportSettings(c),
     witnessServerName: c.tlsServerName === '' ? undefined : c.tlsServerName,
     peerServerName: c.tlsPeerServerName === '' ? nodeCommonName(c.group, c.peerNode) : c.tlsPeerServerName,

@@ -16,6 +16,7 @@ import {
   type OptionSchema,
   parseHostPort,
   logLevelOption,
+  metricsListenOption,
   renderHelp,
 } from './load-config';
 import { type AlertConfig, alertSchema } from './alert-options';
@@ -61,6 +62,8 @@ export interface WitnessConfig extends TransportConfig, AlertConfig {
   readonly eventHistory: number;
   readonly maxStreamsPerConnection: number;
   readonly maxMessageSize: number;
+  /** HTTP address of /metrics, /healthz, /readyz (design §19.1); '' serves none. */
+  readonly metricsListen: string;
   readonly logLevel: LogLevel;
   /** The config file that was read, or null. */
   readonly config: string | null;
@@ -210,6 +213,7 @@ export const witnessSchema: ConfigSchema<WitnessConfig> = {
   maxMessageSize: { ...limit('Largest request accepted, in bytes.', 'max-message-size', 65_536), metavar: 'BYTES' },
   ...transportSchema('WITNESS', 'the witness'),
   ...alertSchema,
+  metricsListen: metricsListenOption('WITNESS', 'the witness'),
   logLevel: logLevelOption('WITNESS'),
   config: configFileOption('WITNESS'),
 };

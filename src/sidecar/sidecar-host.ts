@@ -24,6 +24,9 @@ import { trackClientSockets } from './stuck-sockets';
 import type { WorkloadDriver } from './workload-driver';
 import { WitnessEndpoints } from './witness-endpoints';
 import { WitnessLink } from './witness-link';
+import type { ProbeEndpoints } from '../http/probe-endpoints';
+import { serveProbes } from '../http/serve-probes';
+import { SidecarMetrics } from './sidecar-metrics';
 
 const MONOTONIC_CLOCK: Clock = { now: monotonicNowMs };
 
@@ -46,6 +49,9 @@ export class SidecarHost {
   private readonly certificates: ReloadingCertificates | undefined;
   private port = 0;
   private readonly warned = new Set<string>();
+  private readonly metrics: SidecarMetrics;
+  private probes: ProbeEndpoints | undefined;
+  private state: 'created' | 'started' | 'closing' = 'created';
 
   constructor(
     private readonly options: SidecarOptions,
@@ -55,6 +61,7 @@ export class SidecarHost {
     const settings = toSettings(options);
     requireWorkableSettings(settings);
     trackClientSockets(monotonicNowMs);
+    this.metrics = new SidecarMetrics(options.group, options.node, () => this.runtime.view());
     this.certificates = openCertificates(options.transport, options.listen, logger);
     this.server = new SidecarServer({
       certificates: this.certificates,
@@ -95,11 +102,18 @@ export class SidecarHost {
       activeHealth: options.healthActiveOnly
         ? { setServing: (serving) => health.setStatus('', serving ? 'SERVING' : 'NOT_SERVING') }
         : undefined,
+      onAction: (action) => this.metrics.acted(action),
     });
   }
 
   async start(): Promise<number> {
     this.port = await this.server.listen(this.options.listen);
+    this.probes = await serveProbes(
+      this.options.metricsListen,
+      { registry: this.metrics.registry, notReadyBecause: () => this.notReadyBecause() },
+      this.logger,
+    );
+    this.state = 'started';
     const o = this.options;
     if (o.mode === 'simple') {
       this.logger.warn(
@@ -136,8 +150,19 @@ export class SidecarHost {
   async close(): Promise<void> {
     // Readiness probes must stop routing here before the workload is asked to stop.
     this.server.health.setStatus('', 'NOT_SERVING');
+    this.state = 'closing';
     await this.runtime.close();
-    await this.server.shutdown();
+    await Promise.all([this.server.shutdown(), this.probes?.close()]);
+  }
+
+  /** /readyz says what the gRPC health service says (`--health-active-only`), with the reason. */
+  private notReadyBecause(): string | undefined {
+    if (this.state !== 'started') return `the sidecar is ${this.state === 'created' ? 'starting' : 'shutting down'}`;
+    const workload = this.runtime.view().workload;
+    if (this.options.healthActiveOnly && workload !== 'running') {
+      return `the workload is ${workload}, not running (--health-active-only)`;
+    }
+    return undefined;
   }
 
   status(): SidecarState {
@@ -148,6 +173,7 @@ export class SidecarHost {
   private witnessTransport(): WitnessTransport {
     const o = this.options;
     const endpoints = new WitnessEndpoints(o.witness, o.zone, o.failbackProbeMs, monotonicNowMs());
+    const metrics = this.metrics;
     const link = new WitnessLink(
       endpoints,
       { group: o.group, node: o.node, role: toWireRole(o.role) },
@@ -161,7 +187,11 @@ export class SidecarHost {
         return link.endpoint;
       },
       renew(heldEpoch, knownEpoch, leaseMs, done) {
-        link.renew(heldEpoch, knownEpoch, leaseMs, (answer) => done(answer));
+        const timed = metrics.timeWitnessCall('Renew');
+        link.renew(heldEpoch, knownEpoch, leaseMs, (answer) => {
+          timed(answer !== undefined);
+          done(answer);
+        });
         const preferred = endpoints.probeDue(monotonicNowMs());
         if (preferred === undefined) return;
         // A probe carries no epoch: it can neither renew nor disturb anything.
@@ -176,12 +206,18 @@ export class SidecarHost {
         );
       },
       acquire(knownEpoch, leaseMs, deadlineMs, done) {
-        link.acquire(knownEpoch, leaseMs, deadlineMs, (answer, error) =>
-          done(answer, error?.code === grpc.status.DEADLINE_EXCEEDED),
-        );
+        const timed = metrics.timeWitnessCall('Acquire');
+        link.acquire(knownEpoch, leaseMs, deadlineMs, (answer, error) => {
+          timed(answer !== undefined);
+          done(answer, error?.code === grpc.status.DEADLINE_EXCEEDED);
+        });
       },
       release(epoch, knownEpoch, done) {
-        link.release(epoch, knownEpoch, (answer) => done(answer));
+        const timed = metrics.timeWitnessCall('Release');
+        link.release(epoch, knownEpoch, (answer) => {
+          timed(answer !== undefined);
+          done(answer);
+        });
       },
       close() {
         link.close();

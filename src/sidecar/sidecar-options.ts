@@ -48,6 +48,8 @@ export interface SidecarOptions {
   /** With mTLS, the identity the peer's certificate must name for its Peer calls to be accepted. */
   readonly peerIdentity: string;
   readonly logLevel: string;
+  /** HTTP address of /metrics, /healthz, /readyz (design §19.1); '' serves none. */
+  readonly metricsListen: string;
   /** TLS on this sidecar's port and on its calls to the witness and the peer; or plaintext. */
   readonly transport: TransportSettings;
   /** With TLS: the name checked in the witness's certificate; undefined: the endpoint's host. */

@@ -52,6 +52,8 @@ export interface SidecarRuntimeParts {
   readonly activeHealth?: HealthFlag;
   /** Told of every event (design §18.4), after its log line; `--on-event` listens here. */
   readonly onEvent?: (event: SidecarEvent) => void;
+  /** Told about every action carried out, for the metrics (design §19.3). */
+  readonly onAction?: (action: Action) => void;
   /** The simulator swaps in deliberately broken cores through this; production never does. */
   readonly createCore?: (settings: SidecarSettings, now: number) => SidecarCore;
 }
@@ -217,6 +219,7 @@ export class SidecarRuntime {
   }
 
   private carryOut(action: Action, now: number): void {
+    this.parts.onAction?.(action);
     const view = this.core.view(now);
     this.log(
       action.kind,

@@ -47,7 +47,13 @@ export interface ServiceEdgeOptions {
    */
   readonly knownError?: (error: unknown) => WireError | undefined;
   readonly guard?: CallGuard;
+  /** Starts timing a call (or a stream's message) of `method`; the function returned ends it (design §19.2). */
+  readonly timeCall?: CallTimer;
 }
+
+export type CallTimer = (method: string) => () => void;
+
+const untimed = (): void => undefined;
 
 /** Ends a stream with the status `error` maps to. */
 export type FailStream = (error: unknown) => void;
@@ -60,7 +66,12 @@ export class ServiceEdge {
     method: string,
     handle: (request: Req, call: grpc.ServerUnaryCall<Req, Res>) => Res | Promise<Res>,
   ): grpc.handleUnaryCall<Req, Res> {
-    return (call, callback) => {
+    return (call, answered) => {
+      const timed = this.startTimer(method);
+      const callback: grpc.sendUnaryData<Res> = (error, answer) => {
+        timed();
+        answered(error, answer);
+      };
       const fail = (error: unknown): void => callback(this.statusOf(error, method, 'unary'));
       try {
         this.guardOf(method, 'unary', call)(call.request);
@@ -71,6 +82,11 @@ export class ServiceEdge {
         fail(error);
       }
     };
+  }
+
+  /** Starts timing one answer of `method` (a bidi stream times each message's); call the result when it leaves. */
+  startTimer(method: string): () => void {
+    return this.options.timeCall?.(method) ?? untimed;
   }
 
   /** `handle` sets the stream up; what it throws, or passes to `fail` later, ends the stream. */

@@ -48,6 +48,8 @@ export interface ArbitrationServiceParts {
   readonly defaultLeaseMs: number;
   /** Told about every write that failed, so that health can follow the store. */
   readonly onWriteFailed: (error: unknown) => void;
+  /** Told about every decision answered, for the metrics (design §19.2). */
+  readonly onAnswered?: (decision: Decision) => void;
 }
 
 type Decide = (now: number) => Decision;
@@ -237,6 +239,7 @@ export class ArbitrationService {
   }
 
   private announce(decision: Decision, requestedFor: string): void {
+    this.parts.onAnswered?.(decision);
     if (decision.event === undefined) return;
     const { answer } = decision;
     // A switchover names no node: it is asked of the holder.

@@ -3,6 +3,7 @@
  * simulator settles writes on its virtual clock, synchronously, and the witness process adapts
  * its file store (or any WitnessStore) with `durableStore`.
  */
+import { performance } from 'node:perf_hooks';
 import type { Decision } from '../core/witness/types';
 import type { WitnessStore } from './store/witness-store';
 
@@ -17,21 +18,27 @@ export interface DecisionStore {
   forget(group: string, done: Settled): void;
 }
 
-export function durableStore(store: WitnessStore): DecisionStore {
+/** `written`: told of each write's start (performance.now()) and result, for its latency. */
+export type WriteTiming = (startedAt: number, ok: boolean) => void;
+
+export function durableStore(store: WitnessStore, written: WriteTiming = () => undefined): DecisionStore {
+  const settle = (write: () => Promise<void>, done: Settled, what: string): void => {
+    const startedAt = performance.now();
+    write().then(
+      () => {
+        written(startedAt, true);
+        done(undefined);
+      },
+      (error: unknown) => {
+        written(startedAt, false);
+        done(error ?? new Error(`store ${what} failed`));
+      },
+    );
+  };
   return {
     mayDecide: (now) => store.mayDecide(now),
-    write: (decision, done) => {
-      writeDecision(store, decision).then(
-        () => done(undefined),
-        (error: unknown) => done(error ?? new Error('store write failed')),
-      );
-    },
-    forget: (group, done) => {
-      store.forget(group).then(
-        () => done(undefined),
-        (error: unknown) => done(error ?? new Error('store forget failed')),
-      );
-    },
+    write: (decision, done) => settle(() => writeDecision(store, decision), done, 'write'),
+    forget: (group, done) => settle(() => store.forget(group), done, 'forget'),
   };
 }
 

@@ -12,6 +12,8 @@ import { LOCK_LEASE_MS } from './store/data-dir-lock';
 import { FileStore } from './store/file-store';
 import { DataDirError, type StoreContents } from './store/witness-store';
 import { WitnessServer } from './witness-server';
+import type { ProbeEndpoints } from '../http/probe-endpoints';
+import { serveProbes } from '../http/serve-probes';
 
 /**
  * Durable writes run on libuv's thread pool, 4 threads by default: eight grants on a slow disk
@@ -54,13 +56,14 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     },
   );
 
+  // Assigned once listening; a lost lock may stop the witness before that.
+  let probes: ProbeEndpoints | undefined = undefined;
   let stopping = false;
   const stop = (reason: string, exitCode: number): void => {
     if (stopping) return;
     stopping = true;
     logger.info({ reason }, 'shutting down: finishing calls in flight, then closing the store');
-    server
-      .shutdown()
+    Promise.all([server.shutdown(), probes?.close()])
       .then(() => store.close())
       .then(
         () => {
@@ -95,6 +98,11 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     },
   });
   const port = await server.listen(config.listen);
+  probes = await serveProbes(config.metricsListen, server.probeSources(), logger).catch(async (error: unknown) => {
+    await server.shutdown();
+    await store.close();
+    throw error;
+  });
   const graceLeaseMs = Math.max(config.lease, contents.longestEarlierLeaseMs);
   logger.info(
     {

@@ -50,6 +50,14 @@ export class StoreHealth {
     if (!this.writable && !this.probing) void this.probe();
   }
 
+  /** Why the witness cannot serve now, in one line (readiness, design §19.1); undefined when it can. */
+  problem(): string | undefined {
+    if (this.lost) return 'the data directory lock is lost';
+    if (!this.confirmed) return 'the data directory lock is not confirmed';
+    if (!this.writable) return 'the store cannot write';
+    return undefined;
+  }
+
   private report(): void {
     this.events.onServing(this.writable && this.confirmed && !this.lost);
   }

@@ -27,6 +27,8 @@ import type { WitnessStore } from './store/witness-store';
 import { StreamRegistry } from './stream-registry';
 import { storeErrorToWire } from './store-error-to-wire';
 import { limitServerOptions, type WitnessLimits } from './witness-limits';
+import type { ProbeSources } from '../http/probe-endpoints';
+import { WitnessMetrics } from './witness-metrics';
 import { witnessHandlers } from './witness-service';
 
 export const SERVED_SERVICES = ['witness.v1.Witness', 'witness.v1.Admin'] as const;
@@ -73,8 +75,11 @@ export class WitnessServer {
   private readonly janitor: GroupJanitor;
   private readonly leaseWatch: LeaseWatchTimer;
   private readonly alerts: AlertDispatcher;
+  private readonly metrics: WitnessMetrics;
+  private state: 'created' | 'listening' | 'shutting down' = 'created';
 
   constructor(private readonly parts: WitnessServerParts) {
+    this.metrics = new WitnessMetrics(parts.arbiter, parts.now);
     this.server = new grpc.Server({ ...SERVER_OPTIONS, ...limitServerOptions(parts.limits) });
     this.streams = new StreamRegistry({
       KeepAlive: { max: parts.limits.maxKeepAliveStreams, option: '--max-keepalive-streams' },
@@ -92,12 +97,13 @@ export class WitnessServer {
     });
     const service = new ArbitrationService({
       arbiter: parts.arbiter,
-      store: durableStore(parts.store),
+      store: durableStore(parts.store, (startedAt, ok) => this.metrics.storeWritten(startedAt, ok)),
       logger: parts.logger,
       events,
       now: parts.now,
       defaultLeaseMs: parts.defaultLeaseMs,
       onWriteFailed: (error) => this.storeHealth.writeFailed(error),
+      onAnswered: (decision) => this.metrics.decided(decision),
     });
     this.janitor = new GroupJanitor(parts.arbiter, service, parts.logger, parts.now, parts.forgetAfterMs);
     this.leaseWatch = new LeaseWatchTimer(parts.arbiter, events, parts.logger, parts.now, parts.holderSilentAfterMs);
@@ -130,11 +136,27 @@ export class WitnessServer {
     this.storeHealth.start();
     this.janitor.start();
     this.leaseWatch.start();
+    this.state = 'listening';
     return port;
+  }
+
+  /**
+   * What /metrics and /readyz report (design §19.1). Ready follows the store, not the start-up
+   * grace: a witness in its grace answers renewals, which is what keeps running workloads running.
+   */
+  probeSources(): ProbeSources {
+    return {
+      registry: this.metrics.registry,
+      notReadyBecause: () =>
+        this.state === 'listening'
+          ? this.storeHealth.problem()
+          : `the witness is ${this.state === 'created' ? 'not listening yet' : 'shutting down'}`,
+    };
   }
 
   /** Stops taking calls, lets unary calls in flight finish, ends the streams. */
   async shutdown(): Promise<void> {
+    this.state = 'shutting down';
     this.storeHealth.stop();
     this.janitor.stop();
     this.leaseWatch.stop();
@@ -153,6 +175,7 @@ export class WitnessServer {
       logger: this.parts.logger,
       knownError: storeErrorToWire,
       guard: this.parts.guard,
+      timeCall: (method) => this.metrics.timeCall(method),
     });
   }
 

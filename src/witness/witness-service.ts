@@ -16,7 +16,9 @@ export function witnessHandlers(
     Renew: edge.unary('Renew', (request) => answerOf((reply) => service.heartbeat(request, reply))),
     Acquire: edge.unary('Acquire', (request) => answerOf((reply) => service.acquire(request, reply))),
     Release: edge.unary('Release', (request) => answerOf((reply) => service.release(request, reply))),
-    KeepAlive: edge.bidiStream('KeepAlive', (call, fail, check) => keepAlive(call, fail, check, service, streams)),
+    KeepAlive: edge.bidiStream('KeepAlive', (call, fail, check) =>
+      keepAlive(call, fail, check, service, streams, () => edge.startTimer('KeepAlive')),
+    ),
   };
 }
 
@@ -33,6 +35,7 @@ function keepAlive(
   check: CheckMessage,
   service: ArbitrationService,
   streams: StreamRegistry,
+  timeMessage: () => () => void,
 ): void {
   let waiting = 0;
   let halfClosed = false;
@@ -61,7 +64,9 @@ function keepAlive(
       return fail(error);
     }
     waiting += 1;
+    const timed = timeMessage();
     service.heartbeat(request, (outcome) => {
+      timed();
       waiting -= 1;
       if (!outcome.ok) fail(outcome.error);
       else if (!ended) call.write(outcome.answer);

@@ -1,6 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
+import { listenPort } from '../support/cluster';
 
 /** The compiled CLI, next to this compiled test: dist/test/e2e -> dist/src/cli/main.js. */
 const MAIN = path.resolve(__dirname, '../../src/cli/main.js');
@@ -82,5 +86,50 @@ describe('witness CLI: configuration errors and help (real process)', () => {
     const exit = await witness(['rules']);
     expect(exit.code).to.equal(0);
     expect(exit.stdout).to.include('Acquire');
+  });
+
+  describe('--metrics-listen', () => {
+    let busy: net.Server;
+    let busyPort: number;
+    let dir: string;
+    before(async () => {
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fw-metrics-cli-'));
+      busy = net.createServer();
+      await new Promise<void>((resolve) => busy.listen({ host: '127.0.0.1', port: 0 }, resolve));
+      busyPort = (busy.address() as net.AddressInfo).port;
+    });
+    after(async () => {
+      await new Promise((resolve) => busy.close(resolve));
+      fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('serve --metrics-listen nonsense: exit 2, stderr names metricsListen', async () => {
+      const exit = await witness(['serve', '--open-registration', '--metrics-listen', 'nonsense']);
+      expect(exit.code).to.equal(2);
+      expect(exit.stderr).to.match(/^witness: metricsListen: must be '' \(off\) or HOST:PORT/m);
+    });
+
+    it('serve on a metrics port in use: exit 2, stderr names metricsListen and the cause', async () => {
+      const listen = `127.0.0.1:${await listenPort()}`;
+      const args = ['--open-registration', '--listen', listen, '--data-dir', path.join(dir, 'witness')];
+      const exit = await witness(['serve', ...args, '--metrics-listen', `127.0.0.1:${busyPort}`]);
+      expect(exit.code, exit.stderr).to.equal(2);
+      expect(exit.stderr).to.match(/^witness: metricsListen \(--metrics-listen\): cannot listen on .*EADDRINUSE/m);
+    });
+
+    it('sidecar on a metrics port in use: exit 2, stderr names metricsListen and the cause', async () => {
+      const [listen, peer] = [await listenPort(), await listenPort()];
+      const exit = await witness([
+        'sidecar',
+        ...['--group', 'g1', '--node', 'a', '--peer-node', 'b'],
+        ...['--listen', `127.0.0.1:${listen}`, '--peer', `127.0.0.1:${peer}`],
+        ...['--metrics-listen', `127.0.0.1:${busyPort}`],
+        '--',
+        'sleep',
+        '30',
+      ]);
+      expect(exit.code, exit.stderr).to.equal(2);
+      expect(exit.stderr).to.match(/^witness: metricsListen \(--metrics-listen\): cannot listen on .*EADDRINUSE/m);
+    });
   });
 });

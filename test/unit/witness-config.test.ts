@@ -32,6 +32,7 @@ const DEFAULTS: WitnessConfig = {
   eventHistory: 10_000,
   maxStreamsPerConnection: 1_000,
   maxMessageSize: 65_536,
+  metricsListen: '',
   tlsCert: null,
   tlsKey: null,
   tlsCa: null,
@@ -94,6 +95,12 @@ describe('witness serve configuration', () => {
     }
   });
 
+  it('serves metrics only when asked, on any port including 0 (the kernel picks one)', () => {
+    expect(load([], {}).metricsListen).to.equal('');
+    expect(load(['--metrics-listen', '127.0.0.1:0'], {}).metricsListen).to.equal('127.0.0.1:0');
+    expect(load([], { WITNESS_METRICS_LISTEN: '[::1]:9464' }).metricsListen).to.equal('[::1]:9464');
+  });
+
   it('does not read process.env or process.argv by itself', () => {
     const savedArgv = process.argv;
     process.env.WITNESS_LEASE = '7s';
@@ -154,6 +161,9 @@ describe('witness serve configuration', () => {
       ['--listen', '::1:50051', 'listen'],
       ['--listen', '[nonsense]:50051', 'listen'],
       ['--listen', '999.1.1.1:50051', 'listen'],
+      ['--metrics-listen', 'nonsense', 'metricsListen'],
+      ['--metrics-listen', '127.0.0.1', 'metricsListen'],
+      ['--metrics-listen', '127.0.0.1:65536', 'metricsListen'],
       ['--data-dir', '', 'dataDir'],
       ['--lease', 'abc', 'lease'],
       ['--lease', '1h30', 'lease'],
