@@ -6,6 +6,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MaintenanceConfig, SwitchoverConfig } from '../config/operator-config';
 import type { GroupStatus__Output } from '../gen/witness/v1/GroupStatus';
+import { toWireFailback } from '../wire/enum-mappings';
 import { type AdminConnection, answerOf, connectAdmin } from './admin-connection';
 import { renderGroups } from './status-command';
 
@@ -28,13 +29,9 @@ export async function runFailback(
   policy: 'auto' | 'manual' | 'node',
   out: (text: string) => void,
 ): Promise<void> {
-  const wire = {
-    auto: 'FAILBACK_POLICY_AUTO',
-    manual: 'FAILBACK_POLICY_MANUAL',
-    node: 'FAILBACK_POLICY_UNSPECIFIED',
-  } as const;
+  const request = { group: config.group, policy: toWireFailback(policy === 'node' ? undefined : policy) };
   await ask(config, out, 'SetFailback', (admin, done) =>
-    admin.client.SetFailback({ group: config.group, policy: wire[policy] }, admin.metadata(), admin.deadline(), done),
+    admin.client.SetFailback(request, admin.metadata(), admin.deadline(), done),
   );
 }
 

@@ -6,6 +6,7 @@ import type { OperatorConfig } from '../config/operator-config';
 import type { GroupEvent__Output } from '../gen/witness/v1/GroupEvent';
 import type { GroupStatus__Output } from '../gen/witness/v1/GroupStatus';
 import { type AdminConnection, answerOf, connectAdmin, failure } from './admin-connection';
+import { fromWireFailback } from '../wire/enum-mappings';
 import { textTable } from './text-table';
 
 /** Groups asked for per ListGroups page. */
@@ -43,12 +44,6 @@ async function groups(admin: AdminConnection, config: OperatorConfig): Promise<G
   return all;
 }
 
-/** The group's policy; '-' where each sidecar's own --failback holds. */
-const FAILBACK_SHOWN: Readonly<Record<string, string>> = {
-  FAILBACK_POLICY_AUTO: 'auto',
-  FAILBACK_POLICY_MANUAL: 'manual',
-};
-
 /** The groups as a table, one line per node (or as GroupStatus JSON lines); also what the operator actions print. */
 export function renderGroups(list: readonly GroupStatus__Output[], json: boolean): string {
   if (json) return list.map((g) => JSON.stringify(g)).join('\n');
@@ -68,7 +63,7 @@ export function renderGroups(list: readonly GroupStatus__Output[], json: boolean
       n.node === '-' ? '-' : `${n.lastSeenMsAgo} ms ago`,
       n.holds ? `${lease}${grace}${switchover}` : grace.trim() || '-',
       n.maintenance ? 'yes' : 'no',
-      FAILBACK_SHOWN[g.failback] ?? '-',
+      fromWireFailback('failback', g.failback) ?? '-',
     ]);
   });
   const header = ['GROUP', 'NODE', 'ROLE', 'HOLDS', 'EPOCH', 'LAST HEARD', 'LEASE LEFT', 'MAINTENANCE', 'FAILBACK'];

@@ -3,9 +3,8 @@
  * (a webhook's bearer token, the SMTP password) come from files, never from flags, so that they do
  * not show in `ps` or in a log of the command line.
  */
-import fs from 'node:fs';
 import { type ConfigSchema, ConfigError, optionalFileOption, type OptionSchema } from './load-config';
-import { readConfiguredSecret } from './secret-file';
+import { readConfiguredSecret, readProtectedFile, SecretFileError } from './secret-file';
 
 export interface AlertConfig {
   /** Comma-separated http(s) URLs; '' for none. */
@@ -207,24 +206,15 @@ function smtpSettings(config: AlertConfig): SmtpSettings | undefined {
   };
 }
 
-/** An SMTP password is the mail provider's, of any length: only kept unreadable by others. */
+/** An SMTP password is the mail provider's, of any length and alphabet: only kept unreadable by others. */
 function readPasswordFile(path: string): string {
-  let text: string;
   try {
-    if ((fs.statSync(path).mode & 0o004) !== 0) {
-      throw new ConfigError(
-        'alertSmtpPasswordFile',
-        `alertSmtpPasswordFile (--alert-smtp-password-file): ${path}: must not be readable by others (chmod 600 or 640)`,
-      );
-    }
-    text = fs.readFileSync(path, 'utf8');
+    return readProtectedFile(path);
   } catch (error) {
-    if (error instanceof ConfigError) throw error;
-    const code = (error as NodeJS.ErrnoException).code ?? 'error';
+    if (!(error instanceof SecretFileError)) throw error;
     throw new ConfigError(
       'alertSmtpPasswordFile',
-      `alertSmtpPasswordFile (--alert-smtp-password-file): ${path}: cannot be read (${code})`,
+      `alertSmtpPasswordFile (--alert-smtp-password-file): ${error.message}`,
     );
   }
-  return text.replace(/\r?\n$/, '');
 }

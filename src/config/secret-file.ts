@@ -13,7 +13,8 @@ export class SecretFileError extends Error {
   override readonly name = 'SecretFileError';
 }
 
-export function readSecretFile(path: string): string {
+/** The file's text without its final newline, if others cannot read it; a SecretFileError otherwise. */
+export function readProtectedFile(path: string): string {
   let stat: fs.Stats;
   let text: string;
   try {
@@ -26,7 +27,11 @@ export function readSecretFile(path: string): string {
   if ((stat.mode & 0o004) !== 0) {
     throw new SecretFileError(`${path}: must not be readable by others (chmod 600 or 640)`);
   }
-  const secret = text.replace(/\r?\n$/, '');
+  return text.replace(/\r?\n$/, '');
+}
+
+export function readSecretFile(path: string): string {
+  const secret = readProtectedFile(path);
   if (/[\s]/.test(secret)) throw new SecretFileError(`${path}: must hold the secret on one line, without spaces`);
   if (secret.length < MIN_SECRET_LENGTH) {
     throw new SecretFileError(

@@ -24,11 +24,6 @@ export class AlertDispatcher {
     this.queues = destinations.map((destination) => new AlertQueue(destination, settings.timeoutMs, logger));
   }
 
-  /** How many destinations alerts go to, for the start-up log line. */
-  get destinations(): number {
-    return this.queues.length;
-  }
-
   listen(events: EventHub): void {
     if (this.queues.length === 0) return;
     this.unsubscribe = events.subscribe('', (event) => {
