@@ -70,7 +70,13 @@ export interface WitnessConfig extends TransportConfig, AlertConfig {
 }
 
 /** The schema. Its order is the order of `witness serve --help`. */
-export const witnessSchema: ConfigSchema<WitnessConfig> = {
+/** As loaded: an unset `holderSilentAfter` follows the lease (a quarter of it). */
+type WitnessSettings = Omit<WitnessConfig, 'holderSilentAfter'> & { readonly holderSilentAfter: number | null };
+
+/** The countdown starts a quarter of the way into a lease unless told otherwise: 500ms at the 2s default. */
+const HOLDER_SILENT_SHARE_OF_LEASE = 4;
+
+export const witnessSchema: ConfigSchema<WitnessSettings> = {
   listen: {
     doc: 'Address the gRPC server listens on.',
     format: 'host-port',
@@ -135,9 +141,10 @@ export const witnessSchema: ConfigSchema<WitnessConfig> = {
   holderSilentAfter: {
     doc:
       'Announce the countdown to a takeover (event holder-silent) once a holder has not been heard for this ' +
-      'long while its lease still runs; 0 never. Less than --lease.',
+      'long while its lease still runs; 0 never. Less than --lease. Unset: a quarter of --lease.',
     format: 'duration',
-    default: '500ms',
+    nullable: true,
+    default: null,
     max: '10m',
     arg: 'holder-silent-after',
     env: 'WITNESS_HOLDER_SILENT_AFTER',
@@ -230,7 +237,7 @@ function limit(doc: string, arg: string, value: number): OptionSchema {
   };
 }
 
-const witnessCommand: CommandSpec<WitnessConfig> = {
+const witnessCommand: CommandSpec<WitnessSettings> = {
   command: 'witness serve',
   schema: witnessSchema,
   fileKey: 'config',
@@ -301,7 +308,11 @@ export function caVouches(config: WitnessConfig): boolean {
  * defaults < config file < environment < flags. Throws `ConfigError`.
  */
 export function loadWitnessConfig(argv: string[], env: NodeJS.ProcessEnv): WitnessConfig {
-  const config = loadConfig(witnessCommand, argv, env);
+  const settings = loadConfig(witnessCommand, argv, env);
+  const config: WitnessConfig = {
+    ...settings,
+    holderSilentAfter: settings.holderSilentAfter ?? Math.floor(settings.lease / HOLDER_SILENT_SHARE_OF_LEASE),
+  };
   checkWitnessConfig(config);
   return config;
 }

@@ -70,6 +70,14 @@ describe('witness serve configuration', () => {
     expect(load([], {})).to.deep.equal(DEFAULTS);
   });
 
+  it('starts the countdown a quarter into the lease unless --holder-silent-after is given', () => {
+    expect(load(['--lease', '500ms', '--default-lease', '500ms'], {}).holderSilentAfter).to.equal(125);
+    expect(
+      load(['--lease', '500ms', '--default-lease', '500ms', '--holder-silent-after', '0'], {}).holderSilentAfter,
+    ).to.equal(0);
+    expect(load(['--lease', '4s', '--holder-silent-after', '3s'], {}).holderSilentAfter).to.equal(3000);
+  });
+
   it('reads --key value and --key=value', () => {
     const config = load(
       ['--listen', '[::1]:50052', '--data-dir=/var/lib/witness', '--lease', '1.5s', '--default-lease=200ms'],
@@ -120,6 +128,7 @@ describe('witness serve configuration', () => {
     const expected = (file: string): WitnessConfig => ({
       ...DEFAULTS,
       lease: 3000, // file over default
+      holderSilentAfter: 750, // follows the lease when unset
       clockDrift: 0.02, // file over default
       margin: 200, // environment over file
       logLevel: 'error', // flag over environment and file
