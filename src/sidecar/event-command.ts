@@ -8,6 +8,7 @@
 import { spawn } from 'node:child_process';
 import type { NodeRole } from '../core/sidecar/types';
 import type { Logger } from '../log/logger';
+import { DropOldestQueue } from '../queue/drop-oldest-queue';
 import type { SidecarEvent } from './sidecar-events';
 
 export const EVENT_QUEUE_LIMIT = 100;
@@ -21,34 +22,23 @@ export interface EventCommandSettings {
 }
 
 export class EventCommand {
-  private readonly waiting: SidecarEvent[] = [];
-  private running = false;
-  private dropped = 0;
+  private readonly queue: DropOldestQueue<SidecarEvent>;
 
   constructor(
     private readonly settings: EventCommandSettings,
     private readonly logger: Logger,
-  ) {}
-
-  push(event: SidecarEvent): void {
-    if (this.waiting.length >= EVENT_QUEUE_LIMIT) {
-      this.waiting.shift();
-      this.dropped += 1;
-      if (this.dropped === 1 || this.dropped % 100 === 0) {
-        this.logger.warn(
-          { dropped: this.dropped, limit: EVENT_QUEUE_LIMIT },
-          '--on-event is slower than the events: the oldest waiting ones are dropped',
-        );
-      }
-    }
-    this.waiting.push(event);
-    if (!this.running) void this.drain();
+  ) {
+    this.queue = new DropOldestQueue({
+      limit: EVENT_QUEUE_LIMIT,
+      handle: (event) => this.run(event),
+      logger,
+      logFields: {},
+      dropMessage: '--on-event is slower than the events: the oldest waiting ones are dropped',
+    });
   }
 
-  private async drain(): Promise<void> {
-    this.running = true;
-    for (let event = this.waiting.shift(); event !== undefined; event = this.waiting.shift()) await this.run(event);
-    this.running = false;
+  push(event: SidecarEvent): void {
+    this.queue.push(event);
   }
 
   private run(event: SidecarEvent): Promise<void> {

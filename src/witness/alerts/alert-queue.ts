@@ -5,6 +5,7 @@
  * alerts never hold memory without limit and never slow arbitration, which only enqueues.
  */
 import type { Logger } from '../../log/logger';
+import { DropOldestQueue } from '../../queue/drop-oldest-queue';
 
 /** Waiting alerts per destination. */
 export const ALERT_QUEUE_LIMIT = 1_000;
@@ -27,10 +28,8 @@ export interface AlertDestination<T> {
 }
 
 export class AlertQueue<T> {
-  private readonly waiting: T[] = [];
-  private sending = false;
+  private readonly queue: DropOldestQueue<T>;
   private closed = false;
-  private dropped = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private wakeRetry: (() => void) | undefined;
   /** Delivered and given up, for tests and the log at close. */
@@ -42,41 +41,27 @@ export class AlertQueue<T> {
     private readonly timeoutMs: number,
     private readonly logger: Logger,
     private readonly backoffFirstMs = BACKOFF_FIRST_MS,
-  ) {}
+  ) {
+    this.queue = new DropOldestQueue({
+      limit: ALERT_QUEUE_LIMIT,
+      handle: (alert) => this.send(alert),
+      logger,
+      logFields: { destination: destination.name },
+      dropMessage: 'alerts are arriving faster than this destination takes them: the oldest waiting ones are dropped',
+    });
+  }
 
   push(alert: T): void {
-    if (this.closed) return;
-    if (this.waiting.length >= ALERT_QUEUE_LIMIT) {
-      this.waiting.shift();
-      this.dropped += 1;
-      if (this.dropped === 1 || this.dropped % 100 === 0) {
-        this.logger.warn(
-          { destination: this.destination.name, dropped: this.dropped, limit: ALERT_QUEUE_LIMIT },
-          'alerts are arriving faster than this destination takes them: the oldest waiting ones are dropped',
-        );
-      }
-    }
-    this.waiting.push(alert);
-    if (!this.sending) void this.drain();
+    this.queue.push(alert);
   }
 
   /** Stops retrying and sending; what is waiting is dropped. */
   close(): void {
     this.closed = true;
+    this.queue.close();
     clearTimeout(this.retryTimer);
     this.wakeRetry?.();
     this.destination.close();
-  }
-
-  private async drain(): Promise<void> {
-    this.sending = true;
-    try {
-      for (let alert = this.waiting.shift(); alert !== undefined && !this.closed; alert = this.waiting.shift()) {
-        await this.send(alert);
-      }
-    } finally {
-      this.sending = false;
-    }
   }
 
   private async send(alert: T): Promise<void> {
