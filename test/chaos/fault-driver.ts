@@ -13,7 +13,7 @@ export interface ActionRecord {
   planned: number;
   /** Actual ms after the schedule start when the action began. */
   actual: number;
-  /** On the shared timeline (performance.timeOrigin + performance.now(), ~ wall-clock ms). */
+  /** On the tests' timeline (test/support/timeline.ts). */
   t: number;
   /** How long the action itself took (a restart waits for the process to come up). */
   tookMs: number;

@@ -4,11 +4,15 @@
  */
 import type { Cluster, LogLine } from '../support/cluster';
 import type { RunInterval } from '../support/run-intervals';
+import { wallToTimeline } from '../support/timeline';
 import type { ActionRecord } from './fault-driver';
 
-/** A log line's moment on the shared timeline; NaN when it has none. */
+/**
+ * A log line's moment on the tests' timeline (its wall-clock `time` placed as of now: the wall
+ * clock's drift over one run is far below what the evidence is read for); NaN when it has none.
+ */
 export function lineTime(l: LogLine): number {
-  return typeof l.time === 'number' ? l.time : NaN;
+  return typeof l.time === 'number' ? wallToTimeline(l.time) : NaN;
 }
 
 export interface MergedEvent {

@@ -4,7 +4,6 @@
  */
 import type { Cluster } from '../support/cluster';
 import type { RunInterval } from '../support/run-intervals';
-import { lineTime } from './merged-timeline';
 
 /** S2 over the run log: each activation's epoch is above every earlier activation's. */
 export function checkEpochs(intervals: readonly RunInterval[]): string[] {
@@ -38,7 +37,7 @@ export function checkGrants(c: Cluster): { grants: number; problems: string[] } 
     const epoch = BigInt(g.epoch!);
     if (highest !== null && epoch <= highest) {
       problems.push(
-        `the witness granted epoch ${g.epoch} to ${String(g.node)} at ${new Date(lineTime(g)).toISOString()} after granting ${highest}`,
+        `the witness granted epoch ${g.epoch} to ${String(g.node)} at ${new Date(Number(g.time)).toISOString()} after granting ${highest}`,
       );
     }
     if (highest === null || epoch > highest) highest = epoch;

@@ -36,6 +36,7 @@ import { loadWitnessProto } from '../../src/proto/load-proto';
 import { isAlive, listenPort, pidsWithCmdline } from '../support/cluster';
 import { FaultProxy } from '../support/fault-proxy';
 import { killAllTracked, spawnNode, type TrackedProcess } from '../support/processes';
+import { timeline } from '../support/timeline';
 import {
   findOverlaps,
   formatOverlaps,
@@ -792,11 +793,10 @@ describe('sidecar witness endpoints, zones, health and reflection (real processe
       const a = rig.sidecars.a;
       if (a === undefined) throw new Error('no sidecar a');
       const answers: Array<{ t: number; status: string }> = [];
-      const now = (): number => performance.timeOrigin + performance.now();
       a.kill('SIGTERM');
       const until = performance.now() + 3000;
       while (a.running && performance.now() < until) {
-        const sent = now(); // when the request left: the answer was computed after that
+        const sent = timeline(); // when the request left: the answer was computed after that
         answers.push({ status: await rig.health('a'), t: sent });
         await sleep(10);
       }

@@ -110,10 +110,7 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Now on the timeline the workload log uses (performance.timeOrigin + performance.now()). */
-export function timeline(): number {
-  return performance.timeOrigin + performance.now();
-}
+export { timeline } from './timeline';
 
 /** Exists and is not a zombie (an orphan reparented to a PID 1 that never reaps stays a zombie). */
 export function isAlive(pid: number): boolean {

@@ -4,14 +4,14 @@
  * Log format (written by test/support/workload.ts): one JSON object per line, appended with a
  * single write per line so lines of concurrent processes never interleave mid-line:
  *
- *   {"node":"a","pid":123,"epoch":"42","event":"start","t":1718000000000.123,"group":"g","tickMs":20}
+ *   {"node":"a","pid":123,"epoch":"42","event":"start","t":5304021.123,"group":"g","tickMs":20}
  *   {"node":"a","pid":123,"epoch":"42","event":"tick","t":...}          every ~tickMs
  *   {"node":"a","pid":123,"epoch":"42","event":"signal","t":...,"signal":"SIGTERM","ignored":true}
  *   {"node":"a","pid":123,"epoch":"42","event":"stop","t":...,"signal":"SIGTERM"}
  *
  * `node`, `epoch`, `group` come from WITNESS_NODE, WITNESS_EPOCH, WITNESS_GROUP (null if unset).
- * `t` is `performance.timeOrigin + performance.now()` in ms, so processes on one machine share one
- * timeline. Events other than start/tick/stop are informational and ignored here.
+ * `t` is the tests' timeline (test/support/timeline.ts: CLOCK_MONOTONIC in ms), which every process
+ * on one machine shares. Events other than start/tick/stop are informational and ignored here.
  *
  * Interval rule: an interval runs from its start line to its stop line; a process without a stop
  * line (SIGKILLed, or still running when the log is read) is taken to have run until its last tick
@@ -41,7 +41,7 @@ export interface RunInterval {
   pid: number;
   epoch: string | null;
   group: string | null;
-  /** ms on the shared timeline (performance.timeOrigin + performance.now()). */
+  /** ms on the tests' timeline (test/support/timeline.ts). */
   start: number;
   end: number;
   /** 'stop': ended by its stop line; 'last-tick': no stop line, end = last tick (or start) + tickMs. */

@@ -1,10 +1,10 @@
 /**
  * A real HTTP receiver on loopback for webhook alerts: records each POSTed JSON body with the time
- * it arrived (the cluster's timeline), and can answer the first requests with an error status.
+ * it arrived (the tests' timeline, test/support/timeline.ts), and can answer the first requests with an error status.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { performance } from 'node:perf_hooks';
+import { timeline } from './timeline';
 
 export interface ReceivedHook {
   readonly body: Record<string, unknown>;
@@ -56,7 +56,7 @@ export class WebhookReceiver {
       this.received.push({
         body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as Record<string, unknown>,
         authorization: request.headers.authorization,
-        at: performance.timeOrigin + performance.now(),
+        at: timeline(),
       });
       response.writeHead(204).end();
     });

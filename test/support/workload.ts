@@ -17,8 +17,8 @@
  * written, `workload ignoring SIGTERM` and `workload stopped` (for waitForLine).
  */
 import fs from 'node:fs';
-import { performance } from 'node:perf_hooks';
 import type { WorkloadLogLine } from './run-intervals';
+import { timeline } from './timeline';
 
 /** Absolute path of the compiled script (dist/test/support/workload.js), for spawning. */
 export const WORKLOAD_SCRIPT = __filename;
@@ -79,7 +79,7 @@ function main(): void {
   };
   const group = process.env.WITNESS_GROUP ?? null;
   const write = (event: string, extra: Partial<WorkloadLogLine> = {}): void => {
-    const line: WorkloadLogLine = { ...base, event, t: performance.timeOrigin + performance.now(), ...extra };
+    const line: WorkloadLogLine = { ...base, event, t: timeline(), ...extra };
     fs.appendFileSync(log, JSON.stringify(line) + '\n');
   };
 

@@ -8,6 +8,7 @@ import type { AlertMessage } from '../../src/witness/alerts/alert-message';
 import { mailSubject } from '../../src/witness/alerts/alert-message';
 import { AlertQueue } from '../../src/witness/alerts/alert-queue';
 import { webhookDestination } from '../../src/witness/alerts/webhook-destination';
+import { timeline } from '../support/timeline';
 import { WebhookReceiver } from '../support/webhook-receiver';
 
 const SILENT = pino({ level: 'silent' });
@@ -64,7 +65,7 @@ describe('alert queue and webhook', function () {
   it('retries a 503 and a 429 with back-off, and the next alert waits its turn', async () => {
     receiver.failWith = [503, 429];
     queue = new AlertQueue(webhookDestination(new URL(receiver.url), ''), 2000, SILENT);
-    const pushed = Date.now();
+    const pushed = timeline();
     queue.push(alert(1));
     queue.push(alert(2));
     await until('both delivered', () => receiver.received.length === 2, 8000);
