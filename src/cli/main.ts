@@ -13,20 +13,34 @@ import { loadSidecarConfig, sidecarHelp } from '../config/sidecar-config';
 import { runSidecar } from '../sidecar/run-sidecar';
 import { runWitness } from '../witness/run-witness';
 import {
+  breakGroupHelp,
   EVENTS_COMMAND,
   FAILBACK_COMMAND,
   failbackHelp,
   eventsHelp,
-  loadMaintenanceConfig,
+  loadBreakGroupConfig,
+  loadNodeConfig,
   loadOperatorConfig,
   loadSwitchoverConfig,
+  MAINTENANCE_COMMAND,
   maintenanceHelp,
+  READMIT_NODE_COMMAND,
+  readmitNodeHelp,
+  REMOVE_NODE_COMMAND,
+  removeNodeHelp,
   STATUS_COMMAND,
   statusHelp,
   switchoverHelp,
 } from '../config/operator-config';
 import { runEvents } from './events-command';
-import { runFailback, runMaintenance, runSwitchover } from './operator-action-command';
+import {
+  runBreakGroup,
+  runFailback,
+  runMaintenance,
+  runReadmitNode,
+  runRemoveNode,
+  runSwitchover,
+} from './operator-action-command';
 import { runStatus } from './status-command';
 
 const USAGE = `Usage: witness <command> [options]
@@ -40,6 +54,9 @@ Commands:
   maintenance  on|off --group G --node N: a node in maintenance hands over and is granted nothing.
   switchover  --group G: the active node hands the group to its peer, which takes over at once.
   failback  auto|manual|node --group G: the group's fail-back policy, over the sidecars' own.
+  remove-node  --group G --node N: the node is granted nothing and runs nothing until readmitted.
+  readmit-node --group G --node N: undoes remove-node (or break-group) for the node.
+  break-group  --group G: every member is removed; nothing of the group runs until one is readmitted.
   tables  Print the sidecar's decision rules, in order, and the VOLTTRON tables.
   rules   Print the rules the witness decides by, in the order it tries them.
   help    Print this help; witness help <command> prints one command's help.
@@ -134,7 +151,7 @@ const commands = new Map<string, Command>([
             `maintenance takes on or off first: witness maintenance on --group G --node N; got ${onOff ?? 'nothing'}`,
           );
         }
-        return runMaintenance(loadMaintenanceConfig(rest, env), onOff === 'on', print);
+        return runMaintenance(loadNodeConfig(MAINTENANCE_COMMAND, rest, env), onOff === 'on', print);
       },
     },
   ],
@@ -152,6 +169,27 @@ const commands = new Map<string, Command>([
         }
         return runFailback(loadSwitchoverConfig(rest, env, FAILBACK_COMMAND), policy, print);
       },
+    },
+  ],
+  [
+    'remove-node',
+    {
+      help: removeNodeHelp,
+      run: (args, env) => runRemoveNode(loadNodeConfig(REMOVE_NODE_COMMAND, args, env), print),
+    },
+  ],
+  [
+    'readmit-node',
+    {
+      help: readmitNodeHelp,
+      run: (args, env) => runReadmitNode(loadNodeConfig(READMIT_NODE_COMMAND, args, env), print),
+    },
+  ],
+  [
+    'break-group',
+    {
+      help: breakGroupHelp,
+      run: (args, env) => runBreakGroup(loadBreakGroupConfig(args, env), print),
     },
   ],
   [

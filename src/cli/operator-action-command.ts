@@ -1,10 +1,11 @@
 /**
- * `witness maintenance on|off`, `witness switchover` and `witness failback`: an operator's request
- * to the witness (design §9.4, §9.6), answered with the group as it is then. A refusal is the witness's gRPC status,
+ * `witness maintenance on|off`, `switchover`, `failback`, `remove-node`, `readmit-node` and
+ * `break-group`: an operator's request to the witness (design §9.4, §9.6, §9.7), answered with the
+ * group as it is then. A refusal is the witness's gRPC status,
  * printed, exit 1.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { MaintenanceConfig, SwitchoverConfig } from '../config/operator-config';
+import type { BreakGroupConfig, MaintenanceConfig, NodeConfig, SwitchoverConfig } from '../config/operator-config';
 import type { GroupStatus__Output } from '../gen/witness/v1/GroupStatus';
 import { toWireFailback } from '../wire/enum-mappings';
 import { type AdminConnection, answerOf, connectAdmin } from './admin-connection';
@@ -32,6 +33,27 @@ export async function runFailback(
   const request = { group: config.group, policy: toWireFailback(policy === 'node' ? undefined : policy) };
   await ask(config, out, 'SetFailback', (admin, done) =>
     admin.client.SetFailback(request, admin.metadata(), admin.deadline(), done),
+  );
+}
+
+export async function runRemoveNode(config: MaintenanceConfig, out: (text: string) => void): Promise<void> {
+  const request = { group: config.group, node: config.node, force: config.force === 'true' };
+  await ask(config, out, 'RemoveNode', (admin, done) =>
+    admin.client.RemoveNode(request, admin.metadata(), admin.deadline(), done),
+  );
+}
+
+export async function runReadmitNode(config: NodeConfig, out: (text: string) => void): Promise<void> {
+  const request = { group: config.group, node: config.node };
+  await ask(config, out, 'ReadmitNode', (admin, done) =>
+    admin.client.ReadmitNode(request, admin.metadata(), admin.deadline(), done),
+  );
+}
+
+export async function runBreakGroup(config: BreakGroupConfig, out: (text: string) => void): Promise<void> {
+  const request = { group: config.group, force: config.force === 'true' };
+  await ask(config, out, 'BreakGroup', (admin, done) =>
+    admin.client.BreakGroup(request, admin.metadata(), admin.deadline(), done),
   );
 }
 

@@ -51,18 +51,25 @@ export function renderGroups(list: readonly GroupStatus__Output[], json: boolean
   const rows = list.flatMap((g) => {
     const lease = g.holder === '' ? '-' : `${g.holderLeaseRemainingMs} ms`;
     const grace = g.inStartupGrace ? ' (start-up grace)' : '';
+    // A removed node not heard since the witness started still has its place: it gets a line.
+    const unheard = g.removed
+      .filter((name) => !g.nodes.some((n) => n.node === name))
+      .map((name) => ({ node: name, role: '', lastSeenMsAgo: -1, holds: false, maintenance: false, removed: true }));
+    const heard = [...g.nodes, ...unheard];
     const nodes =
-      g.nodes.length > 0 ? g.nodes : [{ node: '-', role: '', lastSeenMsAgo: 0, holds: false, maintenance: false }];
+      heard.length > 0
+        ? heard
+        : [{ node: '-', role: '', lastSeenMsAgo: -1, holds: false, maintenance: false, removed: false }];
     const switchover = g.switchoverEpoch !== '0' ? ' (switchover asked)' : '';
     return nodes.map((n) => [
       g.group,
       n.node,
-      n.role.replace('ROLE_', '').toLowerCase(),
+      n.role.replace('ROLE_', '').toLowerCase() || '-',
       n.holds ? 'yes' : 'no',
       n.holds ? g.epoch : '-',
-      n.node === '-' ? '-' : `${n.lastSeenMsAgo} ms ago`,
+      n.lastSeenMsAgo < 0 ? '-' : `${n.lastSeenMsAgo} ms ago`,
       n.holds ? `${lease}${grace}${switchover}` : grace.trim() || '-',
-      n.maintenance ? 'yes' : 'no',
+      n.removed ? 'removed' : n.maintenance ? 'yes' : 'no',
       fromWireFailback('failback', g.failback) ?? '-',
     ]);
   });

@@ -1,6 +1,6 @@
 /**
- * `witness status`, `events`, `maintenance` and `switchover` configuration: the one schema of the
- * operator commands (where the witness is, how to reach it securely, what to show or ask). Loading, flag parsing and help
+ * `witness status`, `events`, `maintenance`, `switchover`, `failback`, `remove-node`,
+ * `readmit-node` and `break-group` configuration: the one schema of the operator commands (where the witness is, how to reach it securely, what to show or ask). Loading, flag parsing and help
  * are the generic ones in load-config.ts.
  */
 import {
@@ -36,10 +36,19 @@ export interface OperatorConfig {
 /** What `witness switchover` asks, beside the connection: a group. */
 export type SwitchoverConfig = Omit<OperatorConfig, 'follow' | 'limit'>;
 
-/** What `witness maintenance` asks: a group and a node. */
-export interface MaintenanceConfig extends SwitchoverConfig {
+/** What `witness readmit-node` asks: a group and a node. */
+export interface NodeConfig extends SwitchoverConfig {
   readonly node: string;
-  /** maintenance on: stop an active node even though its peer could not take over. */
+}
+
+/** What `witness maintenance` and `witness remove-node` ask: a group, a node, and whether to force it. */
+export interface MaintenanceConfig extends NodeConfig {
+  /** Go ahead although the node is active (each command says what that stops). */
+  readonly force: 'true' | 'false';
+}
+
+/** What `witness break-group` asks: a group, and whether to force it. */
+export interface BreakGroupConfig extends SwitchoverConfig {
   readonly force: 'true' | 'false';
 }
 
@@ -91,22 +100,15 @@ function switchoverSchema(): ConfigSchema<SwitchoverConfig> {
   };
 }
 
-function maintenanceSchema(): ConfigSchema<MaintenanceConfig> {
+function nodeSchema(nodeDoc: string): ConfigSchema<NodeConfig> {
   return {
     ...switchoverSchema(),
-    node: {
-      doc: 'The node to put in or take out of maintenance (required).',
-      format: String,
-      default: '',
-      arg: 'node',
-      env: 'WITNESS_OPERATOR_NODE',
-      metavar: 'NODE',
-    },
-    force: flag(
-      'maintenance on: stop an active node even though its peer was not heard within the default lease (nobody takes over).',
-      'force',
-    ),
+    node: { doc: nodeDoc, format: String, default: '', arg: 'node', env: 'WITNESS_OPERATOR_NODE', metavar: 'NODE' },
   };
+}
+
+function forcedNodeSchema(nodeDoc: string, forceDoc: string): ConfigSchema<MaintenanceConfig> {
+  return { ...nodeSchema(nodeDoc), force: flag(forceDoc, 'force') };
 }
 
 function connection(): ConfigSchema<Omit<OperatorConfig, 'group' | 'follow' | 'limit'>> {
@@ -150,7 +152,31 @@ export const EVENTS_COMMAND: CommandSpec<OperatorConfig> = {
 
 export const MAINTENANCE_COMMAND: CommandSpec<MaintenanceConfig> = {
   command: 'witness maintenance',
-  schema: maintenanceSchema(),
+  schema: forcedNodeSchema(
+    'The node to put in or take out of maintenance (required).',
+    'maintenance on: stop an active node even though its peer was not heard within the default lease (nobody takes over).',
+  ),
+};
+
+export const REMOVE_NODE_COMMAND: CommandSpec<MaintenanceConfig> = {
+  command: 'witness remove-node',
+  schema: forcedNodeSchema(
+    'The node to remove from the group (required).',
+    'Remove the node although it is active: its workload stops, and its peer takes over if it can.',
+  ),
+};
+
+export const READMIT_NODE_COMMAND: CommandSpec<NodeConfig> = {
+  command: 'witness readmit-node',
+  schema: nodeSchema('The removed node to readmit (required).'),
+};
+
+export const BREAK_GROUP_COMMAND: CommandSpec<BreakGroupConfig> = {
+  command: 'witness break-group',
+  schema: {
+    ...switchoverSchema(),
+    force: flag('Break the group although a node is active: its workload stops.', 'force'),
+  },
 };
 
 export const SWITCHOVER_COMMAND: CommandSpec<SwitchoverConfig> = {
@@ -172,11 +198,20 @@ export function loadSwitchoverConfig(
   return requireGroup(checkConnection(loadConfig(spec, argv, env)));
 }
 
-/** `witness maintenance on|off ...`: the group and the node are required. */
-export function loadMaintenanceConfig(argv: readonly string[], env: NodeJS.ProcessEnv): MaintenanceConfig {
-  const config = requireGroup(checkConnection(loadConfig(MAINTENANCE_COMMAND, argv, env)));
+/** `witness maintenance on|off ...`, `remove-node`, `readmit-node`: the group and the node are required. */
+export function loadNodeConfig<C extends NodeConfig>(
+  spec: CommandSpec<C>,
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): C {
+  const config = requireGroup(checkConnection(loadConfig(spec, argv, env)));
   if (config.node === '') throw new ConfigError('node', 'node (--node) is required');
   return config;
+}
+
+/** `witness break-group ...`: the group is required. */
+export function loadBreakGroupConfig(argv: readonly string[], env: NodeJS.ProcessEnv): BreakGroupConfig {
+  return requireGroup(checkConnection(loadConfig(BREAK_GROUP_COMMAND, argv, env)));
 }
 
 function requireGroup<C extends SwitchoverConfig>(config: C): C {
@@ -240,6 +275,42 @@ export function maintenanceHelp(): string {
       "once. Refused for an active node whose peer was not heard within the witness's default lease,\n" +
       'unless --force (then the workload stops and nobody takes over). Durable at the witness: it\n' +
       'survives a restart. Needs the operator write role. Prints the group as `witness status` does.',
+    notes: [EXIT_CODES],
+  });
+}
+
+export function removeNodeHelp(): string {
+  return renderHelp(REMOVE_NODE_COMMAND, {
+    usage: 'witness remove-node --group G --node N [--force] [options]',
+    description:
+      'Removes a node from its group (design §9.7): it is granted nothing and runs nothing until\n' +
+      '`witness readmit-node`, and keeps its place, so no other node joins in its stead. Refused\n' +
+      'while the node is active, unless --force (it then stops, releases and hands the group to its\n' +
+      'peer, which takes over at once if it can). Durable at the witness. Needs the operator write\n' +
+      'role. Prints the group as `witness status` does.',
+    notes: [EXIT_CODES],
+  });
+}
+
+export function readmitNodeHelp(): string {
+  return renderHelp(READMIT_NODE_COMMAND, {
+    usage: 'witness readmit-node --group G --node N [options]',
+    description:
+      'Undoes `witness remove-node` or `witness break-group` for one node (design §9.7): it may be\n' +
+      'granted again and runs as the tables say. Durable at the witness. Needs the operator write\n' +
+      'role. Prints the group as `witness status` does.',
+    notes: [EXIT_CODES],
+  });
+}
+
+export function breakGroupHelp(): string {
+  return renderHelp(BREAK_GROUP_COMMAND, {
+    usage: 'witness break-group --group G [--force] [options]',
+    description:
+      'Breaks the pair (design §9.7): every member is removed, so nothing of the group runs until\n' +
+      'a node is readmitted (`witness readmit-node`). Refused while a node is active, unless --force\n' +
+      '(its workload then stops). Durable at the witness. Needs the operator write role. Prints the\n' +
+      'group as `witness status` does.',
     notes: [EXIT_CODES],
   });
 }

@@ -172,12 +172,7 @@ export class WitnessNode {
   operate(input: OperatorInput): void {
     const w = this.world;
     const service = this.service;
-    const what =
-      input.kind === 'switchover'
-        ? 'switchover'
-        : input.kind === 'failback'
-          ? `fail-back policy ${input.policy}`
-          : `maintenance ${input.on ? 'on' : 'off'} for ${input.node}`;
+    const what = describeOperatorInput(input);
     if (!this.up || service === undefined) {
       if (w.trace.on1) w.trace.log(1, 'W', `operator asks ${what}: witness down`);
       return;
@@ -188,11 +183,7 @@ export class WitnessNode {
       const said = outcome.ok
         ? 'done'
         : `refused (${outcome.error instanceof Error ? outcome.error.message : 'error'})`;
-      w.trace.log(
-        1,
-        'W',
-        `operator asks ${what}${input.kind === 'maintenance' && input.force ? ' (forced)' : ''}: ${said}`,
-      );
+      w.trace.log(1, 'W', `operator asks ${what}: ${said}`);
     });
   }
 
@@ -334,5 +325,21 @@ export class WitnessNode {
       }
       if (!answerFirst) done(undefined);
     });
+  }
+}
+
+function describeOperatorInput(input: OperatorInput): string {
+  const forced = 'force' in input && input.force ? ' (forced)' : '';
+  switch (input.kind) {
+    case 'switchover':
+      return 'switchover';
+    case 'failback':
+      return `fail-back policy ${input.policy}`;
+    case 'maintenance':
+      return `maintenance ${input.on ? 'on' : 'off'} for ${input.node}${forced}`;
+    case 'remove':
+      return `${input.readmit ? 'readmission' : 'removal'} of ${input.node}${forced}`;
+    case 'break':
+      return `break of the group${forced}`;
   }
 }

@@ -21,9 +21,11 @@ export function toWireGroupStatus(view: GroupView): GroupStatus {
       lastSeenMsAgo: Math.min(n.lastSeenMsAgo, 0xffffffff),
       holds: n.holds,
       maintenance: n.maintenance,
+      removed: n.removed,
     })),
     switchoverEpoch: view.switchoverEpoch.toString(),
     failback: toWireFailback(view.failback),
+    removed: [...view.removed],
   };
 }
 

@@ -38,6 +38,7 @@ const REASON = {
   'stale-epoch': 'REFUSAL_REASON_STALE_EPOCH',
   'not-holder': 'REFUSAL_REASON_NOT_HOLDER',
   maintenance: 'REFUSAL_REASON_MAINTENANCE',
+  removed: 'REFUSAL_REASON_REMOVED',
 } as const satisfies Record<RefusalReason, WireRefusalReason>;
 
 const EVENT = {

@@ -86,6 +86,30 @@ export function adminHandlers(
         policy: fromWireFailback('policy', policy) ?? 'node',
       });
     }),
+    RemoveNode: edge.unary('RemoveNode', (request) => {
+      const { group, node, force } = requireWellFormed(request);
+      return operated({
+        kind: 'remove',
+        group: requireId('group', group),
+        node: requireId('node', node),
+        readmit: false,
+        force,
+      });
+    }),
+    ReadmitNode: edge.unary('ReadmitNode', (request) => {
+      const { group, node } = requireWellFormed(request);
+      return operated({
+        kind: 'remove',
+        group: requireId('group', group),
+        node: requireId('node', node),
+        readmit: true,
+        force: false,
+      });
+    }),
+    BreakGroup: edge.unary('BreakGroup', (request) => {
+      const { group, force } = requireWellFormed(request);
+      return operated({ kind: 'break', group: requireId('group', group), force });
+    }),
     Watch: edge.serverStream('Watch', (call, fail) =>
       watch(call, fail, { arbiter, events, streams, now, wallClockMs, backlog: watchBacklog }),
     ),

@@ -80,7 +80,7 @@ export class ArbitrationService {
    * and written like any decision; a refusal is an ArbitrationError naming the field.
    */
   operate(input: OperatorInput, reply: Reply): void {
-    const node = input.kind === 'maintenance' ? input.node : '';
+    const node = input.kind === 'maintenance' || input.kind === 'remove' ? input.node : '';
     this.guarded(reply, () =>
       this.submit(input.group, node, '0', reply, (now) => this.parts.arbiter.operate(input, now)),
     );

@@ -4,54 +4,15 @@
  * is durable (a witness restarted from the record keeps it).
  */
 import { expect } from 'chai';
-import { generationFromWallClock } from '../../src/core/epoch';
-import type { Arbiter, ArbiterConfig } from '../../src/core/witness/arbiter';
-import { ArbitrationError } from '../../src/core/witness/errors';
+import type { Arbiter } from '../../src/core/witness/arbiter';
 import { MAINTENANCE_RULES, SWITCHOVER_RULES } from '../../src/core/witness/operator-rules';
 import type { Decision, DurableGroup } from '../../src/core/witness/types';
 import { InstantWriteArbiter } from '../support/instant-write-arbiter';
+import { CONFIG, GRACE, T0, GEN0, G, P, S, hb, acq, withHolder, refusal } from '../support/operator-arbiter';
 
-const CONFIG: ArbiterConfig = { bounds: { rho: 0.01, marginMs: 10 }, defaultLeaseMs: 1000, maxLeaseMs: 5000 };
-/** The start-up grace: maxLease * (1 + rho) + margin. */
-const GRACE = 5060;
-const T0 = 1_000_000;
-const GEN0 = generationFromWallClock(1_700_000_000_000);
-const G = 'g';
-const P = 'p';
-const S = 's';
-
-const hb = (a: Arbiter, node: string, now: number, held = 0n): Decision =>
-  a.heartbeat(
-    { group: G, node, role: node === P ? 'primary' : 'secondary', heldEpoch: held, knownEpoch: held, leaseMs: 0 },
-    now,
-  );
-const acq = (a: Arbiter, node: string, now: number, known = 0n): Decision =>
-  a.acquire({ group: G, node, knownEpoch: known, leaseMs: 0 }, now);
 const maintenance = (a: Arbiter, node: string, on: boolean, now: number, force = false): Decision =>
   a.operate({ kind: 'maintenance', group: G, node, on, force }, now);
 const switchover = (a: Arbiter, now: number): Decision => a.operate({ kind: 'switchover', group: G }, now);
-
-/** Past the grace, both nodes heard at `t`, the primary holding epoch `e` granted at `t`. */
-function withHolder(records: readonly DurableGroup[] = []): { a: Arbiter; t: number; e: bigint } {
-  const a = new InstantWriteArbiter(CONFIG, { now: T0, generation: GEN0, records });
-  const t = T0 + GRACE;
-  hb(a, P, t);
-  hb(a, S, t);
-  const granted = acq(a, P, t);
-  expect(granted.answer.verdict).to.equal('granted');
-  return { a, t, e: granted.answer.epoch };
-}
-
-function refusal(fn: () => unknown): { kind: string; field: string; message: string } {
-  try {
-    fn();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ArbitrationError);
-    const e = error as ArbitrationError;
-    return { kind: e.kind, field: e.field, message: e.message };
-  }
-  throw new Error('expected an ArbitrationError');
-}
 
 describe('Arbiter: operator requests (maintenance, switchover)', () => {
   it('the rule lists, in order', () => {

@@ -145,6 +145,7 @@ describe('Arbiter', () => {
           holderLeaseLive: false,
           inStartupGrace: false,
           callerInMaintenance: false,
+          callerRemoved: false,
         },
         {
           node: P,
@@ -156,6 +157,7 @@ describe('Arbiter', () => {
           holderLeaseLive: true,
           inStartupGrace: true,
           callerInMaintenance: true,
+          callerRemoved: true,
         },
         {
           node: S,
@@ -167,6 +169,7 @@ describe('Arbiter', () => {
           holderLeaseLive: false,
           inStartupGrace: false,
           callerInMaintenance: false,
+          callerRemoved: false,
         },
       ];
       for (const table of [HEARTBEAT_RULES, ACQUIRE_RULES, RELEASE_RULES]) {
@@ -180,9 +183,11 @@ describe('Arbiter', () => {
         'adopt-higher-epoch',
         'refuse-released-epoch',
         'refuse-superseded-epoch',
+        'acknowledge-removed-node',
         'acknowledge-standby',
       ]);
       expect(ACQUIRE_RULES.map((r) => r.name)).to.deep.equal([
+        'refuse-removed-node',
         'refuse-node-in-maintenance',
         'refuse-during-startup-grace',
         'refuse-while-holder-lease-live',
@@ -1070,8 +1075,8 @@ describe('Arbiter', () => {
         inStartupGrace: false,
       });
       expect(v.nodes).to.deep.equal([
-        { node: P, role: 'primary', lastSeenMsAgo: 250, holds: true, maintenance: false },
-        { node: S, role: 'secondary', lastSeenMsAgo: 250, holds: false, maintenance: false },
+        { node: P, role: 'primary', lastSeenMsAgo: 250, holds: true, maintenance: false, removed: false },
+        { node: S, role: 'secondary', lastSeenMsAgo: 250, holds: false, maintenance: false, removed: false },
       ]);
     });
   });

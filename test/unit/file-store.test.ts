@@ -177,6 +177,37 @@ describe('FileStore', () => {
     expect(err.message).to.contain('checksum');
   });
 
+  it('keeps the removed nodes across a reopen, under the checksum; an empty removed list is corruption', async () => {
+    const records: DurableGroup[] = [
+      { group: 'a', holder: 'node-1', epoch: 42n, removed: ['node-2', 'node-0'] },
+      {
+        group: 'b',
+        holder: '',
+        epoch: 7n,
+        maintenance: ['node-0'],
+        switchoverEpoch: 0n,
+        failback: 'auto',
+        removed: ['node-1'],
+      },
+    ];
+    await writeAndClose(records);
+    const { records: read } = await store(CLOCK_MS + 60_000).open(OPEN);
+    expect(read).to.deep.equal([
+      { group: 'a', holder: 'node-1', epoch: 42n, maintenance: [], switchoverEpoch: 0n, removed: ['node-0', 'node-2'] },
+      records[1],
+    ]);
+    const record = JSON.parse(await readFile(groupFile('a'), 'utf8'));
+    // Readmitting a node by editing the file is corruption.
+    await writeFile(groupFile('a'), JSON.stringify({ ...record, removed: ['node-0'] }));
+    const tampered = await rejection(store(CLOCK_MS + 120_000).open(OPEN));
+    expect(tampered).to.be.instanceOf(StoreCorruptError);
+    expect(tampered.message).to.contain('checksum');
+    await writeFile(groupFile('a'), JSON.stringify({ ...record, removed: [] }));
+    const empty = await rejection(store(CLOCK_MS + 180_000).open(OPEN));
+    expect(empty).to.be.instanceOf(StoreCorruptError);
+    expect(empty.message).to.contain('removed');
+  });
+
   it('refuses an epoch of 2^63 or more even with a matching checksum', async () => {
     await writeAndClose([{ group: 'a', holder: 'node-1', epoch: 42n }]);
     const epoch = (2n ** 63n).toString();

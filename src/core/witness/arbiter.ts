@@ -23,15 +23,19 @@ import {
   type Intent,
   intentFields,
   intentOf,
+  isRemoved,
+  outOfService,
   NO_INTENT,
   sameIntent,
   withRequest,
 } from './operator-intent';
 import {
+  BREAK_RULES,
   FAILBACK_RULES,
   MAINTENANCE_RULES,
   type OperatorContext,
   type OperatorRule,
+  REMOVAL_RULES,
   SWITCHOVER_RULES,
 } from './operator-rules';
 import { ACQUIRE_RULES, firstMatchingRule, HEARTBEAT_RULES, RELEASE_RULES, type Rule, type RuleContext } from './rules';
@@ -274,9 +278,9 @@ export class Arbiter {
     if (rule.outcome.kind === 'refuse') {
       throw new ArbitrationError(rule.outcome.code, rule.outcome.field, `group ${input.group}: ${messageOf(rule)}`);
     }
-    // A switchover is asked of the holder; a policy is the group's, told to the holder first.
-    const node = input.kind === 'maintenance' ? input.node : group.holding.holder;
-    const intent = withRequest(group.intent, input, group.holding.epoch);
+    // A switchover is asked of the holder; a policy or a break is the group's, told to the holder first.
+    const node = namedNode(input, group.holding.holder);
+    const intent = withRequest(group.intent, input, group.holding.epoch, membersOf(group));
     if (sameIntent(intent, group.intent)) return this.decide(input.group, group, node, group.holding, rule, now, {});
     return this.decideDurably(input.group, group, node, group.holding, rule, now, { event: 'intent', intent });
   }
@@ -412,12 +416,14 @@ export class Arbiter {
     }
     const group = known ?? newGroup(now);
     assertNotPending(groupName, group);
-    if (existing === undefined && group.nodes.size >= MAX_NODES_PER_GROUP) {
-      const members = [...group.nodes.keys()].join(' and ');
+    // A removed node keeps its place, heard since this witness started or not (design §9.7).
+    const members = membersOf(group);
+    if (existing === undefined && !members.includes(node) && members.length >= MAX_NODES_PER_GROUP) {
+      const names = members.join(' and ');
       throw new ArbitrationError(
         'failed-precondition',
         'node',
-        `group ${groupName} already has nodes ${members}; a third node cannot join`,
+        `group ${groupName} already has nodes ${names}; a third node cannot join`,
       );
     }
     for (const [other, state] of group.nodes) {
@@ -509,19 +515,21 @@ export class Arbiter {
       holderLeaseLive: holder !== '' && now < holdUntil,
       inStartupGrace: this.inStartupGrace(now),
       callerInMaintenance: inMaintenance(group.intent, node),
+      callerRemoved: isRemoved(group.intent, node),
     };
   }
 
   private operatorContext(group: GroupState, input: OperatorInput, now: number): OperatorContext {
     const { holder, holdUntil } = group.holding;
     const groupActive = holder !== '' && now < holdUntil;
-    const node = input.kind === 'maintenance' ? input.node : holder;
+    const node = namedNode(input, holder);
     const peer = [...group.nodes].find(([name]) => name !== node);
     return {
       node,
-      nodeKnown: group.nodes.has(node) || holder === node || inMaintenance(group.intent, node),
-      on: input.kind === 'maintenance' && input.on,
-      force: input.kind === 'maintenance' && input.force,
+      nodeKnown: node !== '' && membersOf(group).includes(node),
+      on: (input.kind === 'maintenance' && input.on) || (input.kind === 'remove' && !input.readmit),
+      force: (input.kind === 'maintenance' || input.kind === 'remove' || input.kind === 'break') && input.force,
+      nodeRemoved: isRemoved(group.intent, node),
       nodeActive: groupActive && holder === node,
       groupActive,
       peerHealthy: peer !== undefined && now - peer[1].lastSeen < this.config.defaultLeaseMs,
@@ -602,7 +610,8 @@ export class Arbiter {
       retryAfterMs: rule.outcome.kind === 'refuse' ? this.retryAfter(rule, holding, now) : 0,
       // Told only with a renewal: the holder hands over while its lease still runs (L2).
       handOver: renewed && holding.holder === node && asksHandOver(intent, node, holding.epoch),
-      maintenance: inMaintenance(intent, node),
+      // A removed node is told as a node in maintenance is: it runs nothing and asks for nothing.
+      maintenance: outOfService(intent, node),
       ...(intent.failback === undefined ? {} : { failback: intent.failback }),
     };
     return { answer, rule: rule.name, persist: undefined, generation: undefined, event: effect.event };
@@ -626,12 +635,14 @@ export class Arbiter {
       inStartupGrace: this.inStartupGrace(now),
       switchoverEpoch: group.intent.switchoverEpoch,
       failback: group.intent.failback,
+      removed: group.intent.removed,
       nodes: [...group.nodes].map(([node, state]) => ({
         node,
         role: state.role,
         lastSeenMsAgo: Math.max(0, Math.round(now - state.lastSeen)),
         holds: holder === node,
         maintenance: inMaintenance(group.intent, node),
+        removed: isRemoved(group.intent, node),
       })),
     };
   }
@@ -651,7 +662,26 @@ const OPERATOR_RULES: Record<OperatorInput['kind'], readonly OperatorRule[]> = {
   maintenance: MAINTENANCE_RULES,
   switchover: SWITCHOVER_RULES,
   failback: FAILBACK_RULES,
+  remove: REMOVAL_RULES,
+  break: BREAK_RULES,
 };
+
+/** The node an operator's request is about: the one it names, else the holder. */
+function namedNode(input: OperatorInput, holder: string): string {
+  return input.kind === 'maintenance' || input.kind === 'remove' ? input.node : holder;
+}
+
+/**
+ * The group's members: heard since this witness started, its holder, or named by an operator's
+ * durable intent (a node in maintenance or removed keeps its place after a restart).
+ */
+function membersOf(group: GroupState): string[] {
+  const names = new Set(group.nodes.keys());
+  if (group.holding.holder !== '') names.add(group.holding.holder);
+  for (const node of group.intent.maintenance) names.add(node);
+  for (const node of group.intent.removed) names.add(node);
+  return [...names].sort();
+}
 
 const VERDICT_OF = {
   renew: 'renewed',

@@ -8,11 +8,11 @@
 import type { Rule } from './rules';
 
 export interface OperatorContext {
-  /** The node the request names; '' for a switchover. */
+  /** The node the request names; for a switchover or a break, the holder ('' when none). */
   readonly node: string;
-  /** The node is a member of the group (heard since this witness started, its holder, or in maintenance). */
+  /** The node is a member of the group (heard since this witness started, its holder, in maintenance or removed). */
   readonly nodeKnown: boolean;
-  /** Maintenance: on (true) or off. */
+  /** Maintenance: on (true) or off. Removal: a removal (true) or a readmission. */
   readonly on: boolean;
   readonly force: boolean;
   /** The node named is the holder and its lease is live here. */
@@ -22,6 +22,8 @@ export interface OperatorContext {
   /** The other node (of the one named; for a switchover, of the holder) was heard within the default lease. */
   readonly peerHealthy: boolean;
   readonly peerInMaintenance: boolean;
+  /** An operator removed the node named (§9.7). */
+  readonly nodeRemoved: boolean;
 }
 
 export type OperatorOutcome =
@@ -88,6 +90,55 @@ export const SWITCHOVER_RULES: readonly OperatorRule[] = [
     when: always,
     outcome: { kind: 'set-intent' },
     why: 'the active node is asked to stop, release and hand the group to its peer, which takes over at once',
+  },
+];
+
+/**
+ * A removed node keeps its place in the group: a new node could not see the peer leases the
+ * remaining member may still be granted by, or grant to, the removed one (design §9.7).
+ */
+export const REMOVAL_RULES: readonly OperatorRule[] = [
+  {
+    name: 'refuse-removal-of-unknown-node',
+    when: (c) => !c.nodeKnown,
+    outcome: { kind: 'refuse', code: 'not-found', field: 'node' },
+    why: 'the node is not a member of the group: it has not sent a heartbeat since this witness started',
+  },
+  {
+    name: 'readmit-node',
+    when: (c) => !c.on,
+    outcome: { kind: 'set-intent' },
+    why: 'the node is a member again: it may be granted, and runs as the tables say',
+  },
+  {
+    name: 'refuse-removal-of-active-node',
+    when: (c) => c.nodeActive && !c.force,
+    outcome: { kind: 'refuse', code: 'failed-precondition', field: 'force' },
+    why:
+      'the node runs the workload: hand it over first (switchover or maintenance), or force it, ' +
+      'which stops the workload and hands it to the peer if the peer can take it',
+  },
+  {
+    name: 'remove-node',
+    when: always,
+    outcome: { kind: 'set-intent' },
+    why: 'the node is granted nothing and runs nothing until readmitted; if active, it stops, releases and hands over',
+  },
+];
+
+/** Breaking a group removes every member (§9.7): nothing of the pair runs until one is readmitted. */
+export const BREAK_RULES: readonly OperatorRule[] = [
+  {
+    name: 'refuse-break-while-active',
+    when: (c) => c.groupActive && !c.force,
+    outcome: { kind: 'refuse', code: 'failed-precondition', field: 'force' },
+    why: 'a node runs the workload: stop it first, or force the break, which stops it',
+  },
+  {
+    name: 'break-group',
+    when: always,
+    outcome: { kind: 'set-intent' },
+    why: 'every member is removed: the active node stops and releases, and no node is granted until one is readmitted',
   },
 ];
 

@@ -5,7 +5,14 @@
  * every way the witness can answer is listed here, and nothing else decides.
  */
 import { LEASE_WATCH_RULES } from './lease-watch';
-import { FAILBACK_RULES, MAINTENANCE_RULES, type OperatorRule, SWITCHOVER_RULES } from './operator-rules';
+import {
+  BREAK_RULES,
+  FAILBACK_RULES,
+  MAINTENANCE_RULES,
+  type OperatorRule,
+  REMOVAL_RULES,
+  SWITCHOVER_RULES,
+} from './operator-rules';
 import type { RefusalReason } from './types';
 
 /** What the witness knows about the group at the moment a request arrives. */
@@ -27,6 +34,8 @@ export interface RuleContext {
   readonly inStartupGrace: boolean;
   /** An operator put the caller in maintenance (design §9.6). */
   readonly callerInMaintenance: boolean;
+  /** An operator removed the caller from the group (design §9.7). */
+  readonly callerRemoved: boolean;
 }
 
 export type Outcome =
@@ -77,6 +86,12 @@ export const HEARTBEAT_RULES: readonly Rule[] = [
     why: 'a newer epoch was handed out (or another node holds this one): the caller must stop',
   },
   {
+    name: 'acknowledge-removed-node',
+    when: (c) => c.callerRemoved,
+    outcome: { kind: 'acknowledge' },
+    why: 'an operator removed this node from the group: the answer tells it to run nothing and ask for nothing until readmitted',
+  },
+  {
     name: 'acknowledge-standby',
     when: always,
     outcome: { kind: 'acknowledge' },
@@ -86,6 +101,12 @@ export const HEARTBEAT_RULES: readonly Rule[] = [
 
 /** Acquire: "the primary is down, may I take over?" */
 export const ACQUIRE_RULES: readonly Rule[] = [
+  {
+    name: 'refuse-removed-node',
+    when: (c) => c.callerRemoved,
+    outcome: refuse('removed'),
+    why: 'an operator removed this node from the group: it is granted nothing until readmitted',
+  },
   {
     name: 'refuse-node-in-maintenance',
     when: (c) => c.callerInMaintenance,
@@ -183,6 +204,8 @@ export function describeRules(): string {
     table('Operator: maintenance on/off (Admin.SetMaintenance)', MAINTENANCE_RULES),
     table('Operator: switchover (Admin.Switchover)', SWITCHOVER_RULES),
     table('Operator: fail-back policy (Admin.SetFailback)', FAILBACK_RULES),
+    table('Operator: remove or readmit a node (Admin.RemoveNode, Admin.ReadmitNode)', REMOVAL_RULES),
+    table('Operator: break the group (Admin.BreakGroup)', BREAK_RULES),
     `Lease watch (events only, between requests; design §18.2)\n` +
       Object.values(LEASE_WATCH_RULES)
         .map((r) => `  ${r.name.padEnd(30)} -> ${`event ${r.kind}`.padEnd(24)} ${r.why}`)

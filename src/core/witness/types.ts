@@ -19,6 +19,8 @@ export interface DurableGroup {
   readonly switchoverEpoch?: bigint;
   /** Absent: each sidecar's own --failback. */
   readonly failback?: FailbackPolicy;
+  /** The group's nodes an operator removed (design §9.7), sorted; absent or empty when none. */
+  readonly removed?: readonly string[];
 }
 
 /** An operator's request: the intent it sets, checked by the operator rules (rules.ts). */
@@ -32,7 +34,17 @@ export type OperatorInput =
     }
   | { readonly kind: 'switchover'; readonly group: string }
   /** 'node': back to each sidecar's own --failback. */
-  | { readonly kind: 'failback'; readonly group: string; readonly policy: FailbackPolicy | 'node' };
+  | { readonly kind: 'failback'; readonly group: string; readonly policy: FailbackPolicy | 'node' }
+  /** A node leaves the group (design §9.7), or is readmitted (`readmit`). */
+  | {
+      readonly kind: 'remove';
+      readonly group: string;
+      readonly node: string;
+      readonly readmit: boolean;
+      readonly force: boolean;
+    }
+  /** Every member leaves the group: the pair is broken (design §9.7). */
+  | { readonly kind: 'break'; readonly group: string; readonly force: boolean };
 
 /**
  * What a durable write requires the store to hold for its group right now: the record the decision
@@ -49,7 +61,8 @@ export interface DurableWrite {
 }
 
 export type Verdict = 'granted' | 'renewed' | 'acknowledged' | 'released' | 'refused';
-export type RefusalReason = 'held-by-other' | 'startup-grace' | 'stale-epoch' | 'not-holder' | 'maintenance';
+export type RefusalReason =
+  'held-by-other' | 'startup-grace' | 'stale-epoch' | 'not-holder' | 'maintenance' | 'removed';
 export type EventKind = 'registered' | 'granted' | 'released' | 'adopted' | 'refused' | 'intent';
 
 export interface HeartbeatInput {
@@ -117,6 +130,7 @@ export interface NodeView {
   readonly lastSeenMsAgo: number;
   readonly holds: boolean;
   readonly maintenance: boolean;
+  readonly removed: boolean;
 }
 
 export interface GroupView {
@@ -130,6 +144,8 @@ export interface GroupView {
   readonly switchoverEpoch: bigint;
   /** undefined: each sidecar's own --failback. */
   readonly failback: FailbackPolicy | undefined;
+  /** The nodes an operator removed, sorted, also those not heard since this witness started. */
+  readonly removed: readonly string[];
 }
 
 /** A held group as the lease watch sees it (Arbiter.forEachHolding). */

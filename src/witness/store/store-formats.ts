@@ -4,9 +4,9 @@
  *
  *   store.json   {format, generation, longestLeaseMs, createdAt, groups, checksum} (format 1, without
  *                longestLeaseMs and groups, is still read)
- *   g-<id>.json  {group, holder, epoch, [maintenance, switchoverEpoch, [failback,]] checksum}
- *                (operators' intent, design §9.6, only when set; a record without it keeps the
- *                first form, one without a fail-back policy the second)
+ *   g-<id>.json  {group, holder, epoch, [maintenance, switchoverEpoch, [failback,] [removed,]] checksum}
+ *                (operators' intent, design §9.6, §9.7, only when set; a record without it keeps
+ *                the first form, one without a fail-back policy or removed nodes the older ones)
  */
 import { createHash } from 'node:crypto';
 import { generationOf, MAX_EPOCH } from '../../core/epoch';
@@ -25,14 +25,21 @@ export function formatGroup(record: DurableGroup): string {
   if (record.epoch < 0n || record.epoch > MAX_EPOCH) throw new Error(`epoch ${record.epoch} is out of range`);
   const epoch = record.epoch.toString();
   const { group, holder } = record;
-  if (record.maintenance === undefined && record.switchoverEpoch === undefined && record.failback === undefined) {
+  const removed = [...(record.removed ?? [])].sort();
+  if (
+    record.maintenance === undefined &&
+    record.switchoverEpoch === undefined &&
+    record.failback === undefined &&
+    removed.length === 0
+  ) {
     return JSON.stringify({ group, holder, epoch, checksum: groupChecksum(group, holder, epoch) });
   }
   const maintenance = [...(record.maintenance ?? [])].sort();
-  if (!maintenance.every((n) => ID_PATTERN.test(n))) throw new Error(`invalid node id in maintenance of ${group}`);
+  if (![...maintenance, ...removed].every((n) => ID_PATTERN.test(n)))
+    throw new Error(`invalid node id in the intent of ${group}`);
   const switchoverEpoch = (record.switchoverEpoch ?? 0n).toString();
   const { failback } = record;
-  const checksum = intentChecksum(group, holder, epoch, maintenance, switchoverEpoch, failback);
+  const checksum = intentChecksum(group, holder, epoch, maintenance, switchoverEpoch, failback, removed);
   return JSON.stringify({
     group,
     holder,
@@ -40,6 +47,7 @@ export function formatGroup(record: DurableGroup): string {
     maintenance,
     switchoverEpoch,
     ...(failback ? { failback } : {}),
+    ...(removed.length > 0 ? { removed } : {}),
     checksum,
   });
 }
@@ -64,7 +72,12 @@ function intentChecksum(
   maintenance: readonly string[],
   switchoverEpoch: string,
   failback: FailbackPolicy | undefined,
+  removed: readonly string[],
 ): string {
+  if (removed.length > 0)
+    return sha256(
+      JSON.stringify(['group/4', group, holder, epoch, maintenance, switchoverEpoch, failback ?? null, removed]),
+    );
   if (failback === undefined)
     return sha256(JSON.stringify(['group/2', group, holder, epoch, maintenance, switchoverEpoch]));
   return sha256(JSON.stringify(['group/3', group, holder, epoch, maintenance, switchoverEpoch, failback]));
@@ -130,25 +143,38 @@ export function parseGroup(path: string, nameFromFile: string, text: string): Du
   if (typeof epoch !== 'string' || !DECIMAL.test(epoch) || BigInt(epoch) > MAX_EPOCH) {
     throw new StoreCorruptError(path, `epoch ${JSON.stringify(epoch)} is not an integer in [0, 2^63)`);
   }
-  if (!('maintenance' in fields) && !('switchoverEpoch' in fields) && !('failback' in fields)) {
+  if (
+    !('maintenance' in fields) &&
+    !('switchoverEpoch' in fields) &&
+    !('failback' in fields) &&
+    !('removed' in fields)
+  ) {
     if (checksum !== groupChecksum(group, holder, epoch)) throw new StoreCorruptError(path, 'checksum mismatch');
     return { group, holder, epoch: BigInt(epoch) };
   }
   const { maintenance, switchoverEpoch, failback } = fields;
+  const removed = fields.removed ?? [];
+  if (!isNodeList(removed) || ('removed' in fields && removed.length === 0))
+    throw new StoreCorruptError(path, 'removed is not a non-empty list of node ids');
   if (failback !== undefined && failback !== 'auto' && failback !== 'manual')
     throw new StoreCorruptError(path, 'failback is neither auto nor manual');
-  if (
-    !Array.isArray(maintenance) ||
-    !maintenance.every((n): n is string => typeof n === 'string' && ID_PATTERN.test(n))
-  )
-    throw new StoreCorruptError(path, 'maintenance is not a list of node ids');
+  if (!isNodeList(maintenance)) throw new StoreCorruptError(path, 'maintenance is not a list of node ids');
   if (typeof switchoverEpoch !== 'string' || !DECIMAL.test(switchoverEpoch) || BigInt(switchoverEpoch) > MAX_EPOCH)
     throw new StoreCorruptError(path, 'switchoverEpoch is not an integer in [0, 2^63)');
-  if (checksum !== intentChecksum(group, holder, epoch, maintenance, switchoverEpoch, failback))
+  if (checksum !== intentChecksum(group, holder, epoch, maintenance, switchoverEpoch, failback, removed))
     throw new StoreCorruptError(path, 'checksum mismatch');
   const policy = failback as FailbackPolicy | undefined;
-  const intent = { maintenance, switchoverEpoch: BigInt(switchoverEpoch), ...(policy ? { failback: policy } : {}) };
+  const intent = {
+    maintenance,
+    switchoverEpoch: BigInt(switchoverEpoch),
+    ...(policy ? { failback: policy } : {}),
+    ...(removed.length > 0 ? { removed } : {}),
+  };
   return { group, holder, epoch: BigInt(epoch), ...intent };
+}
+
+function isNodeList(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((n): n is string => typeof n === 'string' && ID_PATTERN.test(n));
 }
 
 function parseObject(path: string, text: string): Record<string, unknown> {
