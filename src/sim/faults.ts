@@ -138,6 +138,20 @@ export class Faults {
         });
         break;
       }
+      case 'remove-node': {
+        // An operator removes one node, or breaks the group, and readmits after a while.
+        const group = w.plan.primary.group;
+        const names = nodes.map((n) => n.settings.node);
+        const force = f.chance(0.5);
+        const removed = f.chance(0.3) ? names : [(nodes[f.int(2)] as SidecarNode).settings.node];
+        if (removed.length === 2) witness.operate({ kind: 'break', group, force });
+        else witness.operate({ kind: 'remove', group, node: removed[0] as string, readmit: false, force });
+        w.at(w.t + length, () => {
+          if (w.healed) return;
+          for (const node of removed) witness.operate({ kind: 'remove', group, node, readmit: true, force: false });
+        });
+        break;
+      }
     }
     w.at(w.t + f.exp(e.meanGapMs), () => this.episode(kind));
   }

@@ -30,6 +30,7 @@ export const FAULT_KINDS = [
   'switchover',
   'maintenance',
   'failback-policy',
+  'remove-node',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -46,11 +47,17 @@ export const EPISODE_KINDS = [
   'switchover',
   'maintenance',
   'failback-policy',
+  'remove-node',
 ] as const satisfies readonly FaultKind[];
 export type EpisodeKind = (typeof EPISODE_KINDS)[number];
 
-/** Operators' requests (design §9.6): drawn, and run, from streams of their own, so schedules without them replay as before. */
-export const OPERATOR_KINDS: ReadonlySet<FaultKind> = new Set(['switchover', 'maintenance', 'failback-policy']);
+/** Operators' requests (design §9.6, §9.7): drawn, and run, from streams of their own, so schedules without them replay as before. */
+export const OPERATOR_KINDS: ReadonlySet<FaultKind> = new Set([
+  'switchover',
+  'maintenance',
+  'failback-policy',
+  'remove-node',
+]);
 
 /** How the final failover probe takes the active node away ('sigterm': a planned hand-over, §9.5). */
 export type ProbeKind = 'crash' | 'isolate' | 'pause' | 'sigterm';

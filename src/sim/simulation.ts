@@ -190,11 +190,14 @@ export class Simulation implements World {
    * under an older one (a late or duplicated Acquire of the running holder); that would stop a
    * healthy run for nothing.
    */
-  /** Design §9.6: a node an operator put in maintenance is granted nothing until taken out. */
+  /** Design §9.6, §9.7: a node an operator put in maintenance, or removed, is granted nothing until taken out. */
   private checkNotInMaintenance(from: number, group: string): void {
     const node = this.nodes[from];
-    if (node === undefined || !this.witness.inMaintenance(group, node.settings.node)) return;
-    this.violate('liveness', 'granted-in-maintenance', `the witness grants ${node.name} while it is in maintenance`);
+    if (node === undefined) return;
+    if (this.witness.inMaintenance(group, node.settings.node))
+      this.violate('liveness', 'granted-in-maintenance', `the witness grants ${node.name} while it is in maintenance`);
+    if (this.witness.isRemoved(group, node.settings.node))
+      this.violate('liveness', 'granted-while-removed', `the witness grants ${node.name} while it is removed`);
   }
 
   private checkNotSelfSuperseded(from: number, epoch: bigint): void {

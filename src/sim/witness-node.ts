@@ -192,8 +192,13 @@ export class WitnessNode {
     return this.store.records.get(group)?.maintenance?.includes(node) === true;
   }
 
+  /** Whether the store's record of `group` has `node` removed (design §9.7). */
+  isRemoved(group: string, node: string): boolean {
+    return this.store.records.get(group)?.removed?.includes(node) === true;
+  }
+
   /**
-   * After the heal no node stays in maintenance and the nodes' own fail-back policy holds again:
+   * After the heal no node stays in maintenance or removed, and the nodes' own fail-back policy holds again:
    * asked at the heal and at every start after it.
    */
   endOperatorIntent(): void {
@@ -201,6 +206,7 @@ export class WitnessNode {
     this.operate({ kind: 'failback', group, policy: 'node' });
     for (const node of [this.world.plan.primary.node, this.world.plan.secondary.node]) {
       this.operate({ kind: 'maintenance', group, node, on: false, force: false });
+      this.operate({ kind: 'remove', group, node, readmit: true, force: false });
     }
   }
 

@@ -6,36 +6,22 @@
 import { expect } from 'chai';
 import { type Cluster, timeline, useCluster } from '../support/cluster';
 import { coldStart, steady } from '../support/cluster-steady';
-import { spawnNode, type TrackedProcess } from '../support/processes';
-import { cleanEnv, WITNESS_MAIN } from '../support/witness-process';
-
-const LEASE_MS = 3000;
-const TIMEOUT_MS = 2000;
-const HEARTBEAT_MS = 100;
-const STEP_MS = 10_000;
-/** The cluster's default --failback-delay. */
-const FAILBACK_DELAY_MS = 2000;
-
-interface StatusLine {
-  holder: string;
-  switchoverEpoch: string;
-  nodes: { node: string; maintenance: boolean }[];
-}
+import {
+  FAILBACK_DELAY_MS,
+  HEARTBEAT_MS,
+  LEASE_MS,
+  operator,
+  STEP_MS,
+  statusOf,
+  TIMEOUT_MS,
+} from '../support/operator-commands';
 
 function report(line: string): void {
   process.stdout.write(`      [measure] ${line}\n`);
 }
 
-async function operator(c: Cluster, args: readonly string[]): Promise<TrackedProcess> {
-  const p = spawnNode(WITNESS_MAIN, [...args, '--witness', `127.0.0.1:${c.ports.witness}`], { env: cleanEnv() });
-  await p.runToCompletion(STEP_MS);
-  return p;
-}
-
 async function maintenanceOf(c: Cluster, node: string): Promise<boolean | undefined> {
-  const p = await operator(c, ['status', '--json', '--group', 'g1']);
-  const [line] = p.stdoutLines.map((l) => JSON.parse(l) as StatusLine);
-  return line?.nodes.find((n) => n.node === node)?.maintenance;
+  return (await statusOf(c, 'g1'))?.nodes.find((n) => n.node === node)?.maintenance;
 }
 
 describe('e2e: switchover and maintenance, asked of the witness', function () {

@@ -213,6 +213,13 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
     'refuse-node-in-maintenance never holds: a node an operator put in maintenance is granted like any other',
   ),
   oneEdit(
+    'removed-node-granted',
+    RULES,
+    "name: 'refuse-removed-node',\n    when: (c) => c.callerRemoved,",
+    "name: 'refuse-removed-node',\n    when: () => false,",
+    'refuse-removed-node never holds: a node an operator removed is granted like any other',
+  ),
+  oneEdit(
     'decision-applied-before-durable',
     ARBITER,
     'group.pending = { next, intent, generation };',
