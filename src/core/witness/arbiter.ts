@@ -15,7 +15,17 @@ import {
 } from '../epoch';
 import { type DriftBounds, grantorHoldEnd, remainingMs, restartGrace } from '../lease';
 import { ArbitrationError } from './errors';
-import { SortedNames } from './sorted-names';
+import {
+  assertNotPending,
+  type GroupState,
+  groupView,
+  type Holding,
+  holderRemaining,
+  membersOf,
+  newGroup,
+  type NodeState,
+} from './group-state';
+import { namedNode, OPERATOR_RULES, operatorContext } from './operator-context';
 import {
   afterGrant,
   asksHandOver,
@@ -25,19 +35,12 @@ import {
   intentOf,
   isRemoved,
   outOfService,
-  NO_INTENT,
   sameIntent,
   withRequest,
 } from './operator-intent';
-import {
-  BREAK_RULES,
-  FAILBACK_RULES,
-  MAINTENANCE_RULES,
-  type OperatorContext,
-  type OperatorRule,
-  REMOVAL_RULES,
-  SWITCHOVER_RULES,
-} from './operator-rules';
+import type { OperatorRule } from './operator-rules';
+import { messageOf, VERDICT_OF } from './rule-messages';
+import { SortedNames } from './sorted-names';
 import { ACQUIRE_RULES, firstMatchingRule, HEARTBEAT_RULES, RELEASE_RULES, type Rule, type RuleContext } from './rules';
 import type {
   AcquireInput,
@@ -97,41 +100,6 @@ export const MAX_WAITING_PER_GROUP = 256;
 
 /** Two copies of a workload per group: the primary and the secondary. */
 export const MAX_NODES_PER_GROUP = 2;
-
-interface NodeState {
-  role: NodeRole;
-  lastSeen: number;
-  /** The highest epoch the node reported running under (held_epoch) since this witness started. */
-  ranUnder: bigint;
-}
-
-/** Who holds a group: what a durable decision changes. */
-interface Holding {
-  readonly holder: string;
-  readonly epoch: bigint;
-  /** Witness-side end of the holder's lease (receipt + lease*(1+rho) + eps). */
-  readonly holdUntil: number;
-}
-
-interface GroupState {
-  holding: Holding;
-  /** What operators asked of the group; durable with the record. */
-  intent: Intent;
-  /** Whether the store has a record of the group: a durable write expects none until one is committed. */
-  recorded: boolean;
-  /**
-   * A decision waiting for its store write. It is applied by `commit` once the write is durable and
-   * dropped by `abort` when the write fails, so nothing is ever decided from a holding the disk does
-   * not have. While it is set, the shell holds back the group's other requests.
-   */
-  pending: { readonly next: Holding; readonly intent: Intent; readonly generation: bigint | undefined } | undefined;
-  /** Highest epoch any caller reported; a grant goes above it even if the grantee knows less. */
-  highestHeard: bigint;
-  /** When a node was last heard, or the group was loaded; what `forgettable` measures silence from. */
-  lastActivity: number;
-  /** Volatile: rebuilt from heartbeats after a restart. */
-  nodes: Map<string, NodeState>;
-}
 
 export class Arbiter {
   private readonly groups = new Map<string, GroupState>();
@@ -274,7 +242,7 @@ export class Arbiter {
     if (group === undefined) throw unknownGroup(input.group);
     assertNotPending(input.group, group);
     const rules = OPERATOR_RULES[input.kind];
-    const rule = firstMatchingRule(rules, this.operatorContext(group, input, now));
+    const rule = firstMatchingRule(rules, operatorContext(group, input, now, this.config.defaultLeaseMs));
     if (rule.outcome.kind === 'refuse') {
       throw new ArbitrationError(rule.outcome.code, rule.outcome.field, `group ${input.group}: ${messageOf(rule)}`);
     }
@@ -356,13 +324,15 @@ export class Arbiter {
   view(groupName: string, now: number): GroupView {
     const group = this.groups.get(groupName);
     if (group === undefined) throw unknownGroup(groupName);
-    return this.toView(groupName, group, now);
+    return groupView(groupName, group, now, this.inStartupGrace(now));
   }
 
   /** Groups in name order, starting after `after`; `total` counts them all. */
   list(now: number, after: string, limit: number): { groups: GroupView[]; total: number; more: boolean } {
     const page = this.names.page(after, limit);
-    const groups = page.names.map((name) => this.toView(name, this.groups.get(name) as GroupState, now));
+    const groups = page.names.map((name) =>
+      groupView(name, this.groups.get(name) as GroupState, now, this.inStartupGrace(now)),
+    );
     return { groups, total: this.names.size, more: page.more };
   }
 
@@ -519,24 +489,6 @@ export class Arbiter {
     };
   }
 
-  private operatorContext(group: GroupState, input: OperatorInput, now: number): OperatorContext {
-    const { holder, holdUntil } = group.holding;
-    const groupActive = holder !== '' && now < holdUntil;
-    const node = namedNode(input, holder);
-    const peer = [...group.nodes].find(([name]) => name !== node);
-    return {
-      node,
-      nodeKnown: node !== '' && membersOf(group).includes(node),
-      on: (input.kind === 'maintenance' && input.on) || (input.kind === 'remove' && !input.readmit),
-      force: (input.kind === 'maintenance' || input.kind === 'remove' || input.kind === 'break') && input.force,
-      nodeRemoved: isRemoved(group.intent, node),
-      nodeActive: groupActive && holder === node,
-      groupActive,
-      peerHealthy: peer !== undefined && now - peer[1].lastSeen < this.config.defaultLeaseMs,
-      peerInMaintenance: peer !== undefined && inMaintenance(group.intent, peer[0]),
-    };
-  }
-
   /**
    * A hold is never shortened: an answer already given may have promised the holder more than a
    * later, shorter request asks for, and the witness must lose every lease last.
@@ -623,98 +575,6 @@ export class Arbiter {
     if (rule.outcome.reason === 'held-by-other') return holderRemaining(holding, now);
     return 0;
   }
-
-  private toView(name: string, group: GroupState, now: number): GroupView {
-    // What the disk has: a decision still on its way there is not shown.
-    const { holder, epoch } = group.holding;
-    return {
-      group: name,
-      holder,
-      epoch,
-      holderLeaseRemainingMs: holderRemaining(group.holding, now),
-      inStartupGrace: this.inStartupGrace(now),
-      switchoverEpoch: group.intent.switchoverEpoch,
-      failback: group.intent.failback,
-      removed: group.intent.removed,
-      nodes: [...group.nodes].map(([node, state]) => ({
-        node,
-        role: state.role,
-        lastSeenMsAgo: Math.max(0, Math.round(now - state.lastSeen)),
-        holds: holder === node,
-        maintenance: inMaintenance(group.intent, node),
-        removed: isRemoved(group.intent, node),
-      })),
-    };
-  }
-}
-
-function holderRemaining(holding: Holding, now: number): number {
-  return holding.holder === '' ? 0 : remainingMs(holding.holdUntil, now);
-}
-
-/** The shell's half of the contract: a group with a write in flight gets no other decision. */
-function assertNotPending(groupName: string, group: GroupState): void {
-  if (group.pending !== undefined)
-    throw new Error(`group ${groupName} was asked for a decision while its last one waits for its write`);
-}
-
-const OPERATOR_RULES: Record<OperatorInput['kind'], readonly OperatorRule[]> = {
-  maintenance: MAINTENANCE_RULES,
-  switchover: SWITCHOVER_RULES,
-  failback: FAILBACK_RULES,
-  remove: REMOVAL_RULES,
-  break: BREAK_RULES,
-};
-
-/** The node an operator's request is about: the one it names, else the holder. */
-function namedNode(input: OperatorInput, holder: string): string {
-  return input.kind === 'maintenance' || input.kind === 'remove' ? input.node : holder;
-}
-
-/**
- * The group's members: heard since this witness started, its holder, or named by an operator's
- * durable intent (a node in maintenance or removed keeps its place after a restart).
- */
-function membersOf(group: GroupState): string[] {
-  const names = new Set(group.nodes.keys());
-  if (group.holding.holder !== '') names.add(group.holding.holder);
-  for (const node of group.intent.maintenance) names.add(node);
-  for (const node of group.intent.removed) names.add(node);
-  return [...names].sort();
-}
-
-const VERDICT_OF = {
-  renew: 'renewed',
-  adopt: 'renewed',
-  acknowledge: 'acknowledged',
-  grant: 'granted',
-  release: 'released',
-  refuse: 'refused',
-  'set-intent': 'acknowledged',
-} as const;
-
-const MESSAGES = new Map<Rule | OperatorRule, string>();
-
-/** Built once per rule: it is sent with every answer. */
-function messageOf(rule: Rule | OperatorRule): string {
-  let message = MESSAGES.get(rule);
-  if (message === undefined) {
-    message = `${rule.name}: ${rule.why}`;
-    MESSAGES.set(rule, message);
-  }
-  return message;
-}
-
-function newGroup(now: number): GroupState {
-  return {
-    holding: { holder: '', epoch: 0n, holdUntil: 0 },
-    intent: NO_INTENT,
-    recorded: false,
-    pending: undefined,
-    highestHeard: 0n,
-    lastActivity: now,
-    nodes: new Map(),
-  };
 }
 
 function unknownGroup(group: string): ArbitrationError {

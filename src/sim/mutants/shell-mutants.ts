@@ -8,7 +8,7 @@ import { type Mutant, oneEdit } from './mutant';
 
 const RUNTIME = 'src/sidecar/sidecar-runtime.ts';
 const SERVICE = 'src/witness/arbitration-service.ts';
-const ARBITER = 'src/core/witness/arbiter.ts';
+const GROUP_STATE = 'src/core/witness/group-state.ts';
 const ACQUIRE_TIMING = 'src/sidecar/acquire-timing.ts';
 const RULES = 'src/core/sidecar/decision-rules.ts';
 
@@ -82,7 +82,7 @@ export const SHELL_MUTANTS: readonly Mutant[] = [
     edits: [
       ...NO_HOLDBACK.edits,
       {
-        file: ARBITER,
+        file: GROUP_STATE,
         find: '  if (group.pending !== undefined)\n    throw new Error(',
         replace: '  if ((false as boolean) && group.pending !== undefined)\n    throw new Error(',
       },
