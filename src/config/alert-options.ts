@@ -3,7 +3,8 @@
  * (a webhook's bearer token, the SMTP password) come from files, never from flags, so that they do
  * not show in `ps` or in a log of the command line.
  */
-import { type ConfigSchema, ConfigError, optionalFileOption, type OptionSchema } from './load-config';
+import { type ConfigSchema, ConfigError, type OptionSchema } from './load-config';
+import { optionalFileOption } from './shared-options';
 import { readConfiguredSecret, readProtectedFile, SecretFileError } from './secret-file';
 
 export interface AlertConfig {

@@ -5,7 +5,8 @@
 import net from 'node:net';
 import { ID_PATTERN, ID_RULE } from '../core/ids';
 import { DEFAULT_TRUST_DOMAIN, isTrustDomain } from '../wire/spiffe-id';
-import { type CommandSpec, ConfigError, type ConfigSchema, loadConfig, renderHelp } from './load-config';
+import { type CommandSpec, ConfigError, type ConfigSchema, loadConfig } from './load-config';
+import { renderHelp } from './render-help';
 
 export interface CertsConfig {
   readonly dir: string;

@@ -10,15 +10,15 @@
  * that name the key, what it accepts, the value given and where that value came from.
  *
  * Schema entries are ordinary convict entries with `doc`, `format`, `default`, `env` and `arg` (the
- * flag without `--`); `min`/`max` bound the `duration` and `decimal` formats, and `metavar` names the
- * value in the help text. The help text is generated from the same entries, so it cannot drift.
+ * flag without `--`); `min`/`max` bound the `duration` and `decimal` formats (config-formats.ts), and
+ * `metavar` names the value in the help text. The help text is generated from the same entries
+ * (render-help.ts), so it cannot drift.
  */
 import fs from 'node:fs';
-import net from 'node:net';
 import convict from 'convict';
 import YAML from 'yaml';
-import { isTrustDomain } from '../wire/spiffe-id';
-import { formatDuration, parseDuration, registerDurationFormat } from './duration';
+import { registerFormats } from './config-formats';
+import { parseDuration } from './duration';
 
 /** A configuration problem the user can fix: exit status 2, message printed as it is. */
 export class ConfigError extends Error {
@@ -75,96 +75,6 @@ export interface CommandSpec<T> {
    * command goes after --`); without it, the command takes only options.
    */
   readonly argumentsHint?: string;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Formats shared by every command.
-
-/**
- * `host:port` or `[v6]:port`, port 1-65535 (from `minPort`: 0 lets the kernel pick, for tests),
- * host a name or an IP address.
- */
-export function parseHostPort(value: string, minPort = 1): { host: string; port: number } | undefined {
-  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
-  if (!match) return undefined;
-  const port = Number(match[3]);
-  if (port < minPort || port > 65535) return undefined;
-  if (match[1] !== undefined) return net.isIPv6(match[1]) ? { host: match[1], port } : undefined;
-  const host = match[2] ?? '';
-  if (net.isIPv4(host)) return { host, port };
-  if (/^[\d.]+$/.test(host)) return undefined; // looks like an IPv4 address but is not one
-  const label = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
-  return new RegExp(`^${label}(?:\\.${label})*\\.?$`).test(host) && host.length <= 253 ? { host, port } : undefined;
-}
-
-const HOST_PORT_FORMS = 'must be HOST:PORT with a port from 1 to 65535 (IPv6 in brackets: [::1]:50051)';
-
-function describeDecimal(schema: { min?: unknown; max?: unknown }): string {
-  const { min, max } = schema;
-  if (min !== undefined && max !== undefined) return `must be a number from ${String(min)} to ${String(max)}`;
-  if (min !== undefined) return `must be a number of at least ${String(min)}`;
-  if (max !== undefined) return `must be a number of at most ${String(max)}`;
-  return 'must be a number';
-}
-
-/** Registers the formats schemas may name: `duration`, `host-port`, `host-port-or-off`, `decimal`, `path`. Idempotent. */
-export function registerFormats(): void {
-  registerDurationFormat();
-  convict.addFormat({
-    name: 'path',
-    validate: (value: unknown): void => {
-      if (typeof value !== 'string' || value.trim() === '' || value.includes('\0')) {
-        throw new Error('must be a non-empty path');
-      }
-    },
-  });
-  convict.addFormat({
-    name: 'positive-int',
-    coerce: (value: unknown): unknown =>
-      typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value,
-    validate: (value: unknown): void => {
-      if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
-        throw new Error('must be a whole number of at least 1');
-      }
-    },
-  });
-  convict.addFormat({
-    name: 'trust-domain',
-    validate: (value: unknown): void => {
-      if (typeof value !== 'string' || !isTrustDomain(value)) {
-        throw new Error('must be a SPIFFE trust domain: lower-case letters, digits, dots, dashes, underscores');
-      }
-    },
-  });
-  convict.addFormat({
-    name: 'host-port',
-    validate: (value: unknown): void => {
-      if (typeof value !== 'string' || !parseHostPort(value)) throw new Error(HOST_PORT_FORMS);
-    },
-  });
-  convict.addFormat({
-    name: 'host-port-or-off',
-    validate: (value: unknown): void => {
-      if (value === '') return;
-      if (typeof value !== 'string' || !parseHostPort(value, 0)) {
-        throw new Error(`must be '' (off) or HOST:PORT with a port from 0 (any free one) to 65535`);
-      }
-    },
-  });
-  convict.addFormat({
-    name: 'decimal',
-    // Strict: convict's own Number format would read `0.01abc` as 0.01.
-    coerce: (value: unknown): unknown =>
-      typeof value === 'string' && /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i.test(value) ? Number(value) : value,
-    validate: (value: unknown, schema: OptionSchema): void => {
-      const ok =
-        typeof value === 'number' &&
-        Number.isFinite(value) &&
-        (schema.min === undefined || value >= Number(schema.min)) &&
-        (schema.max === undefined || value <= Number(schema.max));
-      if (!ok) throw new Error(describeDecimal(schema));
-    },
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -334,7 +244,7 @@ export function readConfigFile<T>(spec: CommandSpec<T>, file: string): Setting[]
 // ---------------------------------------------------------------------------------------------
 // Loading.
 
-function entries<T>(schema: ConfigSchema<T>): [string, OptionSchema][] {
+export function entries<T>(schema: ConfigSchema<T>): [string, OptionSchema][] {
   return Object.entries(schema) as [string, OptionSchema][];
 }
 
@@ -422,10 +332,8 @@ function explainInvalid<T>(spec: CommandSpec<T>, report: string, origins: Map<st
   return new ConfigError(firstKey ?? '', lines.join('\n'));
 }
 
-// ---------------------------------------------------------------------------------------------
-// Help.
-
-function metavar(option: OptionSchema): string {
+/** How help and errors name an option's value: its metavar, its choices, or its format's name. */
+export function metavar(option: OptionSchema): string {
   if (option.metavar !== undefined) return option.metavar;
   if (Array.isArray(option.format)) return option.format.join('|');
   switch (option.format) {
@@ -441,119 +349,4 @@ function metavar(option: OptionSchema): string {
     default:
       return 'VALUE';
   }
-}
-
-function range(option: OptionSchema): string {
-  const { min, max } = option;
-  if (min === undefined && max === undefined) return '';
-  const show = (bound: string | number | undefined): string =>
-    bound === undefined ? '' : option.format === 'duration' ? formatDuration(parseDuration(bound)) : String(bound);
-  return `, range ${show(min)}..${show(max)}`;
-}
-
-function showDefault(option: OptionSchema): string {
-  const value: unknown = option.default;
-  return value === null || value === undefined || value === '' ? 'none' : String(value);
-}
-
-/**
- * Every option with its flag, environment variable, default and doc line, then the precedence
- * rules. `usage` and `description` open the text; `notes` close it.
- */
-export function renderHelp<T>(
-  spec: CommandSpec<T>,
-  text: { usage: string; description: string; notes?: readonly string[] },
-): string {
-  const options = entries(spec.schema).map(([key, option]) =>
-    [
-      option.flag === true ? `  --${option.arg} (takes no value)` : `  --${option.arg} ${metavar(option)}`,
-      `      ${option.doc}`,
-      `      env ${option.env}, default ${showDefault(option)}${range(option)}` +
-        (spec.fileKey === undefined || key === spec.fileKey ? '' : `; file key ${key}`),
-    ].join('\n'),
-  );
-  const fileFlag = spec.fileKey === undefined ? undefined : `--${spec.schema[spec.fileKey].arg}`;
-  const precedence = [
-    'Each option is taken from, lowest precedence first: its default, ' +
-      (fileFlag ? `the config file (${fileFlag}),\n` : '') +
-      'its environment variable, its flag. Flags take --flag VALUE or --flag=VALUE.\n' +
-      'Empty environment variables are ignored.',
-  ];
-  if (fileFlag) {
-    precedence.push(
-      'The config file is JSON (.json) or YAML (.yaml, .yml) and holds file keys as shown above;\n' +
-        'unknown keys are errors.',
-    );
-  }
-  return [
-    `Usage: ${text.usage}`,
-    '',
-    text.description,
-    '',
-    'Options:',
-    ...options,
-    '  --help',
-    '      Print this help and exit.',
-    '',
-    ...precedence,
-    ...(text.notes ?? []),
-    '',
-  ].join('\n');
-}
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-
-/** `--log-level`, the same for every program; `envPrefix` is e.g. WITNESS or WITNESS_SIDECAR. */
-export function logLevelOption(envPrefix: string): OptionSchema {
-  return {
-    doc: 'Least severe level logged (pino JSON lines on stdout).',
-    format: [...LOG_LEVELS],
-    default: 'info',
-    arg: 'log-level',
-    env: `${envPrefix}_LOG_LEVEL`,
-    metavar: LOG_LEVELS.join('|'),
-  };
-}
-
-/** An optional file (`--ARG FILE`, null when not given), its variable `ENVPREFIX_ARG`. */
-export function optionalFileOption(doc: string, arg: string, envPrefix: string): OptionSchema {
-  return {
-    doc,
-    format: 'path',
-    nullable: true,
-    default: null,
-    arg,
-    env: `${envPrefix}_${arg.toUpperCase().replaceAll('-', '_')}`,
-    metavar: 'FILE',
-  };
-}
-
-/**
- * `--metrics-listen`, the HTTP port of /metrics, /healthz and /readyz (design §19.1). Off by
- * default: two sidecars on one machine would otherwise both take the same port.
- */
-export function metricsListenOption(envPrefix: string, who: string): OptionSchema {
-  return {
-    doc:
-      `HTTP address of ${who}'s Prometheus /metrics, /healthz and /readyz; '' (default) serves none. ` +
-      'Port 0 takes any free port (logged). Give each process on a machine its own port.',
-    format: 'host-port-or-off',
-    default: '',
-    arg: 'metrics-listen',
-    env: `${envPrefix}_METRICS_LISTEN`,
-  };
-}
-
-/** `--config FILE`, the same for every program. */
-export function configFileOption(envPrefix: string): OptionSchema {
-  return {
-    doc: 'Config file, JSON (.json) or YAML (.yaml, .yml), holding any of the file keys shown.',
-    format: 'path',
-    nullable: true,
-    default: null,
-    arg: 'config',
-    env: `${envPrefix}_CONFIG`,
-    metavar: 'FILE',
-  };
 }

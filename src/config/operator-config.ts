@@ -3,16 +3,10 @@
  * `readmit-node` and `break-group` configuration: the one schema of the operator commands (where the witness is, how to reach it securely, what to show or ask). Loading, flag parsing and help
  * are the generic ones in load-config.ts.
  */
-import {
-  type CommandSpec,
-  ConfigError,
-  type ConfigSchema,
-  loadConfig,
-  optionalFileOption,
-  type OptionSchema,
-  parseHostPort,
-  renderHelp,
-} from './load-config';
+import { type CommandSpec, ConfigError, type ConfigSchema, loadConfig, type OptionSchema } from './load-config';
+import { optionalFileOption } from './shared-options';
+import { parseHostPort } from './config-formats';
+import { renderHelp } from './render-help';
 
 export interface OperatorConfig {
   /** The witness's gRPC address, `host:port`. */

@@ -4,19 +4,10 @@
  * after `--` and is split off by the CLI before these options are parsed.
  */
 import type { SidecarOptions, WitnessEndpoint } from '../sidecar/sidecar-options';
-import {
-  type CommandSpec,
-  ConfigError,
-  type ConfigSchema,
-  configFileOption,
-  loadConfig,
-  type LogLevel,
-  logLevelOption,
-  metricsListenOption,
-  parseHostPort,
-  renderHelp,
-  type Setting,
-} from './load-config';
+import { type CommandSpec, ConfigError, type ConfigSchema, loadConfig, type Setting } from './load-config';
+import { configFileOption, type LogLevel, logLevelOption, metricsListenOption } from './shared-options';
+import { parseHostPort } from './config-formats';
+import { renderHelp } from './render-help';
 import { mapVolttronConfig, volttronConfigPath } from './volttron-config';
 import { readConfiguredSecret } from './secret-file';
 import { DEFAULT_TRUST_DOMAIN, nodeCommonName, nodeSpiffeId } from '../wire/spiffe-id';

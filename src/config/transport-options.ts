@@ -3,7 +3,9 @@
  * --insecure, and the rule that plaintext is served on loopback addresses only unless --insecure.
  */
 import type { TransportSettings } from '../grpc/tls-files';
-import { type ConfigSchema, ConfigError, optionalFileOption, type OptionSchema, parseHostPort } from './load-config';
+import { type ConfigSchema, ConfigError, type OptionSchema } from './load-config';
+import { optionalFileOption } from './shared-options';
+import { parseHostPort } from './config-formats';
 import { isLoopbackHost } from './loopback';
 
 export interface TransportConfig {

@@ -6,23 +6,15 @@
 import { DEFAULT_TRUST_DOMAIN } from '../wire/spiffe-id';
 import { formatDuration } from './duration';
 import { isLoopbackHost } from './loopback';
-import {
-  type CommandSpec,
-  ConfigError,
-  type ConfigSchema,
-  configFileOption,
-  loadConfig,
-  type LogLevel,
-  type OptionSchema,
-  parseHostPort,
-  logLevelOption,
-  metricsListenOption,
-  renderHelp,
-} from './load-config';
+import { type CommandSpec, ConfigError, type ConfigSchema, loadConfig, type OptionSchema } from './load-config';
+import { configFileOption, type LogLevel, logLevelOption, metricsListenOption } from './shared-options';
+import { parseHostPort } from './config-formats';
+import { renderHelp } from './render-help';
 import { type AlertConfig, alertSchema } from './alert-options';
 import { type TransportConfig, transportSchema, transportSettings } from './transport-options';
 
-export { ConfigError, LOG_LEVELS, type LogLevel } from './load-config';
+export { ConfigError } from './load-config';
+export { LOG_LEVELS, type LogLevel } from './shared-options';
 
 /** What `witness serve` runs with. Durations are milliseconds. */
 export interface WitnessConfig extends TransportConfig, AlertConfig {

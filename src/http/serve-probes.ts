@@ -1,5 +1,6 @@
 /** `--metrics-listen` of either program: off, or the probe endpoints on that address, logged. */
-import { ConfigError, parseHostPort } from '../config/load-config';
+import { ConfigError } from '../config/load-config';
+import { parseHostPort } from '../config/config-formats';
 import type { Logger } from '../log/logger';
 import { ProbeEndpoints, type ProbeSources } from './probe-endpoints';
 

@@ -5,7 +5,7 @@
  * it would leave its stuck connection open behind it.
  */
 import type * as grpc from '@grpc/grpc-js';
-import { parseHostPort } from '../config/load-config';
+import { parseHostPort } from '../config/config-formats';
 import { destroyStuckSockets } from './stuck-sockets';
 
 export class ChannelKeeper<C extends grpc.Client> {
