@@ -54,7 +54,14 @@ export function renderGroups(list: readonly GroupStatus__Output[], json: boolean
     // A removed node not heard since the witness started still has its place: it gets a line.
     const unheard = g.removed
       .filter((name) => !g.nodes.some((n) => n.node === name))
-      .map((name) => ({ node: name, role: '', lastSeenMsAgo: -1, holds: false, maintenance: false, removed: true }));
+      .map((name) => ({
+        node: name,
+        role: '',
+        lastSeenMsAgo: -1,
+        holds: g.holder === name,
+        maintenance: false,
+        removed: true,
+      }));
     const heard = [...g.nodes, ...unheard];
     const nodes =
       heard.length > 0

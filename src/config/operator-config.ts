@@ -101,8 +101,21 @@ function nodeSchema(nodeDoc: string): ConfigSchema<NodeConfig> {
   };
 }
 
-function forcedNodeSchema(nodeDoc: string, forceDoc: string): ConfigSchema<MaintenanceConfig> {
-  return { ...nodeSchema(nodeDoc), force: flag(forceDoc, 'force') };
+/**
+ * `envPrefix` names the variables of --node and --force of a command that removes: a variable
+ * exported for one command must never force, or name the node of, another.
+ */
+function forcedNodeSchema(
+  nodeDoc: string,
+  forceDoc: string,
+  envPrefix = 'WITNESS_OPERATOR',
+): ConfigSchema<MaintenanceConfig> {
+  const schema = nodeSchema(nodeDoc);
+  return {
+    ...schema,
+    node: { ...schema.node, env: `${envPrefix}_NODE` },
+    force: { ...flag(forceDoc, 'force'), env: `${envPrefix}_FORCE` },
+  };
 }
 
 function connection(): ConfigSchema<Omit<OperatorConfig, 'group' | 'follow' | 'limit'>> {
@@ -157,6 +170,7 @@ export const REMOVE_NODE_COMMAND: CommandSpec<MaintenanceConfig> = {
   schema: forcedNodeSchema(
     'The node to remove from the group (required).',
     'Remove the node although it is active: its workload stops, and its peer takes over if it can.',
+    'WITNESS_OPERATOR_REMOVE',
   ),
 };
 
@@ -169,7 +183,10 @@ export const BREAK_GROUP_COMMAND: CommandSpec<BreakGroupConfig> = {
   command: 'witness break-group',
   schema: {
     ...switchoverSchema(),
-    force: flag('Break the group although a node is active: its workload stops.', 'force'),
+    force: {
+      ...flag('Break the group although a node is active: its workload stops.', 'force'),
+      env: 'WITNESS_OPERATOR_BREAK_FORCE',
+    },
   },
 };
 
@@ -301,10 +318,11 @@ export function breakGroupHelp(): string {
   return renderHelp(BREAK_GROUP_COMMAND, {
     usage: 'witness break-group --group G [--force] [options]',
     description:
-      'Breaks the pair (design §9.7): every member is removed, so nothing of the group runs until\n' +
-      'a node is readmitted (`witness readmit-node`). Refused while a node is active, unless --force\n' +
-      '(its workload then stops). Durable at the witness. Needs the operator write role. Prints the\n' +
-      'group as `witness status` does.',
+      'Breaks the pair (design §9.7): both members are removed, so nothing of the group runs until\n' +
+      'a node is readmitted (`witness readmit-node`). Refused until both members have reported in\n' +
+      'since the witness started, and while a node is active unless --force (its workload then\n' +
+      'stops). Durable at the witness. Needs the operator write role. Prints the group as\n' +
+      '`witness status` does.',
     notes: [EXIT_CODES],
   });
 }

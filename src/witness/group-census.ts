@@ -12,6 +12,7 @@ export interface CensusFigures {
   /** Groups whose holder's lease is still live at the witness. */
   readonly held: number;
   readonly nodesInMaintenance: number;
+  readonly nodesRemoved: number;
   readonly switchoversPending: number;
   /** The least lease left among held groups, in ms; NaN when none is held. */
   readonly minHolderLeaseMs: number;
@@ -43,6 +44,7 @@ export class GroupCensus {
     let nodes = 0;
     let held = 0;
     let nodesInMaintenance = 0;
+    let nodesRemoved = 0;
     let switchoversPending = 0;
     let minHolderLeaseMs = Number.POSITIVE_INFINITY;
     let after = '';
@@ -52,6 +54,7 @@ export class GroupCensus {
         groups += 1;
         nodes += group.nodes.length;
         nodesInMaintenance += group.nodes.filter((n) => n.maintenance).length;
+        nodesRemoved += group.removed.length;
         if (group.switchoverEpoch !== 0n) switchoversPending += 1;
         if (group.holder !== '' && group.holderLeaseRemainingMs > 0) {
           held += 1;
@@ -68,6 +71,7 @@ export class GroupCensus {
       nodes,
       held,
       nodesInMaintenance,
+      nodesRemoved,
       switchoversPending,
       minHolderLeaseMs: held === 0 ? Number.NaN : minHolderLeaseMs,
     };

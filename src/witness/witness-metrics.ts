@@ -125,6 +125,11 @@ export class WitnessMetrics {
     gauge('nodes', 'Nodes heard since this witness started, in all groups.', (f) => f.nodes);
     gauge('groups_held', "Groups whose holder's lease is live at the witness.", (f) => f.held);
     gauge('nodes_in_maintenance', 'Nodes an operator put in maintenance.', (f) => f.nodesInMaintenance);
+    gauge(
+      'nodes_removed',
+      'Nodes an operator removed from their group, heard since the start or not.',
+      (f) => f.nodesRemoved,
+    );
     gauge('switchovers_pending', 'Groups whose holder was asked to hand over.', (f) => f.switchoversPending);
     gauge(
       'holder_lease_min_remaining_seconds',

@@ -18,6 +18,7 @@ describe('Arbiter: operator requests (maintenance, switchover)', () => {
   it('the rule lists, in order', () => {
     expect(MAINTENANCE_RULES.map((r) => r.name)).to.deep.equal([
       'refuse-maintenance-of-unknown-node',
+      'refuse-maintenance-of-removed-node',
       'end-maintenance',
       'refuse-maintenance-of-active-node',
       'begin-maintenance',
@@ -72,6 +73,16 @@ describe('Arbiter: operator requests (maintenance, switchover)', () => {
       expect(refused.message).to.match(/refuse-maintenance-of-active-node/);
       expect(a.view(G, later).nodes.find((n) => n.node === P)?.maintenance, 'nothing changed').to.equal(false);
       expect(maintenance(a, P, true, later, true).rule).to.equal('begin-maintenance');
+    });
+
+    it('of the active node whose peer is in maintenance too: refused naming force, unless forced', () => {
+      const { a, t, e } = withHolder();
+      maintenance(a, S, true, t + 10);
+      hb(a, S, t + 20);
+      hb(a, P, t + 20, e);
+      const refused = refusal(() => maintenance(a, P, true, t + 30));
+      expect(refused).to.include({ kind: 'failed-precondition', field: 'force' });
+      expect(maintenance(a, P, true, t + 30, true).rule).to.equal('begin-maintenance');
     });
 
     it('of a node the witness has not heard: refused naming node', () => {

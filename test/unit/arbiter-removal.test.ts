@@ -8,7 +8,7 @@ import type { Arbiter } from '../../src/core/witness/arbiter';
 import { BREAK_RULES, REMOVAL_RULES } from '../../src/core/witness/operator-rules';
 import type { Decision } from '../../src/core/witness/types';
 import { InstantWriteArbiter } from '../support/instant-write-arbiter';
-import { CONFIG, GRACE, GEN0, G, P, S, hb, acq, withHolder, refusal } from '../support/operator-arbiter';
+import { acq, CONFIG, G, GEN0, GRACE, hb, P, refusal, S, T0, withHolder } from '../support/operator-arbiter';
 
 const rel = (a: Arbiter, node: string, epoch: bigint, now: number): Decision =>
   a.release({ group: G, node, epoch, knownEpoch: epoch }, now);
@@ -27,7 +27,11 @@ describe('Arbiter: removing a node and breaking a group (design §9.7)', () => {
       'refuse-removal-of-active-node',
       'remove-node',
     ]);
-    expect(BREAK_RULES.map((r) => r.name)).to.deep.equal(['refuse-break-while-active', 'break-group']);
+    expect(BREAK_RULES.map((r) => r.name)).to.deep.equal([
+      'refuse-break-of-partly-known-group',
+      'refuse-break-while-active',
+      'break-group',
+    ]);
   });
 
   describe('remove a node', () => {
@@ -120,7 +124,61 @@ describe('Arbiter: removing a node and breaking a group (design §9.7)', () => {
     });
   });
 
+  describe('with maintenance and switchover', () => {
+    it('a removed node cannot be put in maintenance (readmit it first); taking it out is harmless', () => {
+      const { a, t } = withHolder();
+      remove(a, S, t + 10);
+      const refused = refusal(() =>
+        a.operate({ kind: 'maintenance', group: G, node: S, on: true, force: false }, t + 20),
+      );
+      expect(refused).to.include({ kind: 'failed-precondition', field: 'node' });
+      expect(refused.message).to.match(/refuse-maintenance-of-removed-node/);
+      const off = a.operate({ kind: 'maintenance', group: G, node: S, on: false, force: false }, t + 30);
+      expect(off.persist, 'nothing to change').to.equal(undefined);
+      readmit(a, S, t + 40);
+      expect(a.view(G, t + 50).nodes.find((n) => n.node === S)).to.include({ maintenance: false, removed: false });
+    });
+
+    it('with the peer removed, the active node is not switched over, nor put in maintenance unless forced: nobody could take over', () => {
+      const { a, t, e } = withHolder();
+      remove(a, S, t + 10);
+      hb(a, S, t + 20);
+      hb(a, P, t + 20, e);
+      const switched = refusal(() => a.operate({ kind: 'switchover', group: G }, t + 30));
+      expect(switched).to.include({ kind: 'failed-precondition', field: 'group' });
+      expect(switched.message).to.match(/refuse-switchover-to-maintenance/);
+      const paused = refusal(() =>
+        a.operate({ kind: 'maintenance', group: G, node: P, on: true, force: false }, t + 30),
+      );
+      expect(paused).to.include({ kind: 'failed-precondition', field: 'force' });
+      expect(paused.message).to.match(/refuse-maintenance-of-active-node/);
+      expect(hb(a, P, t + 40, e).answer, 'nothing changed').to.include({ handOver: false, maintenance: false });
+    });
+  });
+
   describe('break the group', () => {
+    it('refused while the witness knows fewer than two members (after a restart, before both report in)', () => {
+      const restarted = new InstantWriteArbiter(CONFIG, {
+        now: T0,
+        generation: GEN0,
+        records: [{ group: G, holder: '', epoch: 5n }],
+      });
+      const none = refusal(() => breakGroup(restarted, T0 + 10, true));
+      expect(none).to.include({ kind: 'failed-precondition', field: 'group' });
+      expect(none.message).to.match(/refuse-break-of-partly-known-group/);
+      hb(restarted, P, T0 + 20);
+      expect(refusal(() => breakGroup(restarted, T0 + 30, true)).message).to.match(
+        /refuse-break-of-partly-known-group/,
+      );
+      hb(restarted, S, T0 + 40);
+      expect(breakGroup(restarted, T0 + 50).persist?.record).to.deep.equal({
+        group: G,
+        holder: '',
+        epoch: 5n,
+        removed: [P, S],
+      });
+    });
+
     it('refused while a node is active (naming force); nothing changes', () => {
       const { a, t } = withHolder();
       const refused = refusal(() => breakGroup(a, t + 10));

@@ -3,7 +3,7 @@
  * the group as those rules see it.
  */
 import { membersOf, type GroupState } from './group-state';
-import { inMaintenance, isRemoved } from './operator-intent';
+import { isRemoved, outOfService } from './operator-intent';
 import {
   BREAK_RULES,
   FAILBACK_RULES,
@@ -48,6 +48,7 @@ export function operatorContext(
     nodeActive: groupActive && holder === node,
     groupActive,
     peerHealthy: peer !== undefined && now - peer[1].lastSeen < defaultLeaseMs,
-    peerInMaintenance: peer !== undefined && inMaintenance(group.intent, peer[0]),
+    peerOutOfService: peer !== undefined && outOfService(group.intent, peer[0]),
+    membersKnown: membersOf(group).length,
   };
 }

@@ -21,9 +21,12 @@ export interface OperatorContext {
   readonly groupActive: boolean;
   /** The other node (of the one named; for a switchover, of the holder) was heard within the default lease. */
   readonly peerHealthy: boolean;
-  readonly peerInMaintenance: boolean;
+  /** The other node is in maintenance or removed (§9.6, §9.7): it would not take over. */
+  readonly peerOutOfService: boolean;
   /** An operator removed the node named (§9.7). */
   readonly nodeRemoved: boolean;
+  /** How many members of the group the witness knows (heard since it started, the holder, named by intent). */
+  readonly membersKnown: number;
 }
 
 export type OperatorOutcome =
@@ -45,6 +48,12 @@ export const MAINTENANCE_RULES: readonly OperatorRule[] = [
     why: 'the node is not a member of the group: it has not sent a heartbeat since this witness started',
   },
   {
+    name: 'refuse-maintenance-of-removed-node',
+    when: (c) => c.on && c.nodeRemoved,
+    outcome: { kind: 'refuse', code: 'failed-precondition', field: 'node' },
+    why: 'the node is removed from the group, which already keeps it from running: readmit it first',
+  },
+  {
     name: 'end-maintenance',
     when: (c) => !c.on,
     outcome: { kind: 'set-intent' },
@@ -52,11 +61,11 @@ export const MAINTENANCE_RULES: readonly OperatorRule[] = [
   },
   {
     name: 'refuse-maintenance-of-active-node',
-    when: (c) => c.nodeActive && !c.peerHealthy && !c.force,
+    when: (c) => c.nodeActive && (!c.peerHealthy || c.peerOutOfService) && !c.force,
     outcome: { kind: 'refuse', code: 'failed-precondition', field: 'force' },
     why:
-      'the node runs the workload and its peer is not healthy (not heard within the default lease): ' +
-      'nobody could take over; force it to stop the workload anyway',
+      'the node runs the workload and its peer could not take over (not heard within the default lease, ' +
+      'in maintenance or removed); force it to stop the workload anyway',
   },
   {
     name: 'begin-maintenance',
@@ -81,9 +90,9 @@ export const SWITCHOVER_RULES: readonly OperatorRule[] = [
   },
   {
     name: 'refuse-switchover-to-maintenance',
-    when: (c) => c.peerInMaintenance,
+    when: (c) => c.peerOutOfService,
     outcome: { kind: 'refuse', code: 'failed-precondition', field: 'group' },
-    why: "the active node's peer is in maintenance: take it out first",
+    why: "the active node's peer is in maintenance or removed: take it out, or readmit it, first",
   },
   {
     name: 'ask-switchover',
@@ -128,6 +137,14 @@ export const REMOVAL_RULES: readonly OperatorRule[] = [
 
 /** Breaking a group removes every member (§9.7): nothing of the pair runs until one is readmitted. */
 export const BREAK_RULES: readonly OperatorRule[] = [
+  {
+    name: 'refuse-break-of-partly-known-group',
+    when: (c) => c.membersKnown < 2,
+    outcome: { kind: 'refuse', code: 'failed-precondition', field: 'group' },
+    why:
+      'the witness knows fewer than two members of the group (the others have not reported in since it ' +
+      'started), so a break could not remove them: remove the known one with RemoveNode, or wait',
+  },
   {
     name: 'refuse-break-while-active',
     when: (c) => c.groupActive && !c.force,
