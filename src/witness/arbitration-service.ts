@@ -8,6 +8,7 @@
  */
 import { MAX_WAITING_PER_GROUP, type Arbiter } from '../core/witness/arbiter';
 import { ArbitrationError } from '../core/witness/errors';
+import { namedNode } from '../core/witness/operator-context';
 import type { Decision, OperatorInput } from '../core/witness/types';
 import type { AcquireRequest__Output } from '../gen/witness/v1/AcquireRequest';
 import type { LeaseAnswer } from '../gen/witness/v1/LeaseAnswer';
@@ -80,7 +81,7 @@ export class ArbitrationService {
    * and written like any decision; a refusal is an ArbitrationError naming the field.
    */
   operate(input: OperatorInput, reply: Reply): void {
-    const node = input.kind === 'maintenance' || input.kind === 'remove' ? input.node : '';
+    const node = namedNode(input, '');
     this.guarded(reply, () =>
       this.submit(input.group, node, '0', reply, (now) => this.parts.arbiter.operate(input, now)),
     );

@@ -330,9 +330,8 @@ export class Arbiter {
   /** Groups in name order, starting after `after`; `total` counts them all. */
   list(now: number, after: string, limit: number): { groups: GroupView[]; total: number; more: boolean } {
     const page = this.names.page(after, limit);
-    const groups = page.names.map((name) =>
-      groupView(name, this.groups.get(name) as GroupState, now, this.inStartupGrace(now)),
-    );
+    const inGrace = this.inStartupGrace(now);
+    const groups = page.names.map((name) => groupView(name, this.groups.get(name) as GroupState, now, inGrace));
     return { groups, total: this.names.size, more: page.more };
   }
 

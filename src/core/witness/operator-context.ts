@@ -43,7 +43,7 @@ export function operatorContext(
     node,
     nodeKnown: node !== '' && membersOf(group).includes(node),
     on: (input.kind === 'maintenance' && input.on) || (input.kind === 'remove' && !input.readmit),
-    force: (input.kind === 'maintenance' || input.kind === 'remove' || input.kind === 'break') && input.force,
+    force: 'force' in input && input.force,
     nodeRemoved: isRemoved(group.intent, node),
     nodeActive: groupActive && holder === node,
     groupActive,
