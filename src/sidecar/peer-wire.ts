@@ -48,10 +48,16 @@ export function toWireReply(group: string, reply: PeerReply): PeerHeartbeatRespo
   };
 }
 
-export function fromWireReply(r: PeerHeartbeatResponse__Output): PeerReply & { state: { group: string } } {
-  return {
-    state: fromWirePeerState(r.state, 'state'),
-    leaseMs: r.leaseMs,
-    leaseForEpoch: requireEpoch('lease_for_epoch', r.leaseForEpoch),
-  };
+/**
+ * A reply to the heartbeat sent under `askedEpoch`. A lease names the epoch it was asked under
+ * (the peer echoes it, design §4.3); one that names another comes from a broken peer.
+ */
+export function fromWireReply(
+  r: PeerHeartbeatResponse__Output,
+  askedEpoch: bigint,
+): PeerReply & { state: { group: string } } {
+  const leaseForEpoch = requireEpoch('lease_for_epoch', r.leaseForEpoch);
+  if (r.leaseMs > 0 && leaseForEpoch !== askedEpoch)
+    throw invalid('lease_for_epoch', `names epoch ${leaseForEpoch}, but the heartbeat was sent under ${askedEpoch}`);
+  return { state: fromWirePeerState(r.state, 'state'), leaseMs: r.leaseMs, leaseForEpoch };
 }

@@ -181,7 +181,7 @@ export class SidecarRuntime {
     this.parts.peer.heartbeat(state, (reply) => {
       answered?.();
       if (this.closed || reply === undefined) return;
-      this.core.onPeerReply(sentAt, state.epoch, reply, this.parts.clock.now());
+      this.core.onPeerReply(sentAt, reply, this.parts.clock.now());
       this.act();
     });
   }

@@ -25,6 +25,15 @@ export function describePlan(plan: Plan): string[] {
     lines.push(
       `  an answer is held to just under its deadline, then its caller isolated, p=${plan.lateAnswerProbability.toFixed(3)}`,
     );
+  if (plan.answerAcrossRunProbability > 0)
+    lines.push(
+      `  an answer to a run that ended is held past the next start, then its caller isolated, p=${plan.answerAcrossRunProbability.toFixed(2)}`,
+    );
+  if (plan.atTheBounds !== undefined)
+    lines.push(
+      `  at the bounds (${plan.atTheBounds}): whole stop budgets, the primary's timers a full margin late, rho at its extremes`,
+    );
+  if (plan.timerLateMs > 0) lines.push(`  sidecar and watchdog timers fire up to ${plan.timerLateMs}ms late`);
   if (plan.quickRestartProbability > 0)
     lines.push(`  a crashed witness is back within 10ms with p=${plan.quickRestartProbability.toFixed(2)}`);
   if (plan.shorterRestartLeaseMs !== undefined)

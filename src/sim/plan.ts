@@ -114,6 +114,15 @@ export interface Plan {
   readonly crashOnWriteProbability: number;
   /** An answer is held to just under its call's deadline, then its caller isolated (with `isolate`). */
   readonly lateAnswerProbability: number;
+  /** An answer that arrives after the run it was asked in ended is held past the next start (with `isolate`). */
+  readonly answerAcrossRunProbability: number;
+  /**
+   * During the fault phase a sidecar's timers, its watchdog's and its supervisor's SIGKILL fire
+   * late by up to this (real ms): the scheduling delay the margin is there to absorb (design §4.1).
+   */
+  readonly timerLateMs: number;
+  /** The schedule runs at the bounds of the lease arithmetic, and how (see `atTheBounds`). */
+  readonly atTheBounds: BoundsFlavour | undefined;
   /** A crashed witness is back within 0-10 ms (a supervisor that restarts it at once) with this probability. */
   readonly quickRestartProbability: number;
   /**
@@ -155,11 +164,16 @@ const GROUP = 'g';
 /** Draws added after the swarm settled come from their own stream, so earlier schedules replay as they did. */
 const LATER_DRAWS = 0x1a7e0d5a;
 const OPERATOR_DRAWS = 0x09e7a70d;
+const ACROSS_RUN_DRAWS = 0x3c1a55e5;
+const LATE_TIMER_DRAWS = 0x7a3e71e5;
+const BOUNDS_DRAWS = 0x0b0a7d55;
 
 export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const rng = new Rng(seed);
   const later = new Rng(seed ^ LATER_DRAWS);
   const operatorDraws = new Rng(seed ^ OPERATOR_DRAWS);
+  const acrossRun = new Rng(seed ^ ACROSS_RUN_DRAWS);
+  const lateTimers = new Rng(seed ^ LATE_TIMER_DRAWS);
   let rejected = 0;
   let settings: SidecarSettings;
   for (;;) {
@@ -286,6 +300,9 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     wipeProbability: faults.has('witness-wipe') ? rng.range(0.2, 1) : 0,
     crashOnWriteProbability: faults.has('crash-on-write') ? rng.range(0.05, 0.5) : 0,
     lateAnswerProbability: faults.has('isolate') && rng.chance(0.5) ? rng.range(0.002, 0.03) : 0,
+    answerAcrossRunProbability: faults.has('isolate') && acrossRun.chance(0.5) ? acrossRun.range(0.3, 1) : 0,
+    timerLateMs: lateTimers.chance(0.3) ? settings.bounds.marginMs : 0,
+    atTheBounds: undefined,
     quickRestartProbability: witnessCrashes && rng.chance(0.5) ? rng.range(0.2, 0.8) : 0,
     crashAfterOpenProbability: witnessCrashes && rng.chance(0.3) ? rng.range(0.1, 0.5) : 0,
     isolationCrashesWitnessProbability: correlated ? later.range(0.5, 1) : crashWithIsolation ? 0.25 : 0,
@@ -307,7 +324,93 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     embedded,
     writeFailProbability: faults.has('write-failure') ? rng.range(0.05, 0.5) : 0,
   };
-  return correlated ? withWitnessLeaseChanges(plan, later, shortestUsable) : plan;
+  const drawn = correlated ? withWitnessLeaseChanges(plan, later, shortestUsable) : plan;
+  const bounds = new Rng(seed ^ BOUNDS_DRAWS);
+  return !embedded && bounds.chance(0.1) ? atTheBounds(drawn, bounds) : drawn;
+}
+
+/**
+ * A tenth of the schedules (outside the library form) run at the bounds the lease arithmetic is
+ * written for (design §4.1, §8.2), in one of three ways, where the swarm meets the coincidence
+ * that matters too rarely. In all three every stop takes its whole budget (SIGTERM ignored,
+ * SIGKILL at the stop timeout, the process reaped KILL_SETTLE_MS after), the primary's timers fire
+ * a full margin late and the secondary's on time, and the primary's clock is slow and the
+ * secondary's and the witness's fast by the full rho (the secondary then waits a retry_after
+ * exactly as long as the witness meant): a primary that holds the group and is cut off dies as
+ * late as the arithmetic allows, and the secondary asks the moment it may.
+ * - `hold`: the witness lease is 2-4 times the peer lease, so the witness's hold decides when the
+ *   secondary may run (a missing margin in the hold shows);
+ * - `grace`: the same, and every isolation of a node crashes the witness, which is back within
+ *   10 ms with its longest lease the sidecars' own: the restored holder's hold is the start-up
+ *   grace alone (a missing drift term in the grace shows);
+ * - `across-run`: the peer lease is 2-4 times the witness lease, the workload exits by itself and
+ *   restarts a heartbeat or so later, and every answer that outlives its run is held past the next
+ *   start (SAFETY 2: a peer lease of the run before, whose promise the peer dropped when it heard
+ *   that run stop, must not keep the new one going past the witness's hold).
+ */
+export type BoundsFlavour = 'hold' | 'grace' | 'across-run';
+
+function atTheBounds(plan: Plan, draws: Rng): Plan {
+  const flavour = draws.pick(['hold', 'grace', 'across-run'] as const);
+  const s = plan.primary;
+  const longer = Math.round(Math.min(s.leaseMs, s.peerLeaseMs) * draws.range(2, 4));
+  const leases =
+    flavour === 'across-run'
+      ? {
+          peerLeaseMs: Math.max(s.peerLeaseMs, longer),
+          maxRestarts: Math.max(1, s.maxRestarts),
+          // Long enough for a heartbeat saying "stopped" to reach the peer, which then drops its
+          // promise; short enough for the run's last answers to outlive it (deadline: the timeout).
+          restartBackoffMs: Math.round(draws.range(1, 1.5) * s.heartbeatMs),
+        }
+      : { leaseMs: Math.max(s.leaseMs, longer) };
+  const primary: SidecarSettings = { ...s, ...leases };
+  const secondary: SidecarSettings = { ...plan.secondary, ...leases };
+  // A longer lease only adds usable time; should the check ever disagree, the drawn plan stands.
+  if (settingsProblems(primary).length > 0) return plan;
+  const lease = Math.max(primary.leaseMs, primary.peerLeaseMs);
+  const faults = new Set(plan.faults).add('isolate');
+  if (flavour === 'across-run') faults.add('workload-crash');
+  const episodes = {
+    ...plan.episodes,
+    isolate: plan.episodes.isolate ?? {
+      meanGapMs: draws.range(0.5, 6) * lease,
+      meanLengthMs: draws.range(0.5, 3) * lease,
+    },
+  };
+  const maxLeaseMs = flavour === 'grace' ? primary.leaseMs : Math.max(plan.witness.maxLeaseMs, primary.leaseMs);
+  const witness = { ...plan.witness, maxLeaseMs, defaultLeaseMs: Math.min(plan.witness.defaultLeaseMs, maxLeaseMs) };
+  const byFlavour: Partial<Plan> =
+    flavour === 'grace'
+      ? {
+          isolationCrashesWitnessProbability: 1,
+          quickRestartProbability: 1,
+          longIsolationWithWitnessCrash: true,
+          shorterRestartLeaseMs: undefined,
+          wipeProbability: 0,
+        }
+      : flavour === 'across-run'
+        ? {
+            answerAcrossRunProbability: 1,
+            callDeadlineMs: Math.max(plan.callDeadlineMs, primary.timeoutMs),
+            workloadMeanLifeMs: draws.range(0.3, 2) * lease,
+          }
+        : {};
+  const rho = primary.bounds.rho;
+  return {
+    ...plan,
+    ...byFlavour,
+    primary,
+    secondary,
+    witness,
+    faults,
+    episodes,
+    rhoActual: rho,
+    clockRates: [1 - rho, 1 + rho, 1 + rho],
+    ignoreSigtermProbability: 1,
+    timerLateMs: primary.bounds.marginMs,
+    atTheBounds: flavour,
+  };
 }
 
 /**

@@ -38,6 +38,15 @@ export interface LinkContext {
   readonly groupFailback: () => Failback | undefined;
   /** Runs `fn` right after the calling node next starts a workload (in the same instant). */
   readonly afterNextStart: (fn: () => void) => void;
+  /** Runs `fn` when the calling node's latest run stops running (stopping or dead). */
+  readonly afterRunEnds: (fn: () => void) => void;
+  /** The calling node's runs so far, and whether the latest still runs (not stopping, not dead). */
+  readonly currentRun: () => RunMark;
+}
+
+export interface RunMark {
+  readonly run: number;
+  readonly running: boolean;
 }
 
 /**
@@ -52,6 +61,7 @@ function call<A>(
 ): { answer: (a: A) => void; fail: Task } {
   const w = c.world;
   const deadline = w.t + deadlineMs / c.rate;
+  const sentDuring = c.currentRun();
   let settled = false;
   const take = (a: A): void =>
     c.inProcess(() => {
@@ -60,7 +70,8 @@ function call<A>(
       onAnswer(a);
     });
   const answer = (a: A): void => {
-    if (!lateAnswer(c, deadline, () => take(a))) take(a);
+    const deliver = (): void => take(a);
+    if (!lateAnswer(c, deadline, deliver) && !heldAcrossRun(c, sentDuring, deadline, deliver)) deliver();
   };
   const fail = (): void =>
     c.inProcess(() => {
@@ -93,19 +104,80 @@ function lateAnswer(c: LinkContext, deadline: number, deliver: () => void): bool
     if (landed || w.t > at) return;
     landed = true;
     deliver();
-    if (w.healed) return;
-    const others = [0, 1, 2].filter((party) => party !== c.from);
-    const lease = Math.max(w.plan.primary.leaseMs, w.plan.primary.peerLeaseMs);
-    c.network.cut(
-      others.flatMap((o) => [c.from * 3 + o, o * 3 + c.from]),
-      'silent',
-      w.fault.range(1, 3) * lease,
-      `isolate ${PARTY_NAMES[c.from]} right after a late answer`,
-    );
+    isolateCaller(c, 'right after a late answer');
   };
   w.at(at, land);
   if (w.fault.chance(0.5)) c.afterNextStart(land);
   return true;
+}
+
+/**
+ * The answer across a run (drawn with `isolate`): an answer to a request sent during a run that
+ * has ended by the time it arrives (the workload stops, or has stopped and may start again) is
+ * held until right after the caller's next start, if that comes before the call's deadline, and
+ * then the caller is cut off from both others. It carries a lease for the run that ended, which
+ * must not keep the new one going (SAFETY 2): where the peer lease outlasts the witness lease,
+ * the new run would outlive the witness's hold, and the peer, which heard the old run stop and
+ * so dropped its promise, takes over. The late answer above reaches this case only rarely.
+ */
+function heldAcrossRun(c: LinkContext, sentDuring: RunMark, deadline: number, deliver: () => void): boolean {
+  const w = c.world;
+  const p = w.plan.answerAcrossRunProbability;
+  if (w.healed || p <= 0 || !sentDuring.running) return false;
+  const now = c.currentRun();
+  if (now.run === sentDuring.run && now.running) return holdUntilRunEnds(c, sentDuring, deadline, deliver);
+  if (!w.fault.chance(p)) return false;
+  const land = (): void => {
+    if (w.t > deadline) return;
+    deliver();
+    isolateCaller(c, 'right after an answer held across its run');
+  };
+  if (now.run !== sentDuring.run && now.running) land();
+  else c.afterNextStart(land);
+  return true;
+}
+
+/**
+ * At the bounds (plan.ts, `across-run`), an answer that arrives while its run goes on is now and
+ * then held until that run ends, if it ends before the call's deadline, and then past the next
+ * start as above; if the deadline comes first, it lands just before it. An answer arrives a round
+ * trip after its request, so otherwise only a run that ends within a round trip of a heartbeat
+ * leaves an answer to carry across.
+ */
+function holdUntilRunEnds(c: LinkContext, sentDuring: RunMark, deadline: number, deliver: () => void): boolean {
+  const w = c.world;
+  if (w.plan.atTheBounds !== 'across-run' || !w.fault.chance(HOLD_UNTIL_RUN_ENDS)) return false;
+  let settled = false;
+  const once = (fn: () => void) => (): void => {
+    if (settled) return;
+    settled = true;
+    fn();
+  };
+  const lastMoment = deadline - Math.min(1, (deadline - w.t) / 2);
+  w.at(lastMoment, once(deliver));
+  c.afterRunEnds(
+    once(() => {
+      if (!heldAcrossRun(c, sentDuring, deadline, deliver)) deliver();
+    }),
+  );
+  return true;
+}
+
+/** How often an answer is held until its run ends, at the bounds (`holdUntilRunEnds`). */
+const HOLD_UNTIL_RUN_ENDS = 0.3;
+
+/** Cuts the calling node off from both others, silently, for one to three leases. */
+function isolateCaller(c: LinkContext, why: string): void {
+  const w = c.world;
+  if (w.healed) return;
+  const others = [0, 1, 2].filter((party) => party !== c.from);
+  const lease = Math.max(w.plan.primary.leaseMs, w.plan.primary.peerLeaseMs);
+  c.network.cut(
+    others.flatMap((o) => [c.from * 3 + o, o * 3 + c.from]),
+    'silent',
+    w.fault.range(1, 3) * lease,
+    `isolate ${PARTY_NAMES[c.from]} ${why}`,
+  );
 }
 
 export function simWitnessTransport(c: LinkContext, s: SidecarSettings): WitnessTransport {

@@ -108,6 +108,9 @@ export class SidecarNode {
   procs: SimWorkload[] = [];
   /** What runs right after this node's next workload start (held answers, sidecar-links.ts). */
   private startWaiters: (() => void)[] = [];
+  private runEndWaiters: (() => void)[] = [];
+  /** Workloads this node has started (the answer-across-run fault tells runs apart by it). */
+  private runsStarted = 0;
 
   constructor(
     readonly index: number,
@@ -147,6 +150,11 @@ export class SidecarNode {
       },
       groupFailback: () => sc.groupFailback,
       afterNextStart: (fn) => this.startWaiters.push(fn),
+      afterRunEnds: (fn) => this.runEndWaiters.push(fn),
+      currentRun: () => ({
+        run: this.runsStarted,
+        running: sc.workload !== undefined && sc.workload.alive && !sc.workload.stopAsked && !sc.workload.terminating,
+      }),
     };
     sc.runtime = new SidecarRuntime(this.settings, {
       clock: { now: () => this.localNow(sc) },
@@ -275,7 +283,7 @@ export class SidecarNode {
       after: (delayMs, fire) => {
         let cancelled = false;
         // A timer that comes due while the process is stopped runs once, at SIGCONT.
-        w.at(w.t + delayMs / this.rate + TIMER_EPSILON_MS, () =>
+        w.at(w.t + delayMs / this.rate + TIMER_EPSILON_MS + this.lateness(), () =>
           this.gate(sc.inc, () => {
             if (!cancelled) fire();
           }),
@@ -343,6 +351,7 @@ export class SidecarNode {
       world.violate('error', 'shell', `${this.name} starts a workload while its previous one still runs`);
     }
     sc.workload = w;
+    this.runsStarted += 1;
     this.procs.push(w);
     const why = sc.runtime.view().lastDecision;
     if (world.trace.on1) world.trace.log(1, this.name, `START epoch ${world.trace.epoch(epoch)}: ${why}`);
@@ -395,7 +404,7 @@ export class SidecarNode {
     if (deadline === Number.POSITIVE_INFINITY) return;
     const now = this.localNow(sc);
     const when = deadline === Number.NEGATIVE_INFINITY ? world.t : world.t + (deadline - now) / this.rate;
-    world.at(when, () => {
+    world.at(when + this.lateness(), () => {
       if (w.watchdogToken !== token || !w.alive || w.terminating) return;
       this.beginStop(w, 'watchdog: the stop deadline passed without a renewal from the sidecar', undefined);
     });
@@ -405,6 +414,7 @@ export class SidecarNode {
     if (!w.alive || w.terminating) return;
     const world = this.parts.world;
     w.terminating = true;
+    this.runEnded();
     this.parts.observer.onDeactivation(w, rule);
     const stopTimeout = this.settings.stopTimeoutMs;
     const plan = world.plan;
@@ -420,17 +430,39 @@ export class SidecarNode {
       world.at(world.t + exitAfter / this.rate, () => this.die(w, false, 'exits after SIGTERM'));
       return;
     }
-    world.at(world.t + stopTimeout / this.rate, () => {
+    world.at(world.t + stopTimeout / this.rate + this.lateness(), () => {
       if (!w.alive) return;
       if (world.trace.on1)
         world.trace.log(1, this.name, `SIGKILL workload ${world.trace.epoch(w.epoch)} (stop timeout)`);
-      const settle = world.proc.chance(0.5) ? KILL_SETTLE_MS : world.proc.range(0, KILL_SETTLE_MS);
+      const settle =
+        plan.atTheBounds !== undefined || world.proc.chance(0.5) ? KILL_SETTLE_MS : world.proc.range(0, KILL_SETTLE_MS);
       world.at(world.t + settle / this.rate, () => this.die(w, false, 'is dead after SIGKILL'));
     });
   }
 
+  /**
+   * How late a timer fires (real ms): up to the margin, half the time all of it, in the schedules
+   * that draw late timers and only during the fault phase (the liveness bounds leave it out). At
+   * the bounds the primary's are always a full margin late and the secondary's on time: the holder
+   * stops as late as it may, and the standby asks the moment it may.
+   */
+  private lateness(): number {
+    const world = this.parts.world;
+    const bound = world.plan.timerLateMs;
+    if (bound <= 0 || world.healed) return 0;
+    if (world.plan.atTheBounds !== undefined) return this.index === 0 ? bound : 0;
+    return world.proc.chance(0.5) ? bound : world.proc.range(0, bound);
+  }
+
+  /** The latest run no longer counts as running (stopping, or dead): what waited for that runs. */
+  private runEnded(): void {
+    const world = this.parts.world;
+    for (const fn of this.runEndWaiters.splice(0)) world.at(world.t, fn);
+  }
+
   private die(w: SimWorkload, byItself: boolean, why: string): void {
     if (!w.alive) return;
+    this.runEnded();
     const world = this.parts.world;
     w.alive = false;
     const wasActive = !w.terminating;

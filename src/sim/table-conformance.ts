@@ -3,9 +3,8 @@
  * src/core/sidecar/behaviour-tables.ts). The node not running the workload asks the witness only
  * where the table says "ask witness" (peer down, witness up) or where the text under it allows:
  * both nodes up and stopped with the witness reachable, the preferred primary asks; the secondary
- * asks only if the primary has given the group up after repeated workload failures (§9.1), and a
- * primary that is asking the witness (its heartbeats say `acquiring`) has not, or if the primary
- * hands the group over in a planned stop (§9.5, it says `handing_over`). Every other row says
+ * asks only if the primary has given the group up after repeated workload failures (§9.1) or is in
+ * maintenance (§9.6), or if the primary hands the group over in a planned stop (§9.5, it says `handing_over`). Every other row says
  * "stay stopped".
  *
  * The check reads the node's own view of its links (`SidecarView.peerUp` and `witnessUp`: heard
@@ -42,7 +41,6 @@ export function standbyMayNotAsk(
   if (settings.role === 'primary') return undefined; // both stopped: the preferred primary asks
   if (peer.handingOver) return undefined; // the primary's planned stop hands the group over (§9.5)
   if (peer.eligible) return `${base}; both stopped, and the primary has not given the group up`;
-  if (peer.acquiring) return `${base}; both stopped, and the primary that gave up is asking the witness itself`;
   return undefined;
 }
 

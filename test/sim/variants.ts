@@ -21,8 +21,8 @@ export interface Variant {
 const HOUR_MS = 3_600_000;
 
 export class RunsOnExpiredPeerLease extends SidecarCore {
-  override onPeerReply(sentAt: number, sentEpoch: bigint, reply: PeerReply, now: number): void {
-    super.onPeerReply(sentAt, sentEpoch, reply, now);
+  override onPeerReply(sentAt: number, reply: PeerReply, now: number): void {
+    super.onPeerReply(sentAt, reply, now);
     // An hour on, not forever: the core asserts a finite stop deadline, and S1 is what must see this.
     const self = this as unknown as { peerLeaseUntil: number };
     if (self.peerLeaseUntil > Number.NEGATIVE_INFINITY)

@@ -38,8 +38,22 @@ describe('peer-wire', () => {
 
   it('accepts such an epoch as the epoch of a peer lease in a reply', () => {
     const ahead = epochFloor(generationFromWallClock(Date.now() + TWO_DAYS_MS)) + 1n;
-    const reply = fromWireReply({ state: wire(ahead.toString()), leaseMs: 1000, leaseForEpoch: ahead.toString() });
+    const reply = fromWireReply(
+      { state: wire(ahead.toString()), leaseMs: 1000, leaseForEpoch: ahead.toString() },
+      ahead,
+    );
     expect(reply.leaseForEpoch).to.equal(ahead);
+  });
+
+  it('refuses a lease that names another epoch than the heartbeat was sent under, naming the field', () => {
+    const reply = { state: wire('7'), leaseMs: 1000, leaseForEpoch: '6' };
+    expect(() => fromWireReply(reply, 7n)).to.throw(
+      /^lease_for_epoch: names epoch 6, but the heartbeat was sent under 7/,
+    );
+    expect(() => fromWireReply({ ...reply, leaseForEpoch: '8' }, 7n)).to.throw(/^lease_for_epoch: /);
+    // No lease: the epoch it names is not a promise, and the rest of the reply still counts.
+    expect(fromWireReply({ ...reply, leaseMs: 0, leaseForEpoch: '0' }, 7n).state.node).to.equal('b');
+    expect(fromWireReply({ ...reply, leaseForEpoch: '7' }, 7n).leaseMs).to.equal(1000);
   });
 
   it('still refuses an epoch above 2^63-1 or not a number, naming the field', () => {

@@ -56,7 +56,7 @@ describe('sidecar core', () => {
         expect(renewal).to.include({ verdict: 'renewed', epoch });
         const reply = s.onPeerHeartbeat(p.peerState(q), q + 30);
         expect(reply).to.include({ leaseMs: S.peerLeaseMs, leaseForEpoch: epoch });
-        p.onPeerReply(q, epoch, reply, q + 70);
+        p.onPeerReply(q, reply, q + 70);
         const deadline = Math.max(holderEnd(w, P.leaseMs, P), holderEnd(q, P.peerLeaseMs, P)) - BUDGET;
         expect(deadline).to.be.closeTo(Math.max(w, q) + 990 - 310, 1e-9);
         expect(p.stopDeadline()).to.equal(deadline);

@@ -72,7 +72,6 @@ function standby(peer: Link, witness: Link, extra: Partial<StoppedInputs> = {}):
     witnessUp: witness === 'up',
     peerWorkload: 'running',
     peerEligible: true,
-    peerAcquiring: false,
     peerHandsOver: false,
     leaving: false,
     inMaintenance: false,

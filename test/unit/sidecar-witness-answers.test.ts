@@ -65,7 +65,7 @@ describe('sidecar core', () => {
       const p = new SidecarCore(P, 0);
       const s = new SidecarCore(S, 0);
       const epoch = m.runAt(p, 'p', 2000);
-      p.onPeerReply(2100, epoch, s.onPeerHeartbeat(p.peerState(2100), 2100), 2100);
+      p.onPeerReply(2100, s.onPeerHeartbeat(p.peerState(2100), 2100), 2100);
       const refused: WitnessAnswer = {
         verdict: 'refused',
         holder: 's',

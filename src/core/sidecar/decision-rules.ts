@@ -73,7 +73,6 @@ export interface StoppedInputs {
   /** What the peer last said of itself; undefined before it was heard. */
   readonly peerWorkload: WorkloadPhase | undefined;
   readonly peerEligible: boolean;
-  readonly peerAcquiring: boolean;
   /** The peer, stopped and heard within the timeout, hands the group over (a planned stop, §9.5). */
   readonly peerHandsOver: boolean;
   /** A planned stop of this node: it releases what it holds and asks for nothing more. */
@@ -315,7 +314,7 @@ export const STOPPED_RULES: readonly DecisionRow<StoppedInputs>[] = [
   },
   {
     name: 'acquire-primary-gave-up',
-    when: (c) => !c.peerEligible && !c.peerAcquiring,
+    when: (c) => !c.peerEligible,
     outcome: 'acquire',
     why: 'the primary gave the group up after repeated workload failures',
   },

@@ -150,7 +150,6 @@ export class SidecarCore extends SidecarState {
       witnessUp: now - this.lastWitnessHeard < s.timeoutMs,
       peerWorkload: this.peer?.workload,
       peerEligible: this.peer?.eligible ?? true,
-      peerAcquiring: this.peer?.acquiring ?? false,
       peerHandsOver: this.peerHandsOver(now),
       leaving: this.leaving,
       inMaintenance: this.inMaintenance,

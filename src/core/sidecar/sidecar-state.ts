@@ -140,17 +140,17 @@ export abstract class SidecarState {
     };
   }
 
-  /** The peer's answer to the heartbeat this node sent at `sentAt` under `sentEpoch`. */
-  onPeerReply(sentAt: number, sentEpoch: bigint, reply: PeerReply, now: number): void {
+  /** The peer's answer to the heartbeat this node sent at `sentAt`. */
+  onPeerReply(sentAt: number, reply: PeerReply, now: number): void {
     this.hearPeer(reply.state, now);
-    // SAFETY 2: only a lease for this run's epoch, asked for during this run, keeps it running.
-    if (
-      reply.leaseMs > 0 &&
-      this.mayBeRunning() &&
-      reply.leaseForEpoch === this.epoch &&
-      sentEpoch === this.epoch &&
-      sentAt >= this.runStartedAt
-    ) {
+    // SAFETY 2: only a lease asked for during this run keeps it running. The promise behind it
+    // was made for this run's epoch, and the peer drops it only when it hears this run (or a
+    // later one) stop (§4.3); a lease asked for during an earlier run may rest on a promise the
+    // peer dropped when that run stopped. (A heartbeat sent during this run carries its epoch,
+    // and the peer's lease names the epoch it was asked under: the wire layer checks that echo.)
+    // One that lands while the workload stops or has stopped is read by nothing: the rows of a
+    // stopping node only wait, and the next grant and start forget it.
+    if (reply.leaseMs > 0 && sentAt >= this.runStartedAt) {
       this.peerLeaseUntil = Math.max(this.peerLeaseUntil, holderLeaseEnd(sentAt, reply.leaseMs, this.settings.bounds));
       this.assertDeadlineFinite();
     }
@@ -289,14 +289,15 @@ export abstract class SidecarState {
   }
 
   /**
-   * SAFETY 3: a node that holds the group (a starting or running one always does) grants nothing.
+   * SAFETY 3: a node that holds the group (a starting or running one always does, and so does one
+   * with a grant in hand: the grant and the decide that starts on it are one turn) grants nothing.
    * A superseded node still stopping may: the peer it grants to holds the newer epoch, and the
    * promise keeps this node from asking the witness until it ends, as for any stopped node.
    */
   protected mayGrantPeerLease(peer: PeerState, now: number): boolean {
     this.assertRunHeld();
     const peerRuns = (peer.workload === 'running' || peer.workload === 'starting') && peer.epoch > 0n;
-    return peerRuns && !this.holding && !this.acquiring(now) && !this.startRequested;
+    return peerRuns && !this.holding && !this.acquiring(now);
   }
 
   /**

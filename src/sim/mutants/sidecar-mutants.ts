@@ -103,44 +103,12 @@ const PEER_LEASE_ENDLESS = oneEdit(
   'SAFETY 1: a peer lease, once granted, never runs out (a run without a finite deadline)',
 );
 
-/** Several mutants at once, their edits in order (evidence whether guards cover each other). */
-function combined(id: string, description: string, ...parts: readonly Mutant[]): Mutant {
-  return { id, file: (parts[0] as Mutant).file, edits: parts.flatMap((m) => m.edits), description };
-}
-
-// The two epoch checks are one given a peer that echoes the epoch it was asked under, and a
-// run's epoch is its own since every run acquires anew: only all three together say much.
-const PEER_LEASE_UNCHECKED: Mutant = {
-  id: 'peer-lease-unchecked',
-  file: STATE,
-  edits: [
-    { find: '      reply.leaseForEpoch === this.epoch &&\n', replace: '' },
-    { find: '      sentEpoch === this.epoch &&\n', replace: '' },
-    { find: 'sentAt >= this.runStartedAt', replace: 'sentAt >= Number.NEGATIVE_INFINITY' },
-  ],
-  description: 'SAFETY 2: any peer lease keeps the run going, whatever epoch or run it was asked and granted for',
-};
-const PEER_LEASE_WHILE_NOT_RUNNING = oneEdit(
-  'peer-lease-while-not-running',
-  STATE,
-  '      this.mayBeRunning() &&\n      reply.leaseForEpoch',
-  '      reply.leaseForEpoch',
-  'SAFETY 2: a peer lease is counted while the workload is stopped or stopping',
-);
-
 const PEER_LEASE_WHILE_ACQUIRING = oneEdit(
   'peer-lease-granted-while-acquiring',
   STATE,
-  ' && !this.acquiring(now) && !this.startRequested',
-  ' && !this.startRequested',
+  'peerRuns && !this.holding && !this.acquiring(now);',
+  'peerRuns && !this.holding;',
   'SAFETY 4 / mayGrantPeerLease: a node with an Acquire in flight grants peer leases',
-);
-const PEER_LEASE_WITH_START_PENDING = oneEdit(
-  'peer-lease-granted-with-start-pending',
-  STATE,
-  ' && !this.startRequested;',
-  ';',
-  'mayGrantPeerLease: a node with a grant in hand, about to start, grants peer leases',
 );
 
 /** The block of a row in decision-rules.ts, by its name and condition (moved by the reorder mutants). */
@@ -262,34 +230,11 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     'SAFETY 2: a peer lease is counted from when the reply arrived',
   ),
   oneEdit(
-    'peer-lease-for-any-epoch',
-    STATE,
-    '      reply.leaseForEpoch === this.epoch &&\n',
-    '',
-    'SAFETY 2: a peer lease granted for another epoch keeps this run going',
-  ),
-  oneEdit(
-    'peer-lease-asked-under-other-epoch',
-    STATE,
-    '      sentEpoch === this.epoch &&\n',
-    '',
-    'SAFETY 2: a peer lease asked for under an earlier epoch keeps this run going',
-  ),
-  oneEdit(
     'peer-lease-asked-before-run',
     STATE,
     'sentAt >= this.runStartedAt',
     'sentAt >= Number.NEGATIVE_INFINITY',
-    'SAFETY 2: a peer lease asked for before this run started keeps it going',
-  ),
-  PEER_LEASE_UNCHECKED,
-  PEER_LEASE_WHILE_NOT_RUNNING,
-  // The pair evidence for the peer lease's four conditions: are they redundant with each other?
-  combined(
-    'peer-lease-any',
-    'SAFETY 2: every peer lease counts: while not running, for any epoch, asked under any epoch or run',
-    PEER_LEASE_WHILE_NOT_RUNNING,
-    PEER_LEASE_UNCHECKED,
+    'SAFETY 2: a peer lease asked for before this run started (under an earlier epoch) keeps it going',
   ),
   oneEdit(
     'witness-answer-for-any-epoch',
@@ -420,14 +365,12 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   ),
   PEER_LEASE_WHILE_ACQUIRING,
   unasserted(PEER_LEASE_WHILE_ACQUIRING, NO_START_PROMISE_ASSERT),
-  PEER_LEASE_WITH_START_PENDING,
-  unasserted(PEER_LEASE_WITH_START_PENDING, NO_START_PROMISE_ASSERT),
 
   oneEdit(
     // The pair evidence for mayGrantPeerLease's three conditions on this node.
     'peer-lease-granted-whenever',
     STATE,
-    'peerRuns && !this.holding && !this.acquiring(now) && !this.startRequested',
+    'peerRuns && !this.holding && !this.acquiring(now)',
     'peerRuns',
     'mayGrantPeerLease: a node grants a peer lease whatever it does itself (holds, acquires, starts)',
   ),
@@ -474,13 +417,6 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     'witness-down-row-removed',
     '(c) => !c.witnessUp',
     'row wait-witness-down-peer-up removed: with the peer up and the witness silent, the standby may ask',
-  ),
-  oneEdit(
-    'secondary-acquires-with-primary',
-    RULES,
-    'when: (c) => !c.peerEligible && !c.peerAcquiring,',
-    'when: (c) => !c.peerEligible,',
-    'row acquire-primary-gave-up: the secondary asks while the primary that gave up asks too',
   ),
   oneEdit(
     'running-report-after-stop',
