@@ -7,7 +7,9 @@
 import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
 import type { Network } from './network';
 import { PARTY_NAMES } from './plan';
-import type { NodeObserver, SidecarNode, SimWorkload } from './sidecar-node';
+import type { SimWorkload } from './node-parts';
+import type { NodeObserver } from './node-parts';
+import type { SidecarNode } from './sidecar-node';
 import { checkIsolatedVerdictBefore } from './standby-verdict';
 import type { WitnessNode } from './witness-node';
 import type { World } from './world';

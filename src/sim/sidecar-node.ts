@@ -7,98 +7,21 @@
  * process is dead at most KILL_SETTLE_MS later.
  */
 import { KILL_SETTLE_MS } from '../core/sidecar/timing';
-import type { Failback, PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
-import type { SidecarCore } from '../core/sidecar/sidecar-core';
+import type { PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
 import type { Timers } from '../sidecar/sidecar-ports';
 import { SidecarRuntime } from '../sidecar/sidecar-runtime';
 import type { WorkloadDriver } from '../sidecar/workload-driver';
 import type { Task } from './event-queue';
-import type { Network } from './network';
+import { type SidecarNodeParts, SidecarProcess, SimWorkload } from './node-parts';
 import { PARTY_NAMES } from './plan';
 import { checkStopped, peerEndsRun } from './prompt-stops';
 import { SILENT_LOGGER } from './silent-logger';
 import { checkAcquireAgainstTable, checkNotRunningWhileStopping, checkStoppedOnce } from './table-conformance';
 import { traceLogger } from './trace-logger';
 import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
-import type { WitnessNode } from './witness-node';
-import type { World } from './world';
 
 /** Timers are set a hair after the local deadline they wait for, so the clock reads >= it. */
 const TIMER_EPSILON_MS = 1e-6;
-
-export class SimWorkload {
-  alive = true;
-  /** SIGTERM sent (by the sidecar or the watchdog); no longer counts as active for liveness. */
-  terminating = false;
-  /** The sidecar asked for its stop (the stopped-twice check). */
-  stopAsked = false;
-  /** Watchdog: the last deadline fed (sidecar's clock), and a token that cancels older timers. */
-  fedDeadline = Number.NaN;
-  watchdogToken = 0;
-
-  constructor(
-    readonly id: number,
-    readonly machine: number,
-    /** The sidecar incarnation that started it. */
-    readonly owner: number,
-    readonly epoch: bigint,
-    readonly startedAt: number,
-  ) {}
-}
-
-class SidecarProcess {
-  paused = false;
-  /** Inputs and timers that came due while paused, run in order at SIGCONT. */
-  deferred: Task[] = [];
-  /** Cancels the SIGCONT of an earlier pause when the process is resumed otherwise. */
-  pauseToken = 0;
-  workload: SimWorkload | undefined;
-  onRunning: () => void = () => undefined;
-  onStopped: (byItself: boolean) => void = () => undefined;
-  runtime!: SidecarRuntime;
-  lastStatus = '';
-  /** When this sidecar last sent an Acquire (real ms). */
-  lastAcquireAt = Number.NEGATIVE_INFINITY;
-  /** What the peer last said of itself, as handed to this runtime (the table checks read it). */
-  peerState: PeerState | undefined;
-  /** The fail-back policy of the witness answer last handed to this runtime (prompt-stops.ts). */
-  groupFailback: Failback | undefined;
-  /** SIGTERM arrived: the planned hand-over runs (a second SIGTERM changes nothing). */
-  handingOver = false;
-
-  constructor(
-    readonly inc: number,
-    /** This process's clock origin: local = rate * t + offset. */
-    readonly offset: number,
-  ) {}
-}
-
-/** What the node tells the checkers. */
-export interface NodeObserver {
-  onActivation(node: SidecarNode, workload: SimWorkload, why: string): void;
-  /** `rule`: the sidecar's row that stopped it; undefined when the watchdog did, or it died. */
-  onDeactivation(workload: SimWorkload, rule: string | undefined): void;
-  /** A workload process of this node is dead. */
-  onDeath(node: SidecarNode): void;
-  /** The node's sidecar sends an Acquire. */
-  onAcquire(node: SidecarNode): void;
-  /** The sidecar heard that its workload crashed by itself (the failure cool-down counts from here). */
-  onCrashReported(): void;
-}
-
-export interface SidecarNodeParts {
-  readonly world: World;
-  readonly network: Network;
-  readonly witness: WitnessNode;
-  readonly observer: NodeObserver;
-  /** The other node of the pair. */
-  readonly peer: () => SidecarNode;
-  /** Swaps in a deliberately broken core (tests of the simulator itself). */
-  readonly createCore?: (settings: SidecarSettings, now: number) => SidecarCore;
-  /** Gives every sidecar incarnation a new number, across both nodes. */
-  readonly nextIncarnation: () => number;
-  readonly nextWorkloadId: () => number;
-}
 
 export class SidecarNode {
   readonly name: string;

@@ -8,58 +8,21 @@
  * Snippets are short so that a refactor breaks few of them, and each one that no longer matches
  * is named by the runner.
  */
-import { type Edit, type Mutant, oneEdit } from './mutant';
-
-const CORE = 'src/core/sidecar/sidecar-core.ts';
-const STATE = 'src/core/sidecar/sidecar-state.ts';
-const RULES = 'src/core/sidecar/decision-rules.ts';
-const TIMING = 'src/core/sidecar/timing.ts';
-
-/** A row of decision-rules.ts that never holds. */
-function rowRemoved(id: string, condition: string, description: string): Mutant {
-  return oneEdit(id, RULES, `when: ${condition},`, 'when: () => false,', description);
-}
-
-// The assertions that stand behind guards (sidecar-core.ts, sidecar-state.ts).
-const ACQUIRE_ASSERT = "this.workload === 'stopped' && now >= this.promiseUntil && now >= this.quietUntil,";
-/** The acquire assertion without one of its two SAFETY 3 terms. */
-const acquireAssertWithout = (term: string): Edit => ({
-  file: CORE,
-  find: ACQUIRE_ASSERT,
-  replace: ACQUIRE_ASSERT.replace(term, ''),
-});
-const NO_PROMISE_ASSERT = acquireAssertWithout(' && now >= this.promiseUntil');
-const NO_QUIET_ASSERT = acquireAssertWithout(' && now >= this.quietUntil');
-const NO_RELEASE_ASSERT: Edit = {
-  file: CORE,
-  find: "assert(this.workload === 'stopped', 'a release is sent only once the workload has stopped');",
-  replace: '',
-};
-const NO_START_PROMISE_ASSERT: Edit = {
-  file: CORE,
-  find: "assert(now >= this.promiseUntil, 'a start happens with no promise to the peer standing');",
-  replace: '',
-};
-const NO_GRANT_ASSERTS: Edit = {
-  file: STATE,
-  find: 'if (sentAt === this.latestAcquire?.sentAt) {',
-  replace: 'if ((false as boolean) && sentAt === this.latestAcquire?.sentAt) {',
-};
-const NO_DEADLINE_ASSERT: Edit = {
-  file: STATE,
-  find: "if (this.settings.mode === 'standard' && this.mayBeRunning()) {",
-  replace: 'if (false as boolean) {',
-};
-
-/** The same mutant with the assertions behind its guard removed too. */
-function unasserted(m: Mutant, ...asserts: readonly Edit[]): Mutant {
-  return {
-    id: `${m.id}-unasserted`,
-    file: m.file,
-    edits: [...m.edits, ...asserts],
-    description: `${m.description}; and the invariant assertion behind it removed`,
-  };
-}
+import { type Mutant, oneEdit } from './mutant';
+import {
+  CORE,
+  STATE,
+  RULES,
+  TIMING,
+  rowRemoved,
+  NO_PROMISE_ASSERT,
+  NO_QUIET_ASSERT,
+  NO_RELEASE_ASSERT,
+  NO_START_PROMISE_ASSERT,
+  NO_GRANT_ASSERTS,
+  NO_DEADLINE_ASSERT,
+  unasserted,
+} from './sidecar-mutant-edits';
 
 const ACQUIRE_DESPITE_PROMISE = rowRemoved(
   'acquire-despite-promise',

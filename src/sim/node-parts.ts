@@ -1,0 +1,88 @@
+/**
+ * What a simulated node is made of and what it reports to: its workloads (alive from the start
+ * action until dead, with the watchdog's last deadline), its sidecar incarnations (each with its
+ * own clock origin, and what arrived while it was paused), the parts of the world it is given,
+ * and the observer (the checkers) it tells. sidecar-node.ts drives them.
+ */
+import type { SidecarCore } from '../core/sidecar/sidecar-core';
+import type { Failback, PeerState, SidecarSettings } from '../core/sidecar/types';
+import type { SidecarRuntime } from '../sidecar/sidecar-runtime';
+import type { Task } from './event-queue';
+import type { Network } from './network';
+import type { SidecarNode } from './sidecar-node';
+import type { WitnessNode } from './witness-node';
+import type { World } from './world';
+
+export class SimWorkload {
+  alive = true;
+  /** SIGTERM sent (by the sidecar or the watchdog); no longer counts as active for liveness. */
+  terminating = false;
+  /** The sidecar asked for its stop (the stopped-twice check). */
+  stopAsked = false;
+  /** Watchdog: the last deadline fed (sidecar's clock), and a token that cancels older timers. */
+  fedDeadline = Number.NaN;
+  watchdogToken = 0;
+
+  constructor(
+    readonly id: number,
+    readonly machine: number,
+    /** The sidecar incarnation that started it. */
+    readonly owner: number,
+    readonly epoch: bigint,
+    readonly startedAt: number,
+  ) {}
+}
+
+export class SidecarProcess {
+  paused = false;
+  /** Inputs and timers that came due while paused, run in order at SIGCONT. */
+  deferred: Task[] = [];
+  /** Cancels the SIGCONT of an earlier pause when the process is resumed otherwise. */
+  pauseToken = 0;
+  workload: SimWorkload | undefined;
+  onRunning: () => void = () => undefined;
+  onStopped: (byItself: boolean) => void = () => undefined;
+  runtime!: SidecarRuntime;
+  lastStatus = '';
+  /** When this sidecar last sent an Acquire (real ms). */
+  lastAcquireAt = Number.NEGATIVE_INFINITY;
+  /** What the peer last said of itself, as handed to this runtime (the table checks read it). */
+  peerState: PeerState | undefined;
+  /** The fail-back policy of the witness answer last handed to this runtime (prompt-stops.ts). */
+  groupFailback: Failback | undefined;
+  /** SIGTERM arrived: the planned hand-over runs (a second SIGTERM changes nothing). */
+  handingOver = false;
+
+  constructor(
+    readonly inc: number,
+    /** This process's clock origin: local = rate * t + offset. */
+    readonly offset: number,
+  ) {}
+}
+
+/** What the node tells the checkers. */
+export interface NodeObserver {
+  onActivation(node: SidecarNode, workload: SimWorkload, why: string): void;
+  /** `rule`: the sidecar's row that stopped it; undefined when the watchdog did, or it died. */
+  onDeactivation(workload: SimWorkload, rule: string | undefined): void;
+  /** A workload process of this node is dead. */
+  onDeath(node: SidecarNode): void;
+  /** The node's sidecar sends an Acquire. */
+  onAcquire(node: SidecarNode): void;
+  /** The sidecar heard that its workload crashed by itself (the failure cool-down counts from here). */
+  onCrashReported(): void;
+}
+
+export interface SidecarNodeParts {
+  readonly world: World;
+  readonly network: Network;
+  readonly witness: WitnessNode;
+  readonly observer: NodeObserver;
+  /** The other node of the pair. */
+  readonly peer: () => SidecarNode;
+  /** Swaps in a deliberately broken core (tests of the simulator itself). */
+  readonly createCore?: (settings: SidecarSettings, now: number) => SidecarCore;
+  /** Gives every sidecar incarnation a new number, across both nodes. */
+  readonly nextIncarnation: () => number;
+  readonly nextWorkloadId: () => number;
+}
