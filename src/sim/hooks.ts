@@ -4,7 +4,7 @@
  */
 import type { SidecarCore } from '../core/sidecar/sidecar-core';
 import type { SidecarSettings } from '../core/sidecar/types';
-import type { ArbiterConfig } from '../core/witness/arbiter';
+import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import type { Plan } from './plan';
 
 export interface SimHooks {

@@ -6,7 +6,7 @@
  */
 import { HEARTBEATS_OF_SLACK, settingsProblems, stopBudget } from '../core/sidecar/timing';
 import type { SidecarSettings } from '../core/sidecar/types';
-import type { ArbiterConfig } from '../core/witness/arbiter';
+import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import { smallestAcceptedLeases } from './operator-settings';
 import { Rng } from './prng';
 

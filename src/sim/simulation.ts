@@ -11,7 +11,7 @@
  * isolation or freeze): the other must take over within the bound (L1).
  */
 import { failoverBoundMs } from '../core/sidecar/timing';
-import type { ArbiterConfig } from '../core/witness/arbiter';
+import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import { Checkers } from './checkers';
 import { EventQueue, type Task } from './event-queue';
 import { Faults } from './faults';

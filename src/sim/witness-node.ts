@@ -5,7 +5,8 @@
  */
 import { generationForOpen, generationFromWallClock } from '../core/epoch';
 import { restartGrace } from '../core/lease';
-import { Arbiter, type ArbiterConfig } from '../core/witness/arbiter';
+import { Arbiter } from '../core/witness/arbiter';
+import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import { asExpected, describeExpected, holdsExpected } from '../core/witness/expected-record';
 import type { Decision, DurableGroup, DurableWrite, OperatorInput } from '../core/witness/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';

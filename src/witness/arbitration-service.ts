@@ -6,7 +6,8 @@
  * subscribers. Renewals touch neither disk nor log. Answers go to callbacks, never promises, so
  * the simulator drives this same service on its virtual clock.
  */
-import { MAX_WAITING_PER_GROUP, type Arbiter } from '../core/witness/arbiter';
+import type { Arbiter } from '../core/witness/arbiter';
+import { MAX_WAITING_PER_GROUP } from '../core/witness/arbiter-config';
 import { ArbitrationError } from '../core/witness/errors';
 import { namedNode } from '../core/witness/operator-context';
 import type { Decision, OperatorInput } from '../core/witness/types';

@@ -8,7 +8,8 @@
 import pino from 'pino';
 import { generationFromWallClock } from '../../src/core/epoch';
 import type { WitnessAnswer } from '../../src/core/sidecar/types';
-import { Arbiter, type ArbiterConfig } from '../../src/core/witness/arbiter';
+import { Arbiter } from '../../src/core/witness/arbiter';
+import type { ArbiterConfig } from '../../src/core/witness/arbiter-config';
 import { ArbitrationError } from '../../src/core/witness/errors';
 import type { DurableGroup, GroupView, NodeRole, OperatorInput } from '../../src/core/witness/types';
 import type { LeaseAnswer__Output } from '../../src/gen/witness/v1/LeaseAnswer';

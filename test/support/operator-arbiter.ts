@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai';
 import { generationFromWallClock } from '../../src/core/epoch';
-import type { Arbiter, ArbiterConfig } from '../../src/core/witness/arbiter';
+import type { Arbiter } from '../../src/core/witness/arbiter';
+import type { ArbiterConfig } from '../../src/core/witness/arbiter-config';
 import { ArbitrationError } from '../../src/core/witness/errors';
 import type { Decision, DurableGroup } from '../../src/core/witness/types';
 import { InstantWriteArbiter } from './instant-write-arbiter';

@@ -5,7 +5,7 @@
  */
 import { epochFloor, generationFromWallClock } from '../../src/core/epoch';
 import type { Action, PeerState, SidecarSettings, WitnessAnswer } from '../../src/core/sidecar/types';
-import type { ArbiterConfig } from '../../src/core/witness/arbiter';
+import type { ArbiterConfig } from '../../src/core/witness/arbiter-config';
 import type { LeaseAnswer } from '../../src/core/witness/types';
 import { TEST_SIDECAR_SETTINGS } from './sidecar-settings';
 

@@ -7,7 +7,8 @@
 import { expect } from 'chai';
 import { generationFromWallClock } from '../../src/core/epoch';
 import { restartGrace } from '../../src/core/lease';
-import { Arbiter, type ArbiterConfig } from '../../src/core/witness/arbiter';
+import { Arbiter } from '../../src/core/witness/arbiter';
+import type { ArbiterConfig } from '../../src/core/witness/arbiter-config';
 
 const BOUNDS = { rho: 0.01, marginMs: 10 };
 const CONFIG: ArbiterConfig = { bounds: BOUNDS, defaultLeaseMs: 5000, maxLeaseMs: 5000 };

@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai';
 import { epochFloor, generationFromWallClock } from '../../src/core/epoch';
-import { Arbiter, type ArbiterConfig } from '../../src/core/witness/arbiter';
+import { Arbiter } from '../../src/core/witness/arbiter';
+import type { ArbiterConfig } from '../../src/core/witness/arbiter-config';
 import { holdsExpected } from '../../src/core/witness/expected-record';
 import type { Decision, DurableGroup } from '../../src/core/witness/types';
 

@@ -18,7 +18,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { generationForOpen, generationFromWallClock } from '../../src/core/epoch';
-import { Arbiter, type ArbiterConfig } from '../../src/core/witness/arbiter';
+import { Arbiter } from '../../src/core/witness/arbiter';
+import type { ArbiterConfig } from '../../src/core/witness/arbiter-config';
 import { ArbitrationError } from '../../src/core/witness/errors';
 import { holdsExpected } from '../../src/core/witness/expected-record';
 import type { Decision, DurableGroup, NodeRole } from '../../src/core/witness/types';

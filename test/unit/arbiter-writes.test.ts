@@ -13,7 +13,8 @@ import {
   generationFromWallClock,
   GENERATION_UNIT_MS,
 } from '../../src/core/epoch';
-import { Arbiter, type ArbiterConfig } from '../../src/core/witness/arbiter';
+import { Arbiter } from '../../src/core/witness/arbiter';
+import type { ArbiterConfig } from '../../src/core/witness/arbiter-config';
 import { ArbitrationError } from '../../src/core/witness/errors';
 import type { Decision } from '../../src/core/witness/types';
 

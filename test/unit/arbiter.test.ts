@@ -8,7 +8,8 @@
  */
 import { expect } from 'chai';
 import { generationFromWallClock, MAX_EPOCH } from '../../src/core/epoch';
-import type { Arbiter, ArbiterConfig } from '../../src/core/witness/arbiter';
+import type { Arbiter } from '../../src/core/witness/arbiter';
+import type { ArbiterConfig } from '../../src/core/witness/arbiter-config';
 import { InstantWriteArbiter } from '../support/instant-write-arbiter';
 import { ArbitrationError } from '../../src/core/witness/errors';
 import { ACQUIRE_RULES, HEARTBEAT_RULES, RELEASE_RULES } from '../../src/core/witness/rules';

@@ -3,24 +3,16 @@
  * with the time of receipt on the witness's monotonic clock; it returns a Decision. It never reads
  * a clock, touches a socket or a disk: the gRPC server and the simulator drive the same object.
  */
-import {
-  epochFloor,
-  ADOPTION_GENERATION_SLACK,
-  FUTURE_GENERATION_SLACK,
-  GENERATION_UNIT_MS,
-  generationOf,
-  MAX_EPOCH,
-  maxEpoch,
-  nextEpoch,
-} from '../epoch';
-import { type DriftBounds, grantorHoldEnd, remainingMs, restartGrace } from '../lease';
+import { MAX_EPOCH, maxEpoch } from '../epoch';
+import { grantorHoldEnd, restartGrace } from '../lease';
+import { type ArbiterConfig, type ArbiterStartup, assertArbiterConfig, MAX_NODES_PER_GROUP } from './arbiter-config';
+import { EpochLedger } from './epoch-ledger';
 import { ArbitrationError } from './errors';
 import {
   assertNotPending,
   type GroupState,
   groupView,
   type Holding,
-  holderRemaining,
   membersOf,
   newGroup,
   type NodeState,
@@ -28,113 +20,49 @@ import {
 import { namedNode, OPERATOR_RULES, operatorContext } from './operator-context';
 import {
   afterGrant,
-  asksHandOver,
   inMaintenance,
   type Intent,
   intentFields,
   intentOf,
   isRemoved,
-  outOfService,
   sameIntent,
   withRequest,
 } from './operator-intent';
 import type { OperatorRule } from './operator-rules';
-import { messageOf, VERDICT_OF } from './rule-messages';
+import { type DecisionEffect, decisionOf } from './decision-of';
+import { messageOf } from './rule-messages';
 import { SortedNames } from './sorted-names';
 import { ACQUIRE_RULES, firstMatchingRule, HEARTBEAT_RULES, RELEASE_RULES, type Rule, type RuleContext } from './rules';
 import type {
   AcquireInput,
   Decision,
-  DurableGroup,
   EventKind,
   ExpectedRecord,
   GroupView,
   HeartbeatInput,
   HoldingSnapshot,
-  LeaseAnswer,
   NodeRole,
   OperatorInput,
   ReleaseInput,
 } from './types';
 
-export interface ArbiterConfig {
-  readonly bounds: DriftBounds;
-  /** The lease handed out when a request asks for none. */
-  readonly defaultLeaseMs: number;
-  /** The longest lease handed out; longer requests are capped. Sets the start-up grace. */
-  readonly maxLeaseMs: number;
-  /**
-   * How many groups the witness serves (`--max-groups`); a heartbeat that would create one more is
-   * refused, so a flood of made-up groups cannot exhaust its memory and disk. Groups restored from
-   * the store always count, even above it. No bound when omitted.
-   */
-  readonly maxGroups?: number;
-}
-
-/** What the shell loaded from the store at start. */
-export interface ArbiterStartup {
-  readonly now: number;
-  /**
-   * This open's generation (src/core/epoch.ts, generationForOpen): every epoch handed out is above
-   * `epochFloor(generation)`, and stays below the next generation's floor unless a decision raises it.
-   */
-  readonly generation: bigint;
-  /** The longest lease any earlier run of this store may have handed out: it sets the start-up grace. */
-  readonly longestEarlierLeaseMs?: number;
-  /**
-   * Added to the grace: how long a witness that held this store before may have gone on deciding
-   * after it lost it (the store lock's lease, src/witness/store/data-dir-lock.ts). 0 by default.
-   */
-  readonly graceExtraMs?: number;
-  /**
-   * The store has no record of the leases handed out before (it is new, or was lost): the grace
-   * then also covers the longest lease any caller asks for, which an earlier witness may have
-   * granted under a longer --max-lease.
-   */
-  readonly storeIsNew?: boolean;
-  readonly records: readonly DurableGroup[];
-}
-
-/** How many requests may wait behind one group's write before more are refused. */
-export const MAX_WAITING_PER_GROUP = 256;
-
-/** Two copies of a workload per group: the primary and the secondary. */
-export const MAX_NODES_PER_GROUP = 2;
-
 export class Arbiter {
   private readonly groups = new Map<string, GroupState>();
   /** The keys of `groups`, in order, for ListGroups' pages. */
   private readonly names = new SortedNames();
-  private readonly floor: bigint;
   /** The longest lease the start-up grace covers: this store's, or a caller's over a new store (design §6.5). */
   private graceLeaseMs: number;
   private readonly startedAt: number;
   private readonly graceExtraMs: number;
   private readonly graceCoversAskedLeases: boolean;
-  /** The stored generation; every epoch handed out stays below `epochFloor(generation + 1)`. */
-  private generation: bigint;
-  /**
-   * The generation this store opened with: reported epochs are bounded from it, not from the
-   * current one, so that a client cannot ratchet the bound up grant by grant.
-   */
-  private readonly openedGeneration: bigint;
-  /**
-   * The highest epoch handed out or adopted in any group since this store opened. Grants go above
-   * it, so a group that was forgotten and comes back never gets one of its old epochs again.
-   */
-  private highestDecided: bigint;
-  /** The highest epoch this witness granted (not adopted): with the opened generation, the adoption bound. */
-  private highestGranted = 0n;
+  private readonly epochs: EpochLedger;
 
   constructor(
     private readonly config: ArbiterConfig,
     startup: ArbiterStartup,
   ) {
-    assertConfig(config);
-    this.generation = startup.generation;
-    this.openedGeneration = startup.generation;
-    this.floor = epochFloor(startup.generation);
-    this.highestDecided = this.floor;
+    assertArbiterConfig(config);
+    this.epochs = new EpochLedger(startup.generation);
     this.startedAt = startup.now;
     this.graceExtraMs = startup.graceExtraMs ?? 0;
     this.graceCoversAskedLeases = startup.storeIsNew === true;
@@ -157,9 +85,9 @@ export class Arbiter {
   }
 
   heartbeat(input: HeartbeatInput, now: number): Decision {
-    this.checkReported('held_epoch', input.heldEpoch);
-    this.checkAdoptable(input.heldEpoch);
-    this.checkReported('known_epoch', input.knownEpoch);
+    this.epochs.checkReported('held_epoch', input.heldEpoch);
+    this.epochs.checkAdoptable(input.heldEpoch);
+    this.epochs.checkReported('known_epoch', input.knownEpoch);
     this.coverRequestedLease(input.leaseMs);
     const { group, joined, state } = this.register(input.group, input.node, input.role, now);
     this.hear(group, input.knownEpoch, input.heldEpoch);
@@ -190,7 +118,7 @@ export class Arbiter {
   }
 
   acquire(input: AcquireInput, now: number): Decision {
-    this.checkReported('known_epoch', input.knownEpoch);
+    this.epochs.checkReported('known_epoch', input.knownEpoch);
     this.coverRequestedLease(input.leaseMs);
     const group = this.member(input.group, input.node, now);
     this.hear(group, input.knownEpoch, 0n);
@@ -203,8 +131,7 @@ export class Arbiter {
       return this.decide(input.group, group, input.node, told, rule, now, { event: 'refused' });
     }
     const leaseMs = this.leaseFor(input.leaseMs);
-    const known = maxEpoch(this.highestDecided, maxEpoch(group.holding.epoch, group.highestHeard));
-    const epoch = nextEpoch(this.floor, known, input.knownEpoch);
+    const epoch = this.epochs.nextGrant(maxEpoch(group.holding.epoch, group.highestHeard), input.knownEpoch);
     if (epoch > MAX_EPOCH) {
       throw new ArbitrationError(
         'failed-precondition',
@@ -213,7 +140,7 @@ export class Arbiter {
       );
     }
     const next = this.extendHold({ holder: input.node, epoch, holdUntil: group.holding.holdUntil }, now, leaseMs);
-    this.highestGranted = maxEpoch(this.highestGranted, epoch);
+    this.epochs.granted(epoch);
     return this.decideDurably(input.group, group, input.node, next, rule, now, {
       leaseMs,
       event: 'granted',
@@ -222,8 +149,8 @@ export class Arbiter {
   }
 
   release(input: ReleaseInput, now: number): Decision {
-    this.checkReported('epoch', input.epoch);
-    this.checkReported('known_epoch', input.knownEpoch);
+    this.epochs.checkReported('epoch', input.epoch);
+    this.epochs.checkReported('known_epoch', input.knownEpoch);
     const group = this.member(input.group, input.node, now);
     this.hear(group, input.knownEpoch, 0n);
     const rule = firstMatchingRule(RELEASE_RULES, this.context(group, input.node, input.epoch, input.knownEpoch, now));
@@ -266,8 +193,7 @@ export class Arbiter {
     group.intent = pending.intent;
     group.recorded = true;
     group.pending = undefined;
-    if (pending.generation !== undefined && pending.generation > this.generation) this.generation = pending.generation;
-    if (pending.next.epoch > this.highestDecided) this.highestDecided = pending.next.epoch;
+    this.epochs.committed(pending.generation, pending.next.epoch);
   }
 
   /** The group's pending decision could not be made durable: the group stays as the disk has it. */
@@ -357,7 +283,7 @@ export class Arbiter {
 
   /** The stored generation, as this arbiter last had it confirmed. */
   storeGeneration(): bigint {
-    return this.generation;
+    return this.epochs.storeGeneration();
   }
 
   /** Membership: a node joins its group with its first heartbeat; a group has two nodes at most. */
@@ -431,36 +357,6 @@ export class Arbiter {
     return group;
   }
 
-  /**
-   * Reported epochs are bounded by what the store knows, never by a wall clock: a year of
-   * generations past the store's own (FUTURE_GENERATION_SLACK). Checked before anything changes.
-   */
-  private checkReported(field: string, epoch: bigint): void {
-    if (epoch === 0n || generationOf(epoch) <= this.openedGeneration + FUTURE_GENERATION_SLACK) return;
-    throw new ArbitrationError(
-      'invalid-argument',
-      field,
-      `${field}: belongs to store generation ${generationOf(epoch)}, more than a year of generations past ` +
-        `this witness's store (generation ${this.openedGeneration}): no store handed it out`,
-    );
-  }
-
-  /**
-   * An epoch a caller runs under must be one this witness's lineage could have handed out, give or
-   * take the tolerated clock skew (ADOPTION_GENERATION_SLACK, design §5.4): checked before anything
-   * changes, so a forged or broken adoption is refused and the holder keeps its place.
-   */
-  private checkAdoptable(epoch: bigint): void {
-    const base = maxEpoch(this.openedGeneration, generationOf(this.highestGranted));
-    if (generationOf(epoch) <= base + ADOPTION_GENERATION_SLACK) return;
-    throw new ArbitrationError(
-      'invalid-argument',
-      'held_epoch',
-      `held_epoch: belongs to store generation ${generationOf(epoch)}, more than five minutes of generations past ` +
-        `anything this witness's store handed out (generation ${base}): no store handed it out, and it is not adopted`,
-    );
-  }
-
   private hear(group: GroupState, knownEpoch: bigint, heldEpoch: bigint): void {
     group.highestHeard = maxEpoch(group.highestHeard, maxEpoch(knownEpoch, heldEpoch));
   }
@@ -526,7 +422,7 @@ export class Arbiter {
   ): Decision {
     // An epoch at or past the next generation's floor raises the stored generation first, so that
     // the next open still moves above it (src/core/epoch.ts).
-    const generation = generationOf(next.epoch) > this.generation ? generationOf(next.epoch) : undefined;
+    const generation = this.epochs.generationToRaise(next.epoch);
     const intent = effect.intent ?? group.intent;
     group.pending = { next, intent, generation };
     const decision = this.decide(groupName, group, node, next, rule, now, effect, intent);
@@ -545,34 +441,10 @@ export class Arbiter {
     holding: Holding,
     rule: Rule | OperatorRule,
     now: number,
-    effect: { leaseMs?: number; event?: EventKind | undefined },
+    effect: DecisionEffect,
     intent: Intent = group.intent,
   ): Decision {
-    const renewed = rule.outcome.kind === 'renew' || rule.outcome.kind === 'adopt';
-    const answer: LeaseAnswer = {
-      group: groupName,
-      verdict: VERDICT_OF[rule.outcome.kind],
-      reason: rule.outcome.kind === 'refuse' && 'reason' in rule.outcome ? rule.outcome.reason : undefined,
-      message: messageOf(rule),
-      holder: holding.holder,
-      epoch: holding.epoch,
-      leaseMs: effect.leaseMs ?? 0,
-      holderLeaseRemainingMs: holderRemaining(holding, now),
-      retryAfterMs: rule.outcome.kind === 'refuse' ? this.retryAfter(rule, holding, now) : 0,
-      // Told only with a renewal: the holder hands over while its lease still runs (L2).
-      handOver: renewed && holding.holder === node && asksHandOver(intent, node, holding.epoch),
-      // A removed node is told as a node in maintenance is: it runs nothing and asks for nothing.
-      maintenance: outOfService(intent, node),
-      ...(intent.failback === undefined ? {} : { failback: intent.failback }),
-    };
-    return { answer, rule: rule.name, persist: undefined, generation: undefined, event: effect.event };
-  }
-
-  private retryAfter(rule: Rule | OperatorRule, holding: Holding, now: number): number {
-    if (rule.outcome.kind !== 'refuse' || !('reason' in rule.outcome)) return 0;
-    if (rule.outcome.reason === 'startup-grace') return remainingMs(this.graceUntil, now);
-    if (rule.outcome.reason === 'held-by-other') return holderRemaining(holding, now);
-    return 0;
+    return decisionOf({ group: groupName, node, holding, rule, now, effect, intent, graceUntil: this.graceUntil });
   }
 }
 
@@ -582,18 +454,4 @@ function unknownGroup(group: string): ArbitrationError {
     'group',
     `unknown group ${group}: a group exists once a node has sent a heartbeat (Renew or KeepAlive)`,
   );
-}
-
-function assertConfig(config: ArbiterConfig): void {
-  const { rho, marginMs } = config.bounds;
-  if (!(rho >= 0 && rho < 0.5)) throw new RangeError(`rho must be in [0, 0.5): ${rho}`);
-  if (!(marginMs >= 0)) throw new RangeError(`margin must be >= 0: ${marginMs}`);
-  if (!(config.defaultLeaseMs > 0 && config.defaultLeaseMs <= config.maxLeaseMs)) {
-    throw new RangeError('default lease must be positive and at most the maximum lease');
-  }
-  // Epoch generations are 10 ms apart: a store replaced within one generation must not hand out
-  // anything before the next one begins (src/core/epoch.ts).
-  if (restartGrace(config.maxLeaseMs, config.bounds) < GENERATION_UNIT_MS) {
-    throw new RangeError(`the start-up grace must be at least ${GENERATION_UNIT_MS} ms`);
-  }
 }

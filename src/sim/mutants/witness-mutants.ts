@@ -9,6 +9,7 @@ const LEASE = 'src/core/lease.ts';
 const EPOCH = 'src/core/epoch.ts';
 const RULES = 'src/core/witness/rules.ts';
 const ARBITER = 'src/core/witness/arbiter.ts';
+const LEDGER = 'src/core/witness/epoch-ledger.ts';
 
 export const WITNESS_MUTANTS: readonly Mutant[] = [
   // Lease arithmetic: the drift and margin terms.
@@ -168,19 +169,16 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'grant-ignores-heard-epochs',
     ARBITER,
-    'const known = maxEpoch(this.highestDecided, maxEpoch(group.holding.epoch, group.highestHeard));',
-    'const known = maxEpoch(this.highestDecided, group.holding.epoch);',
+    'this.epochs.nextGrant(maxEpoch(group.holding.epoch, group.highestHeard), input.knownEpoch)',
+    'this.epochs.nextGrant(group.holding.epoch, input.knownEpoch)',
     'epochs above everything known: a grant ignores the epochs callers reported',
   ),
   {
     id: 'grant-without-floor',
-    file: ARBITER,
+    file: LEDGER,
     edits: [
       { find: 'this.highestDecided = this.floor;', replace: 'this.highestDecided = 0n;' },
-      {
-        find: 'const epoch = nextEpoch(this.floor, known, input.knownEpoch);',
-        replace: 'const epoch = nextEpoch(0n, known, input.knownEpoch);',
-      },
+      { find: 'return nextEpoch(this.floor, known, reported);', replace: 'return nextEpoch(0n, known, reported);' },
     ],
     description: "epochs above everything known: a grant ignores the store generation's floor",
   },

@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import YAML from 'yaml';
 import { ID_PATTERN, ID_RULE } from '../../core/ids';
 import type { NodeRole } from '../../core/witness/types';
-import { MAX_NODES_PER_GROUP } from '../../core/witness/arbiter';
+import { MAX_NODES_PER_GROUP } from '../../core/witness/arbiter-config';
 import { nodeCommonName, nodeSpiffeId } from '../../wire/spiffe-id';
 import { readSecretFile, SecretFileError } from '../../config/secret-file';
 
