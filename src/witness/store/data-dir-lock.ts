@@ -19,6 +19,7 @@ import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { errorCode } from './durable-files';
 
 export const LOCK_FILE = 'witness.lock';
 export const LOCK_REFRESH_MS = 500;
@@ -161,7 +162,7 @@ async function createExclusive(path: string, owner: LockOwner): Promise<boolean>
   try {
     handle = await open(path, 'wx', 0o644);
   } catch (err) {
-    if (code(err) === 'EEXIST') return false;
+    if (errorCode(err) === 'EEXIST') return false;
     throw err;
   }
   try {
@@ -178,7 +179,7 @@ async function readOwner(path: string): Promise<{ owner: LockOwner | undefined; 
     const text = await readFile(path, 'utf8');
     return { owner: parseOwner(text), text };
   } catch (err) {
-    if (code(err) === 'ENOENT') return undefined;
+    if (errorCode(err) === 'ENOENT') return undefined;
     throw err;
   }
 }
@@ -193,7 +194,7 @@ async function breakStale(path: string, staleText: string): Promise<void> {
   try {
     await rename(path, aside);
   } catch (err) {
-    if (code(err) === 'ENOENT') return;
+    if (errorCode(err) === 'ENOENT') return;
     throw err;
   }
   if ((await readFile(aside, 'utf8').catch(() => undefined)) !== staleText) {
@@ -270,7 +271,7 @@ function processExists(pid: number): boolean {
     return true;
   } catch (err) {
     // EPERM: it exists, under another user.
-    return code(err) === 'EPERM';
+    return errorCode(err) === 'EPERM';
   }
 }
 
@@ -298,8 +299,4 @@ function startTicks(pid: number): string {
   } catch {
     return '';
   }
-}
-
-function code(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
 }

@@ -15,8 +15,8 @@
  *
  * The `g-` prefix keeps the ids "." and ".." from naming directories.
  */
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { epochFloor, generationForOpen, generationFromWallClock, MAX_EPOCH } from '../../core/epoch';
@@ -24,6 +24,15 @@ import type { DurableGroup, DurableWrite } from '../../core/witness/types';
 import { AcknowledgedRecords } from './acknowledged-records';
 import { CoalescedTask } from './coalesced-task';
 import { DataDirLock } from './data-dir-lock';
+import {
+  errorCode,
+  makeDirectory,
+  readIfExists,
+  removeTempFiles,
+  syncDir,
+  TMP_SUFFIX,
+  writeDurably,
+} from './durable-files';
 import { formatGroup, formatMeta, LAST_GENERATION, parseGroup, parseMeta } from './store-formats';
 import {
   DataDirError,
@@ -38,11 +47,9 @@ const META_FILE = 'store.json';
 const GROUPS_DIR = 'groups';
 const GROUP_PREFIX = 'g-';
 const GROUP_SUFFIX = '.json';
-const TMP_SUFFIX = '.tmp';
 /** A quick restart may open a generation the wall clock reaches a few ms later: wait that long. */
 const MAX_WALL_CLOCK_WAIT_MS = 1_000;
 /** A data directory path deeper than this is a mistake, not a layout. */
-const MAX_DIR_DEPTH = 64;
 
 export interface FileStoreOptions {
   /** Read when a store is created or opened, to pick its generation (src/core/epoch.ts). */
@@ -145,7 +152,7 @@ export class FileStore implements WitnessStore {
       // Out of the list first: a crash before the unlink leaves a record that is simply loaded again.
       if (this.meta.groups.delete(group)) await this.metaWrite.run();
       await unlink(join(this.groupsDir, groupFileName(group))).catch((err: unknown) => {
-        if (code(err) !== 'ENOENT') throw err;
+        if (errorCode(err) !== 'ENOENT') throw err;
       });
       await this.groupsDirSync.run();
       this.acknowledged.removed(group);
@@ -266,7 +273,7 @@ export class FileStore implements WitnessStore {
   private async prepareDirectory(): Promise<boolean> {
     const dir = this.dataDir;
     const info = await stat(dir).catch((err: unknown) => {
-      if (code(err) === 'ENOENT') return undefined;
+      if (errorCode(err) === 'ENOENT') return undefined;
       throw new DataDirError(`cannot use data directory ${dir}`, err);
     });
     if (info === undefined) {
@@ -329,7 +336,7 @@ export class FileStore implements WitnessStore {
       names = await readdir(this.groupsDir);
     } catch (err) {
       // Created before store.json, so a store without it has lost its records.
-      if (code(err) === 'ENOENT' || code(err) === 'ENOTDIR')
+      if (errorCode(err) === 'ENOENT' || errorCode(err) === 'ENOTDIR')
         throw new StoreCorruptError(this.groupsDir, 'missing or not a directory');
       throw err;
     }
@@ -345,36 +352,6 @@ export class FileStore implements WitnessStore {
   }
 }
 
-/**
- * mkdir -p, bounded and one level at a time: the recursive mkdir of Node loops forever where a
- * file system refuses every creation with ENOENT (/proc), instead of failing.
- */
-async function makeDirectory(dir: string): Promise<void> {
-  const missing: string[] = [];
-  let current = resolve(dir);
-  for (;;) {
-    const info = await stat(current).catch(() => undefined);
-    if (info !== undefined) {
-      if (!info.isDirectory())
-        throw new DataDirError(`cannot create data directory ${dir}: ${current} is not a directory`);
-      break;
-    }
-    missing.unshift(current);
-    if (missing.length > MAX_DIR_DEPTH) throw new DataDirError(`cannot create data directory ${dir}: path too deep`);
-    const parent = dirname(current);
-    if (parent === current) break;
-    current = parent;
-  }
-  for (const path of missing) {
-    try {
-      await mkdir(path);
-    } catch (err) {
-      if (code(err) !== 'EEXIST') throw new DataDirError(`cannot create data directory ${dir}`, err);
-    }
-    await syncDir(dirname(path)).catch(() => undefined);
-  }
-}
-
 function groupFileName(group: string): string {
   return GROUP_PREFIX + group + GROUP_SUFFIX;
 }
@@ -383,62 +360,11 @@ function isGroupFile(name: string): boolean {
   return name.startsWith(GROUP_PREFIX) && name.endsWith(GROUP_SUFFIX);
 }
 
-async function writeDurably(dir: string, name: string, text: string, dirSync?: CoalescedTask): Promise<void> {
-  const target = join(dir, name);
-  // One temp name per target is enough: puts for one target are serialized by the caller.
-  const temp = target + TMP_SUFFIX;
-  try {
-    const handle = await open(temp, 'w', 0o644);
-    try {
-      await handle.writeFile(text + '\n', 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, target);
-  } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  }
-  // The rename is only durable once the directory entry is.
-  await (dirSync === undefined ? syncDir(dir) : dirSync.run());
-}
-
-async function syncDir(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-// A temp file is a put that crashed before its rename: that put never resolved, so dropping it
-// loses nothing anyone was told was stored.
-async function removeTempFiles(dir: string, names?: string[]): Promise<void> {
-  for (const name of names ?? (await readdir(dir))) {
-    if (name.endsWith(TMP_SUFFIX)) await unlink(join(dir, name));
-  }
-}
-
 async function listGroupFiles(dir: string): Promise<string[]> {
   try {
     return (await readdir(dir)).filter(isGroupFile);
   } catch (err) {
-    if (code(err) === 'ENOENT') return [];
+    if (errorCode(err) === 'ENOENT') return [];
     throw err;
   }
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (err) {
-    if (code(err) === 'ENOENT') return undefined;
-    throw err;
-  }
-}
-
-function code(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : undefined;
 }
