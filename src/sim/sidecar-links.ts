@@ -123,7 +123,8 @@ function lateAnswer(c: LinkContext, deadline: number, deliver: () => void): bool
 function heldAcrossRun(c: LinkContext, sentDuring: RunMark, deadline: number, deliver: () => void): boolean {
   const w = c.world;
   const p = w.plan.answerAcrossRunProbability;
-  if (w.healed || p <= 0 || !sentDuring.running) return false;
+  // Held no longer than the fault phase, like the late answer: the quiet tail has no faults.
+  if (w.healed || p <= 0 || !sentDuring.running || deadline >= w.plan.faultPhaseMs) return false;
   const now = c.currentRun();
   if (now.run === sentDuring.run && now.running) return holdUntilRunEnds(c, sentDuring, deadline, deliver);
   if (!w.fault.chance(p)) return false;

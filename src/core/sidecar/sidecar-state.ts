@@ -380,9 +380,13 @@ export abstract class SidecarState {
     );
   }
 
-  /** The peer, stopped and still heard from, hands the group over (a planned stop, §9.5). */
+  /**
+   * The peer, still heard from, hands the group over (a planned stop, §9.5). A node says so only
+   * once its workload has stopped, and the row acquire-peer-hands-over comes after
+   * wait-peer-not-stopped, so a peer that said it while running would still be waited for.
+   */
   protected peerHandsOver(now: number): boolean {
-    return this.peerHeardWithinTimeout(now) && this.peer?.handingOver === true && this.peer.workload === 'stopped';
+    return this.peerHeardWithinTimeout(now) && this.peer?.handingOver === true;
   }
 
   view(now: number): SidecarView {

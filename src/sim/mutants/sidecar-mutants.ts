@@ -278,13 +278,6 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     "if (this.workload !== 'stopped') return false;",
     'the hand-over is announced before the release is answered: the peer asks while the witness still holds',
   ),
-  oneEdit(
-    'peer-hands-over-while-running',
-    STATE,
-    "this.peer?.handingOver === true && this.peer.workload === 'stopped'",
-    'this.peer?.handingOver === true',
-    'the peer takes over from a node that says it hands over whatever its workload does',
-  ),
 
   // SAFETY 3: promises and the quiet period.
   ACQUIRE_DESPITE_PROMISE,
