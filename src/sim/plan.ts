@@ -6,9 +6,9 @@
  */
 import { HEARTBEATS_OF_SLACK, settingsProblems, stopBudget } from '../core/sidecar/timing';
 import type { SidecarSettings } from '../core/sidecar/types';
-import { atTheBounds, type BoundsFlavour } from './plan-bounds';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import { smallestAcceptedLeases } from './operator-settings';
+import { atTheBounds, type BoundsFlavour } from './plan-bounds';
 import { Rng } from './prng';
 
 export const FAULT_KINDS = [

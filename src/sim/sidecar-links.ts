@@ -40,12 +40,13 @@ export interface LinkContext {
   readonly afterNextStart: (fn: () => void) => void;
   /** Runs `fn` when the calling node's latest run stops running (stopping or dead). */
   readonly afterRunEnds: (fn: () => void) => void;
-  /** The calling node's runs so far, and whether the latest still runs (not stopping, not dead). */
+  /** The calling node's latest run, and whether it still runs (not stopping, not dead). */
   readonly currentRun: () => RunMark;
 }
 
 export interface RunMark {
-  readonly run: number;
+  /** The id of the calling sidecar's latest workload; undefined before its first. */
+  readonly run: number | undefined;
   readonly running: boolean;
 }
 

@@ -32,8 +32,6 @@ export class SidecarNode {
   /** What runs right after this node's next workload start (held answers, sidecar-links.ts). */
   private startWaiters: (() => void)[] = [];
   private runEndWaiters: (() => void)[] = [];
-  /** Workloads this node has started (the answer-across-run fault tells runs apart by it). */
-  private runsStarted = 0;
 
   constructor(
     readonly index: number,
@@ -75,7 +73,7 @@ export class SidecarNode {
       afterNextStart: (fn) => this.startWaiters.push(fn),
       afterRunEnds: (fn) => this.runEndWaiters.push(fn),
       currentRun: () => ({
-        run: this.runsStarted,
+        run: sc.workload?.id,
         running: sc.workload !== undefined && sc.workload.alive && !sc.workload.stopAsked && !sc.workload.terminating,
       }),
     };
@@ -274,7 +272,6 @@ export class SidecarNode {
       world.violate('error', 'shell', `${this.name} starts a workload while its previous one still runs`);
     }
     sc.workload = w;
-    this.runsStarted += 1;
     this.procs.push(w);
     const why = sc.runtime.view().lastDecision;
     if (world.trace.on1) world.trace.log(1, this.name, `START epoch ${world.trace.epoch(epoch)}: ${why}`);
