@@ -27,6 +27,15 @@ export function grantorHoldEnd(receivedAt: number, leaseMs: number, bounds: Drif
   return receivedAt + leaseMs * (1 + bounds.rho) + bounds.marginMs;
 }
 
+/**
+ * The elected witness's view of its etcd election lease (design §8.3): etcd counts the TTL on its
+ * own clock from when it took the keep-alive, with no allowance for drift, so both allowances fall
+ * on this side, counted from when the keep-alive was SENT, and the margin comes off as well.
+ */
+export function electionLeaseEnd(sentAt: number, ttlMs: number, bounds: DriftBounds): number {
+  return sentAt + (ttlMs * (1 - bounds.rho)) / (1 + bounds.rho) - bounds.marginMs;
+}
+
 /** How long a restarted grantor must assume a lease it may have handed out before is still held. */
 export function restartGrace(longestLeaseMs: number, bounds: DriftBounds): number {
   return longestLeaseMs * (1 + bounds.rho) + bounds.marginMs;

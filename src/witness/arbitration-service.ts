@@ -18,8 +18,7 @@ import type { RenewRequest__Output } from '../gen/witness/v1/RenewRequest';
 import type { Logger } from '../log/logger';
 import type { DecisionStore } from './decision-store';
 import type { EventHub } from './event-hub';
-import { LockLostError } from './store/data-dir-lock';
-import { StoreUnconfirmedError, StoreWriteError } from './store/witness-store';
+import { StoreHoldLostError, StoreUnconfirmedError, StoreWriteError } from './store/witness-store';
 import { requireEpoch, requireId, requireLeaseMs, requireRole, requireWellFormed } from '../wire/validate-request';
 import { toWireEvent } from '../wire/admin-messages';
 import { toWireAnswer } from '../wire/lease-answer';
@@ -205,7 +204,7 @@ export class ArbitrationService {
           'store write failed; the decision was rolled back and not answered',
         );
         this.parts.onWriteFailed(error);
-        reply({ ok: false, error: error instanceof LockLostError ? error : new StoreWriteError(error) });
+        reply({ ok: false, error: error instanceof StoreHoldLostError ? error : new StoreWriteError(error) });
       }
       this.settle(group);
     });

@@ -8,7 +8,6 @@ import { Arbiter } from '../core/witness/arbiter';
 import { restartGrace } from '../core/lease';
 import { createLogger, type Logger } from '../log/logger';
 import { accessFromConfig } from './access/access-from-config';
-import { LOCK_LEASE_MS } from './store/data-dir-lock';
 import { FileStore } from './store/file-store';
 import { DataDirError, type StoreContents } from './store/witness-store';
 import { WitnessServer } from './witness-server';
@@ -34,15 +33,14 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     now,
     onBackgroundError: (error) => logger.warn({ err: error }, 'could not rewrite store.json; the next write retries'),
   });
+  const bounds = { rho: config.clockDrift, marginMs: config.margin };
   const contents = await store.open({ longestLeaseMs: config.lease }).catch((error: unknown) => {
     // An unusable directory is the value of --data-dir that is wrong: a configuration error.
     if (error instanceof DataDirError) throw new ConfigError('dataDir', `dataDir (--data-dir): ${error.message}`);
     throw error;
   });
   reportOpen(logger, config, contents);
-  const bounds = { rho: config.clockDrift, marginMs: config.margin };
-  // A witness that held this store before may have decided for up to one lock lease after losing it.
-  const graceExtraMs = LOCK_LEASE_MS * (1 + config.clockDrift);
+  const graceExtraMs = contents.previousHolderOverlapMs * (1 + config.clockDrift);
   const arbiter = new Arbiter(
     { bounds, defaultLeaseMs: config.defaultLease, maxLeaseMs: config.lease, maxGroups: config.maxGroups },
     {

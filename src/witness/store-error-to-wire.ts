@@ -1,7 +1,11 @@
 /** The store's typed errors in the wire's words, for the service edge (src/wire/service-edge.ts). */
 import { WireError } from '../wire/wire-error';
-import { LockLostError } from './store/data-dir-lock';
-import { StorePreconditionError, StoreUnconfirmedError, StoreWriteError } from './store/witness-store';
+import {
+  StoreHoldLostError,
+  StorePreconditionError,
+  StoreUnconfirmedError,
+  StoreWriteError,
+} from './store/witness-store';
 
 export function storeErrorToWire(error: unknown): WireError | undefined {
   // A lost compare-and-set (the arbitration service wraps every failed put in a StoreWriteError):
@@ -9,7 +13,11 @@ export function storeErrorToWire(error: unknown): WireError | undefined {
   const refused = error instanceof StoreWriteError ? error.cause : error;
   if (refused instanceof StorePreconditionError) return new WireError('aborted', 'group', refused.message);
   // The decision was not made durable, so it was not answered: the caller may retry.
-  if (error instanceof StoreWriteError || error instanceof LockLostError || error instanceof StoreUnconfirmedError) {
+  if (
+    error instanceof StoreWriteError ||
+    error instanceof StoreHoldLostError ||
+    error instanceof StoreUnconfirmedError
+  ) {
     return new WireError('unavailable', '', error.message);
   }
   return undefined;

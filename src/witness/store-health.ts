@@ -2,16 +2,16 @@
  * Keeps the store's lock refreshed and follows whether the store can take writes and may decide,
  * for the health service. A write that failed marks the store unhealthy at once; a probe write at
  * each check brings it back once the disk can write again. A check that hangs (a stuck disk) lets
- * the lock's lease run out, and health says so. A lost lock is final: another witness may own it.
+ * the lock's lease run out, and health says so. A lost hold is final: another witness may own the store.
  */
 import type { Logger } from '../log/logger';
-import { LOCK_REFRESH_MS, LockLostError } from './store/data-dir-lock';
-import { StorePreconditionError, type WitnessStore } from './store/witness-store';
+import { LOCK_REFRESH_MS } from './store/data-dir-lock';
+import { StoreHoldLostError, StorePreconditionError, type WitnessStore } from './store/witness-store';
 
 export interface StoreHealthEvents {
   /** The witness can (true) or cannot (false) serve: the store writes and its lock is confirmed. */
   readonly onServing: (serving: boolean) => void;
-  readonly onLockLost: (error: LockLostError) => void;
+  readonly onLockLost: (error: StoreHoldLostError) => void;
 }
 
 export class StoreHealth {
@@ -44,7 +44,7 @@ export class StoreHealth {
     const confirmed = this.store.mayDecide(this.now());
     if (confirmed !== this.confirmed) {
       this.confirmed = confirmed;
-      if (!confirmed) this.logger.error('the data directory lock could not be confirmed in time: deciding nothing');
+      if (!confirmed) this.logger.error(`${this.store.holdName} could not be confirmed in time: deciding nothing`);
       this.report();
     }
     if (!this.writable && !this.probing) void this.probe();
@@ -52,8 +52,8 @@ export class StoreHealth {
 
   /** Why the witness cannot serve now, in one line (readiness, design §19.1); undefined when it can. */
   problem(): string | undefined {
-    if (this.lost) return 'the data directory lock is lost';
-    if (!this.confirmed) return 'the data directory lock is not confirmed';
+    if (this.lost) return `${this.store.holdName} is lost`;
+    if (!this.confirmed) return `${this.store.holdName} is not confirmed`;
     if (!this.writable) return 'the store cannot write';
     return undefined;
   }
@@ -69,7 +69,7 @@ export class StoreHealth {
   writeFailed(error: unknown): void {
     // The store refused a stale write: the disk is fine, and the refusal is logged with the decision.
     if (error instanceof StorePreconditionError) return;
-    if (error instanceof LockLostError) this.loseLock(error);
+    if (error instanceof StoreHoldLostError) this.loseLock(error);
     else this.setWritable(false, error);
   }
 
@@ -94,7 +94,7 @@ export class StoreHealth {
     this.report();
   }
 
-  private loseLock(error: LockLostError): void {
+  private loseLock(error: StoreHoldLostError): void {
     if (this.lost) return;
     this.lost = true;
     this.stop();

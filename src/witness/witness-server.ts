@@ -21,7 +21,7 @@ import { durableStore } from './decision-store';
 import { EventHub } from './event-hub';
 import { GroupJanitor } from './group-janitor';
 import { LeaseWatchTimer } from './lease-watch-timer';
-import type { LockLostError } from './store/data-dir-lock';
+import type { StoreHoldLostError } from './store/witness-store';
 import { StoreHealth } from './store-health';
 import type { WitnessStore } from './store/witness-store';
 import { StreamRegistry } from './stream-registry';
@@ -61,7 +61,7 @@ export interface WitnessServerParts {
   /** TLS certificates (reloaded when their files change); undefined: plaintext. */
   readonly certificates: ReloadingCertificates | undefined;
   /** The store lost its lock: the witness must stop (run-witness exits). */
-  readonly onLockLost: (error: LockLostError) => void;
+  readonly onLockLost: (error: StoreHoldLostError) => void;
   /** Who may call (design §17); every call of Witness and Admin passes it first. */
   readonly guard: CallGuard;
   readonly limits: WitnessLimits;
@@ -91,7 +91,7 @@ export class WitnessServer {
     this.storeHealth = new StoreHealth(parts.store, parts.logger, parts.now, {
       onServing: (serving) => this.setServing(serving),
       onLockLost: (error) => {
-        parts.logger.fatal({ err: error }, 'the data directory lock is lost: this witness stops arbitrating');
+        parts.logger.fatal({ err: error }, `${parts.store.holdName} is lost: this witness stops arbitrating`);
         parts.onLockLost(error);
       },
     });

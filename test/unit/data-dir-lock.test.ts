@@ -17,17 +17,9 @@ import {
   LOCK_STALE_MS,
   LockLostError,
 } from '../../src/witness/store/data-dir-lock';
+import { rejection } from '../support/rejection';
 
 const now = (): number => performance.now();
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  expect.fail('expected a rejection');
-}
 
 describe('DataDirLock', function () {
   this.timeout(15_000);

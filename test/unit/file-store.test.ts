@@ -7,6 +7,7 @@ import { MAX_EPOCH } from '../../src/core/epoch';
 import type { DurableGroup, DurableWrite } from '../../src/core/witness/types';
 import { FileStore } from '../../src/witness/store/file-store';
 import { StoreCorruptError, StorePreconditionError } from '../../src/witness/store/witness-store';
+import { rejection } from '../support/rejection';
 
 const CLOCK_MS = 1_700_000_000_123;
 const OPEN = { longestLeaseMs: 2_000 };
@@ -18,16 +19,6 @@ const over = (before: DurableGroup, record: DurableGroup): DurableWrite => ({
   record,
   expected: { holder: before.holder, epoch: before.epoch },
 });
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).to.be.instanceOf(Error);
-    return err as Error;
-  }
-  expect.fail('expected a rejection');
-}
 
 describe('FileStore', () => {
   let root: string;

@@ -20,6 +20,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { errorCode } from './durable-files';
+import { StoreHoldLostError } from './witness-store';
 
 export const LOCK_FILE = 'witness.lock';
 export const LOCK_REFRESH_MS = 500;
@@ -51,7 +52,7 @@ export class DataDirLockedError extends Error {
 }
 
 /** The lock file is gone or belongs to someone else: this witness must stop arbitrating. */
-export class LockLostError extends Error {
+export class LockLostError extends StoreHoldLostError {
   constructor(path: string, detail: string) {
     super(`lost the lock on the data directory (${path} ${detail}): another witness may be using it`);
     this.name = 'LockLostError';

@@ -18,12 +18,10 @@
 import { mkdir, open, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { epochFloor, generationForOpen, generationFromWallClock, MAX_EPOCH } from '../../core/epoch';
 import type { DurableGroup, DurableWrite } from '../../core/witness/types';
 import { AcknowledgedRecords } from './acknowledged-records';
 import { CoalescedTask } from './coalesced-task';
-import { DataDirLock } from './data-dir-lock';
+import { DataDirLock, LOCK_LEASE_MS } from './data-dir-lock';
 import {
   errorCode,
   makeDirectory,
@@ -33,6 +31,8 @@ import {
   TMP_SUFFIX,
   writeDurably,
 } from './durable-files';
+import { checkedWallClock, newStoreGeneration, openGeneration } from './open-generation';
+import { PerKeyOrder } from './per-key-order';
 import { formatGroup, formatMeta, LAST_GENERATION, parseGroup, parseMeta } from './store-formats';
 import {
   DataDirError,
@@ -47,8 +47,6 @@ const META_FILE = 'store.json';
 const GROUPS_DIR = 'groups';
 const GROUP_PREFIX = 'g-';
 const GROUP_SUFFIX = '.json';
-/** A quick restart may open a generation the wall clock reaches a few ms later: wait that long. */
-const MAX_WALL_CLOCK_WAIT_MS = 1_000;
 /** A data directory path deeper than this is a mistake, not a layout. */
 
 export interface FileStoreOptions {
@@ -68,8 +66,9 @@ interface Meta {
 }
 
 export class FileStore implements WitnessStore {
+  readonly holdName = 'the data directory lock';
   private readonly groupsDir: string;
-  private readonly wallClockMs: () => number;
+  private readonly wallClock: () => number;
   private readonly now: () => number;
   private readonly onBackgroundError: (error: unknown) => void;
   /** The highest generation store.json is known to hold on disk. */
@@ -79,8 +78,7 @@ export class FileStore implements WitnessStore {
   private meta: Meta = { generation: 0n, longestLeaseMs: 0, createdAt: '', groups: new Set() };
   /** What each put's precondition is checked against (acknowledged-records.ts says why not the file). */
   private acknowledged = new AcknowledgedRecords();
-  /** Last put per group; the next put for that group starts after it settles. */
-  private readonly tails = new Map<string, Promise<void>>();
+  private readonly writes = new PerKeyOrder();
   private readonly metaWrite = new CoalescedTask(() => this.writeMeta());
   /** The last store.json rewrite nobody waits for; close() does. */
   private metaBackground: Promise<void> = Promise.resolve();
@@ -91,7 +89,7 @@ export class FileStore implements WitnessStore {
     options: FileStoreOptions = {},
   ) {
     this.groupsDir = join(dataDir, GROUPS_DIR);
-    this.wallClockMs = options.wallClockMs ?? Date.now;
+    this.wallClock = checkedWallClock(options.wallClockMs ?? Date.now);
     this.now = options.now ?? (() => performance.now());
     this.onBackgroundError = options.onBackgroundError ?? (() => undefined);
     this.groupsDirSync = new CoalescedTask(() => syncDir(this.groupsDir));
@@ -117,7 +115,7 @@ export class FileStore implements WitnessStore {
     const lock = this.requireOpen();
     const { record } = write;
     const text = formatGroup(record);
-    return this.inOrder(record.group, async () => {
+    return this.writes.run(record.group, async () => {
       lock.verify();
       this.acknowledged.check(write);
       if (!this.meta.groups.has(record.group)) {
@@ -147,7 +145,7 @@ export class FileStore implements WitnessStore {
 
   async forget(group: string): Promise<void> {
     const lock = this.requireOpen();
-    return this.inOrder(group, async () => {
+    return this.writes.run(group, async () => {
       lock.verify();
       // Out of the list first: a crash before the unlink leaves a record that is simply loaded again.
       if (this.meta.groups.delete(group)) await this.metaWrite.run();
@@ -185,7 +183,7 @@ export class FileStore implements WitnessStore {
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';
-    await Promise.allSettled([...this.tails.values()]);
+    await this.writes.settled();
     await this.metaBackground;
     await this.lock?.release();
   }
@@ -195,18 +193,6 @@ export class FileStore implements WitnessStore {
     if (this.state !== 'open' || this.lock === undefined)
       throw new Error(`store ${this.dataDir} is ${this.state === 'new' ? 'not open' : 'closed'}`);
     return this.lock;
-  }
-
-  /** Runs `task` after the group's previous write or removal settles, success or not. */
-  private inOrder(group: string, task: () => Promise<void>): Promise<void> {
-    const previous = this.tails.get(group) ?? Promise.resolve();
-    const done = previous.catch(() => undefined).then(task);
-    this.tails.set(group, done);
-    const forget = (): void => {
-      if (this.tails.get(group) === done) this.tails.delete(group);
-    };
-    done.then(forget, forget);
-    return done;
   }
 
   private async load(directoryWasNew: boolean, options: StoreOpenOptions): Promise<StoreContents> {
@@ -222,6 +208,7 @@ export class FileStore implements WitnessStore {
         missingGroups: [],
         origin: directoryWasNew ? 'new-directory' : 'empty-directory',
         wallClockBehindMs: 0,
+        previousHolderOverlapMs: LOCK_LEASE_MS,
       };
     }
     const stored = parseMeta(metaPath, metaText);
@@ -229,22 +216,11 @@ export class FileStore implements WitnessStore {
     this.acknowledged = new AcknowledgedRecords(records);
     const present = new Set(records.map((r) => r.group));
     const missingGroups = [...(stored.groups ?? [])].filter((g) => !present.has(g)).sort();
-    let opened = generationForOpen(
+    const { generation, wallClockBehindMs } = await openGeneration(
       stored.generation,
       records.map((r) => r.epoch),
-      this.wallClock(),
+      this.wallClock,
     );
-    if (opened.aheadOfWallClockMs > 0 && opened.aheadOfWallClockMs <= MAX_WALL_CLOCK_WAIT_MS) {
-      await sleep(opened.aheadOfWallClockMs);
-      opened = generationForOpen(
-        stored.generation,
-        records.map((r) => r.epoch),
-        this.wallClock(),
-      );
-    }
-    // A recorded epoch at the very end of the range (2^63-1) would push the next generation past it;
-    // the last generation is as high as it goes, and a grant above 2^63-1 is refused per group.
-    const generation = opened.generation > LAST_GENERATION ? LAST_GENERATION : opened.generation;
     this.meta = {
       generation,
       longestLeaseMs: Math.max(stored.longestLeaseMs, options.longestLeaseMs),
@@ -259,14 +235,9 @@ export class FileStore implements WitnessStore {
       records,
       missingGroups,
       origin: 'existing',
-      wallClockBehindMs: opened.aheadOfWallClockMs,
+      wallClockBehindMs,
+      previousHolderOverlapMs: LOCK_LEASE_MS,
     };
-  }
-
-  private wallClock(): number {
-    const wallClockMs = this.wallClockMs();
-    if (!Number.isFinite(wallClockMs) || wallClockMs < 0) throw new Error(`wall clock reads ${wallClockMs}`);
-    return wallClockMs;
   }
 
   /** Creates the directory if needed (returns true then) and proves it usable. */
@@ -306,15 +277,13 @@ export class FileStore implements WitnessStore {
     if ((await listGroupFiles(this.groupsDir)).length > 0) {
       throw new StoreCorruptError(metaPath, `missing, but ${this.groupsDir} holds group records`);
     }
-    const wallClockMs = this.wallClock();
-    const generation = generationFromWallClock(wallClockMs);
-    if (epochFloor(generation) >= MAX_EPOCH) throw new Error(`wall clock ${wallClockMs} is beyond the epoch range`);
+    const { generation, createdAt } = newStoreGeneration(this.wallClock());
     await mkdir(this.groupsDir, { recursive: true });
     await syncDir(this.dataDir);
     this.meta = {
       generation,
       longestLeaseMs: options.longestLeaseMs,
-      createdAt: new Date(wallClockMs).toISOString(),
+      createdAt,
       groups: new Set(),
     };
     await this.writeMeta();

@@ -22,13 +22,24 @@ export interface StoreContents {
   readonly records: readonly DurableGroup[];
   /** Groups the store knew whose record is gone (moved away, lost): their epochs do not repeat. */
   readonly missingGroups: readonly string[];
-  /** 'existing', or why a new store was created: the directory was new, or it held no store. */
-  readonly origin: 'existing' | 'new-directory' | 'empty-directory';
+  /**
+   * 'existing', or why a new store was created: the directory was new, or it held no store, or
+   * nothing was under the etcd prefix.
+   */
+  readonly origin: 'existing' | 'new-directory' | 'empty-directory' | 'new-etcd-prefix';
+  /**
+   * How long after this open a witness that held the store before may still have decided, on that
+   * witness's clock (its lock's lease; 0 over etcd, design §8.3): the start-up grace is this much
+   * longer, with drift.
+   */
+  readonly previousHolderOverlapMs: number;
   /** How far the wall clock is behind the opened generation (0 when it is not), see epoch.ts. */
   readonly wallClockBehindMs: number;
 }
 
 export interface WitnessStore {
+  /** What makes the store this process's, for messages: 'the data directory lock', 'the etcd leadership'. */
+  readonly holdName: string;
   /**
    * Takes the store's lock and loads it, creating an empty one with a new generation when there is
    * none. A torn or corrupt store is a StoreCorruptError naming the file, never a silent reset; a
@@ -46,8 +57,8 @@ export interface WitnessStore {
   /** Removes a group's record, durably; its name may be used again (epochs do not repeat). */
   forget(group: string): Promise<void>;
   /**
-   * Confirms, synchronously, that the store is still this process's (its lock), extending the time
-   * it may decide; throws a LockLostError when it is not.
+   * Confirms, synchronously, that the store is still this process's (its lock, or its leadership),
+   * extending the time it may decide; throws a StoreHoldLostError when it is not.
    */
   confirmHold(): void;
   /** Resolves when the store can take a write again (writes and fsyncs a scratch file). */
@@ -112,10 +123,23 @@ export class DataDirError extends Error {
   }
 }
 
+/**
+ * The store is no longer this process's (the data directory's lock is gone, another replica leads
+ * over etcd): final, this witness must stop arbitrating.
+ */
+export class StoreHoldLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StoreHoldLostError';
+  }
+}
+
 /** The witness cannot confirm it still holds the store: it decides nothing until it can. */
 export class StoreUnconfirmedError extends Error {
   constructor() {
-    super("store unavailable: this witness could not confirm its hold on the data directory's lock; retry later");
+    super(
+      'store unavailable: this witness could not confirm its hold on the store (its lock or its leadership); retry later',
+    );
     this.name = 'StoreUnconfirmedError';
   }
 }
