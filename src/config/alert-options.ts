@@ -5,7 +5,7 @@
  */
 import { type ConfigSchema, ConfigError, type OptionSchema } from './load-config';
 import { optionalFileOption } from './shared-options';
-import { readConfiguredSecret, readProtectedFile, SecretFileError } from './secret-file';
+import { readConfiguredProtectedFile, readConfiguredSecret } from './secret-file';
 
 export interface AlertConfig {
   /** Comma-separated http(s) URLs; '' for none. */
@@ -201,21 +201,15 @@ function smtpSettings(config: AlertConfig): SmtpSettings | undefined {
     port: url.port === '' ? (secure ? 465 : 25) : Number(url.port),
     secure,
     user: config.alertSmtpUser,
-    password: config.alertSmtpPasswordFile === null ? '' : readPasswordFile(config.alertSmtpPasswordFile),
+    password:
+      config.alertSmtpPasswordFile === null
+        ? ''
+        : readConfiguredProtectedFile(
+            config.alertSmtpPasswordFile,
+            'alertSmtpPasswordFile',
+            '--alert-smtp-password-file',
+          ),
     from: config.alertMailFrom,
     to,
   };
-}
-
-/** An SMTP password is the mail provider's, of any length and alphabet: only kept unreadable by others. */
-function readPasswordFile(path: string): string {
-  try {
-    return readProtectedFile(path);
-  } catch (error) {
-    if (!(error instanceof SecretFileError)) throw error;
-    throw new ConfigError(
-      'alertSmtpPasswordFile',
-      `alertSmtpPasswordFile (--alert-smtp-password-file): ${error.message}`,
-    );
-  }
 }

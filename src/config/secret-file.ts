@@ -41,6 +41,20 @@ export function readSecretFile(path: string): string {
   return secret;
 }
 
+/**
+ * A file a configuration key names that must be kept unreadable by others (an SMTP or etcd
+ * password, which another service chose, of any length and alphabet; a private key); an unusable
+ * file is a ConfigError naming the key.
+ */
+export function readConfiguredProtectedFile(path: string, key: string, flag: string): string {
+  try {
+    return readProtectedFile(path);
+  } catch (error) {
+    if (error instanceof SecretFileError) throw new ConfigError(key, `${key} (${flag}): ${error.message}`);
+    throw error;
+  }
+}
+
 /** The secret a configuration key names; an unusable file is a ConfigError naming the key and flag. */
 export function readConfiguredSecret(path: string, key: string, flag: string): string {
   try {

@@ -12,12 +12,13 @@ import { parseHostPort } from './config-formats';
 import { renderHelp } from './render-help';
 import { type AlertConfig, alertSchema } from './alert-options';
 import { type TransportConfig, transportSchema, transportSettings } from './transport-options';
+import { type StoreConfig, storeSchema } from './etcd-options';
 
 export { ConfigError } from './load-config';
 export { LOG_LEVELS, type LogLevel } from './shared-options';
 
 /** What `witness serve` runs with. Durations are milliseconds. */
-export interface WitnessConfig extends TransportConfig, AlertConfig {
+export interface WitnessConfig extends TransportConfig, AlertConfig, StoreConfig {
   /** gRPC listen address: `host:port`, or `[v6]:port`. */
   readonly listen: string;
   /** Directory of the witness's durable store. */
@@ -84,6 +85,7 @@ export const witnessSchema: ConfigSchema<WitnessSettings> = {
     env: 'WITNESS_DATA_DIR',
     metavar: 'DIR',
   },
+  ...storeSchema,
   lease: {
     doc: 'Longest lease granted; also how long a restarted witness grants nothing new (plus drift, margin).',
     format: 'duration',

@@ -8,7 +8,8 @@ import { Arbiter } from '../core/witness/arbiter';
 import { restartGrace } from '../core/lease';
 import { createLogger, type Logger } from '../log/logger';
 import { accessFromConfig } from './access/access-from-config';
-import { FileStore } from './store/file-store';
+import { storeFromConfig } from './store/store-from-config';
+import { etcdSettings } from '../config/etcd-options';
 import { DataDirError, type StoreContents } from './store/witness-store';
 import { WitnessServer } from './witness-server';
 import type { ProbeEndpoints } from '../http/probe-endpoints';
@@ -29,11 +30,19 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
   // Before the store: a groups file or token that cannot be used is a configuration error (exit 2).
   const access = accessFromConfig(config, logger, now);
   const alerts = alertSettings(config);
-  const store = new FileStore(config.dataDir, {
-    now,
-    onBackgroundError: (error) => logger.warn({ err: error }, 'could not rewrite store.json; the next write retries'),
-  });
+  const etcd = etcdSettings(config);
   const bounds = { rho: config.clockDrift, marginMs: config.margin };
+  const advertise = config.advertise === '' ? config.listen : config.advertise;
+  const store = storeFromConfig({ dataDir: config.dataDir, etcd, advertise, bounds }, logger, now);
+  // A replica waiting to be elected has nothing to finish: a signal withdraws its candidacy.
+  let onSignal = (signal: string): void => {
+    logger.info({ reason: signal }, 'shutting down before the store was opened');
+    void store.close().finally(() => process.exit(0));
+  };
+  process.on('SIGTERM', (signal) => onSignal(signal));
+  process.on('SIGINT', (signal) => onSignal(signal));
+  if (etcd !== undefined)
+    logger.info({ endpoints: etcd.endpoints, prefix: etcd.prefix, advertise }, 'campaigning for leadership over etcd');
   const contents = await store.open({ longestLeaseMs: config.lease }).catch((error: unknown) => {
     // An unusable directory is the value of --data-dir that is wrong: a configuration error.
     if (error instanceof DataDirError) throw new ConfigError('dataDir', `dataDir (--data-dir): ${error.message}`);
@@ -84,7 +93,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     holderSilentAfterMs: config.holderSilentAfter,
     alerts,
     certificates,
-    onLockLost: () => stop('lost the data directory lock', 1),
+    onLockLost: () => stop(`lost ${store.holdName}`, 1),
     guard: access.guard,
     limits: {
       maxKeepAliveStreams: config.maxKeepaliveStreams,
@@ -107,7 +116,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
       listen: config.listen,
       port,
       transport: transportName(certificates),
-      dataDir: config.dataDir,
+      store: etcd === undefined ? `file ${config.dataDir}` : `etcd ${etcd.prefix}`,
       generation: contents.generation.toString(),
       groups: contents.records.length,
       leaseMs: config.lease,
@@ -119,8 +128,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     },
     'witness listening',
   );
-  process.on('SIGTERM', (signal) => stop(signal, 0));
-  process.on('SIGINT', (signal) => stop(signal, 0));
+  onSignal = (signal) => stop(signal, 0);
 }
 
 /** Where alerts go, as the start-up line says it: hosts, never paths, tokens or passwords. */
@@ -134,7 +142,9 @@ function describeAlerts(alerts: AlertSettings): string[] {
 /** What an operator must hear about the store at start. */
 function reportOpen(logger: Logger, config: WitnessConfig, contents: StoreContents): void {
   const generation = contents.generation.toString();
-  if (contents.origin === 'new-directory') {
+  if (contents.origin === 'new-etcd-prefix') {
+    logger.info({ prefix: config.etcdPrefix, generation }, 'created a new store under an etcd prefix that held none');
+  } else if (contents.origin === 'new-directory') {
     logger.info({ dataDir: config.dataDir, generation }, 'created a new store in a new data directory');
   } else if (contents.origin === 'empty-directory') {
     logger.warn(

@@ -89,11 +89,16 @@ export interface ClusterOptions {
   witnessArgs?: readonly string[];
   /** Further options of a sidecar. */
   sidecarArgs?: (node: NodeName) => readonly string[];
+  /**
+   * Further witness replicas (host:port) over the witness's etcd store, which the test starts
+   * itself: each sidecar's --witness lists them after its own link to the witness.
+   */
+  witnessReplicas?: readonly string[];
   /** The group key (design §17.3): both sidecars get `--group-key-file file`, GetState sends `key`. */
   groupKey?: { readonly file: string; readonly key: string };
 }
 
-type Optional = 'tickMs' | 'execArgv' | 'tls' | 'witnessArgs' | 'sidecarArgs' | 'groupKey';
+type Optional = 'tickMs' | 'execArgv' | 'tls' | 'witnessArgs' | 'sidecarArgs' | 'groupKey' | 'witnessReplicas';
 type ResolvedOptions = Required<Omit<ClusterOptions, Optional>> & Pick<ClusterOptions, Optional>;
 
 /** A parsed pino line, plus when the test process read it (ms, shared timeline). */
@@ -267,6 +272,7 @@ export class Cluster {
         tls: options.tls,
         witnessArgs: options.witnessArgs,
         sidecarArgs: options.sidecarArgs,
+        witnessReplicas: options.witnessReplicas,
         groupKey: options.groupKey,
       },
       ports,
@@ -340,7 +346,7 @@ export class Cluster {
       '--peer-node',
       name === 'a' ? 'b' : 'a',
       '--witness',
-      this.address(`${name}->witness`),
+      [this.address(`${name}->witness`), ...(o.witnessReplicas ?? [])].join(';'),
       '--heartbeat',
       `${o.heartbeatMs}ms`,
       '--lease',
