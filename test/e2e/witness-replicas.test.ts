@@ -53,26 +53,31 @@ describe('witness replicas over etcd (real etcd-server, real processes)', functi
     await second.waitForLine(/not leading: the witness replica at .* leads/, 10_000, { stream: 'stdout' });
     expect(second.output(50)).to.not.match(/"msg":"witness listening"/);
 
+    const holderIsA = async (address: string): Promise<void> => {
+      const api = connect(address);
+      const holder = async (): Promise<string | undefined> =>
+        (
+          await calls(api)
+            .getGroup('g1')
+            .catch(() => undefined)
+        )?.holder;
+      try {
+        await cluster.waitFor(
+          `the leader at ${address} records a as the holder`,
+          async () => (await holder()) === 'a',
+          5_000,
+        );
+      } finally {
+        api.close();
+      }
+    };
+
     await cluster.kill('witness');
     const killedAt = performance.now();
     await second.waitForLine(/"msg":"witness listening"/, ELECTED_WITHIN_MS, { stream: 'stdout' });
     const electedAfterMs = performance.now() - killedAt;
-    const api = connect(replicaAddress(0));
-    try {
-      // The new leader loaded the holder and renews it: a's workload is recorded as running.
-      await cluster.waitFor(
-        'the new leader records a as the holder',
-        async () =>
-          (
-            await calls(api)
-              .getGroup('g1')
-              .catch(() => undefined)
-          )?.holder === 'a',
-        5_000,
-      );
-    } finally {
-      api.close();
-    }
+    // The new leader loaded the holder and renews it: a's workload is recorded as running.
+    await holderIsA(replicaAddress(0));
 
     // A rolling restart: a third replica waits, the leader is stopped cleanly and resigns.
     const third = spawnReplica(1);
@@ -84,21 +89,7 @@ describe('witness replicas over etcd (real etcd-server, real processes)', functi
     const resignedHandOverMs = performance.now() - stoppedAt;
     expect(resignedHandOverMs, 'election after a clean stop').to.be.below(2_000);
     expect((await second.exited).code).to.equal(0);
-    const api3 = connect(replicaAddress(1));
-    try {
-      await cluster.waitFor(
-        'the third leader records a as the holder',
-        async () =>
-          (
-            await calls(api3)
-              .getGroup('g1')
-              .catch(() => undefined)
-          )?.holder === 'a',
-        5_000,
-      );
-    } finally {
-      api3.close();
-    }
+    await holderIsA(replicaAddress(1));
     // Two more leases at the third leader: a still runs the workload it started first.
     await new Promise((resolve) => setTimeout(resolve, 2_000));
     expect(cluster.intervalsOf('a')).to.have.length(1);
