@@ -12,7 +12,9 @@ import { storeFromConfig } from './store/store-from-config';
 import { etcdSettings } from '../config/etcd-options';
 import { DataDirError, type StoreContents } from './store/witness-store';
 import { WitnessServer } from './witness-server';
-import type { ProbeEndpoints } from '../http/probe-endpoints';
+import type { ProbeSources } from '../http/probe-endpoints';
+import { Registry } from 'prom-client';
+import { FollowerServer } from './follower-server';
 import { serveProbes } from '../http/serve-probes';
 
 /**
@@ -33,21 +35,37 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
   const etcd = etcdSettings(config);
   const bounds = { rho: config.clockDrift, marginMs: config.margin };
   const advertise = config.advertise === '' ? config.listen : config.advertise;
-  const store = storeFromConfig({ dataDir: config.dataDir, etcd, advertise, bounds }, logger, now);
+  // A replica waiting to be elected answers on its port that it does not lead, and who does.
+  const follower = etcd === undefined ? undefined : new FollowerServer(certificates);
+  const onLeader = (leader: string): void => follower?.setLeader(leader);
+  const store = storeFromConfig({ dataDir: config.dataDir, etcd, advertise, bounds, onLeader }, logger, now);
+  let sources: ProbeSources = follower?.probeSources() ?? opening;
+  const probeSources: ProbeSources = {
+    get registry() {
+      return sources.registry;
+    },
+    notReadyBecause: () => sources.notReadyBecause(),
+  };
+  // Before the store: a port that cannot be had is a configuration error, and leaves no lock behind.
+  const probes = await serveProbes(config.metricsListen, probeSources, logger);
   // A replica waiting to be elected has nothing to finish: a signal withdraws its candidacy.
   let onSignal = (signal: string): void => {
     logger.info({ reason: signal }, 'shutting down before the store was opened');
-    void store.close().finally(() => process.exit(0));
+    void Promise.all([follower?.shutdown(), probes?.close(), store.close()]).finally(() => process.exit(0));
   };
   process.on('SIGTERM', (signal) => onSignal(signal));
   process.on('SIGINT', (signal) => onSignal(signal));
-  if (etcd !== undefined)
+  if (etcd !== undefined) {
+    await follower?.listen(config.listen);
     logger.info({ endpoints: etcd.endpoints, prefix: etcd.prefix, advertise }, 'campaigning for leadership over etcd');
+  }
   const contents = await store.open({ longestLeaseMs: config.lease }).catch((error: unknown) => {
     // An unusable directory is the value of --data-dir that is wrong: a configuration error.
     if (error instanceof DataDirError) throw new ConfigError('dataDir', `dataDir (--data-dir): ${error.message}`);
     throw error;
   });
+  // Elected: the arbitrating server takes the port over.
+  await follower?.shutdown();
   reportOpen(logger, config, contents);
   const graceExtraMs = contents.previousHolderOverlapMs * (1 + config.clockDrift);
   const arbiter = new Arbiter(
@@ -63,8 +81,6 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     },
   );
 
-  // Assigned once listening; a lost lock may stop the witness before that.
-  let probes: ProbeEndpoints | undefined = undefined;
   let stopping = false;
   const stop = (reason: string, exitCode: number): void => {
     if (stopping) return;
@@ -105,11 +121,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     },
   });
   const port = await server.listen(config.listen);
-  probes = await serveProbes(config.metricsListen, server.probeSources(), logger).catch(async (error: unknown) => {
-    await server.shutdown();
-    await store.close();
-    throw error;
-  });
+  sources = server.probeSources();
   const graceLeaseMs = Math.max(config.lease, contents.longestEarlierLeaseMs);
   logger.info(
     {
@@ -130,6 +142,9 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
   );
   onSignal = (signal) => stop(signal, 0);
 }
+
+/** What /metrics and /readyz say while the store is opened (a file store: a moment). */
+const opening: ProbeSources = { registry: new Registry(), notReadyBecause: () => 'the witness is opening its store' };
 
 /** Where alerts go, as the start-up line says it: hosts, never paths, tokens or passwords. */
 function describeAlerts(alerts: AlertSettings): string[] {

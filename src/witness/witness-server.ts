@@ -33,7 +33,7 @@ import { witnessHandlers } from './witness-service';
 
 export const SERVED_SERVICES = ['witness.v1.Witness', 'witness.v1.Admin'] as const;
 /** What reflection lists: what this port answers, not every service of the .proto files (Peer, Sidecar). */
-const REFLECTED_SERVICES = [...SERVED_SERVICES, 'grpc.health.v1.Health'];
+export const REFLECTED_SERVICES = [...SERVED_SERVICES, 'grpc.health.v1.Health'];
 
 /** How long a shutdown waits for calls in flight before cutting them. */
 export const SHUTDOWN_GRACE_MS = 5_000;

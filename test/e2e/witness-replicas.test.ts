@@ -7,11 +7,12 @@
  */
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import * as grpc from '@grpc/grpc-js';
 import { expect } from 'chai';
 import { Cluster, listenPort, useCluster } from '../support/cluster';
 import { EtcdCluster, requireEtcd } from '../support/etcd-cluster';
 import { type TrackedProcess } from '../support/processes';
-import { calls, connect, spawnWitness } from '../support/witness-process';
+import { callError, calls, connect, spawnWitness } from '../support/witness-process';
 
 /** How long a replica may take to be elected and listen once the leader is gone (TTL 2 s + load). */
 const ELECTED_WITHIN_MS = 8_000;
@@ -48,10 +49,21 @@ describe('witness replicas over etcd (real etcd-server, real processes)', functi
     await cluster.waitFor('a runs', async () => (await cluster.active()).active.includes('a'), 10_000);
     await cluster.waitFor("a's workload logs its start", () => cluster.intervalsOf('a').length === 1, 5_000);
 
-    // The second replica waits: the first leads, so it names it and does not listen.
+    // The second replica waits: the first leads, so it refuses every call, naming the leader.
     const second = spawnReplica(0);
     await second.waitForLine(/not leading: the witness replica at .* leads/, 10_000, { stream: 'stdout' });
     expect(second.output(50)).to.not.match(/"msg":"witness listening"/);
+    const follower = connect(replicaAddress(0));
+    try {
+      const refused = await callError(calls(follower).getGroup('g1'));
+      const leader = `127.0.0.1:${cluster.ports.witness}`;
+      expect(refused.code).to.equal(grpc.status.UNAVAILABLE);
+      expect(refused.details).to.equal(`this witness replica does not lead: the leader is at ${leader}`);
+      expect(refused.metadata.get('witness-leader')).to.deep.equal([leader]);
+      expect((await calls(follower).healthCheck()).status).to.equal('NOT_SERVING');
+    } finally {
+      follower.close();
+    }
 
     const holderIsA = async (address: string): Promise<void> => {
       const api = connect(address);

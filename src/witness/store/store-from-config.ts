@@ -21,6 +21,8 @@ export interface StoreChoice {
   /** This replica's address, in the election key while it leads. */
   readonly advertise: string;
   readonly bounds: DriftBounds;
+  /** Told who leads whenever that changes while this replica waits to be elected. */
+  readonly onLeader: (leader: string) => void;
 }
 
 export function storeFromConfig(choice: StoreChoice, logger: Logger, now: () => number): WitnessStore {
@@ -47,13 +49,15 @@ export function storeFromConfig(choice: StoreChoice, logger: Logger, now: () => 
     electionTtlSeconds: etcd.electionTtlSeconds,
     bounds: choice.bounds,
     now,
-    onWaiting: (leader) =>
+    onWaiting: (leader) => {
+      choice.onLeader(leader);
       logger.info(
         { leader: leader === '' ? undefined : leader, prefix: etcd.prefix },
         leader === ''
           ? 'not leading: waiting to be elected'
           : `not leading: the witness replica at ${leader} leads; waiting to be elected`,
-      ),
+      );
+    },
     onCampaignError: (error) => {
       if (now() - lastErrorLoggedAt < CAMPAIGN_ERROR_LOG_MS) return;
       lastErrorLoggedAt = now();
