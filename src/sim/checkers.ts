@@ -11,7 +11,7 @@ import type { SimWorkload } from './node-parts';
 import type { NodeObserver } from './node-parts';
 import type { SidecarNode } from './sidecar-node';
 import { checkIsolatedVerdictBefore } from './standby-verdict';
-import type { WitnessNode } from './witness-node';
+import type { WitnessSite } from './witness-site';
 import type { World } from './world';
 
 /** The one stop a settled pair makes on purpose (design §9.4). */
@@ -39,7 +39,7 @@ export class Checkers implements NodeObserver {
   constructor(
     private readonly world: World,
     private readonly network: Network,
-    private readonly witness: WitnessNode,
+    private readonly witness: WitnessSite,
     private readonly nodes: () => readonly SidecarNode[],
     /** Ends the schedule after `afterMs` more real ms. */
     private readonly finish: (afterMs: number) => void,

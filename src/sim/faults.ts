@@ -10,7 +10,7 @@
 import type { Network } from './network';
 import { type EpisodeKind, OPERATOR_KINDS, PARTY_NAMES, PRIMARY, SECONDARY, WITNESS } from './plan';
 import type { SidecarNode } from './sidecar-node';
-import type { WitnessNode } from './witness-node';
+import type { WitnessSite } from './witness-site';
 import type { World } from './world';
 
 const PAIRS: readonly (readonly [number, number])[] = [
@@ -21,7 +21,7 @@ const PAIRS: readonly (readonly [number, number])[] = [
 
 export interface FaultTargets {
   readonly network: Network;
-  readonly witness: WitnessNode;
+  readonly witness: WitnessSite;
   readonly nodes: readonly SidecarNode[];
   /** The active node is about to be lost: time the failover. */
   readonly noteLoss: (node: SidecarNode) => void;

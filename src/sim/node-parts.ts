@@ -10,7 +10,7 @@ import type { SidecarRuntime } from '../sidecar/sidecar-runtime';
 import type { Task } from './event-queue';
 import type { Network } from './network';
 import type { SidecarNode } from './sidecar-node';
-import type { WitnessNode } from './witness-node';
+import type { WitnessSite } from './witness-site';
 import type { World } from './world';
 
 export class SimWorkload {
@@ -76,7 +76,7 @@ export interface NodeObserver {
 export interface SidecarNodeParts {
   readonly world: World;
   readonly network: Network;
-  readonly witness: WitnessNode;
+  readonly witness: WitnessSite;
   readonly observer: NodeObserver;
   /** The other node of the pair. */
   readonly peer: () => SidecarNode;

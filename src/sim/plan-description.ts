@@ -1,5 +1,5 @@
 /** One schedule's configuration as text, for the report and the replay. */
-import { type LinkPlan, PARTY_NAMES, type Plan } from './plan';
+import { type LinkPlan, PARTY_NAMES, type Plan, type ReplicaPlan } from './plan';
 
 export function describePlan(plan: Plan): string[] {
   const s = plan.primary;
@@ -56,6 +56,7 @@ export function describePlan(plan: Plan): string[] {
     `  workload start up to ${plan.startDelayMaxMs.toFixed(1)}ms, stop up to ${plan.stopTimeMaxMs.toFixed(1)}ms, ` +
       `ignores SIGTERM p=${plan.ignoreSigtermProbability.toFixed(2)}`,
   );
+  if (plan.replicas !== undefined) lines.push(...describeReplicas(plan.replicas));
   const links: string[] = [];
   for (let from = 0; from < 3; from += 1) {
     for (let to = 0; to < 3; to += 1) {
@@ -72,4 +73,20 @@ export function describePlan(plan: Plan): string[] {
   }
   lines.push(`links: ${links.join('; ')}`);
   return lines;
+}
+
+function describeReplicas(r: ReplicaPlan): string[] {
+  const rates = r.otherRates.map((rate) => rate.toFixed(5)).join(', ');
+  const episodes = (['etcdCut', 'pause', 'split'] as const).flatMap((kind) => {
+    const e = r[kind];
+    return e === undefined
+      ? []
+      : [`    ${kind}: every ~${Math.round(e.meanGapMs)}ms for ~${Math.round(e.meanLengthMs)}ms`];
+  });
+  return [
+    `  witness replicas over etcd: ${r.otherRates.length + 1} (rates after the first: ${rates}), election TTL ${r.ttlMs}ms, ` +
+      `etcd rate ${r.etcdRate.toFixed(5)}, delay to etcd up to ${r.etcdDelayMaxMs.toFixed(1)}ms, ` +
+      `${r.zones ? 'S prefers the second replica' : 'one order for both'}, probe every ${Math.round(r.probeEveryMs)}ms`,
+    ...episodes,
+  ];
 }

@@ -9,6 +9,7 @@ import type { SidecarSettings } from '../core/sidecar/types';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import { smallestAcceptedLeases } from './operator-settings';
 import { atTheBounds, type BoundsFlavour } from './plan-bounds';
+import { drawReplicas } from './plan-replicas';
 import { Rng } from './prng';
 
 export const FAULT_KINDS = [
@@ -90,6 +91,31 @@ export interface EpisodePlan {
   readonly meanLengthMs: number;
 }
 
+/** Witness replicas over etcd (plan-replicas.ts); absent: one witness over its own store. */
+export interface ReplicaPlan {
+  /** Clock rates of the replicas after the first (which runs at the witness's rate). */
+  readonly otherRates: readonly number[];
+  /** The election lease's TTL, on etcd's clock. */
+  readonly ttlMs: number;
+  readonly etcdRate: number;
+  /** One-way delay between a replica and etcd: uniform(0.1, this). */
+  readonly etcdDelayMaxMs: number;
+  /** The leader's path to etcd is cut (the sidecars still reach it). */
+  readonly etcdCut: EpisodePlan | undefined;
+  /** The leader is paused (SIGSTOP), often for longer than its election lease. */
+  readonly pause: EpisodePlan | undefined;
+  /**
+   * The site splits in two: the leader and the sidecar it serves on one side, etcd, the other
+   * replicas and the other sidecar on the other (the leader's path to etcd, the peer link, and the
+   * far sidecar's path to the leader are cut together).
+   */
+  readonly split: EpisodePlan | undefined;
+  /** The secondary's zone is the second replica's: its list starts there, the primary's at the first. */
+  readonly zones: boolean;
+  /** A sidecar on a later endpoint probes its first this often (--failback-probe). */
+  readonly probeEveryMs: number;
+}
+
 export interface Plan {
   readonly seed: number;
   /** Settings of the primary and the secondary (identical but for node and role). */
@@ -153,6 +179,7 @@ export interface Plan {
   /** The workload runs inside the sidecar's process (the library form): no watchdog. */
   readonly embedded: boolean;
   readonly probe: ProbeKind;
+  readonly replicas: ReplicaPlan | undefined;
 }
 
 export interface PlanOptions {
@@ -324,10 +351,12 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
       : rng.pick(['crash', 'isolate', 'pause', 'sigterm'] as const),
     embedded,
     writeFailProbability: faults.has('write-failure') ? rng.range(0.05, 0.5) : 0,
+    replicas: undefined,
   };
   const drawn = correlated ? withWitnessLeaseChanges(plan, later, shortestUsable) : plan;
   const bounds = new Rng(seed ^ BOUNDS_DRAWS);
-  return !embedded && bounds.chance(0.1) ? atTheBounds(drawn, bounds) : drawn;
+  const settled = !embedded && bounds.chance(0.1) ? atTheBounds(drawn, bounds) : drawn;
+  return { ...settled, replicas: drawReplicas(settled) };
 }
 
 /**

@@ -13,13 +13,14 @@ import type { Network } from './network';
 import { PARTY_NAMES, WITNESS } from './plan';
 import { peerEndsRun, witnessEndsRun } from './prompt-stops';
 import type { SidecarNode } from './sidecar-node';
-import type { WitnessCall, WitnessNode } from './witness-node';
+import type { WitnessCall } from './witness-node';
+import type { WitnessSite } from './witness-site';
 import type { World } from './world';
 
 export interface LinkContext {
   readonly world: World;
   readonly network: Network;
-  readonly witness: WitnessNode;
+  readonly witness: WitnessSite;
   /** The calling node's party index, and its clock's rate. */
   readonly from: number;
   readonly rate: number;

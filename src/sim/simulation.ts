@@ -20,7 +20,7 @@ import { Network } from './network';
 import { type Plan, PRIMARY, SECONDARY } from './plan';
 import { Rng } from './prng';
 import { SidecarNode } from './sidecar-node';
-import { WitnessNode } from './witness-node';
+import { WitnessSite } from './witness-site';
 import { Trace, type TraceLevel, type Violation, type ViolationKind, type World } from './world';
 
 export type { TraceLevel, Violation, ViolationKind } from './world';
@@ -74,7 +74,7 @@ export class Simulation implements World {
   private readonly violationCounts: Record<string, number> = {};
 
   private readonly network: Network;
-  private readonly witness: WitnessNode;
+  private readonly witness: WitnessSite;
   private readonly nodes: SidecarNode[];
   private readonly checkers: Checkers;
   private readonly faults: Faults;
@@ -94,7 +94,7 @@ export class Simulation implements World {
     this.operator = root.fork();
     this.network = new Network(this);
     const config: ArbiterConfig = hooks.arbiterConfig ? hooks.arbiterConfig(plan.witness, plan) : plan.witness;
-    this.witness = new WitnessNode(this, this.network, config, {
+    this.witness = new WitnessSite(this, this.network, config, {
       answerBeforePersist: hooks.answerBeforePersist === true,
       onGrant: (from, answer) => {
         this.checkNotSelfSuperseded(from, BigInt(answer.epoch));
@@ -228,8 +228,7 @@ export class Simulation implements World {
       if (node.sidecar === undefined) node.startSidecar();
       else if (sc?.paused === true) node.resumeSidecar(sc.inc);
     }
-    if (!this.witness.up) this.witness.start(false, 'restart at heal');
-    else this.witness.endOperatorIntent();
+    this.witness.healed();
     this.checkers.healed(healAt);
     this.at(healAt + this.plan.primary.heartbeatMs, () => this.probe(0));
   }

@@ -13,6 +13,7 @@ import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import { ArbitrationService, type Reply } from '../witness/arbitration-service';
 import type { DecisionStore, Settled } from '../witness/decision-store';
 import { EventHub } from '../witness/event-hub';
+import { LeadershipLostError } from '../witness/store/etcd-leadership';
 import { storeErrorToWire } from '../witness/store-error-to-wire';
 import { typedErrorStatus } from '../wire/status-mapping';
 import type { Task } from './event-queue';
@@ -24,7 +25,7 @@ import type { World } from './world';
 /** The wall clock at the start of every schedule (only the witness reads it, to pick generations). */
 export const WALL0_MS = 1_750_000_000_000;
 
-interface StoreContents {
+export interface StoreContents {
   /** False until the first start creates it. */
   created: boolean;
   generation: bigint;
@@ -33,6 +34,37 @@ interface StoreContents {
   tail: number;
   /** The longest lease any open of this store configured (the real store's meta keeps it). */
   longestLeaseMs: number;
+}
+
+/** The store the witness processes open: its own, or the one witness replicas share over etcd. */
+export interface SharedStore {
+  contents: StoreContents;
+}
+
+export function newStoreContents(gen0: bigint): StoreContents {
+  return { created: false, generation: gen0, records: new Map(), tail: 0, longestLeaseMs: 0 };
+}
+
+/** Where a write lands at etcd: in the store, refused by the fence, or nowhere (etcd out of reach). */
+export type FencedWrite = 'landed' | 'fenced' | 'unreachable';
+
+/**
+ * What a witness replica over etcd (witness-site.ts) adds to the process: the clock it shares with
+ * its candidacy, the leadership it decides under (the production EtcdStore's rules: decide only
+ * before the election lease can have run out, write only through the fence), and its restart.
+ */
+export interface ReplicaRole {
+  /** Its name in the timeline. */
+  readonly name: string;
+  readonly rate: number;
+  now(): number;
+  mayDecide(now: number): boolean;
+  /** A write reaches etcd now. */
+  write(): FencedWrite;
+  /** The process died (or exited: a lost leadership); the site starts it again as a candidate. */
+  onCrash(downMs: number): void;
+  /** Runs `task` now, or once the process runs again if it is stopped. */
+  whenRunning(task: () => void): void;
 }
 
 /** A request to the witness, as the sidecar's transport hands it over. */
@@ -55,24 +87,28 @@ export class WitnessNode {
   /** Real time at which its start-up grace ends. */
   graceEnd = 0;
   readonly gen0: bigint;
-  private store: StoreContents;
+  private readonly shared: SharedStore;
+  private readonly name: string;
 
   constructor(
     private readonly world: World,
     private readonly network: Network,
     private readonly config: ArbiterConfig,
     private readonly hooks: WitnessNodeHooks,
+    shared?: SharedStore,
+    private readonly replica?: ReplicaRole,
   ) {
     this.gen0 = generationFromWallClock(WALL0_MS);
-    this.store = { created: false, generation: this.gen0, records: new Map(), tail: 0, longestLeaseMs: 0 };
+    this.shared = shared ?? { contents: newStoreContents(this.gen0) };
+    this.name = replica?.name ?? 'W';
   }
 
   start(wipe: boolean, why: string): void {
     if (this.up) return;
     const w = this.world;
     const wall = WALL0_MS + w.t;
-    if (wipe || !this.store.created) {
-      this.store = {
+    if (wipe || !this.shared.contents.created) {
+      this.shared.contents = {
         created: true,
         generation: generationFromWallClock(wall),
         records: new Map(),
@@ -82,27 +118,27 @@ export class WitnessNode {
     } else {
       // The real shell's open: a generation above everything recorded, never ahead of the wall clock.
       const open = generationForOpen(
-        this.store.generation,
-        [...this.store.records.values()].map((r) => r.epoch),
+        this.shared.contents.generation,
+        [...this.shared.contents.records.values()].map((r) => r.epoch),
         wall,
       );
       if (open.aheadOfWallClockMs > 0) {
         w.at(w.t + open.aheadOfWallClockMs, () => this.start(false, why));
         return;
       }
-      this.store.generation = open.generation;
+      this.shared.contents.generation = open.generation;
     }
     this.up = true;
     this.inc += 1;
     this.offset = w.proc.range(0, 1e6);
     this.opens += 1;
     const config = this.configFor(this.opens);
-    const longestEarlierLeaseMs = this.store.longestLeaseMs;
-    this.store.longestLeaseMs = Math.max(longestEarlierLeaseMs, config.maxLeaseMs);
+    const longestEarlierLeaseMs = this.shared.contents.longestLeaseMs;
+    this.shared.contents.longestLeaseMs = Math.max(longestEarlierLeaseMs, config.maxLeaseMs);
     const arbiter = new Arbiter(config, {
       now: this.now(),
-      generation: this.store.generation,
-      records: [...this.store.records.values()],
+      generation: this.shared.contents.generation,
+      records: [...this.shared.contents.records.values()],
       longestEarlierLeaseMs,
       storeIsNew: longestEarlierLeaseMs === 0,
     });
@@ -128,12 +164,12 @@ export class WitnessNode {
       });
     }
     if (w.healed) this.endOperatorIntent();
-    const rec = this.store.records.get(w.plan.primary.group);
+    const rec = this.shared.contents.records.get(w.plan.primary.group);
     if (w.trace.on1)
       w.trace.log(
         1,
-        'W',
-        `witness starts (${why})${wipe ? ' with a WIPED store' : ''}: generation ${this.store.generation - this.gen0}, ` +
+        this.name,
+        `witness starts (${why})${wipe ? ' with a WIPED store' : ''}: generation ${this.shared.contents.generation - this.gen0}, ` +
           `record ${rec === undefined ? 'none' : `${rec.holder || '-'}@${w.trace.epoch(rec.epoch)}`}`,
       );
   }
@@ -155,8 +191,12 @@ export class WitnessNode {
     this.inc += 1;
     // Requests held back behind a write die with the process: their callers time out.
     this.service = undefined;
-    this.store.tail = w.t;
-    if (w.trace.on1) w.trace.log(1, 'W', `witness CRASHES (${why}); down for ${downMs.toFixed(1)}ms`);
+    this.shared.contents.tail = w.t;
+    if (w.trace.on1) w.trace.log(1, this.name, `witness CRASHES (${why}); down for ${downMs.toFixed(1)}ms`);
+    if (this.replica !== undefined) {
+      this.replica.onCrash(downMs);
+      return;
+    }
     const inc = this.inc;
     w.at(w.t + downMs, () => {
       if (this.up || this.inc !== inc) return;
@@ -175,7 +215,7 @@ export class WitnessNode {
     const service = this.service;
     const what = describeOperatorInput(input);
     if (!this.up || service === undefined) {
-      if (w.trace.on1) w.trace.log(1, 'W', `operator asks ${what}: witness down`);
+      if (w.trace.on1) w.trace.log(1, this.name, `operator asks ${what}: witness down`);
       return;
     }
     const inc = this.inc;
@@ -184,18 +224,18 @@ export class WitnessNode {
       const said = outcome.ok
         ? 'done'
         : `refused (${outcome.error instanceof Error ? outcome.error.message : 'error'})`;
-      w.trace.log(1, 'W', `operator asks ${what}: ${said}`);
+      w.trace.log(1, this.name, `operator asks ${what}: ${said}`);
     });
   }
 
   /** Whether the store's record of `group` (the one a decision just wrote) has `node` in maintenance. */
   inMaintenance(group: string, node: string): boolean {
-    return this.store.records.get(group)?.maintenance?.includes(node) === true;
+    return this.shared.contents.records.get(group)?.maintenance?.includes(node) === true;
   }
 
   /** Whether the store's record of `group` has `node` removed (design §9.7). */
   isRemoved(group: string, node: string): boolean {
-    return this.store.records.get(group)?.removed?.includes(node) === true;
+    return this.shared.contents.records.get(group)?.removed?.includes(node) === true;
   }
 
   /**
@@ -216,7 +256,7 @@ export class WitnessNode {
     const w = this.world;
     const service = this.service;
     if (!this.up || service === undefined) {
-      if (w.trace.on2) w.trace.log(2, 'W', `${what} from ${PARTY_NAMES[from]}: witness down, connection refused`);
+      if (w.trace.on2) w.trace.log(2, this.name, `${what} from ${PARTY_NAMES[from]}: witness down, connection refused`);
       this.network.transmit(WITNESS, from, 'refusal', fail, undefined);
       return;
     }
@@ -235,7 +275,7 @@ export class WitnessNode {
       if (w.trace.on1 && (w.trace.on2 || (a.verdict !== 'VERDICT_RENEWED' && a.verdict !== 'VERDICT_ACKNOWLEDGED'))) {
         w.trace.log(
           1,
-          'W',
+          this.name,
           `${what} from ${PARTY_NAMES[from]}: ${a.verdict}${a.reason !== 'REFUSAL_REASON_UNSPECIFIED' ? ` (${a.reason})` : ''} ` +
             `holder ${a.holder || '-'}@${w.trace.epoch(BigInt(a.epoch))}` +
             (a.retryAfterMs > 0 ? ` retry ${a.retryAfterMs}ms` : ''),
@@ -249,11 +289,16 @@ export class WitnessNode {
 
   /** The witness's monotonic clock. */
   private now(): number {
-    return this.rate() * this.world.t + this.offset;
+    return this.replica?.now() ?? this.rate() * this.world.t + this.offset;
+  }
+
+  private whenRunning(task: () => void): void {
+    if (this.replica === undefined) task();
+    else this.replica.whenRunning(task);
   }
 
   private rate(): number {
-    return this.world.plan.clockRates[WITNESS] as number;
+    return this.replica?.rate ?? (this.world.plan.clockRates[WITNESS] as number);
   }
 
   /** An error the gRPC edge answers with its status is one the witness is built to give; any other is a bug. */
@@ -264,7 +309,7 @@ export class WitnessNode {
       w.violate('error', 'witness', `${what} from ${PARTY_NAMES[from]}: ${e.name}: ${e.message}\n${e.stack ?? ''}`);
       return;
     }
-    if (w.trace.on1) w.trace.log(1, 'W', `${what} from ${PARTY_NAMES[from]}: error ${(error as Error).message}`);
+    if (w.trace.on1) w.trace.log(1, this.name, `${what} from ${PARTY_NAMES[from]}: error ${(error as Error).message}`);
   }
 
   /**
@@ -273,7 +318,7 @@ export class WitnessNode {
    */
   private simulatedStore(inc: number): DecisionStore {
     return {
-      mayDecide: () => true,
+      mayDecide: () => this.replica?.mayDecide(this.now()) ?? true,
       write: (decision, done) => this.write(inc, decision, done),
       forget: (_group, done) => done(undefined),
     };
@@ -283,9 +328,9 @@ export class WitnessNode {
     const w = this.world;
     const plan = w.plan;
     const { record, expected } = decision.persist as DurableWrite;
-    const start = Math.max(w.t, this.store.tail);
+    const start = Math.max(w.t, this.shared.contents.tail);
     const durableAt = start + w.proc.range(0, plan.writeDelayMaxMs);
-    this.store.tail = durableAt;
+    this.shared.contents.tail = durableAt;
     let crash: 'none' | 'before' | 'after' = 'none';
     if (!w.healed && plan.crashOnWriteProbability > 0 && w.fault.chance(plan.crashOnWriteProbability)) {
       crash = w.fault.chance(0.5) ? 'before' : 'after';
@@ -300,38 +345,59 @@ export class WitnessNode {
       });
     }
     const name = `${record.holder || '-'}@${w.trace.epoch(record.epoch)}`;
-    w.at(durableAt, () => {
-      if (this.inc !== inc) {
-        if (w.trace.on1) w.trace.log(1, 'W', `write ${name} LOST (witness crashed first)`);
-        return;
-      }
-      const stored = this.store.records.get(record.group);
-      // One witness over its own store: a write that does not find what it expects means the
-      // Arbiter's memory and the store disagree. Refused as a real store would, and reported.
-      if (!holdsExpected(expected, stored)) {
-        w.violate(
-          'error',
-          'store-precondition',
-          `write expects ${describeExpected(expected)}, store holds ${describeExpected(asExpected(stored))}`,
-        );
-        if (!answerFirst) done(new Error('store precondition failed'));
-        return;
-      }
-      if (fails) {
-        if (w.trace.on1) w.trace.log(1, 'W', `write ${name} FAILS (disk full)`);
-        if (!answerFirst) done(new Error('ENOSPC: no space left on device (simulated)'));
-        return;
-      }
-      if (decision.generation !== undefined && decision.generation > this.store.generation)
-        this.store.generation = decision.generation;
-      this.store.records.set(record.group, record);
-      if (w.trace.on1) w.trace.log(1, 'W', `durable: ${name}`);
-      if (crash === 'after') {
-        this.crash('crash after the write, before the answer', downMs);
-        return;
-      }
-      if (!answerFirst) done(undefined);
-    });
+    // A stopped replica sends its write once it runs again (witness-site.ts).
+    w.at(durableAt, () =>
+      this.whenRunning(() => {
+        if (this.inc !== inc) {
+          if (w.trace.on1) w.trace.log(1, this.name, `write ${name} LOST (witness crashed first)`);
+          return;
+        }
+        const landed = this.replica?.write() ?? 'landed';
+        if (landed !== 'landed') {
+          if (w.trace.on1)
+            w.trace.log(
+              1,
+              this.name,
+              `write ${name} ${landed === 'fenced' ? 'FENCED (deposed)' : 'FAILS (etcd unreachable)'}`,
+            );
+          if (!answerFirst)
+            done(
+              landed === 'fenced'
+                ? new LeadershipLostError('a write failed the fence')
+                : new Error('etcd unreachable (simulated)'),
+            );
+          if (landed === 'fenced')
+            this.crash('exits: its leadership is lost', w.fault.range(1, 0.5 * plan.primary.leaseMs));
+          return;
+        }
+        const stored = this.shared.contents.records.get(record.group);
+        // One witness over its own store: a write that does not find what it expects means the
+        // Arbiter's memory and the store disagree. Refused as a real store would, and reported.
+        if (!holdsExpected(expected, stored)) {
+          w.violate(
+            'error',
+            'store-precondition',
+            `write expects ${describeExpected(expected)}, store holds ${describeExpected(asExpected(stored))}`,
+          );
+          if (!answerFirst) done(new Error('store precondition failed'));
+          return;
+        }
+        if (fails) {
+          if (w.trace.on1) w.trace.log(1, this.name, `write ${name} FAILS (disk full)`);
+          if (!answerFirst) done(new Error('ENOSPC: no space left on device (simulated)'));
+          return;
+        }
+        if (decision.generation !== undefined && decision.generation > this.shared.contents.generation)
+          this.shared.contents.generation = decision.generation;
+        this.shared.contents.records.set(record.group, record);
+        if (w.trace.on1) w.trace.log(1, this.name, `durable: ${name}`);
+        if (crash === 'after') {
+          this.crash('crash after the write, before the answer', downMs);
+          return;
+        }
+        if (!answerFirst) done(undefined);
+      }),
+    );
   }
 }
 

@@ -52,6 +52,17 @@ export const VARIANTS: Record<string, Variant> = {
       },
     ],
   },
+  'replica-decides-past-election-lease': {
+    description:
+      'a witness replica over etcd decides with no bound from its election lease (it keeps renewing after etcd let its lease go)',
+    patches: [
+      {
+        file: 'src/core/lease.js',
+        find: 'return sentAt + (ttlMs * (1 - bounds.rho)) / (1 + bounds.rho) - bounds.marginMs;',
+        replace: 'return Infinity;',
+      },
+    ],
+  },
   'runtime-never-wakes': {
     description: 'the sidecar runtime arms no wake-up timer: it decides only at heartbeats and on inputs',
     patches: [
