@@ -1,5 +1,5 @@
 /**
- * `witness serve`'s store options (design §8): the embedded file store, or an etcd cluster shared
+ * `witness serve`'s store options (design §20): the embedded file store, or an etcd cluster shared
  * by witness replicas, with etcd's own TLS and user/password options passed through. The password
  * comes from a file, never a flag, so that it shows neither in `ps` nor in a log of the command line.
  */

@@ -28,7 +28,7 @@ export function grantorHoldEnd(receivedAt: number, leaseMs: number, bounds: Drif
 }
 
 /**
- * The elected witness's view of its etcd election lease (design §8.3): etcd counts the TTL on its
+ * The elected witness's view of its etcd election lease (design §20.2): etcd counts the TTL on its
  * own clock from when it took the keep-alive, with no allowance for drift, so both allowances fall
  * on this side, counted from when the keep-alive was SENT, and the margin comes off as well.
  */

@@ -1,5 +1,5 @@
 /**
- * The schedules with witness replicas over etcd (design §8): two or three replicas, an election
+ * The schedules with witness replicas over etcd (design §20): two or three replicas, an election
  * lease of half a lease to three leases (production asks whole seconds of at least 2; the rule is
  * the same at any scale, and short ones change leaders often), etcd's own clock, the delay to it,
  * and episodes that cut the leader's path to etcd or pause it for about its election lease.

@@ -1,5 +1,5 @@
 /**
- * The etcd cluster under witness replicas (design §8), as far as the replicas can tell it apart:
+ * The etcd cluster under witness replicas (design §20), as far as the replicas can tell it apart:
  * leases, each expiring on etcd's own clock TTL after the last keep-alive etcd took; the election
  * key, created under one lease and gone with it; and the fence a store write compares (the key's
  * create revision, here a term number). A replica process takes a new lease at every start, so a

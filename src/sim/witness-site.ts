@@ -1,6 +1,6 @@
 /**
  * The witness as the sidecars reach it: one witness process over its own store, or witness
- * replicas over etcd (design §8), each a production ArbitrationService in a WitnessNode over the
+ * replicas over etcd (design §20), each a production ArbitrationService in a WitnessNode over the
  * shared store. A replica campaigns and keeps its etcd lease alive on its own clock, decides only
  * before its election lease can have run out (electionLeaseEnd, as the production EtcdStore), and
  * writes through the fence; faults crash the leader, cut its path to etcd while the sidecars still

@@ -1,5 +1,5 @@
 /**
- * What a witness replica that does not lead serves on its port (design §8.1): every Witness and
+ * What a witness replica that does not lead serves on its port (design §20.1): every Witness and
  * Admin call is UNAVAILABLE, naming the leader in the message and in the `witness-leader` trailer,
  * so a sidecar moves on down its endpoint list and an operator's grpcurl says where to go; health
  * is NOT_SERVING, and reflection still lists the services. Once elected, the replica closes this

@@ -1,5 +1,5 @@
 /**
- * Witness replicas over a real three-member etcd cluster (design §8, issue 12): one replica leads
+ * Witness replicas over a real three-member etcd cluster (design §20, issue 12): one replica leads
  * and listens, the others wait to be elected; a pair's sidecars list every replica. The leader is
  * killed (SIGKILL), then the next one is stopped for a restart (SIGTERM), and the primary's
  * workload runs through both without a stop, the secondary's never starts (useCluster's afterEach

@@ -59,7 +59,7 @@ const CASES: readonly { name: string; bound: number; kinds: readonly string[] }[
   { name: 'witness-no-drift-margin', bound: 10000, kinds: ['S1/two-running'] },
   { name: 'runs-on-expired-peer-lease', bound: 100, kinds: ['S1/two-running'] },
   { name: 'answer-before-persist', bound: 10000, kinds: ['S2/not-above-earlier', 'S1/two-running'] },
-  // Witness replicas over etcd (design §8.3): a deposed leader that still renews its holder.
+  // Witness replicas over etcd (design §20.2): a deposed leader that still renews its holder.
   { name: 'replica-decides-past-election-lease', bound: 3000, kinds: ['S1/two-running'] },
   // SAFETY 1 in the library form, where no watchdog backs the runtime's own wake-up at the deadline.
   { name: 'runtime-never-wakes', bound: 3000, kinds: ['S1/two-running'] },

@@ -1,5 +1,5 @@
 /**
- * One witness replica's candidacy and leadership over etcd (design §8.1, §8.3). The replica holds
+ * One witness replica's candidacy and leadership over etcd (design §20.1, §20.2). The replica holds
  * an etcd lease of `ttlSeconds` and campaigns by creating the election key under it, only if the
  * key is absent; the key's create revision then names this leadership, and every write of the
  * store compares it (`fence()`), so a deposed leader's write fails.

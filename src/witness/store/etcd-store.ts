@@ -1,5 +1,5 @@
 /**
- * The witness store over an etcd cluster (design §8), for witness replicas that survive the loss
+ * The witness store over an etcd cluster (design §20), for witness replicas that survive the loss
  * of a machine. Under the deployment's prefix:
  *
  *   PREFIX leader        the election key, under the leader's etcd lease (etcd-leadership.ts)
@@ -210,7 +210,7 @@ export class EtcdStore implements WitnessStore {
     wallClockBehindMs: number,
   ): StoreContents {
     // A deposed leader stops deciding before its election lease can run out, and this replica was
-    // elected only once that lease was gone: nothing overlaps (design §8.3).
+    // elected only once that lease was gone: nothing overlaps (design §20.4).
     const previousHolderOverlapMs = 0;
     const generation = this.meta.generation;
     return {

@@ -1,6 +1,6 @@
 /**
  * The store `witness serve` runs on, as configured: the embedded file store in --data-dir, or the
- * etcd store shared by witness replicas (design §8).
+ * etcd store shared by witness replicas (design §20).
  */
 import { Etcd3 } from 'etcd3';
 import type { EtcdSettings } from '../../config/etcd-options';

@@ -29,7 +29,7 @@ export interface StoreContents {
   readonly origin: 'existing' | 'new-directory' | 'empty-directory' | 'new-etcd-prefix';
   /**
    * How long after this open a witness that held the store before may still have decided, on that
-   * witness's clock (its lock's lease; 0 over etcd, design §8.3): the start-up grace is this much
+   * witness's clock (its lock's lease; 0 over etcd, design §20.4): the start-up grace is this much
    * longer, with drift.
    */
   readonly previousHolderOverlapMs: number;
