@@ -90,15 +90,17 @@ export interface ClusterOptions {
   /** Further options of a sidecar. */
   sidecarArgs?: (node: NodeName) => readonly string[];
   /**
-   * Further witness replicas (host:port) over the witness's etcd store, which the test starts
-   * itself: each sidecar's --witness lists them after its own link to the witness.
+   * Witness endpoints (host:port) the test runs itself, e.g. replicas over etcd: the sidecars'
+   * --witness lists them in this order, and the cluster starts no witness of its own.
    */
-  witnessReplicas?: readonly string[];
+  witnessEndpoints?: readonly string[];
+  /** The group both sidecars join. Default 'g1'. */
+  group?: string;
   /** The group key (design §17.3): both sidecars get `--group-key-file file`, GetState sends `key`. */
   groupKey?: { readonly file: string; readonly key: string };
 }
 
-type Optional = 'tickMs' | 'execArgv' | 'tls' | 'witnessArgs' | 'sidecarArgs' | 'groupKey' | 'witnessReplicas';
+type Optional = 'tickMs' | 'execArgv' | 'tls' | 'witnessArgs' | 'sidecarArgs' | 'groupKey' | 'witnessEndpoints';
 type ResolvedOptions = Required<Omit<ClusterOptions, Optional>> & Pick<ClusterOptions, Optional>;
 
 /** A parsed pino line, plus when the test process read it (ms, shared timeline). */
@@ -272,7 +274,8 @@ export class Cluster {
         tls: options.tls,
         witnessArgs: options.witnessArgs,
         sidecarArgs: options.sidecarArgs,
-        witnessReplicas: options.witnessReplicas,
+        witnessEndpoints: options.witnessEndpoints,
+        group: options.group ?? 'g1',
         groupKey: options.groupKey,
       },
       ports,
@@ -288,7 +291,7 @@ export class Cluster {
    * their first log line).
    */
   async startAll(): Promise<void> {
-    await this.startProcess('witness');
+    if (this.options.witnessEndpoints === undefined) await this.startProcess('witness');
     if (this.options.mode === 'simple') {
       // Simple mode has no witness to wait for: a secondary that hears no primary within its
       // timeout of starting runs, as documented. On a loaded machine node's own start-up can
@@ -334,7 +337,7 @@ export class Cluster {
     return [
       'sidecar',
       '--group',
-      'g1',
+      o.group,
       '--node',
       name,
       '--role',
@@ -346,7 +349,7 @@ export class Cluster {
       '--peer-node',
       name === 'a' ? 'b' : 'a',
       '--witness',
-      [this.address(`${name}->witness`), ...(o.witnessReplicas ?? [])].join(';'),
+      (o.witnessEndpoints ?? [this.address(`${name}->witness`)]).join(';'),
       '--heartbeat',
       `${o.heartbeatMs}ms`,
       '--lease',
@@ -361,7 +364,7 @@ export class Cluster {
       this.options.failbackDelay,
       '--mode',
       this.options.mode,
-      ...this.tlsArgs(o.tls?.node('g1', name)),
+      ...this.tlsArgs(o.tls?.node(o.group, name)),
       ...(o.sidecarArgs?.(name) ?? []),
       ...(o.groupKey === undefined ? [] : ['--group-key-file', o.groupKey.file]),
       '--',

@@ -49,6 +49,8 @@ export interface RunInterval {
   ticks: number;
   lastTick: number | null;
   tickMs: number;
+  /** The longest time between two of its lines (start, ticks): how long it was not seen to run. */
+  maxGapMs: number;
 }
 
 export interface Overlap {
@@ -75,6 +77,7 @@ interface Open {
   ticks: number;
   lastTick: number | null;
   tickMs: number;
+  maxGapMs: number;
 }
 
 function parseLine(raw: string, lineNo: number, source: string): WorkloadLogLine {
@@ -118,6 +121,7 @@ function close(open: Open, end: number, endedBy: RunInterval['endedBy']): RunInt
     ticks: open.ticks,
     lastTick: open.lastTick,
     tickMs: open.tickMs,
+    maxGapMs: open.maxGapMs,
   };
 }
 
@@ -151,12 +155,13 @@ export function parseIntervals(text: string, options: ParseOptions = {}, source 
         // The pid started again (reuse): the earlier process ended without a stop line.
         if (current) done.push(closeUnstopped(current));
         const tickMs = options.tickMs ?? (typeof line.tickMs === 'number' ? line.tickMs : DEFAULT_TICK_MS);
-        open.set(line.pid, { line, ticks: 0, lastTick: null, tickMs });
+        open.set(line.pid, { line, ticks: 0, lastTick: null, tickMs, maxGapMs: 0 });
         break;
       }
       case 'tick':
         if (!current) throw new Error(`${source}:${i + 1}: tick for pid ${line.pid} without a start`);
         current.ticks += 1;
+        current.maxGapMs = Math.max(current.maxGapMs, line.t - (current.lastTick ?? current.line.t));
         current.lastTick = Math.max(current.lastTick ?? line.t, line.t);
         break;
       case 'stop':
