@@ -56,8 +56,11 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
   process.on('SIGTERM', (signal) => onSignal(signal));
   process.on('SIGINT', (signal) => onSignal(signal));
   if (etcd !== undefined) {
-    await follower?.listen(config.listen);
-    logger.info({ endpoints: etcd.endpoints, prefix: etcd.prefix, advertise }, 'campaigning for leadership over etcd');
+    const port = await follower?.listen(config.listen);
+    logger.info(
+      { endpoints: etcd.endpoints, prefix: etcd.prefix, advertise, listen: config.listen, port },
+      'campaigning for leadership over etcd; until elected, every call is refused naming the leader',
+    );
   }
   const contents = await store.open({ longestLeaseMs: config.lease }).catch((error: unknown) => {
     // An unusable directory is the value of --data-dir that is wrong: a configuration error.
