@@ -4,6 +4,8 @@
  * comes from a file, never a flag, so that it shows neither in `ps` nor in a log of the command line.
  */
 import fs from 'node:fs';
+import { electionLeaseEnd } from '../core/lease';
+import { parseHostPort } from './config-formats';
 import { ConfigError, type ConfigSchema, type OptionSchema } from './load-config';
 import { readConfiguredProtectedFile } from './secret-file';
 import { optionalFileOption } from './shared-options';
@@ -27,6 +29,8 @@ export interface StoreConfig {
 /** What the etcd store is opened with; secrets read, files loaded. */
 export interface EtcdSettings {
   readonly endpoints: readonly string[];
+  /** The address other replicas name to callers while this one leads. */
+  readonly advertise: string;
   readonly prefix: string;
   readonly electionTtlSeconds: number;
   readonly tls: { readonly ca: Buffer; readonly cert?: Buffer; readonly key?: Buffer } | undefined;
@@ -40,7 +44,15 @@ const ETCD_KEYS = [
   'etcdKey',
   'etcdUser',
   'etcdPasswordFile',
+  'advertise',
 ] as const satisfies readonly (keyof StoreConfig)[];
+
+/** What else the store keys are checked against: the clocks' bounds and the gRPC address. */
+export interface StoreContext {
+  readonly clockDrift: number;
+  readonly margin: number;
+  readonly listen: string;
+}
 
 const file = (doc: string, arg: string): OptionSchema => optionalFileOption(doc, arg, 'WITNESS');
 
@@ -100,7 +112,7 @@ export const storeSchema: ConfigSchema<StoreConfig> = {
 };
 
 /** Checks the store keys together; the etcd settings, or undefined for the file store. Throws ConfigError. */
-export function etcdSettings(config: StoreConfig): EtcdSettings | undefined {
+export function etcdSettings(config: StoreConfig & StoreContext): EtcdSettings | undefined {
   if (config.store === 'file') {
     for (const key of ETCD_KEYS) {
       if (config[key] !== '' && config[key] !== null) throw new ConfigError(key, `${key} needs store (--store) etcd`);
@@ -127,6 +139,7 @@ export function etcdSettings(config: StoreConfig): EtcdSettings | undefined {
       `etcdElectionTtl (--etcd-election-ttl) must be whole seconds (etcd counts lease TTLs in seconds), got ${config.etcdElectionTtl}ms`,
     );
   }
+  checkDecidingWindow(config);
   if ((config.etcdUser === '') !== (config.etcdPasswordFile === null)) {
     throw new ConfigError(
       config.etcdUser === '' ? 'etcdUser' : 'etcdPasswordFile',
@@ -135,6 +148,7 @@ export function etcdSettings(config: StoreConfig): EtcdSettings | undefined {
   }
   return {
     endpoints,
+    advertise: advertisedAddress(config),
     prefix: config.etcdPrefix,
     electionTtlSeconds: config.etcdElectionTtl / 1000,
     tls: etcdTls(config, endpoints),
@@ -146,6 +160,42 @@ export function etcdSettings(config: StoreConfig): EtcdSettings | undefined {
             password: readConfiguredProtectedFile(config.etcdPasswordFile, 'etcdPasswordFile', '--etcd-password-file'),
           },
   };
+}
+
+/**
+ * A leader decides for `TTL(1-rho)/(1+rho) - margin` after each answered keep-alive (design §20.2),
+ * and keep-alives go every sixth of the TTL: less than half the TTL to decide leaves too little
+ * room for a slow keep-alive, and a leader that keeps losing its time to decide.
+ */
+function checkDecidingWindow(config: StoreConfig & StoreContext): void {
+  const ttl = config.etcdElectionTtl;
+  const window = electionLeaseEnd(0, ttl, { rho: config.clockDrift, marginMs: config.margin });
+  if (window < ttl / 2) {
+    throw new ConfigError(
+      'etcdElectionTtl',
+      `etcdElectionTtl (--etcd-election-ttl) ${ttl}ms leaves a leader ${Math.floor(window)}ms to decide after each ` +
+        `keep-alive with clockDrift ${config.clockDrift} and margin ${config.margin}ms; at least half the TTL is ` +
+        'needed: raise --etcd-election-ttl or lower --margin',
+    );
+  }
+}
+
+/** --advertise, or --listen when that names an address others can reach. */
+function advertisedAddress(config: StoreConfig & StoreContext): string {
+  if (config.advertise !== '') {
+    if (parseHostPort(config.advertise) === undefined)
+      throw new ConfigError('advertise', `advertise (--advertise): "${config.advertise}" is not HOST:PORT`);
+    return config.advertise;
+  }
+  const host = parseHostPort(config.listen, 0)?.host ?? '';
+  if (host === '0.0.0.0' || host === '::') {
+    throw new ConfigError(
+      'advertise',
+      `advertise (--advertise) is needed with store (--store) etcd: listen (--listen) ${config.listen} names no ` +
+        'address the other replicas could point callers to; give the HOST:PORT callers reach this replica at',
+    );
+  }
+  return config.listen;
 }
 
 function checkEndpoint(endpoint: string): void {

@@ -38,6 +38,9 @@ export function drawReplicas(plan: Plan): ReplicaPlan | undefined {
     split: rng.chance(0.7)
       ? { meanGapMs: rng.range(0.3, 1) * (plan.faultPhaseMs / 3), meanLengthMs: ttlMs + lease * rng.range(1, 3) }
       : undefined,
+    resign: rng.chance(0.5)
+      ? { meanGapMs: rng.range(0.3, 1) * (plan.faultPhaseMs / 3), meanLengthMs: lease * rng.range(0.5, 3) }
+      : undefined,
     zones: rng.chance(0.6),
     probeEveryMs: rng.pick([rng.range(1, 5) * plan.primary.heartbeatMs, rng.range(0.5, 3) * lease]),
   };

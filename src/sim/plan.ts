@@ -110,6 +110,8 @@ export interface ReplicaPlan {
    * far sidecar's path to the leader are cut together).
    */
   readonly split: EpisodePlan | undefined;
+  /** The leader is stopped with SIGTERM: it finishes its calls, revokes its lease (resigns) and exits. */
+  readonly resign: EpisodePlan | undefined;
   /** The secondary's zone is the second replica's: its list starts there, the primary's at the first. */
   readonly zones: boolean;
   /** A sidecar on a later endpoint probes its first this often (--failback-probe). */

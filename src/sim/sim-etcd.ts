@@ -38,6 +38,11 @@ export class SimEtcd {
     return true;
   }
 
+  /** A revoke reaches etcd: the lease goes at once, and the election key with it. */
+  revoke(lease: number): void {
+    this.leases.delete(lease);
+  }
+
   /** A campaign's transaction reaches etcd: the term won when the key is free and the lease lives. */
   campaign(lease: number): number | undefined {
     if (!this.lives(lease)) return undefined;

@@ -228,6 +228,11 @@ export class WitnessNode {
     });
   }
 
+  /** Real time by which every write queued so far is durable (or lost). */
+  writesSettleAt(): number {
+    return Math.max(this.world.t, this.shared.contents.tail);
+  }
+
   /** Whether the store's record of `group` (the one a decision just wrote) has `node` in maintenance. */
   inMaintenance(group: string, node: string): boolean {
     return this.shared.contents.records.get(group)?.maintenance?.includes(node) === true;
@@ -242,6 +247,15 @@ export class WitnessNode {
    * After the heal no node stays in maintenance or removed, and the nodes' own fail-back policy holds again:
    * asked at the heal and at every start after it.
    */
+  /** Whether the store holds no operator's intent for the group any more (what endOperatorIntent asks). */
+  operatorIntentEnded(): boolean {
+    const record = this.shared.contents.records.get(this.world.plan.primary.group);
+    if (record === undefined) return true;
+    return (
+      (record.maintenance ?? []).length === 0 && (record.removed ?? []).length === 0 && record.failback === undefined
+    );
+  }
+
   endOperatorIntent(): void {
     const { group } = this.world.plan.primary;
     this.operate({ kind: 'failback', group, policy: 'node' });

@@ -58,6 +58,8 @@ interface Replica {
   etcdCutUntil: number;
   /** Real time until which each sidecar (by party) cannot reach it. */
   readonly cutFrom: number[];
+  /** SIGTERMed: it takes no new call, finishes its writes, resigns and exits. */
+  stopping: boolean;
 }
 
 export class WitnessSite {
@@ -130,6 +132,7 @@ export class WitnessSite {
       deferred: [],
       etcdCutUntil: never,
       cutFrom: [never, never],
+      stopping: false,
     };
   }
 
@@ -195,17 +198,15 @@ export class WitnessSite {
   }
 
   /**
-   * The operators' intent ends at the first leader that may decide after the heal: a replica
-   * elected, or back from a pause, refuses (store unavailable) until a keep-alive confirms its
-   * election lease, and an operator would ask again.
+   * After the heal the operators' intent ends, asked of the leader until the store says it has:
+   * a replica elected, or back from a pause, refuses (store unavailable) until a keep-alive
+   * confirms its election lease, and an operator would ask again.
    */
   private endIntentOnceDeciding(): void {
     const w = this.world;
     const leader = this.leader();
-    if (leader !== undefined && this.mayDecide(leader, this.clock(leader))) {
-      leader.node.endOperatorIntent();
-      return;
-    }
+    if ((leader ?? this.replicas[0])?.node.operatorIntentEnded() === true) return;
+    if (leader !== undefined && this.mayDecide(leader, this.clock(leader))) leader.node.endOperatorIntent();
     w.at(w.t + CAMPAIGN_RETRY_MS, () => this.endIntentOnceDeciding());
   }
 
@@ -275,7 +276,7 @@ export class WitnessSite {
     fail: Task,
   ): void {
     const w = this.world;
-    if (r.alive && r.node.up) {
+    if (r.alive && r.node.up && !r.stopping) {
       r.node.receive(from, what, call, answer, () => {
         this.moveOn(from);
         fail();
@@ -326,6 +327,7 @@ export class WitnessSite {
     r.inc += 1;
     r.term = undefined;
     r.lease = undefined;
+    r.stopping = false;
     r.validUntil = Number.NEGATIVE_INFINITY;
     if (w.trace.on1) w.trace.log(1, r.name, `replica starts as a candidate (${why})`);
     const inc = r.inc;
@@ -412,7 +414,8 @@ export class WitnessSite {
       inc,
       () => etcd.campaign(lease),
       (term) => {
-        if (term === undefined || r.term !== undefined) return;
+        // A lease found gone while the campaign flew took the key with it: no leadership.
+        if (term === undefined || r.term !== undefined || r.lease !== lease) return;
         r.term = term;
         if (this.world.trace.on1) this.world.trace.log(1, r.name, `elected (term ${term})`);
         r.node.start(false, 'elected');
@@ -452,6 +455,35 @@ export class WitnessSite {
     else task();
   }
 
+  /**
+   * SIGTERM of a replica (the production witness's stop): it takes no new call, lets the calls in
+   * flight finish and their writes land, then revokes its lease, which deletes the election key at
+   * once (unless its path to etcd is cut: then the lease expires by itself), and exits.
+   */
+  private resign(r: Replica, inc: number, downMs: number): void {
+    const w = this.world;
+    r.stopping = true;
+    if (w.trace.on1) w.trace.log(1, r.name, 'SIGTERM: finishing its calls, then resigning');
+    const finish = (): void => {
+      if (r.inc !== inc || !r.alive) return;
+      const settled = r.node.writesSettleAt();
+      if (settled > w.t) {
+        w.at(settled, finish);
+        return;
+      }
+      const lease = r.lease;
+      if (lease !== undefined)
+        this.roundTrip(
+          r,
+          inc,
+          () => (this.etcd as SimEtcd).revoke(lease),
+          () => undefined,
+        );
+      r.node.crash('exits after resigning', downMs);
+    };
+    this.whenRunning(r, finish);
+  }
+
   /** The process runs again (its pause is over): what it was to do happens now, in order. */
   private resume(r: Replica): void {
     if (this.world.t < r.pausedUntil) return;
@@ -475,6 +507,7 @@ export class WitnessSite {
       ['cut', plan.etcdCut],
       ['pause', plan.pause],
       ['split', plan.split],
+      ['resign', plan.resign],
     ] as const) {
       if (episode === undefined) continue;
       const next = (): void => {
@@ -490,11 +523,15 @@ export class WitnessSite {
     }
   }
 
-  private episode(kind: 'cut' | 'pause' | 'split', lengthMs: number): void {
+  private episode(kind: 'cut' | 'pause' | 'split' | 'resign', lengthMs: number): void {
     const w = this.world;
     // Mostly the leader: the replica whose loss matters.
     const r = this.leader() ?? this.episodes.pick(this.replicas);
     if (!r.alive) return;
+    if (kind === 'resign') {
+      if (r.node.up && !r.stopping) this.resign(r, r.inc, lengthMs);
+      return;
+    }
     if (kind === 'split') {
       // The side the leader is on: the sidecar it serves now, or the primary.
       const near =

@@ -34,7 +34,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
   const alerts = alertSettings(config);
   const etcd = etcdSettings(config);
   const bounds = { rho: config.clockDrift, marginMs: config.margin };
-  const advertise = config.advertise === '' ? config.listen : config.advertise;
+  const advertise = etcd?.advertise ?? config.listen;
   // A replica waiting to be elected answers on its port that it does not lead, and who does.
   const follower = etcd === undefined ? undefined : new FollowerServer(certificates);
   const onLeader = (leader: string): void => follower?.setLeader(leader);
@@ -48,27 +48,45 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
   };
   // Before the store: a port that cannot be had is a configuration error, and leaves no lock behind.
   const probes = await serveProbes(config.metricsListen, probeSources, logger);
+  let followerDown: Promise<void> | undefined;
+  const closeFollower = (): Promise<void> => (followerDown ??= follower?.shutdown() ?? Promise.resolve());
+  // Until the arbitrating server listens, a failure closes what is open and the process exits: a
+  // replica left listening but never campaigning again would hold its port and serve nothing.
+  const abandon = async (error: unknown): Promise<never> => {
+    await Promise.allSettled([closeFollower(), probes?.close(), store.close()]);
+    throw error;
+  };
   // A replica waiting to be elected has nothing to finish: a signal withdraws its candidacy.
   let onSignal = (signal: string): void => {
     logger.info({ reason: signal }, 'shutting down before the store was opened');
-    void Promise.all([follower?.shutdown(), probes?.close(), store.close()]).finally(() => process.exit(0));
+    void Promise.allSettled([closeFollower(), probes?.close(), store.close()]).finally(() => process.exit(0));
   };
   process.on('SIGTERM', (signal) => onSignal(signal));
   process.on('SIGINT', (signal) => onSignal(signal));
   if (etcd !== undefined) {
-    const port = await follower?.listen(config.listen);
+    const port = await follower
+      ?.listen(config.listen)
+      .catch((error: unknown) =>
+        abandon(
+          new ConfigError(
+            'listen',
+            `listen (--listen): cannot listen on ${config.listen}: ${error instanceof Error ? error.message : String(error)}`,
+          ),
+        ),
+      );
     logger.info(
       { endpoints: etcd.endpoints, prefix: etcd.prefix, advertise, listen: config.listen, port },
       'campaigning for leadership over etcd; until elected, every call is refused naming the leader',
     );
   }
-  const contents = await store.open({ longestLeaseMs: config.lease }).catch((error: unknown) => {
+  const contents = await store.open({ longestLeaseMs: config.lease }).catch((error: unknown) =>
     // An unusable directory is the value of --data-dir that is wrong: a configuration error.
-    if (error instanceof DataDirError) throw new ConfigError('dataDir', `dataDir (--data-dir): ${error.message}`);
-    throw error;
-  });
+    abandon(
+      error instanceof DataDirError ? new ConfigError('dataDir', `dataDir (--data-dir): ${error.message}`) : error,
+    ),
+  );
   // Elected: the arbitrating server takes the port over.
-  await follower?.shutdown();
+  await closeFollower();
   reportOpen(logger, config, contents);
   const graceExtraMs = contents.previousHolderOverlapMs * (1 + config.clockDrift);
   const arbiter = new Arbiter(
@@ -123,7 +141,10 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
       maxMessageBytes: config.maxMessageSize,
     },
   });
-  const port = await server.listen(config.listen);
+  const port = await server.listen(config.listen).catch(async (error: unknown) => {
+    await server.shutdown();
+    return abandon(error);
+  });
   sources = server.probeSources();
   const graceLeaseMs = Math.max(config.lease, contents.longestEarlierLeaseMs);
   logger.info(

@@ -20,6 +20,8 @@ export class StoreHealth {
   private lost = false;
   private probing = false;
   private timer: NodeJS.Timeout | undefined;
+  /** Wakes at the moment the store stops being allowed to decide, unless a check confirms it before. */
+  private edge: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly store: WitnessStore,
@@ -41,13 +43,22 @@ export class StoreHealth {
       this.writeFailed(error);
       if (this.lost) return;
     }
-    const confirmed = this.store.mayDecide(this.now());
+    this.checkConfirmed();
+    if (!this.writable && !this.probing) void this.probe();
+  }
+
+  private checkConfirmed(): void {
+    const now = this.now();
+    const confirmed = this.store.mayDecide(now);
     if (confirmed !== this.confirmed) {
       this.confirmed = confirmed;
       if (!confirmed) this.logger.error(`${this.store.holdName} could not be confirmed in time: deciding nothing`);
       this.report();
     }
-    if (!this.writable && !this.probing) void this.probe();
+    clearTimeout(this.edge);
+    if (!confirmed || this.lost) return;
+    this.edge = setTimeout(() => this.checkConfirmed(), Math.max(0, this.store.decidesUntil() - now) + 1);
+    this.edge.unref();
   }
 
   /** Why the witness cannot serve now, in one line (readiness, design §19.1); undefined when it can. */
@@ -64,6 +75,7 @@ export class StoreHealth {
 
   stop(): void {
     clearInterval(this.timer);
+    clearTimeout(this.edge);
   }
 
   writeFailed(error: unknown): void {

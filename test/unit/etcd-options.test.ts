@@ -40,6 +40,7 @@ describe('witness serve --store etcd options', () => {
   it('opens etcd with the endpoints, the default prefix and a TTL in seconds', () => {
     expect(settings(ETCD)).to.deep.equal({
       endpoints: ['http://127.0.0.1:2379', 'http://127.0.0.2:2379'],
+      advertise: '127.0.0.1:50051',
       prefix: '/failover-witness/',
       electionTtlSeconds: 2,
       tls: undefined,
@@ -49,6 +50,10 @@ describe('witness serve --store etcd options', () => {
       prefix: '/site-2/',
       electionTtlSeconds: 5,
     });
+    const all = ['--listen', '0.0.0.0:50051', '--insecure', '--advertise', 'w1.example.org:50051'];
+    expect(settings([...ETCD, ...all])?.advertise).to.equal('w1.example.org:50051');
+    // The window to decide is counted with drift and margin: 5 s leaves enough where 2 s does not.
+    expect(settings([...ETCD, '--margin', '1s', '--etcd-election-ttl', '5s'])?.electionTtlSeconds).to.equal(5);
   });
 
   it('names the key of each mistake', () => {
@@ -62,6 +67,10 @@ describe('witness serve --store etcd options', () => {
       [[...ETCD, '--etcd-user', 'witness'], 'etcdPasswordFile', /go together/],
       [['--store', 'etcd', '--etcd-endpoints', 'https://127.0.0.1:2379'], 'etcdCa', /is needed with https/],
       [[...ETCD, '--etcd-ca', '/x/ca.pem'], 'etcdCa', /needs https/],
+      [['--advertise', 'w1:50051'], 'advertise', /needs store \(--store\) etcd/],
+      [[...ETCD, '--advertise', 'w1'], 'advertise', /is not HOST:PORT/],
+      [[...ETCD, '--listen', '0.0.0.0:50051', '--insecure'], 'advertise', /is needed with store/],
+      [[...ETCD, '--margin', '1s'], 'etcdElectionTtl', /leaves a leader \d+ms to decide/],
     ];
     for (const [argv, key, message] of cases) {
       const error = configError(() => settings(argv));

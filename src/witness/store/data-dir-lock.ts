@@ -95,6 +95,11 @@ export class DataDirLock {
   }
 
   /** True while this process may still decide: its last good refresh began less than a lease ago. */
+  /** Until when the lock's lease lets its owner decide, on the monotonic clock. */
+  get until(): number {
+    return this.validUntil;
+  }
+
   valid(at: number): boolean {
     return at < this.validUntil;
   }

@@ -18,8 +18,12 @@ import { StoreHoldLostError } from './witness-store';
 
 /** Keep-alives per TTL: one lost or slow keep-alive costs a sixth of the time left to decide. */
 const KEEPALIVES_PER_TTL = 6;
-/** Keep-alives sent and not answered after which the stream is taken as dead and reopened. */
-const MAX_UNANSWERED_KEEPALIVES = 3;
+/**
+ * Keep-alives sent and not answered after which the stream is taken as dead and reopened (a third
+ * of the TTL): the reopened stream's first keep-alive goes out at once, with most of the time to
+ * decide still left.
+ */
+const MAX_UNANSWERED_KEEPALIVES = 2;
 /** How often a candidate tries the election key again while another replica leads. */
 const CAMPAIGN_RETRY_MS = 200;
 
@@ -44,8 +48,8 @@ export interface LeadershipOptions {
   readonly callOptions: () => CallOptions;
   /** Told who leads whenever that changes while this replica waits; '' while nobody does. */
   readonly onWaiting: (leader: string) => void;
-  /** Told why a campaign attempt failed (etcd unreachable); the campaign goes on. */
-  readonly onCampaignError: (error: unknown) => void;
+  /** Told why an etcd call failed (a campaign, a keep-alive stream, the revoke); it is retried or left to expire. */
+  readonly onEtcdError: (error: unknown) => void;
 }
 
 type KeepAliveStream = IDuplexStream<ILeaseKeepAliveRequest, ILeaseKeepAliveResponse>;
@@ -83,25 +87,29 @@ export class EtcdLeadership {
           },
           this.options.callOptions(),
         );
-        if (result.succeeded) {
-          this.createRevision = result.header.revision;
-          return;
-        }
+        if (result.succeeded && this.won(leaseId, result.header.revision)) return;
         const holder = result.responses[0]?.response_range.kvs[0];
         // An earlier attempt that etcd applied but whose answer was lost: the key is under this lease.
-        if (holder !== undefined && holder.lease === leaseId) {
-          this.createRevision = holder.create_revision;
-          return;
-        }
+        if (holder !== undefined && holder.lease === leaseId && this.won(leaseId, holder.create_revision)) return;
         const current = holder?.value.toString() ?? '';
         if (current !== leader) this.options.onWaiting(current);
         leader = current;
       } catch (error) {
-        this.options.onCampaignError(error);
+        this.options.onEtcdError(error);
       }
       await sleep(CAMPAIGN_RETRY_MS);
     }
     throw new Error('the witness stopped before it was elected');
+  }
+
+  /**
+   * The key was created under `leaseId`. If that lease was found gone meanwhile (a keep-alive
+   * answered TTL 0 while the transaction flew), so is the key: no leadership, campaign again.
+   */
+  private won(leaseId: string, createRevision: string): boolean {
+    if (this.leaseId !== leaseId) return false;
+    this.createRevision = createRevision;
+    return true;
   }
 
   /** The comparison every write of the store carries: the election key is still this leadership's. */
@@ -123,7 +131,12 @@ export class EtcdLeadership {
   }
 
   mayDecide(at: number): boolean {
-    return this.lost === undefined && !this.closed && this.createRevision !== undefined && at < this.validUntil;
+    return at < this.decidesUntil();
+  }
+
+  decidesUntil(): number {
+    const leading = this.lost === undefined && !this.closed && this.createRevision !== undefined;
+    return leading ? this.validUntil : Number.NEGATIVE_INFINITY;
   }
 
   /** Stops the keep-alives and revokes the lease, which deletes the election key: the next replica is elected at once. */
@@ -135,7 +148,9 @@ export class EtcdLeadership {
     this.leaseId = undefined;
     if (id === undefined) return;
     // Left to expire when etcd cannot be reached: the next leader waits for that.
-    await this.options.client.leaseClient.leaseRevoke({ ID: id }, this.options.callOptions()).catch(() => undefined);
+    await this.options.client.leaseClient
+      .leaseRevoke({ ID: id }, this.options.callOptions())
+      .catch((error: unknown) => this.options.onEtcdError(error));
   }
 
   private async ensureLease(): Promise<string> {
@@ -155,10 +170,12 @@ export class EtcdLeadership {
   private keepAlive(): void {
     if (this.leaseId === undefined || this.closed || this.lost !== undefined) return;
     if (this.unanswered.length >= MAX_UNANSWERED_KEEPALIVES) this.dropStream();
-    if (this.stream === undefined) {
-      void this.openStream();
-      return;
-    }
+    if (this.stream === undefined) void this.openStream();
+    else this.send();
+  }
+
+  private send(): void {
+    if (this.stream === undefined || this.leaseId === undefined || this.closed || this.lost !== undefined) return;
     this.unanswered.push(this.options.now());
     this.stream.write({ ID: this.leaseId });
   }
@@ -183,8 +200,10 @@ export class EtcdLeadership {
       stream.on('end', ended);
       this.stream = stream;
       this.unanswered = [];
-    } catch {
+      this.send();
+    } catch (error) {
       // etcd unreachable: the next keep-alive tries again, and the time to decide runs down meanwhile.
+      this.options.onEtcdError(error);
     } finally {
       this.openingStream = false;
     }

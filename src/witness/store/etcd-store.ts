@@ -46,7 +46,7 @@ export interface EtcdStoreOptions {
   readonly now?: () => number;
   readonly wallClockMs?: () => number;
   readonly onWaiting?: (leader: string) => void;
-  readonly onCampaignError?: (error: unknown) => void;
+  readonly onEtcdError?: (error: unknown) => void;
 }
 
 interface Meta {
@@ -80,9 +80,9 @@ export class EtcdStore implements WitnessStore {
       ttlSeconds: options.electionTtlSeconds,
       bounds: options.bounds,
       now: options.now ?? (() => performance.now()),
-      callOptions,
+      callOptions: etcdCallOptions,
       onWaiting: options.onWaiting ?? (() => undefined),
-      onCampaignError: options.onCampaignError ?? (() => undefined),
+      onEtcdError: options.onEtcdError ?? (() => undefined),
     });
   }
 
@@ -145,7 +145,11 @@ export class EtcdStore implements WitnessStore {
   }
 
   mayDecide(at: number): boolean {
-    return this.state === 'open' && this.leadership.mayDecide(at);
+    return at < this.decidesUntil();
+  }
+
+  decidesUntil(): number {
+    return this.state === 'open' ? this.leadership.decidesUntil() : Number.NEGATIVE_INFINITY;
   }
 
   async close(): Promise<void> {
@@ -167,7 +171,7 @@ export class EtcdStore implements WitnessStore {
 
   /** A transaction that lands only while this replica leads; a failed comparison ends the leadership. */
   private async fenced(success: IRequestOp[]): Promise<void> {
-    const result = await this.client.kv.txn({ compare: this.leadership.fence(), success }, callOptions());
+    const result = await this.client.kv.txn({ compare: this.leadership.fence(), success }, etcdCallOptions());
     if (!result.succeeded) throw this.leadership.lose('the election key is gone or belongs to another replica');
   }
 
@@ -235,7 +239,7 @@ export class EtcdStore implements WitnessStore {
           { request_range: { key: groups, range_end: prefixEnd(groups) } },
         ],
       },
-      callOptions(),
+      etcdCallOptions(),
     );
     if (!result.succeeded) throw this.leadership.lose('the election key changed while the store was read');
     const [meta, records] = result.responses;
@@ -255,7 +259,8 @@ export class EtcdStore implements WitnessStore {
   }
 }
 
-function callOptions(): CallOptions {
+/** The options of every unary etcd call: its deadline. */
+export function etcdCallOptions(): CallOptions {
   return { deadline: Date.now() + ETCD_CALL_TIMEOUT_MS };
 }
 

@@ -161,6 +161,10 @@ export class FileStore implements WitnessStore {
     return this.state === 'open' && this.lock !== undefined && this.lock.valid(at);
   }
 
+  decidesUntil(): number {
+    return this.state === 'open' && this.lock !== undefined ? this.lock.until : Number.NEGATIVE_INFINITY;
+  }
+
   confirmHold(): void {
     this.requireOpen().refresh();
   }

@@ -69,6 +69,11 @@ export interface WitnessStore {
    * confirms it again. `at` is on the monotonic clock the store was given.
    */
   mayDecide(at: number): boolean;
+  /**
+   * When `mayDecide` turns false unless the hold is confirmed again before (-Infinity once it may
+   * not decide): health turns NOT_SERVING at that moment, not at the next check.
+   */
+  decidesUntil(): number;
   /** Waits for puts in flight, then releases the store and its lock. */
   close(): Promise<void>;
 }
