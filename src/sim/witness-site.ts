@@ -202,12 +202,15 @@ export class WitnessSite {
    * a replica elected, or back from a pause, refuses (store unavailable) until a keep-alive
    * confirms its election lease, and an operator would ask again.
    */
-  private endIntentOnceDeciding(): void {
+  private endIntentOnceDeciding(asked = false): void {
     const w = this.world;
     const leader = this.leader();
-    if ((leader ?? this.replicas[0])?.node.operatorIntentEnded() === true) return;
-    if (leader !== undefined && this.mayDecide(leader, this.clock(leader))) leader.node.endOperatorIntent();
-    w.at(w.t + CAMPAIGN_RETRY_MS, () => this.endIntentOnceDeciding());
+    // Asked at least once: a request made before the heal may still land, and the group's turns
+    // put what is asked now after it.
+    if (asked && leader?.node.operatorIntentEnded() === true) return;
+    const deciding = leader !== undefined && this.mayDecide(leader, this.clock(leader));
+    if (deciding) leader.node.endOperatorIntent();
+    w.at(w.t + CAMPAIGN_RETRY_MS, () => this.endIntentOnceDeciding(asked || deciding));
   }
 
   crash(why: string, downMs: number): void {
