@@ -5,7 +5,8 @@
  */
 import { expect } from 'chai';
 import path from 'node:path';
-import { isAlive } from '../support/cluster';
+import { isAlive, pidsWithCmdline } from '../support/cluster';
+import { requireEtcd } from '../support/etcd-cluster';
 import { killAllTracked, spawnTracked } from '../support/processes';
 import { cleanEnv } from '../support/witness-process';
 
@@ -141,6 +142,21 @@ describe('benchmark scripts (smoke: they run and print their fields; no timing a
     expect(report.trials).to.have.length(1);
     expect(report.trials[0]).to.include.keys('fault', 'failoverMs', 'sidecarStartMs', 'oldStoppedMs');
     expect(isNumber(report.trials[0]?.failoverMs), 'failoverMs').to.equal(true);
+  });
+
+  it('bench:replicas --trials 1 prints the failover and leader-change times and the overlap check', async function () {
+    requireEtcd(this);
+    const run = await runBench('replicas-bench.js', ['--trials', '1', '--json'], 110_000);
+    expectSuccess(run);
+    const report = lastJson(run) as { summary: Record<string, { count: number; p50: number }> & { overlaps: number } };
+    expect(report.summary).to.include.keys('failoverMs', 'leaderServingMs', 'leaderMayGrantMs', 'overlaps');
+    expect(report.summary.overlaps).to.equal(0);
+    for (const key of ['failoverMs', 'leaderServingMs', 'leaderMayGrantMs'] as const) {
+      expect(report.summary[key]?.count, key).to.equal(1);
+      expect(isNumber(report.summary[key]?.p50), key).to.equal(true);
+    }
+    expect(pidsWithCmdline('fw-etcd-'), 'etcd members left running').to.deep.equal([]);
+    expect(pidsWithCmdline('fw-replicas-'), 'witness replicas left running').to.deep.equal([]);
   });
 
   it('bench:sidecar prints RSS and CPU of each sidecar', async function () {
