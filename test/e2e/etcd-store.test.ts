@@ -11,7 +11,17 @@ import { electionLeaseEnd } from '../../src/core/lease';
 import type { DurableGroup, DurableWrite } from '../../src/core/witness/types';
 import { EtcdStore } from '../../src/witness/store/etcd-store';
 import { LeadershipLostError } from '../../src/witness/store/etcd-leadership';
-import { StoreCorruptError, StorePreconditionError } from '../../src/witness/store/witness-store';
+import { StoreCorruptError, StorePreconditionError, type WitnessStore } from '../../src/witness/store/witness-store';
+import { storeFromConfig } from '../../src/witness/store/store-from-config';
+import { etcdSettings } from '../../src/config/etcd-options';
+import { loadWitnessConfig } from '../../src/config/witness-config';
+import { createLogger } from '../../src/log/logger';
+import { makeTestCerts, type TestCerts } from '../support/test-certs';
+import { writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Range } from 'etcd3';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { EtcdCluster, requireEtcd } from '../support/etcd-cluster';
 import { killAllTracked } from '../support/processes';
 import { rejection } from '../support/rejection';
@@ -185,5 +195,138 @@ describe('EtcdStore (real etcd-server)', function () {
     expect(contents.origin).to.equal('new-etcd-prefix');
     const now = performance.now();
     expect([a.mayDecide(now), b.mayDecide(now)]).to.deep.equal([true, true]);
+  });
+});
+
+describe('EtcdStore as witness serve configures it, over TLS with client certificates (real etcd-server)', function () {
+  this.timeout(60_000);
+  let dir = '';
+  let cluster: EtcdCluster | undefined;
+  let certs: TestCerts;
+  const opened: WitnessStore[] = [];
+
+  before(async function () {
+    requireEtcd(this);
+    dir = await mkdtemp(join(tmpdir(), 'etcd-tls-'));
+    certs = makeTestCerts(join(dir, 'certs'));
+    // The witness certificate names 127.0.0.1: etcd serves it and trusts client certificates of the CA.
+    cluster = await EtcdCluster.start(1, { cert: certs.witness.cert, key: certs.witness.key, ca: certs.ca });
+  });
+
+  after(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+    await cluster?.stop();
+    await killAllTracked(5000);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function configured(extra: string[]): WitnessStore {
+    const argv = ['--store', 'etcd', '--etcd-endpoints', (cluster as EtcdCluster).endpoints().join(','), ...extra];
+    const config = loadWitnessConfig(argv, { WITNESS_GROUPS_FILE: '/etc/failover-witness/groups.yaml' });
+    const etcd = etcdSettings(config);
+    const choice = { dataDir: dir, etcd, advertise: '127.0.0.1:50051', bounds: BOUNDS, onLeader: () => undefined };
+    const store = storeFromConfig(choice, createLogger('witness', 'fatal'), () => performance.now());
+    opened.push(store);
+    return store;
+  }
+
+  it('opens, writes and reopens a store over https with a client certificate', async () => {
+    const node = certs.node('g1', 'a');
+    const tls = ['--etcd-ca', certs.ca, '--etcd-cert', node.cert, '--etcd-key', node.key, '--etcd-prefix', '/tls/'];
+    const a = configured(tls);
+    const { generation } = await a.open(OPEN);
+    const record = { group: 'g1', holder: 'a', epoch: generation << 23n };
+    await a.put(first(record));
+    await a.close();
+    const b = configured(tls);
+    expect((await b.open(OPEN)).records).to.deep.equal([record]);
+  });
+
+  it('is refused by etcd without a client certificate: the candidate keeps trying and never leads', async () => {
+    const a = configured(['--etcd-ca', certs.ca, '--etcd-prefix', '/tls-no-cert/']);
+    let elected = false;
+    void a.open(OPEN).then(
+      () => {
+        elected = true;
+      },
+      () => undefined,
+    );
+    await sleep(2_000);
+    expect(elected).to.equal(false);
+    expect(a.mayDecide(performance.now())).to.equal(false);
+  });
+});
+
+describe('EtcdStore as witness serve configures it, with an etcd user and password (real etcd-server)', function () {
+  this.timeout(60_000);
+  let dir = '';
+  let cluster: EtcdCluster | undefined;
+  const opened: WitnessStore[] = [];
+  const PREFIX = '/auth-test/';
+
+  before(async function () {
+    requireEtcd(this);
+    dir = await mkdtemp(join(tmpdir(), 'etcd-auth-'));
+    cluster = await EtcdCluster.start(1);
+    // etcd's own set-up: a root user, a witness user allowed only the deployment's prefix, auth on.
+    const admin = cluster.client();
+    try {
+      await admin.user('root').create('root-password-for-the-test');
+      await admin.user('root').addRole('root');
+      await admin.role('witness').create();
+      await admin.role('witness').grant({ permission: 'Readwrite', range: Range.prefix(PREFIX) });
+      await admin.user('witness').create('correct horse battery staple');
+      await admin.user('witness').addRole('witness');
+      await admin.auth.authEnable();
+    } finally {
+      admin.close();
+    }
+  });
+
+  after(async () => {
+    await Promise.all(opened.splice(0).map((s) => s.close()));
+    await cluster?.stop();
+    await killAllTracked(5000);
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function configured(password: string, prefix = PREFIX): WitnessStore {
+    const file = join(dir, `password-${opened.length}`);
+    writeFileSync(file, `${password}\n`, { mode: 0o600 });
+    const argv = [
+      ...['--store', 'etcd', '--etcd-endpoints', (cluster as EtcdCluster).endpoints().join(',')],
+      ...['--etcd-user', 'witness', '--etcd-password-file', file, '--etcd-prefix', prefix],
+    ];
+    const config = loadWitnessConfig(argv, { WITNESS_GROUPS_FILE: '/etc/failover-witness/groups.yaml' });
+    const choice = {
+      dataDir: dir,
+      etcd: etcdSettings(config),
+      advertise: '127.0.0.1:50051',
+      bounds: BOUNDS,
+      onLeader: () => undefined,
+    };
+    const store = storeFromConfig(choice, createLogger('witness', 'fatal'), () => performance.now());
+    opened.push(store);
+    return store;
+  }
+
+  it('leads, writes and reopens with the password; never with a wrong one or outside its prefix', async () => {
+    const a = configured('correct horse battery staple');
+    const { generation } = await a.open(OPEN);
+    const record = { group: 'g1', holder: 'a', epoch: generation << 23n };
+    await a.put(first(record));
+    await a.close();
+    expect((await configured('correct horse battery staple').open(OPEN)).records).to.deep.equal([record]);
+    for (const store of [configured('wrong password'), configured('correct horse battery staple', '/elsewhere/')]) {
+      let elected = false;
+      void store.open(OPEN).then(
+        () => {
+          elected = true;
+        },
+        () => undefined,
+      );
+      await sleep(1_500);
+      expect(elected).to.equal(false);
+    }
   });
 });

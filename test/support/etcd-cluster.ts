@@ -39,28 +39,36 @@ interface Member {
   process: TrackedProcess | undefined;
 }
 
+/** Clients must speak TLS to the members and present a certificate of this CA (etcd's --client-cert-auth). */
+export interface EtcdClientTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
+
 export class EtcdCluster {
   private constructor(
     private readonly members: readonly Member[],
     private readonly root: string,
     private readonly token: string,
+    private readonly tls: EtcdClientTls | undefined,
   ) {}
 
-  /** Starts `size` members and waits until each serves clients. */
-  static async start(size: 1 | 3): Promise<EtcdCluster> {
+  /** Starts `size` members and waits until each serves clients (over TLS with `tls`). */
+  static async start(size: 1 | 3, tls?: EtcdClientTls): Promise<EtcdCluster> {
     const root = await mkdtemp(join(tmpdir(), 'fw-etcd-'));
     const members: Member[] = [];
     for (let i = 0; i < size; i += 1) {
       const [client, peer] = [await listenPort(), await listenPort()];
       members.push({
         name: `m${i}`,
-        clientUrl: `http://127.0.0.1:${client}`,
+        clientUrl: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${client}`,
         peerUrl: `http://127.0.0.1:${peer}`,
         dataDir: join(root, `m${i}`),
         process: undefined,
       });
     }
-    const cluster = new EtcdCluster(members, root, `fw-${process.pid}-${Date.now()}`);
+    const cluster = new EtcdCluster(members, root, `fw-${process.pid}-${Date.now()}`, tls);
     try {
       await Promise.all(members.map((m) => cluster.launch(m, 'new')));
     } catch (err) {
@@ -130,6 +138,14 @@ export class EtcdCluster {
         `--initial-cluster=${initialCluster}`,
         `--initial-cluster-state=${state}`,
         `--initial-cluster-token=${this.token}`,
+        ...(this.tls === undefined
+          ? []
+          : [
+              `--cert-file=${this.tls.cert}`,
+              `--key-file=${this.tls.key}`,
+              `--trusted-ca-file=${this.tls.ca}`,
+              '--client-cert-auth',
+            ]),
       ],
       { name: `etcd ${m.name}` },
     );
