@@ -13,7 +13,7 @@ import { Etcd3 } from 'etcd3';
 import { performance } from 'node:perf_hooks';
 import { Cluster, useCluster } from '../support/cluster';
 import { EtcdCluster, requireEtcd } from '../support/etcd-cluster';
-import { callError, calls, connect } from '../support/witness-process';
+import { callError, calls, connect, spawnWitness } from '../support/witness-process';
 import { WitnessReplicas } from '../support/witness-replicas';
 
 const LEASE_MS = 1_000;
@@ -81,6 +81,42 @@ describe('witness replicas over etcd (real etcd-server, real processes)', functi
     );
     return leader as number;
   }
+
+  it('moving from the embedded store to etcd: a replica on the old address adopts the running holder', async () => {
+    etcd = await EtcdCluster.start(1);
+    const cluster = await Cluster.start({ leaseMs: LEASE_MS });
+    await cluster.waitFor('a runs', () => cluster.intervalsOf('a').length === 1, 15_000);
+    // The README's procedure: stop the file-store witness, start a replica over an empty prefix on its address.
+    await cluster.kill('witness');
+    const replica = spawnWitness(
+      `${cluster.dir}/replica`,
+      cluster.ports.witness,
+      [
+        ...['--store', 'etcd', '--etcd-endpoints', etcd.endpoints().join(','), '--etcd-prefix', '/migrated/'],
+        ...['--lease', `${LEASE_MS}ms`, '--default-lease', `${LEASE_MS}ms`],
+      ],
+      'replica',
+    );
+    await replica.waitForLine(/"msg":"witness listening"/, 15_000, { stream: 'stdout' });
+    const clients = connect(`127.0.0.1:${cluster.ports.witness}`);
+    try {
+      await cluster.waitFor(
+        'the replica adopts a',
+        async () =>
+          (
+            await calls(clients)
+              .getGroup('g1')
+              .catch(() => undefined)
+          )?.holder === 'a',
+        10_000,
+      );
+    } finally {
+      clients.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 2 * LEASE_MS));
+    ranThroughout(cluster, 'after the move to etcd');
+    expect(replica.stdoutLines.filter((line) => /"event":"granted"/.test(line))).to.deep.equal([]);
+  });
 
   it('a replica that does not lead refuses every call, naming the leader', async () => {
     const set = await start(2);
