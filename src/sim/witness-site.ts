@@ -16,6 +16,7 @@ import type { Network } from './network';
 import { WitnessEndpoints } from '../sidecar/witness-endpoints';
 import { PARTY_NAMES, PRIMARY, type ReplicaPlan, SECONDARY, WITNESS } from './plan';
 import { Rng } from './prng';
+import { CAMPAIGN_RETRY_MS, KEEPALIVES_PER_TTL } from '../witness/store/etcd-leadership';
 import { SimEtcd } from './sim-etcd';
 import {
   type FencedWrite,
@@ -27,10 +28,6 @@ import {
 } from './witness-node';
 import type { World } from './world';
 
-/** The production candidate's retry period (etcd-leadership.ts, CAMPAIGN_RETRY_MS). */
-const CAMPAIGN_RETRY_MS = 200;
-/** Keep-alives per TTL, as the production leadership sends them. */
-const KEEPALIVES_PER_TTL = 6;
 /** Replica episodes get their own stream, so that schedules without replicas replay as before. */
 const REPLICA_EPISODE_DRAWS = 0x2e911ca5;
 

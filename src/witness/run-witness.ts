@@ -52,14 +52,15 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
   const closeFollower = (): Promise<void> => (followerDown ??= follower?.shutdown() ?? Promise.resolve());
   // Until the arbitrating server listens, a failure closes what is open and the process exits: a
   // replica left listening but never campaigning again would hold its port and serve nothing.
+  const closeAll = (): Promise<unknown> => Promise.allSettled([closeFollower(), probes?.close(), store.close()]);
   const abandon = async (error: unknown): Promise<never> => {
-    await Promise.allSettled([closeFollower(), probes?.close(), store.close()]);
+    await closeAll();
     throw error;
   };
   // A replica waiting to be elected has nothing to finish: a signal withdraws its candidacy.
   let onSignal = (signal: string): void => {
     logger.info({ reason: signal }, 'shutting down before the store was opened');
-    void Promise.allSettled([closeFollower(), probes?.close(), store.close()]).finally(() => process.exit(0));
+    void closeAll().finally(() => process.exit(0));
   };
   process.on('SIGTERM', (signal) => onSignal(signal));
   process.on('SIGINT', (signal) => onSignal(signal));

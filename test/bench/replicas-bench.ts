@@ -19,7 +19,7 @@ import { performance } from 'node:perf_hooks';
 import { Cluster, type NodeName, timeline } from '../support/cluster';
 import { EtcdCluster } from '../support/etcd-cluster';
 import { findOverlaps } from '../support/run-intervals';
-import { calls, connect } from '../support/witness-process';
+import { calls, connect, graceOver, waitUntil } from '../support/witness-process';
 import { WitnessReplicas } from '../support/witness-replicas';
 import {
   distribution,
@@ -45,26 +45,14 @@ const SPEC: Record<string, FlagSpec> = {
 /** Bound on any one wait: something is broken beyond it. */
 const WAIT_MS = 30_000;
 
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = performance.now() + WAIT_MS;
-  while (performance.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(20);
-  }
-  throw new Error(`${what}: not within ${WAIT_MS} ms`);
-}
+/** How often a wait looks again. */
+const POLL_MS = 20;
 
-async function outOfGrace(address: string): Promise<true | undefined> {
-  const clients = connect(address);
-  try {
-    const group = await calls(clients)
-      .getGroup('g1')
-      .catch(() => undefined);
-    return group !== undefined && !group.inStartupGrace ? true : undefined;
-  } finally {
-    clients.close();
-  }
+/** Polls `probe` until it gives a value; throws after WAIT_MS. */
+async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  let value: T | undefined;
+  await waitUntil(what, async () => (value = await probe()) !== undefined, WAIT_MS, POLL_MS);
+  return value as T;
 }
 
 async function main(): Promise<number> {
@@ -88,7 +76,7 @@ async function main(): Promise<number> {
   await replicas.start(1);
   const pair = await Cluster.start({ witnessEndpoints: replicas.addresses(), leaseMs, failback: 'manual', tickMs: 10 });
   onCleanup(() => pair.teardown());
-  await until('a runs', () => (pair.openIntervals().length === 1 ? true : undefined));
+  await waitUntil('a runs', async () => pair.openIntervals().length === 1, WAIT_MS, POLL_MS);
 
   const failovers: number[] = [];
   for (let n = 1; n <= trials; n += 1) {
@@ -115,9 +103,14 @@ async function main(): Promise<number> {
     const next = 1 - leader;
     const killedAt = performance.now();
     await replicas.stop(leader, 'SIGKILL');
-    await until(`replica ${next} serves`, async () => ((await replicas.serving(next)) ? true : undefined));
+    await waitUntil(`replica ${next} serves`, () => replicas.serving(next), WAIT_MS, POLL_MS);
     serving.push(performance.now() - killedAt);
-    await until(`replica ${next} is out of its grace`, () => outOfGrace(replicas.addresses()[next] as string));
+    const clients = connect(replicas.addresses()[next] as string);
+    try {
+      await graceOver(calls(clients), 'g1', WAIT_MS);
+    } finally {
+      clients.close();
+    }
     granting.push(performance.now() - killedAt);
     progress(
       `leader change ${n}/${trials}: replica ${leader} killed -> replica ${next} serves in ${ms(serving.at(-1))} ms, ` +

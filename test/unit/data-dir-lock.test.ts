@@ -87,8 +87,8 @@ describe('DataDirLock', function () {
   it('loses the lock when its token is replaced, and may decide only within a lease of its last refresh', async () => {
     const lock = await DataDirLock.acquire(dir, now);
     held.push(lock);
-    expect(lock.valid(now())).to.equal(true);
-    expect(lock.valid(now() + LOCK_LEASE_MS + 1)).to.equal(false);
+    expect(now() < lock.until).to.equal(true);
+    expect(now() + LOCK_LEASE_MS + 1 < lock.until).to.equal(false);
     lock.refresh();
     const text = await readFile(lockPath(), 'utf8');
     await writeFile(lockPath(), text.replace(/"token":"[0-9a-f]+"/, `"token":"${'0'.repeat(32)}"`));

@@ -94,14 +94,12 @@ export class DataDirLock {
     throw new DataDirLockedError(`could not take ${path}: another witness is starting on this data directory`);
   }
 
-  /** True while this process may still decide: its last good refresh began less than a lease ago. */
-  /** Until when the lock's lease lets its owner decide, on the monotonic clock. */
+  /**
+   * Until when this process may still decide, on the monotonic clock: a lease after the start of
+   * its last good refresh.
+   */
   get until(): number {
     return this.validUntil;
-  }
-
-  valid(at: number): boolean {
-    return at < this.validUntil;
   }
 
   /**

@@ -17,7 +17,7 @@ import { type DriftBounds, electionLeaseEnd } from '../../core/lease';
 import { StoreHoldLostError } from './witness-store';
 
 /** Keep-alives per TTL: one lost or slow keep-alive costs a sixth of the time left to decide. */
-const KEEPALIVES_PER_TTL = 6;
+export const KEEPALIVES_PER_TTL = 6;
 /**
  * Keep-alives sent and not answered after which the stream is taken as dead and reopened (a third
  * of the TTL): the reopened stream's first keep-alive goes out at once, with most of the time to
@@ -25,7 +25,7 @@ const KEEPALIVES_PER_TTL = 6;
  */
 const MAX_UNANSWERED_KEEPALIVES = 2;
 /** How often a candidate tries the election key again while another replica leads. */
-const CAMPAIGN_RETRY_MS = 200;
+export const CAMPAIGN_RETRY_MS = 200;
 
 export class LeadershipLostError extends StoreHoldLostError {
   constructor(detail: string) {
@@ -128,10 +128,6 @@ export class EtcdLeadership {
   lose(detail: string): LeadershipLostError {
     this.lost ??= new LeadershipLostError(detail);
     return this.lost;
-  }
-
-  mayDecide(at: number): boolean {
-    return at < this.decidesUntil();
   }
 
   decidesUntil(): number {

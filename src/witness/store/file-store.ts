@@ -158,7 +158,7 @@ export class FileStore implements WitnessStore {
   }
 
   mayDecide(at: number): boolean {
-    return this.state === 'open' && this.lock !== undefined && this.lock.valid(at);
+    return at < this.decidesUntil();
   }
 
   decidesUntil(): number {
