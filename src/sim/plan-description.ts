@@ -1,5 +1,6 @@
 /** One schedule's configuration as text, for the report and the replay. */
-import { type LinkPlan, PARTY_NAMES, type Plan, type ReplicaPlan } from './plan';
+import { type LinkPlan, PARTY_NAMES, type Plan } from './plan';
+import type { ReplicaPlan } from './plan-replicas';
 
 export function describePlan(plan: Plan): string[] {
   const s = plan.primary;

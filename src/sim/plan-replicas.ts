@@ -5,8 +5,35 @@
  * and episodes that cut the leader's path to etcd or pause it for about its election lease.
  * Drawn from a stream of their own, so that every other schedule replays as before.
  */
-import type { EpisodePlan, Plan, ReplicaPlan } from './plan';
+import type { EpisodePlan, Plan } from './plan';
 import { Rng } from './prng';
+
+/** Witness replicas over etcd ; absent: one witness over its own store. */
+export interface ReplicaPlan {
+  /** Clock rates of the replicas after the first (which runs at the witness's rate). */
+  readonly otherRates: readonly number[];
+  /** The election lease's TTL, on etcd's clock. */
+  readonly ttlMs: number;
+  readonly etcdRate: number;
+  /** One-way delay between a replica and etcd: uniform(0.1, this). */
+  readonly etcdDelayMaxMs: number;
+  /** The leader's path to etcd is cut (the sidecars still reach it). */
+  readonly etcdCut: EpisodePlan | undefined;
+  /** The leader is paused (SIGSTOP), often for longer than its election lease. */
+  readonly pause: EpisodePlan | undefined;
+  /**
+   * The site splits in two: the leader and the sidecar it serves on one side, etcd, the other
+   * replicas and the other sidecar on the other (the leader's path to etcd, the peer link, and the
+   * far sidecar's path to the leader are cut together).
+   */
+  readonly split: EpisodePlan | undefined;
+  /** The leader is stopped with SIGTERM: it finishes its calls, revokes its lease (resigns) and exits. */
+  readonly resign: EpisodePlan | undefined;
+  /** The secondary's zone is the second replica's: its list starts there, the primary's at the first. */
+  readonly zones: boolean;
+  /** A sidecar on a later endpoint probes its first this often (--failback-probe). */
+  readonly probeEveryMs: number;
+}
 
 const REPLICA_DRAWS = 0x4e91ca5e;
 /** A third of the schedules run the witness as replicas. */

@@ -9,7 +9,7 @@ import type { SidecarSettings } from '../core/sidecar/types';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import { smallestAcceptedLeases } from './operator-settings';
 import { atTheBounds, type BoundsFlavour } from './plan-bounds';
-import { drawReplicas } from './plan-replicas';
+import { drawReplicas, type ReplicaPlan } from './plan-replicas';
 import { Rng } from './prng';
 
 export const FAULT_KINDS = [
@@ -89,33 +89,6 @@ export interface EpisodePlan {
   readonly meanGapMs: number;
   /** Mean real duration of one episode. */
   readonly meanLengthMs: number;
-}
-
-/** Witness replicas over etcd (plan-replicas.ts); absent: one witness over its own store. */
-export interface ReplicaPlan {
-  /** Clock rates of the replicas after the first (which runs at the witness's rate). */
-  readonly otherRates: readonly number[];
-  /** The election lease's TTL, on etcd's clock. */
-  readonly ttlMs: number;
-  readonly etcdRate: number;
-  /** One-way delay between a replica and etcd: uniform(0.1, this). */
-  readonly etcdDelayMaxMs: number;
-  /** The leader's path to etcd is cut (the sidecars still reach it). */
-  readonly etcdCut: EpisodePlan | undefined;
-  /** The leader is paused (SIGSTOP), often for longer than its election lease. */
-  readonly pause: EpisodePlan | undefined;
-  /**
-   * The site splits in two: the leader and the sidecar it serves on one side, etcd, the other
-   * replicas and the other sidecar on the other (the leader's path to etcd, the peer link, and the
-   * far sidecar's path to the leader are cut together).
-   */
-  readonly split: EpisodePlan | undefined;
-  /** The leader is stopped with SIGTERM: it finishes its calls, revokes its lease (resigns) and exits. */
-  readonly resign: EpisodePlan | undefined;
-  /** The secondary's zone is the second replica's: its list starts there, the primary's at the first. */
-  readonly zones: boolean;
-  /** A sidecar on a later endpoint probes its first this often (--failback-probe). */
-  readonly probeEveryMs: number;
 }
 
 export interface Plan {
