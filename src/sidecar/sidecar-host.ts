@@ -4,7 +4,6 @@
  */
 import { RefusalLog } from '../wire/refusal-log';
 import { peerAccessGuard } from './peer-access';
-import * as grpc from '@grpc/grpc-js';
 import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import { openCertificates, transportName } from '../grpc/open-certificates';
@@ -23,7 +22,7 @@ import { type SidecarOptions, toSettings } from './sidecar-options';
 import { trackClientSockets } from './stuck-sockets';
 import type { WorkloadDriver } from './workload-driver';
 import { WitnessEndpoints } from './witness-endpoints';
-import { WitnessLink } from './witness-link';
+import { acquireFailureOf, WitnessLink } from './witness-link';
 import type { ProbeEndpoints } from '../http/probe-endpoints';
 import { serveProbes } from '../http/serve-probes';
 import { SidecarMetrics } from './sidecar-metrics';
@@ -209,7 +208,7 @@ export class SidecarHost {
         const timed = metrics.timeWitnessCall('Acquire');
         link.acquire(knownEpoch, leaseMs, deadlineMs, (answer, error) => {
           timed(answer !== undefined);
-          done(answer, error?.code === grpc.status.DEADLINE_EXCEEDED);
+          done(answer, acquireFailureOf(error));
         });
       },
       release(epoch, knownEpoch, done) {

@@ -4,7 +4,7 @@
  * process plugs in real sockets and node timers (sidecar-host.ts); the simulator plugs in its
  * virtual time and network, so both run the same runtime.
  */
-import type { PeerReply, PeerState, WitnessAnswer } from '../core/sidecar/types';
+import type { AcquireFailure, PeerReply, PeerState, WitnessAnswer } from '../core/sidecar/types';
 
 export interface Clock {
   /** Milliseconds on this process's monotonic clock. */
@@ -27,12 +27,12 @@ export interface WitnessTransport {
   /** The endpoint in use, for the status call. */
   readonly endpoint: string;
   renew(heldEpoch: bigint, knownEpoch: bigint, leaseMs: number, done: WitnessReply): void;
-  /** `timedOut`: the call failed because its deadline passed (the grant may yet have been made). */
+  /** `failure`, with no answer: how the call failed (a timed-out or failed one may hide a grant). */
   acquire(
     knownEpoch: bigint,
     leaseMs: number,
     deadlineMs: number,
-    done: (answer: WitnessAnswer | undefined, timedOut: boolean) => void,
+    done: (answer: WitnessAnswer | undefined, failure: AcquireFailure) => void,
   ): void;
   release(epoch: bigint, knownEpoch: bigint, done: WitnessReply): void;
   close(): void;

@@ -6,7 +6,15 @@
  */
 import { SidecarCore } from '../core/sidecar/sidecar-core';
 import { failoverBoundMs, handOverLimitMs, settingsProblems } from '../core/sidecar/timing';
-import type { Action, PeerReply, PeerState, SidecarSettings, SidecarView, WitnessAnswer } from '../core/sidecar/types';
+import type {
+  AcquireFailure,
+  Action,
+  PeerReply,
+  PeerState,
+  SidecarSettings,
+  SidecarView,
+  WitnessAnswer,
+} from '../core/sidecar/types';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import type { Logger } from '../log/logger';
 import { toWirePhase, toWireRole } from '../wire/enum-mappings';
@@ -247,7 +255,7 @@ export class SidecarRuntime {
           view.knownEpoch,
           this.settings.leaseMs,
           acquireDeadlineMs(this.settings),
-          (answer, timedOut) => this.onAcquire(now, answer, timedOut),
+          (answer, failure) => this.onAcquire(now, answer, failure),
         );
         return;
       case 'release':
@@ -260,14 +268,15 @@ export class SidecarRuntime {
     }
   }
 
-  private onAcquire(sentAt: number, answer: WitnessAnswer | undefined, timedOut: boolean): void {
+  private onAcquire(sentAt: number, answer: WitnessAnswer | undefined, failure: AcquireFailure): void {
     if (this.closed) return;
     const now = this.parts.clock.now();
-    this.core.onAcquireAnswer(sentAt, answer, now);
+    this.core.onAcquireAnswer(sentAt, answer, now, failure);
     this.act();
     const granted = answer?.verdict === 'granted' && answer.holder === this.settings.node;
     // The core starts a usable grant at once; one it did not start, it released as too late.
     const released = granted && this.core.view(now).workload === 'stopped';
+    const timedOut = answer === undefined && failure === 'timed-out';
     logAcquireTiming(this.parts.logger, this.settings, { elapsedMs: now - sentAt, answer, timedOut, released });
   }
 

@@ -1,10 +1,11 @@
 /** The sidecar's calls to the witness, with a deadline on each, over the ordered endpoint list. */
 import * as grpc from '@grpc/grpc-js';
-import type { WitnessAnswer } from '../core/sidecar/types';
+import type { AcquireFailure, WitnessAnswer } from '../core/sidecar/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import type { WitnessClient } from '../gen/witness/v1/Witness';
 import { loadWitnessProto } from '../proto/load-proto';
 import { fromWireAnswer } from '../wire/lease-answer';
+import { decidedNothing, type FailedCallStatus } from '../wire/undecided-refusal';
 import { ChannelKeeper } from './channel-keeper';
 import { linkChannelOptions } from './channel-options';
 import type { LinkSecurity } from './link-security';
@@ -139,8 +140,15 @@ export class WitnessLink {
   }
 }
 
-function isUnreachable(error: grpc.ServiceError | null): boolean {
+/** Whether a failed call moves the endpoint list on: no status came, or the server could not be reached in time. */
+export function isUnreachable(error: { readonly code: grpc.status } | null): boolean {
   return error === null || error.code === grpc.status.UNAVAILABLE || error.code === grpc.status.DEADLINE_EXCEEDED;
+}
+
+/** How an Acquire that brought no answer failed, from its status (undefined: a malformed answer). */
+export function acquireFailureOf(error: FailedCallStatus | undefined): AcquireFailure {
+  if (error?.code === grpc.status.DEADLINE_EXCEEDED) return 'timed-out';
+  return decidedNothing(error) ? 'undecided' : 'failed';
 }
 
 function errorText(error: unknown): string {

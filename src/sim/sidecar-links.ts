@@ -3,17 +3,19 @@
  * network. Requests go to the witness as wire messages and answers come back as wire messages,
  * checked with the production decoder, as over gRPC.
  */
+import * as grpc from '@grpc/grpc-js';
 import type { Failback, PeerReply, PeerState, SidecarSettings, WitnessAnswer } from '../core/sidecar/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import type { PeerTransport, WitnessTransport } from '../sidecar/sidecar-ports';
+import { acquireFailureOf } from '../sidecar/witness-link';
 import { toWireRole } from '../wire/enum-mappings';
 import { fromWireAnswer } from '../wire/lease-answer';
-import type { Task } from './event-queue';
+import type { FailedCallStatus } from '../wire/undecided-refusal';
 import type { Network } from './network';
 import { PARTY_NAMES, WITNESS } from './plan';
 import { peerEndsRun, witnessEndsRun } from './prompt-stops';
 import type { SidecarNode } from './sidecar-node';
-import type { WitnessCall } from './witness-node';
+import type { CallFailed, WitnessCall } from './witness-node';
 import type { WitnessSite } from './witness-site';
 import type { World } from './world';
 
@@ -59,8 +61,8 @@ function call<A>(
   c: LinkContext,
   deadlineMs: number,
   onAnswer: (a: A) => void,
-  onFail: (() => void) | undefined,
-): { answer: (a: A) => void; fail: Task } {
+  onFail: CallFailed | undefined,
+): { answer: (a: A) => void; fail: CallFailed } {
   const w = c.world;
   const deadline = w.t + deadlineMs / c.rate;
   const sentDuring = c.currentRun();
@@ -75,14 +77,14 @@ function call<A>(
     const deliver = (): void => take(a);
     if (!lateAnswer(c, deadline, deliver) && !heldAcrossRun(c, sentDuring, deadline, deliver)) deliver();
   };
-  const fail = (): void =>
+  const fail = (status?: FailedCallStatus): void =>
     c.inProcess(() => {
       if (settled) return;
       settled = true;
-      onFail?.();
+      onFail?.(status);
     });
   // A call whose failure nothing hears needs no timer: an answer after the deadline is dropped.
-  if (onFail !== undefined) w.at(deadline, fail);
+  if (onFail !== undefined) w.at(deadline, () => fail({ code: grpc.status.DEADLINE_EXCEEDED }));
   return { answer, fail };
 }
 
@@ -190,20 +192,20 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
     what: string,
     deadline: number,
     submit: WitnessCall,
-    done: (a: LeaseAnswer__Output | undefined, timedOut: boolean) => void,
+    done: (a: LeaseAnswer__Output | undefined, status?: FailedCallStatus) => void,
   ): void => {
     const pending = call<LeaseAnswer__Output>(
       c,
       deadline,
-      (a) => done(a, false),
-      () => done(undefined, true),
+      (a) => done(a),
+      (status) => done(undefined, status),
     );
     c.network.transmit(
       c.from,
       WITNESS,
       what,
       () => c.witness.receive(c.from, what, submit, pending.answer, pending.fail),
-      pending.fail,
+      () => pending.fail(),
     );
   };
   const decoded = (a: LeaseAnswer__Output | undefined): ReturnType<typeof fromWireAnswer> | undefined => {
@@ -252,7 +254,7 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
         'acquire',
         acquireDeadlineMs,
         (service, reply) => service.acquire(request, reply),
-        (a, timedOut) => {
+        (a, status) => {
           const answer = decoded(a);
           if (answer === undefined || answer.verdict === 'refused') {
             unanswered = {
@@ -261,7 +263,7 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
               inFlightUntil: sentAt + (s.leaseMs * (1 - s.bounds.rho)) / c.rate,
             };
           }
-          done(answer, timedOut);
+          done(answer, acquireFailureOf(status));
         },
       );
     },

@@ -16,7 +16,7 @@ import { EventHub } from '../witness/event-hub';
 import { LeadershipLostError } from '../witness/store/etcd-leadership';
 import { storeErrorToWire } from '../witness/store-error-to-wire';
 import { typedErrorStatus } from '../wire/status-mapping';
-import type { Task } from './event-queue';
+import type { FailedCallStatus } from '../wire/undecided-refusal';
 import type { Network } from './network';
 import { PARTY_NAMES, WITNESS } from './plan';
 import { SILENT_LOGGER } from './silent-logger';
@@ -69,6 +69,9 @@ export interface ReplicaRole {
 
 /** A request to the witness, as the sidecar's transport hands it over. */
 export type WitnessCall = (service: ArbitrationService, reply: Reply) => void;
+
+/** A call failed at the caller: refused with the status, or with none (a refused or reset connection). */
+export type CallFailed = (status?: FailedCallStatus) => void;
 
 export interface WitnessNodeHooks {
   /** A broken witness shell: it sends the answer first and makes the decision durable after. */
@@ -266,12 +269,18 @@ export class WitnessNode {
   }
 
   /** A request from party `from` reaches the witness machine; its answer or error travels back. */
-  receive(from: number, what: string, call: WitnessCall, answer: (a: LeaseAnswer__Output) => void, fail: Task): void {
+  receive(
+    from: number,
+    what: string,
+    call: WitnessCall,
+    answer: (a: LeaseAnswer__Output) => void,
+    fail: CallFailed,
+  ): void {
     const w = this.world;
     const service = this.service;
     if (!this.up || service === undefined) {
       if (w.trace.on2) w.trace.log(2, this.name, `${what} from ${PARTY_NAMES[from]}: witness down, connection refused`);
-      this.network.transmit(WITNESS, from, 'refusal', fail, undefined);
+      this.network.transmit(WITNESS, from, 'refusal', () => fail(), undefined);
       return;
     }
     const inc = this.inc;
@@ -279,8 +288,8 @@ export class WitnessNode {
       // Answers of a witness that crashed meanwhile never leave the machine.
       if (this.inc !== inc) return;
       if (!outcome.ok) {
-        this.onError(from, what, outcome.error);
-        this.network.transmit(WITNESS, from, 'error', fail, undefined);
+        const status = this.onError(from, what, outcome.error);
+        this.network.transmit(WITNESS, from, 'error', () => fail(status), undefined);
         return;
       }
       // The service fills every field, as the deserializer at the sidecar's end would.
@@ -297,7 +306,13 @@ export class WitnessNode {
       }
       // A connection reset after the witness decided fails the call at once (UNAVAILABLE), though
       // the decision stands: the caller must treat a failed Acquire as possibly granted (SAFETY 4).
-      this.network.transmit(WITNESS, from, `answer ${a.verdict}`, () => answer(a), fail);
+      this.network.transmit(
+        WITNESS,
+        from,
+        `answer ${a.verdict}`,
+        () => answer(a),
+        () => fail(),
+      );
     });
   }
 
@@ -315,15 +330,20 @@ export class WitnessNode {
     return this.replica?.rate ?? (this.world.plan.clockRates[WITNESS] as number);
   }
 
-  /** An error the gRPC edge answers with its status is one the witness is built to give; any other is a bug. */
-  private onError(from: number, what: string, error: unknown): void {
+  /**
+   * The status the gRPC edge answers `error` with. An error it answers with its status is one the
+   * witness is built to give; any other is a bug (and is answered with none, as a reset would be).
+   */
+  private onError(from: number, what: string, error: unknown): FailedCallStatus | undefined {
     const w = this.world;
-    if (typedErrorStatus(storeErrorToWire(error) ?? error) === undefined) {
+    const status = typedErrorStatus(storeErrorToWire(error) ?? error);
+    if (status?.code === undefined) {
       const e = error as Error;
       w.violate('error', 'witness', `${what} from ${PARTY_NAMES[from]}: ${e.name}: ${e.message}\n${e.stack ?? ''}`);
-      return;
+      return undefined;
     }
     if (w.trace.on1) w.trace.log(1, this.name, `${what} from ${PARTY_NAMES[from]}: error ${(error as Error).message}`);
+    return { code: status.code };
   }
 
   /**

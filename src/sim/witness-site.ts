@@ -10,9 +10,11 @@ import { restartGrace } from '../core/lease';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import type { OperatorInput } from '../core/witness/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
-import type { Task } from './event-queue';
+import * as grpc from '@grpc/grpc-js';
 import type { Network } from './network';
 import { WitnessEndpoints } from '../sidecar/witness-endpoints';
+import { isUnreachable } from '../sidecar/witness-link';
+import { LEADER_TRAILER } from '../wire/undecided-refusal';
 import { PARTY_NAMES, PRIMARY, SECONDARY, WITNESS } from './plan';
 import type { ReplicaPlan } from './plan-replicas';
 import { Rng } from './prng';
@@ -20,6 +22,7 @@ import { CAMPAIGN_RETRY_MS } from '../witness/store/etcd-leadership';
 import { SimEtcd } from './sim-etcd';
 import { SimReplica } from './sim-replica';
 import {
+  type CallFailed,
   newStoreContents,
   type ReplicaRole,
   type SharedStore,
@@ -187,7 +190,13 @@ export class WitnessSite {
     return this.singleNode ?? (this.replicas[0] as SimReplica).node;
   }
 
-  receive(from: number, what: string, call: WitnessCall, answer: (a: LeaseAnswer__Output) => void, fail: Task): void {
+  receive(
+    from: number,
+    what: string,
+    call: WitnessCall,
+    answer: (a: LeaseAnswer__Output) => void,
+    fail: CallFailed,
+  ): void {
     const single = this.single;
     if (single !== undefined) {
       single.receive(from, what, call, answer, fail);
@@ -222,21 +231,25 @@ export class WitnessSite {
     what: string,
     call: WitnessCall,
     answer: (a: LeaseAnswer__Output) => void,
-    fail: Task,
+    fail: CallFailed,
   ): void {
     const w = this.world;
     if (r.alive && r.node.up && !r.stopping) {
-      r.node.receive(from, what, call, answer, () => {
-        this.moveOn(from);
-        fail();
+      r.node.receive(from, what, call, answer, (status) => {
+        // As the production link: a refusal the witness gave (an unknown group) keeps the list where it is.
+        if (isUnreachable(status ?? null)) this.moveOn(from);
+        fail(status);
       });
       return;
     }
-    // Down (connection refused) or not leading (UNAVAILABLE, naming the leader): the list moves on.
+    // Down or resigning (connection refused), or a follower (UNAVAILABLE, naming the leader in
+    // the trailer, follower-server.ts): the list moves on.
+    const follower = r.alive && !r.stopping;
     if (w.trace.on2)
-      w.trace.log(2, r.name, `${what} from ${PARTY_NAMES[from]}: ${r.alive ? 'not leading' : 'down'}, refused`);
+      w.trace.log(2, r.name, `${what} from ${PARTY_NAMES[from]}: ${follower ? 'not leading' : 'down'}, refused`);
     this.moveOn(from);
-    this.network.transmit(WITNESS, from, 'refusal', fail, undefined);
+    const status = follower ? followerRefusal() : undefined;
+    this.network.transmit(WITNESS, from, 'refusal', () => fail(status), undefined);
   }
 
   private moveOn(from: number): void {
@@ -322,4 +335,11 @@ export class WitnessSite {
       w.at(r.pausedUntil, () => r.resume());
     }
   }
+}
+
+/** A follower's answer to every call (follower-server.ts): UNAVAILABLE with the leader's trailer. */
+function followerRefusal(): { code: grpc.status; metadata: grpc.Metadata } {
+  const metadata = new grpc.Metadata();
+  metadata.set(LEADER_TRAILER, '');
+  return { code: grpc.status.UNAVAILABLE, metadata };
 }

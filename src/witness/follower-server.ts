@@ -14,10 +14,8 @@ import { serverCredentials } from '../grpc/transport-credentials';
 import type { ProbeSources } from '../http/probe-endpoints';
 import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
 import { Registry } from 'prom-client';
+import { LEADER_TRAILER } from '../wire/undecided-refusal';
 import { REFLECTED_SERVICES, SERVED_SERVICES, SHUTDOWN_GRACE_MS } from './witness-server';
-
-/** The trailer naming the leading replica's address ('' while none is known). */
-export const LEADER_TRAILER = 'witness-leader';
 
 export class FollowerServer {
   private readonly server = new grpc.Server();

@@ -317,7 +317,7 @@ export class Harness {
           done: (answer, timedOut) => {
             this.acquireAnswers.push({ t: this.clock(n), node: n, sentAt, answer });
             this.record(n, `acquire-answer:${answer?.verdict ?? 'failed'}`, answer?.epoch);
-            done(answer, timedOut);
+            done(answer, timedOut ? 'timed-out' : 'failed');
           },
         });
       },

@@ -272,6 +272,29 @@ describe('sidecar core', () => {
       expect(s.decide(end)).to.deep.equal([]);
     });
 
+    it('an acquire the witness refused before deciding (undecided) ends the flight: asked again one heartbeat later', () => {
+      const m = new Manual(S);
+      const s = new SidecarCore(S, 0);
+      m.heartbeat(s, 's', 1100);
+      expect(kinds(s.decide(1100))).to.deep.equal(['acquire']);
+      s.onAcquireAnswer(1100, undefined, 1105, 'undecided'); // e.g. NOT_FOUND from a new leader
+      expect(s.peerState(1105).acquiring).to.equal(false);
+      expect(s.nextWakeAt(1105)).to.equal(1105 + S.heartbeatMs);
+      m.heartbeat(s, 's', 1105 + S.heartbeatMs - 1);
+      expect(s.decide(1105 + S.heartbeatMs - 1)).to.deep.equal([]);
+      m.heartbeat(s, 's', 1105 + S.heartbeatMs);
+      expect(kinds(s.decide(1105 + S.heartbeatMs))).to.deep.equal(['acquire']);
+    });
+
+    it('an undecided failure of an older acquire leaves the newer one in flight', () => {
+      const m = new Manual(S);
+      const s = new SidecarCore(S, 0);
+      m.heartbeat(s, 's', 1100);
+      expect(kinds(s.decide(1100))).to.deep.equal(['acquire']);
+      s.onAcquireAnswer(1000, undefined, 1105, 'undecided');
+      expect(s.peerState(1105).acquiring).to.equal(true);
+    });
+
     it('an acquire that failed but was granted at the witness: the grant arriving within its lease is still used', () => {
       const m = new Manual(S);
       const s = new SidecarCore(S, 0);

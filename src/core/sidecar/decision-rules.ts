@@ -256,7 +256,7 @@ export const STOPPED_RULES: readonly DecisionRow<StoppedInputs>[] = [
     name: 'wait-after-refusal',
     when: (c) => c.inRefusalWait,
     outcome: 'wait',
-    why: 'the witness refused: ask again when it said to (at most a timeout later)',
+    why: 'the witness refused: ask again when it said to (at most a timeout later; a heartbeat later for an error it gives before deciding)',
   },
   {
     name: 'wait-failure-cooldown',

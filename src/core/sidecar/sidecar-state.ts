@@ -8,6 +8,7 @@ import { maxEpoch } from '../epoch';
 import { grantorHoldEnd, holderLeaseEnd, remainingMs } from '../lease';
 import { stopBudget } from './timing';
 import type {
+  AcquireFailure,
   Failback,
   PeerReply,
   PeerState,
@@ -178,8 +179,24 @@ export abstract class SidecarState {
     }
   }
 
-  /** The witness answered the Acquire sent at `sentAt`; `undefined` when the call failed. */
-  onAcquireAnswer(sentAt: number, answer: WitnessAnswer | undefined, now: number): void {
+  /**
+   * The witness answered the Acquire sent at `sentAt`; `answer` is undefined when the call failed,
+   * and `failure` says how.
+   */
+  onAcquireAnswer(
+    sentAt: number,
+    answer: WitnessAnswer | undefined,
+    now: number,
+    failure: AcquireFailure = 'failed',
+  ): void {
+    if (answer === undefined && failure === 'undecided') {
+      // Nothing was granted: ask again next heartbeat (a new leader learns the group from the
+      // heartbeat it has not had yet), not a whole lease later.
+      if (this.acquireSentAt !== sentAt) return;
+      this.acquireSentAt = undefined;
+      this.refusedUntil = now + this.settings.heartbeatMs;
+      return;
+    }
     if (this.acquireSentAt === sentAt && answer !== undefined) this.acquireSentAt = undefined;
     if (answer === undefined) return; // SAFETY 4: a lost answer may still be a grant; stay "in flight".
     this.hearWitness(answer, now);

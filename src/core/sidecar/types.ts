@@ -79,6 +79,13 @@ export interface WitnessAnswer {
   readonly failback?: Failback;
 }
 
+/**
+ * Why an Acquire came back without an answer (design §8.4). `timed-out` (its deadline passed) and
+ * `failed` (anything else that may follow a decision: a reset connection, a malformed answer) may
+ * hide a grant; `undecided` is a refusal the witness gives only before it decides anything.
+ */
+export type AcquireFailure = 'timed-out' | 'failed' | 'undecided';
+
 /** `rule` names the row of decision-rules.ts that decided it; `why` is its reason, for the log. */
 export type Action =
   | { readonly kind: 'start'; readonly rule: string; readonly epoch: bigint; readonly why: string }
