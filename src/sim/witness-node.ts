@@ -343,7 +343,7 @@ export class WitnessNode {
       return undefined;
     }
     if (w.trace.on1) w.trace.log(1, this.name, `${what} from ${PARTY_NAMES[from]}: error ${(error as Error).message}`);
-    return { code: status.code };
+    return { code: status.code, metadata: status.metadata };
   }
 
   /**

@@ -34,7 +34,8 @@ export interface FailedCallStatus {
 export function decidedNothing(status: FailedCallStatus | undefined): boolean {
   if (status === undefined) return false;
   if (UNDECIDED_CODES.has(status.code)) return true;
-  // A replica that does not lead never decides, and says so by naming the leader: an UNAVAILABLE
-  // without that trailer (a server shutting down, a reset connection) may follow a decision.
+  // A replica that does not lead never decides, and says so by naming the leader; so does one that
+  // cannot confirm its hold on the store (naming none). An UNAVAILABLE without that trailer (a
+  // server shutting down, a reset connection, a store write that failed) may follow a decision.
   return status.code === grpc.status.UNAVAILABLE && (status.metadata?.get(LEADER_TRAILER).length ?? 0) > 0;
 }

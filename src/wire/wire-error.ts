@@ -19,6 +19,8 @@ export class WireError extends Error {
     readonly kind: WireErrorKind,
     readonly field: string,
     message: string,
+    /** Sent as the status's trailers (e.g. src/wire/undecided-refusal.ts's), none when undefined. */
+    readonly trailers?: Readonly<Record<string, string>>,
   ) {
     super(message);
     this.name = 'WireError';

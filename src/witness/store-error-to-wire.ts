@@ -1,4 +1,5 @@
 /** The store's typed errors in the wire's words, for the service edge (src/wire/service-edge.ts). */
+import { LEADER_TRAILER } from '../wire/undecided-refusal';
 import { WireError } from '../wire/wire-error';
 import {
   StoreHoldLostError,
@@ -12,12 +13,14 @@ export function storeErrorToWire(error: unknown): WireError | undefined {
   // the group's record changed under the decision, which was rolled back and not answered.
   const refused = error instanceof StoreWriteError ? error.cause : error;
   if (refused instanceof StorePreconditionError) return new WireError('aborted', 'group', refused.message);
-  // The decision was not made durable, so it was not answered: the caller may retry.
-  if (
-    error instanceof StoreWriteError ||
-    error instanceof StoreHoldLostError ||
-    error instanceof StoreUnconfirmedError
-  ) {
+  // Refused before deciding: like a replica that does not lead, this one cannot say who leads,
+  // and the trailer tells the caller nothing was decided (design §8.4).
+  if (error instanceof StoreUnconfirmedError) {
+    return new WireError('unavailable', '', error.message, { [LEADER_TRAILER]: '' });
+  }
+  // The decision was not made durable, so it was not answered: the caller may retry. A write whose
+  // outcome is unknown may still have landed, so no trailer.
+  if (error instanceof StoreWriteError || error instanceof StoreHoldLostError) {
     return new WireError('unavailable', '', error.message);
   }
   return undefined;

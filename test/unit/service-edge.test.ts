@@ -13,12 +13,13 @@ import type { SidecarState__Output } from '../../src/gen/witness/v1/SidecarState
 import { loadWitnessProto } from '../../src/proto/load-proto';
 import { type CallGuard, type GuardedRequest, ServiceEdge } from '../../src/wire/service-edge';
 import { strictDeserializers } from '../../src/wire/strict-deserializers';
+import { decidedNothing } from '../../src/wire/undecided-refusal';
 import { WireError } from '../../src/wire/wire-error';
 import { adminHandlers } from '../../src/witness/admin-service';
 import type { ArbitrationService } from '../../src/witness/arbitration-service';
 import type { EventHub } from '../../src/witness/event-hub';
 import { storeErrorToWire } from '../../src/witness/store-error-to-wire';
-import { StoreUnconfirmedError } from '../../src/witness/store/witness-store';
+import { StoreUnconfirmedError, StoreWriteError } from '../../src/witness/store/witness-store';
 import { StreamRegistry } from '../../src/witness/stream-registry';
 
 interface LogLine {
@@ -79,6 +80,7 @@ describe('ServiceEdge (handler wrappers of the witness and the sidecar)', () => 
       has: () => false,
       view: (group: string) => {
         if (group === 'unconfirmed') throw new StoreUnconfirmedError();
+        if (group === 'write-failed') throw new StoreWriteError(new Error('disk full'));
         throw new Error('the arbiter fell over');
       },
     } as unknown as Arbiter;
@@ -152,6 +154,9 @@ describe('ServiceEdge (handler wrappers of the witness and the sidecar)', () => 
     const unavailable = await failure((done) =>
       client.GetGroup({ group: 'unconfirmed' }, (e: grpc.ServiceError | null) => done(e)),
     );
+    const writeFailed = await failure((done) =>
+      client.GetGroup({ group: 'write-failed' }, (e: grpc.ServiceError | null) => done(e)),
+    );
     const malformedStream = await new Promise<grpc.ServiceError>((resolve) =>
       client.Watch({ group: 'a/b' }).on('error', resolve),
     );
@@ -160,6 +165,11 @@ describe('ServiceEdge (handler wrappers of the witness and the sidecar)', () => 
     expect(invalid.details).to.match(/^group: /);
     expect(unavailable.code).to.equal(grpc.status.UNAVAILABLE);
     expect(unavailable.details).to.equal(new StoreUnconfirmedError().message);
+    // Refused before deciding, and the trailer that says so crossed the socket (design §8.4); a
+    // failed write may have landed, so its UNAVAILABLE does not carry it.
+    expect(decidedNothing(unavailable), JSON.stringify(unavailable.metadata.getMap())).to.equal(true);
+    expect(writeFailed.code).to.equal(grpc.status.UNAVAILABLE);
+    expect(decidedNothing(writeFailed)).to.equal(false);
     expect(malformedStream.code).to.equal(grpc.status.INVALID_ARGUMENT);
     expect(malformedStream.details).to.match(/^group: /);
     expect(lines.length).to.equal(before);

@@ -60,8 +60,8 @@ export function applyMutant(source: string, mutant: Mutant): Applied {
   return { ok: true, text };
 }
 
-/** What a mutant may change: the cores and the production shells the simulator runs. */
-export const MUTABLE_DIRS = ['src/core/', 'src/sidecar/', 'src/witness/'] as const;
+/** What a mutant may change: the cores, the production shells the simulator runs and the wire layer they share. */
+export const MUTABLE_DIRS = ['src/core/', 'src/sidecar/', 'src/witness/', 'src/wire/'] as const;
 
 export type AppliedTree =
   { readonly ok: true; readonly files: ReadonlyMap<string, string> } | { readonly ok: false; readonly problem: string };

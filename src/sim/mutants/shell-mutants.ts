@@ -11,6 +11,9 @@ const SERVICE = 'src/witness/arbitration-service.ts';
 const GROUP_STATE = 'src/core/witness/group-state.ts';
 const ACQUIRE_TIMING = 'src/sidecar/acquire-timing.ts';
 const RULES = 'src/core/sidecar/decision-rules.ts';
+const WITNESS_LINK = 'src/sidecar/witness-link.ts';
+const UNDECIDED = 'src/wire/undecided-refusal.ts';
+const STORE_ERROR_TO_WIRE = 'src/witness/store-error-to-wire.ts';
 
 /** The Acquire's deadline, which ends a grant's use on the caller's clock, at twice the lease. */
 const LONG_ACQUIRE_DEADLINE = {
@@ -75,6 +78,43 @@ export const SHELL_MUTANTS: readonly Mutant[] = [
     ],
     description: 'runtime and core: an Acquire answered up to twice the lease later starts the workload, usable or not',
   },
+  oneEdit(
+    'failed-acquire-undecided',
+    WITNESS_LINK,
+    "return decidedNothing(error) ? 'undecided' : 'failed';",
+    "return 'undecided';",
+    'runtime: an Acquire that failed with no status or one the witness may give after deciding is asked again a heartbeat later, not kept in flight',
+  ),
+  oneEdit(
+    'timed-out-acquire-undecided',
+    WITNESS_LINK,
+    "if (error?.code === grpc.status.DEADLINE_EXCEEDED) return 'timed-out';",
+    "if (error?.code === grpc.status.DEADLINE_EXCEEDED) return 'undecided';",
+    'runtime: an Acquire that timed out is asked again a heartbeat later, not kept in flight',
+  ),
+  oneEdit(
+    'any-unavailable-undecided',
+    UNDECIDED,
+    'return status.code === grpc.status.UNAVAILABLE && (status.metadata?.get(LEADER_TRAILER).length ?? 0) > 0;',
+    'return status.code === grpc.status.UNAVAILABLE;',
+    'wire: an UNAVAILABLE without the leader trailer (a witness going down after its decision) counts as undecided',
+  ),
+  oneEdit(
+    'unconfirmed-hold-without-trailer',
+    STORE_ERROR_TO_WIRE,
+    "return new WireError('unavailable', '', error.message, { [LEADER_TRAILER]: '' });",
+    "return new WireError('unavailable', '', error.message);",
+    'witness: a refusal given before deciding, because the store hold is unconfirmed, does not say so; the caller waits a lease',
+  ),
+  oneEdit(
+    'failed-write-undecided',
+    STORE_ERROR_TO_WIRE,
+    `if (error instanceof StoreWriteError || error instanceof StoreHoldLostError) {
+    return new WireError('unavailable', '', error.message);`,
+    `if (error instanceof StoreWriteError || error instanceof StoreHoldLostError) {
+    return new WireError('unavailable', '', error.message, { [LEADER_TRAILER]: '' });`,
+    'witness: a store write that failed (and may have landed) is answered as decided-nothing; the caller asks again a heartbeat later',
+  ),
   NO_HOLDBACK,
   {
     id: 'service-no-holdback-unasserted',
