@@ -42,6 +42,8 @@ import {
   runSwitchover,
 } from './operator-action-command';
 import { runStatus } from './status-command';
+import { demoHelp, loadDemoConfig } from '../config/demo-config';
+import { runDemo } from './demo-command';
 
 const USAGE = `Usage: witness <command> [options]
 
@@ -59,6 +61,7 @@ Commands:
   break-group  --group G: every member is removed; nothing of the group runs until one is readmitted.
   tables  Print the sidecar's decision rules, in order, and the VOLTTRON tables.
   rules   Print the rules the witness decides by, in the order it tries them.
+  demo    On this machine: a witness, two sidecars and a workload, walked through a failover and a hand-back.
   help    Print this help; witness help <command> prints one command's help.
 `;
 
@@ -197,6 +200,13 @@ const commands = new Map<string, Command>([
     {
       help: switchoverHelp,
       run: (args, env) => runSwitchover(loadSwitchoverConfig(args, env), print),
+    },
+  ],
+  [
+    'demo',
+    {
+      help: demoHelp,
+      run: (args, env) => runDemo(loadDemoConfig(args, env), print),
     },
   ],
   [
