@@ -20,7 +20,7 @@ export interface DemoContext {
 }
 
 export interface DemoResult {
-  /** The epochs a ran under, then b, then a again: each above the one before. */
+  /** The epochs a ran under, then b, then a again: each above the one before (the steps wait for that). */
   readonly epochs: readonly [bigint, bigint, bigint];
   readonly failoverMs: number;
   readonly handBackMs: number;
