@@ -231,6 +231,11 @@ const commands = new Map<string, Command>([
   ],
 ]);
 
+/** Each command's name and its `--help`, in the order of the usage: for the configuration reference. */
+export function commandHelps(): Array<[name: string, help: string]> {
+  return [...commands].map(([name, command]) => [name, command.help()]);
+}
+
 const wantsHelp = (args: readonly string[]): boolean => args.includes('--help') || args.includes('-h');
 
 /** Runs `witness <argv>`; resolves to the exit status. Never rejects. */

@@ -2,26 +2,8 @@
  * The `witness` command's help and its messages for arguments in the wrong place (issue 8, item
  * 12), one assertion per symptom, each running the built CLI as a real process.
  */
-import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
-import { cleanEnv, WITNESS_MAIN } from '../support/witness-process';
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Every case here exits at once (help or a usage error); the timeout only bounds a regression. */
-function witness(args: readonly string[]): Run {
-  const run = spawnSync(process.execPath, [WITNESS_MAIN, ...args], {
-    env: cleanEnv(),
-    encoding: 'utf8',
-    timeout: 10_000,
-    killSignal: 'SIGKILL',
-  });
-  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
-}
+import { runCli as witness } from '../support/cli-run';
 
 describe('witness CLI: help and misplaced arguments (real process)', () => {
   it('witness --help: the command list, then the serve options under a heading that says they are serve options', () => {
@@ -45,6 +27,11 @@ describe('witness CLI: help and misplaced arguments (real process)', () => {
 
   it('witness tables --help: starts with a Usage line', () => {
     expect(witness(['tables', '--help']).stdout).to.match(/^Usage: witness tables\n/);
+  });
+
+  it('witness --help lists demo; witness demo --help starts with a Usage line', () => {
+    expect(witness(['--help']).stdout).to.match(/^ {2}demo {4}On this machine/m);
+    expect(witness(['demo', '--help']).stdout).to.match(/^Usage: witness demo \[--keep\]\n/);
   });
 
   it('witness sidecar --help: no stray "Example of a stop budget" fragment', () => {
