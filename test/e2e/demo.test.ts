@@ -7,7 +7,7 @@
 import { expect } from 'chai';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
-import { alive } from '../../src/cli/demo/demo-processes';
+import { groupAlive } from '../../src/sidecar/watchdog/process-group';
 import { killAllTracked, spawnNode, type TrackedProcess } from '../support/processes';
 import { cleanEnv, WITNESS_MAIN } from '../support/witness-process';
 
@@ -25,7 +25,10 @@ function startDemo(marker: string, args: readonly string[] = []): TrackedProcess
   return spawnNode(WITNESS_MAIN, ['demo', ...args], { name: 'demo', env: { ...cleanEnv(), [MARK_VARIABLE]: marker } });
 }
 
-/** PIDs of live processes whose environment carries `marker`: the demo's descendants still running. */
+/**
+ * PIDs of processes whose environment carries `marker`: the demo's descendants still running (a
+ * zombie's environment reads empty, so it is not counted).
+ */
 function processesMarked(marker: string): number[] {
   return fs
     .readdirSync('/proc')
@@ -37,8 +40,7 @@ function processesMarked(marker: string): number[] {
         return false; // gone meanwhile, or not ours
       }
     })
-    .map(Number)
-    .filter(alive);
+    .map(Number);
 }
 
 /** Every PID the demo printed: in its start lines and in its clean-up line. */
@@ -94,7 +96,8 @@ describe('witness demo (real processes)', function () {
     const pids = printedPids(lines);
     // The witness, a, b, a restarted, and a workload per epoch.
     expect(pids, output).to.have.length.of.at.least(7);
-    expect(pids.filter(alive), 'printed PIDs still alive').to.deep.equal([]);
+    // Each printed PID leads its process group (the demo starts every child in one of its own).
+    expect(pids.filter(groupAlive), 'printed PIDs (or their groups) still alive').to.deep.equal([]);
     expect(processesMarked(marker), 'descendants of the demo still alive').to.deep.equal([]);
     expect(fs.existsSync(directoryOf(lines)), 'the temporary directory is left').to.equal(false);
   });
@@ -112,7 +115,8 @@ describe('witness demo (real processes)', function () {
     );
     const pids = printedPids(lines);
     expect(pids, lines.join('\n')).to.have.length.of.at.least(4);
-    expect(pids.filter(alive), 'printed PIDs still alive').to.deep.equal([]);
+    // Each printed PID leads its process group (the demo starts every child in one of its own).
+    expect(pids.filter(groupAlive), 'printed PIDs (or their groups) still alive').to.deep.equal([]);
     expect(processesMarked(marker), 'descendants of the demo still alive').to.deep.equal([]);
     expect(fs.existsSync(dir), 'the temporary directory is left').to.equal(false);
   });

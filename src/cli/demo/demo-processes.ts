@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { groupAlive, signalGroup } from '../../sidecar/watchdog/process-group';
 
 /** How long a child may take to stop on SIGTERM (a sidecar stops its workload first) before SIGKILL. */
 const STOP_GRACE_MS = 5_000;
@@ -17,25 +18,11 @@ interface Child {
   readonly name: string;
   readonly process: ChildProcess;
   readonly log: string;
+  /** Stopped after the others: the witness, so that the sidecars can release on their way out. */
+  readonly stopsLast: boolean;
   /** The demo stopped or killed it on purpose: its exit is no failure. */
   expectedExit: boolean;
   exit?: string;
-}
-
-/** Whether `pid` runs. A zombie (dead, not reaped: PID 1 of a container may never reap) does not. */
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-  try {
-    // The state follows the command's closing parenthesis in /proc/PID/stat.
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true; // no /proc here: the signal's answer stands
-  }
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {
@@ -46,11 +33,15 @@ function signal(pid: number, name: NodeJS.Signals): void {
   }
 }
 
+// Set: start() refuses a child without one.
+const pidOf = (child: Child): number => child.process.pid as number;
+
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function waitGone(pids: readonly number[], timeoutMs: number): Promise<boolean> {
+/** Whether nothing is left of any of the process groups `pgids` (zombies aside). */
+async function waitGone(pgids: readonly number[], timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
-  while (pids.some(alive)) {
+  while (pgids.some(groupAlive)) {
     if (Date.now() >= until) return false;
     await sleep(POLL_MS);
   }
@@ -69,7 +60,7 @@ export class DemoProcesses {
   ) {}
 
   /** Starts `witness ARGS` as `name`, its stdout and stderr in DIR/NAME.log. Returns its PID. */
-  start(name: string, args: readonly string[]): number {
+  start(name: string, args: readonly string[], stopsLast = false): number {
     const log = path.join(this.dir, `${name}.log`);
     const fd = fs.openSync(log, 'a');
     try {
@@ -78,8 +69,10 @@ export class DemoProcesses {
       const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('WITNESS_')));
       const child = spawn(command, [...cliArgs, ...args], { detached: true, stdio: ['ignore', fd, fd], env });
       if (child.pid === undefined) throw new Error(`could not start ${name} (${command})`);
-      const entry: Child = { name, process: child, log, expectedExit: false };
+      const entry: Child = { name, process: child, log, stopsLast, expectedExit: false };
       child.on('error', () => undefined);
+      // A child the demo could not stop must not hold its exit: it exits 1, naming the PID.
+      child.unref();
       child.once('exit', (code, sig) => (entry.exit = sig === null ? `exit status ${code}` : `signal ${sig}`));
       this.children.push(entry);
       return child.pid;
@@ -94,14 +87,14 @@ export class DemoProcesses {
 
   /** Every PID the demo started or was told of, in order. */
   pids(): number[] {
-    return [...this.children.map((c) => c.process.pid ?? 0), ...this.workloads];
+    return [...this.children.map(pidOf), ...this.workloads];
   }
 
   /** SIGKILL of `name`'s own process alone (its watchdog, in its group, lives on and stops the workload). */
   crash(name: string): void {
     const child = this.find(name);
     child.expectedExit = true;
-    signal(child.process.pid ?? 0, 'SIGKILL');
+    signal(pidOf(child), 'SIGKILL');
   }
 
   /** A message naming the first child that exited without being asked to, and its log; else undefined. */
@@ -111,21 +104,24 @@ export class DemoProcesses {
   }
 
   /**
-   * Stops everything: SIGTERM to each sidecar's group first (a sidecar then stops its workload),
-   * then to the rest, SIGKILL to whatever is left after the grace, workloads' groups included.
-   * Resolves with the PIDs still alive after all that (none, unless the system refuses).
+   * Stops everything: SIGTERM to each process group (a sidecar then stops its workload and
+   * releases), those that stop last once the others are gone; SIGKILL to whatever is left after the
+   * grace, workloads' groups included. Resolves with the PIDs still alive after all that (none,
+   * unless the system refuses).
    */
   async stopAll(): Promise<number[]> {
-    const running = this.children.filter((c) => c.exit === undefined);
-    for (const child of running) child.expectedExit = true;
-    const groups = running.map((c) => c.process.pid ?? 0);
-    for (const pgid of groups) signal(-pgid, 'SIGTERM');
-    const everyone = (): number[] => [...groups, ...this.workloads];
-    if (!(await waitGone(everyone(), STOP_GRACE_MS))) {
-      for (const pgid of everyone()) signal(-pgid, 'SIGKILL');
-      await waitGone(everyone(), KILL_WAIT_MS);
-    }
-    return this.pids().filter(alive);
+    for (const child of this.children) child.expectedExit = true;
+    await this.stopGroups([...this.children.filter((c) => !c.stopsLast).map(pidOf), ...this.workloads]);
+    await this.stopGroups(this.children.filter((c) => c.stopsLast).map(pidOf));
+    // Each is its group's leader: nothing of the group may be left either.
+    return this.pids().filter(groupAlive);
+  }
+
+  private async stopGroups(pgids: readonly number[]): Promise<void> {
+    for (const pgid of pgids) signalGroup(pgid, 'SIGTERM');
+    if (await waitGone(pgids, STOP_GRACE_MS)) return;
+    for (const pgid of pgids) signalGroup(pgid, 'SIGKILL');
+    await waitGone(pgids, KILL_WAIT_MS);
   }
 
   private find(name: string): Child {

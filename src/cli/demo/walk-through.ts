@@ -5,7 +5,8 @@
  */
 import path from 'node:path';
 import type { SidecarState__Output } from '../../gen/witness/v1/SidecarState';
-import { alive, type DemoProcesses } from './demo-processes';
+import { groupAlive } from '../../sidecar/watchdog/process-group';
+import type { DemoProcesses } from './demo-processes';
 import { runs, SidecarProbe, WitnessEvents } from './demo-observers';
 import type { Timeline } from './demo-timeline';
 import { readWorkloadStarts, workloadCommand, type WorkloadStart } from './demo-workload';
@@ -53,7 +54,7 @@ export async function walkThrough(ctx: DemoContext): Promise<DemoResult> {
   const witnessArgs = ['--listen', witness, '--data-dir', dataDir, '--lease', LEASE, '--default-lease', LEASE];
   // Open registration, as the quick start: anyone on loopback may join, the first two nodes of a
   // group its members. A real deployment declares them (--groups-file).
-  const witnessPid = processes.start('witness', ['serve', ...witnessArgs, '--open-registration']);
+  const witnessPid = processes.start('witness', ['serve', ...witnessArgs, '--open-registration'], true);
   timeline.step(`witness started (pid ${witnessPid}) on ${witness}, its store in ${dataDir}`);
   const events = new WitnessEvents(witness, (event) => timeline.witnessEvent(event));
   const probes: Record<Node, SidecarProbe> = { a: new SidecarProbe(listen.a), b: new SidecarProbe(listen.b) };
@@ -90,7 +91,8 @@ export async function walkThrough(ctx: DemoContext): Promise<DemoResult> {
       const state = await probes[node].state();
       return state !== undefined && !state.active && state.peerReachable ? state : undefined;
     };
-    const gone = (pid: number) => async (): Promise<true | undefined> => (alive(pid) ? undefined : true);
+    // A workload is its process group's leader: gone means nothing of its group is left.
+    const gone = (pid: number) => async (): Promise<true | undefined> => (groupAlive(pid) ? undefined : true);
 
     timeline.step('1. Start: a, the primary, should run; b, the secondary, stands by.');
     const startedAt = timeline.now();
