@@ -38,7 +38,7 @@ const pidOf = (child: Child): number => child.process.pid as number;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Whether nothing is left of any of the process groups `pgids` (zombies aside). */
+/** True once nothing is left of the process groups `pgids` (zombies aside); false after `timeoutMs`. */
 async function waitGone(pgids: readonly number[], timeoutMs: number): Promise<boolean> {
   const until = Date.now() + timeoutMs;
   while (pgids.some(groupAlive)) {
