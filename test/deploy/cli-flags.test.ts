@@ -1,7 +1,7 @@
 /**
  * Every `witness serve` and `witness sidecar` command line in deploy/ (Kubernetes containers, the
  * compose services, the units' ExecStart) uses only flags its `--help` lists, and the program's own
- * loader accepts it, with the config file it names (--config) read from the file beside it in
+ * loader and start-up checks accept it, with the config file it names (--config) read from the file beside it in
  * deploy/, which the ConfigMap or the install copies there. Config files load through the loader
  * too, so a misspelt key or a bad value fails here, not at a deployment's first start.
  */
@@ -10,15 +10,18 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { loadSidecarConfig } from '../../src/config/sidecar-config';
+import { loadSidecarConfig, toSidecarOptions } from '../../src/config/sidecar-config';
 import { loadWitnessConfig } from '../../src/config/witness-config';
+import { toSettings } from '../../src/sidecar/sidecar-options';
+import { requireWorkableSettings } from '../../src/sidecar/sidecar-runtime';
 import { type CommandLine, deployCommandLines, REPO_ROOT, relative } from '../support/deploy-files';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 
 const LOADERS: Readonly<Record<string, (argv: string[]) => unknown>> = {
   serve: (argv) => loadWitnessConfig(argv, {}),
-  sidecar: (argv) => loadSidecarConfig(argv, {}),
+  // The lease must cover the stop: the check a sidecar makes at start, before it runs anything.
+  sidecar: (argv) => requireWorkableSettings(toSettings(toSidecarOptions(loadSidecarConfig(argv, {})))),
 };
 
 /** The flags `witness SUBCOMMAND --help` lists. */
@@ -82,7 +85,7 @@ describe('deploy/: witness command lines', () => {
       expect(used.filter((flag) => !known?.has(flag))).to.deep.equal([]);
     });
 
-    it(`${name} is accepted by the program's loader`, () => {
+    it(`${name} is accepted by the program's loader and start-up checks`, () => {
       expect(() => LOADERS[line.subcommand]?.(asLoaded(line))).to.not.throw();
     });
   }
