@@ -14,7 +14,8 @@ import { loadSidecarConfig, toSidecarOptions } from '../../src/config/sidecar-co
 import { loadWitnessConfig } from '../../src/config/witness-config';
 import { toSettings } from '../../src/sidecar/sidecar-options';
 import { requireWorkableSettings } from '../../src/sidecar/sidecar-runtime';
-import { type CommandLine, deployCommandLines, REPO_ROOT, relative } from '../support/deploy-files';
+import { type CommandLine, deployCommandLines } from '../support/deploy-command-lines';
+import { REPO_ROOT, relative } from '../support/deploy-files';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'src', 'cli', 'main.js');
 

@@ -11,7 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { DEPLOY_DIR, REPO_ROOT, unitSetting } from '../support/deploy-files';
+import { DEPLOY_DIR, REPO_ROOT } from '../support/deploy-files';
+import { unitSetting } from '../support/systemd-unit';
 import { requireTool } from '../support/require-tool';
 import { SYSTEMD_ANALYZE_TOOL, verifyUnits } from '../support/systemd-analyze';
 
