@@ -104,11 +104,13 @@ describe('deploy/kubernetes/examples/pair: readiness follows the active copy', f
       SETTLE_MS,
       200,
     );
-    expect(await body(a.workload)).to.equal('active: a\n');
+    // Ready means the workload was started, not yet that it listens.
+    await waitUntil('a answers', async () => (await body(a.workload)) === 'active: a\n', SETTLE_MS, 200);
 
     a.proc.kill('SIGTERM');
     await waitUntil('b Ready', async () => (await status(b.readyz)) === 200, SETTLE_MS, 200);
-    expect(await body(b.workload)).to.equal('active: b\n');
+    await waitUntil('b answers', async () => (await body(b.workload)) === 'active: b\n', SETTLE_MS, 200);
     expect((await a.proc.waitForExit(10_000)).code, a.proc.output()).to.equal(0);
+    expect(await status(b.readyz)).to.equal(200);
   });
 });
