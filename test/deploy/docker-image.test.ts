@@ -1,8 +1,9 @@
 /**
  * deploy/docker/Dockerfile builds with podman, and what it builds serves: the witness, started by
  * the image's ENTRYPOINT as its non-root user, keeps its store in the image's data directory and
- * stops on SIGTERM. The build needs podman and the base image, from a registry: where either is
- * missing this says why and is skipped (dockerfile.test.ts lints the Dockerfile everywhere).
+ * stops on SIGTERM. The build needs podman (under CI=true, missing it fails) and the base image,
+ * from a registry: where that cannot be reached this says why and is skipped (dockerfile.test.ts
+ * lints the Dockerfile everywhere).
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -10,7 +11,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import { DEPLOY_DIR, REPO_ROOT } from '../support/deploy-files';
 import { parseDockerfile } from '../support/dockerfile';
-import { buildBlocker, imageConfig, podman, runUntil } from '../support/podman';
+import { buildBlocker, imageConfig, podman, requirePodman, runUntil } from '../support/podman';
 
 const DOCKERFILE = path.join(DEPLOY_DIR, 'docker', 'Dockerfile');
 const IMAGE = 'localhost/failover-witness:deploy-test';
@@ -32,6 +33,7 @@ describe('deploy/docker/Dockerfile: podman build', function () {
   let built = false;
 
   before(function () {
+    requirePodman(this);
     const why = buildBlocker(parseDockerfile(fs.readFileSync(DOCKERFILE, 'utf8')));
     if (why === undefined) return;
     process.stderr.write(`      skipped: ${why}\n`);
