@@ -106,6 +106,7 @@ export class PostgresServer {
     );
     for (let attempt = 1; ; attempt++) {
       const port = await listenPort();
+      // Nothing of this cluster outlives the test: fsync would only slow a busy machine down.
       const options = `-c listen_addresses=127.0.0.1 -p ${port} -k ${owned} -c fsync=off`;
       const log = path.join(owned, 'server.log');
       const start = spawnSync(postgresProgram('pg_ctl'), ['start', '-w', '-D', data, '-l', log, '-o', options], {
