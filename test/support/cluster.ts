@@ -90,6 +90,11 @@ export interface ClusterOptions {
   /** Further options of a sidecar. */
   sidecarArgs?: (node: NodeName) => readonly string[];
   /**
+   * The workload command of a sidecar (after its `--`); default test/support/workload.ts with the
+   * run log. Another workload writes no run log: the S1 check of the teardown then sees nothing.
+   */
+  workload?: (node: NodeName) => readonly string[];
+  /**
    * Witness endpoints (host:port) the test runs itself, e.g. replicas over etcd: the sidecars'
    * --witness lists them in this order, and the cluster starts no witness of its own.
    */
@@ -100,7 +105,8 @@ export interface ClusterOptions {
   groupKey?: { readonly file: string; readonly key: string };
 }
 
-type Optional = 'tickMs' | 'execArgv' | 'tls' | 'witnessArgs' | 'sidecarArgs' | 'groupKey' | 'witnessEndpoints';
+type Optional =
+  'tickMs' | 'execArgv' | 'tls' | 'witnessArgs' | 'sidecarArgs' | 'workload' | 'groupKey' | 'witnessEndpoints';
 type ResolvedOptions = Required<Omit<ClusterOptions, Optional>> & Pick<ClusterOptions, Optional>;
 
 /** A parsed pino line, plus when the test process read it (ms, shared timeline). */
@@ -274,6 +280,7 @@ export class Cluster {
         tls: options.tls,
         witnessArgs: options.witnessArgs,
         sidecarArgs: options.sidecarArgs,
+        workload: options.workload,
         witnessEndpoints: options.witnessEndpoints,
         group: options.group ?? 'g1',
         groupKey: options.groupKey,
@@ -368,6 +375,13 @@ export class Cluster {
       ...(o.sidecarArgs?.(name) ?? []),
       ...(o.groupKey === undefined ? [] : ['--group-key-file', o.groupKey.file]),
       '--',
+      ...(o.workload?.(name) ?? this.testWorkload()),
+    ];
+  }
+
+  private testWorkload(): string[] {
+    const o = this.options;
+    return [
       process.execPath,
       WORKLOAD_SCRIPT,
       '--log',
@@ -662,6 +676,9 @@ export class Cluster {
 
     const intervals = this.intervals();
     const logged = new Set(intervals.map((iv) => iv.pid));
+    // A workload other than the test's own writes no run log: its sidecar logged its pid.
+    for (const node of ['a', 'b'] as const)
+      for (const line of this.logged(node, 'workload running')) logged.add(Number(line.workloadPid));
     const survivors = (): number[] => {
       const pids = new Set([...logged].filter(isAlive));
       for (const pid of pidsWithCmdline(this.runLog)) pids.add(pid);
