@@ -37,7 +37,7 @@ const hookLine = (hook: 'up' | 'down', what: string, node: string): RegExp =>
   new RegExp(`floating-ip-${hook}: ${FLOATING}/24 ${what} \\(group g1, node ${node}, epoch (\\d+)\\)`);
 
 describe('deploy/examples/floating-ip: the shared address follows the group', function () {
-  this.timeout(60_000);
+  this.timeout(40_000);
   const lab = new NamespaceLab(`fip${process.pid}`);
   let dir: string;
   let bridge: string;
@@ -119,7 +119,7 @@ describe('deploy/examples/floating-ip: the shared address follows the group', fu
     const b = sidecar('b');
     const on = (node: 'a' | 'b'): Promise<boolean> => carries(hosts[node].ns, FLOATING);
 
-    await waitUntil('a carries the address', () => on('a'), 15_000);
+    await waitUntil('a carries the address', () => on('a'), 10_000);
     const upA = await a.waitForLine(hookLine('up', 'up on eth0, announced', 'a'), 10_000);
     expect(await on('b'), 'b carries it too').to.equal(false);
     await clientReaches();
