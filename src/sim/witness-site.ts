@@ -10,11 +10,11 @@ import { restartGrace } from '../core/lease';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import type { OperatorInput } from '../core/witness/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
-import * as grpc from '@grpc/grpc-js';
 import type { Network } from './network';
 import { WitnessEndpoints } from '../sidecar/witness-endpoints';
 import { isUnreachable } from '../sidecar/witness-link';
-import { LEADER_TRAILER } from '../wire/undecided-refusal';
+import { wireErrorStatus } from '../wire/status-mapping';
+import { type FailedCallStatus, notLeading } from '../wire/undecided-refusal';
 import { PARTY_NAMES, PRIMARY, SECONDARY, WITNESS } from './plan';
 import type { ReplicaPlan } from './plan-replicas';
 import { Rng } from './prng';
@@ -338,8 +338,7 @@ export class WitnessSite {
 }
 
 /** A follower's answer to every call (follower-server.ts): UNAVAILABLE with the leader's trailer. */
-function followerRefusal(): { code: grpc.status; metadata: grpc.Metadata } {
-  const metadata = new grpc.Metadata();
-  metadata.set(LEADER_TRAILER, '');
-  return { code: grpc.status.UNAVAILABLE, metadata };
+function followerRefusal(): FailedCallStatus {
+  const { code, metadata } = wireErrorStatus(notLeading('', ''));
+  return { code, metadata };
 }

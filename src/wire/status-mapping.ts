@@ -19,12 +19,15 @@ const CODE_OF: Record<WireErrorKind, grpc.status> = {
 /** The status `error` is answered with, or undefined when it is no typed error (then it is a bug). */
 export function typedErrorStatus(error: unknown): Partial<grpc.ServiceError> | undefined {
   if (error instanceof ArbitrationError) return { code: CODE_OF[error.kind], details: error.message };
-  if (error instanceof WireError) {
-    const status = { code: CODE_OF[error.kind], details: error.message };
-    if (error.trailers === undefined) return status;
-    const metadata = new grpc.Metadata();
-    for (const [key, value] of Object.entries(error.trailers)) metadata.set(key, value);
-    return { ...status, metadata };
-  }
+  if (error instanceof WireError) return wireErrorStatus(error);
   return undefined;
+}
+
+/** A WireError's status, its trailers included. */
+export function wireErrorStatus(error: WireError): { code: grpc.status; details: string; metadata?: grpc.Metadata } {
+  const status = { code: CODE_OF[error.kind], details: error.message };
+  if (error.trailers === undefined) return status;
+  const metadata = new grpc.Metadata();
+  for (const [key, value] of Object.entries(error.trailers)) metadata.set(key, value);
+  return { ...status, metadata };
 }

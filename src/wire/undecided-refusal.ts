@@ -6,9 +6,18 @@
  * and waiting a whole lease on it would hold up a failover for nothing.
  */
 import * as grpc from '@grpc/grpc-js';
+import { WireError } from './wire-error';
 
 /** The trailer a replica that does not lead names the leading replica's address in ('' while none is known). */
 export const LEADER_TRAILER = 'witness-leader';
+
+/**
+ * The refusal of a witness that decides nothing because it does not lead (a follower) or cannot
+ * confirm that it still does: UNAVAILABLE with the trailer naming the leader, '' when none is known.
+ */
+export function notLeading(message: string, leader: string): WireError {
+  return new WireError('unavailable', '', message, { [LEADER_TRAILER]: leader });
+}
 
 /**
  * Codes the witness answers only from checks made before a decision, or from a decision rolled

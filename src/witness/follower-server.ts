@@ -14,7 +14,8 @@ import { serverCredentials } from '../grpc/transport-credentials';
 import type { ProbeSources } from '../http/probe-endpoints';
 import { loadWitnessProto, reflectionDefinition } from '../proto/load-proto';
 import { Registry } from 'prom-client';
-import { LEADER_TRAILER } from '../wire/undecided-refusal';
+import { wireErrorStatus } from '../wire/status-mapping';
+import { notLeading } from '../wire/undecided-refusal';
 import { REFLECTED_SERVICES, SERVED_SERVICES, SHUTDOWN_GRACE_MS } from './witness-server';
 
 export class FollowerServer {
@@ -59,9 +60,7 @@ export class FollowerServer {
   }
 
   private status(): Partial<grpc.StatusObject> {
-    const metadata = new grpc.Metadata();
-    metadata.set(LEADER_TRAILER, this.leader);
-    return { code: grpc.status.UNAVAILABLE, details: this.refusal(), metadata };
+    return wireErrorStatus(notLeading(this.refusal(), this.leader));
   }
 
   private refusals(service: grpc.ServiceDefinition): grpc.UntypedServiceImplementation {

@@ -1,5 +1,5 @@
 /** The store's typed errors in the wire's words, for the service edge (src/wire/service-edge.ts). */
-import { LEADER_TRAILER } from '../wire/undecided-refusal';
+import { notLeading } from '../wire/undecided-refusal';
 import { WireError } from '../wire/wire-error';
 import {
   StoreHoldLostError,
@@ -16,7 +16,7 @@ export function storeErrorToWire(error: unknown): WireError | undefined {
   // Refused before deciding: like a replica that does not lead, this one cannot say who leads,
   // and the trailer tells the caller nothing was decided (design §8.4).
   if (error instanceof StoreUnconfirmedError) {
-    return new WireError('unavailable', '', error.message, { [LEADER_TRAILER]: '' });
+    return notLeading(error.message, '');
   }
   // The decision was not made durable, so it was not answered: the caller may retry. A write whose
   // outcome is unknown may still have landed, so no trailer.

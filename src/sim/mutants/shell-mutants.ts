@@ -102,7 +102,7 @@ export const SHELL_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'unconfirmed-hold-without-trailer',
     STORE_ERROR_TO_WIRE,
-    "return new WireError('unavailable', '', error.message, { [LEADER_TRAILER]: '' });",
+    "return notLeading(error.message, '');",
     "return new WireError('unavailable', '', error.message);",
     'witness: a refusal given before deciding, because the store hold is unconfirmed, does not say so; the caller waits a lease',
   ),
@@ -112,7 +112,7 @@ export const SHELL_MUTANTS: readonly Mutant[] = [
     `if (error instanceof StoreWriteError || error instanceof StoreHoldLostError) {
     return new WireError('unavailable', '', error.message);`,
     `if (error instanceof StoreWriteError || error instanceof StoreHoldLostError) {
-    return new WireError('unavailable', '', error.message, { [LEADER_TRAILER]: '' });`,
+    return notLeading(error.message, '');`,
     'witness: a store write that failed (and may have landed) is answered as decided-nothing; the caller asks again a heartbeat later',
   ),
   NO_HOLDBACK,
