@@ -43,6 +43,8 @@ export interface SidecarConfig extends TransportConfig {
   readonly onEventTimeout: number;
   /** File holding the group key (design §17.3), the same on both nodes and at the witness, or null. */
   readonly groupKeyFile: string | null;
+  /** Where this node keeps what outlives one sidecar process (design §9.8); null: nothing does. */
+  readonly stateDir: string | null;
   readonly trustDomain: string;
   /** '': spiffe://TRUST-DOMAIN/group/GROUP/node/PEER-NODE. */
   readonly peerIdentity: string;
@@ -218,6 +220,15 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     arg: 'group-key-file',
     env: 'WITNESS_SIDECAR_GROUP_KEY_FILE',
     metavar: 'FILE',
+  },
+  stateDir: {
+    doc: 'Directory of this node alone for what outlives one sidecar process: with it, SIGUSR2 restarts the sidecar keeping its workload (its watchdog socket is here).',
+    format: 'path',
+    nullable: true,
+    default: null,
+    arg: 'state-dir',
+    env: 'WITNESS_SIDECAR_STATE_DIR',
+    metavar: 'DIR',
   },
   trustDomain: {
     doc: 'SPIFFE trust domain of identities in certificates (spiffe://DOMAIN/group/G/node/N).',

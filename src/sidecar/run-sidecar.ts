@@ -1,21 +1,43 @@
 /** `witness sidecar ... -- COMMAND`: the sidecar process around one copy of the workload. */
 import { type SidecarConfig, toSidecarOptions } from '../config/sidecar-config';
 import { ConfigError } from '../config/load-config';
-import { createLogger } from '../log/logger';
+import type { KeptRun } from '../core/sidecar/types';
+import { createLogger, type Logger } from '../log/logger';
 import { SidecarHost } from './sidecar-host';
 import { SidecarConfigError } from './sidecar-runtime';
 import { HOOK_RUNNER_SCRIPT } from './hook-runner';
+import { watchdogSocketPath } from './state-dir';
+import { KeptRunRefused } from './watchdog/kept-run-link';
 import { WorkloadSupervisor } from './workload-supervisor';
+
+/**
+ * The exit status of a sidecar that exits for a restart keeping its workload (SIGUSR2, design
+ * §9.8): EX_TEMPFAIL, which a service manager restarts (deploy/systemd: RestartForceExitStatus).
+ */
+export const RESTART_EXIT_STATUS = 75;
 
 export async function runSidecar(config: SidecarConfig, command: string[]): Promise<void> {
   const options = toSidecarOptions(config);
   const argv = workloadArgv(config, command, options.heartbeatMs);
+  const socketPath = config.stateDir === null ? undefined : watchdogSocketPath(config.stateDir);
   const logger = createLogger('sidecar', options.logLevel);
   const supervisor = new WorkloadSupervisor({ argv, stopTimeoutMs: options.stopTimeoutMs, logger });
+  let adopted: KeptRun | undefined;
+  if (socketPath !== undefined && options.mode === 'standard') {
+    try {
+      adopted = await supervisor.adopt(socketPath, { group: options.group, node: options.node });
+    } catch (error) {
+      if (error instanceof KeptRunRefused)
+        throw new ConfigError('stateDir', `stateDir (--state-dir): ${error.message}`);
+      throw error;
+    }
+  }
   let runtime: SidecarHost;
   try {
-    runtime = new SidecarHost(options, supervisor, logger);
+    runtime = new SidecarHost(options, supervisor, logger, adopted);
   } catch (error) {
+    // A run adopted is stopped: this process cannot carry it.
+    await supervisor.close();
     if (error instanceof SidecarConfigError) throw new ConfigError('lease', error.message);
     throw error;
   }
@@ -46,6 +68,53 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  process.on('SIGUSR2', () => {
+    if (stopping) return;
+    if (socketPath === undefined) {
+      logger.warn(
+        { group: options.group, node: options.node },
+        'SIGUSR2 asks for a restart that keeps the workload, which needs --state-dir: ignored',
+      );
+      return;
+    }
+    stopping = true;
+    exitForRestart(runtime, supervisor, socketPath, logger).then(
+      (kept) => {
+        if (kept) process.exit(RESTART_EXIT_STATUS);
+        stopping = false;
+        stop('SIGUSR2');
+      },
+      (error: unknown) => {
+        // The runtime is halted: exiting closes the watchdog's pipe, which stops the workload.
+        logger.error({ err: error }, 'restart failed: exiting, which stops the workload');
+        process.exit(1);
+      },
+    );
+  });
+}
+
+/**
+ * A restart that keeps the workload (design §9.8): the run goes to the watchdog, which keeps it
+ * until its deadline for the next process. False when there is no run to keep (the caller then
+ * does a planned stop).
+ */
+async function exitForRestart(
+  runtime: SidecarHost,
+  supervisor: WorkloadSupervisor,
+  socketPath: string,
+  logger: Logger,
+): Promise<boolean> {
+  const run = await runtime.keepRunForRestart();
+  if (run === undefined) {
+    logger.info({}, 'restart asked with no running workload to keep: a planned stop instead');
+    return false;
+  }
+  await supervisor.keepForRestart(socketPath, run);
+  logger.info(
+    { group: run.group, node: run.node, epoch: run.epoch.toString(), socketPath },
+    'exiting for a restart: the watchdog keeps the workload for the next sidecar process until its deadline',
+  );
+  return true;
 }
 
 /** The command after `--`, or the hooks run as one long-lived command (see hook-runner.ts). */

@@ -21,6 +21,7 @@ import { SidecarServer } from './sidecar-server';
 import { type SidecarOptions, toSettings } from './sidecar-options';
 import { trackClientSockets } from './stuck-sockets';
 import type { WorkloadDriver } from './workload-driver';
+import type { KeptRun } from '../core/sidecar/types';
 import { WitnessEndpoints } from './witness-endpoints';
 import { acquireFailureOf, WitnessLink } from './witness-link';
 import type { ProbeEndpoints } from '../http/probe-endpoints';
@@ -56,6 +57,8 @@ export class SidecarHost {
     private readonly options: SidecarOptions,
     workload: WorkloadDriver,
     private readonly logger: Logger,
+    /** The run a previous sidecar process kept, already adopted by `workload` (design §9.8). */
+    adopted?: KeptRun,
   ) {
     const settings = toSettings(options);
     requireWorkableSettings(settings);
@@ -102,6 +105,7 @@ export class SidecarHost {
         ? { setServing: (serving) => health.setStatus('', serving ? 'SERVING' : 'NOT_SERVING') }
         : undefined,
       onAction: (action) => this.metrics.acted(action),
+      adopted,
     });
   }
 
@@ -152,6 +156,20 @@ export class SidecarHost {
     this.state = 'closing';
     await this.runtime.close();
     await Promise.all([this.server.shutdown(), this.probes?.close()]);
+  }
+
+  /**
+   * The first half of a restart that keeps the workload (design §9.8): the run to hand the
+   * watchdog, with the runtime halted; undefined (the runtime still running) when none can be kept.
+   * The links and the server close without a release: the next process renews the run.
+   */
+  async keepRunForRestart(): Promise<KeptRun | undefined> {
+    const run = await new Promise<KeptRun | undefined>((done) => this.runtime.keepRun(done));
+    if (run === undefined) return undefined;
+    this.server.health.setStatus('', 'NOT_SERVING');
+    this.state = 'closing';
+    await Promise.all([this.server.shutdown(), this.probes?.close()]);
+    return run;
   }
 
   /** /readyz says what the gRPC health service says (`--health-active-only`), with the reason. */

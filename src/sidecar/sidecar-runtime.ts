@@ -9,6 +9,7 @@ import { failoverBoundMs, handOverLimitMs, settingsProblems } from '../core/side
 import type {
   AcquireFailure,
   Action,
+  KeptRun,
   PeerReply,
   PeerState,
   SidecarSettings,
@@ -62,6 +63,8 @@ export interface SidecarRuntimeParts {
   readonly onEvent?: (event: SidecarEvent) => void;
   /** Told about every action carried out, for the metrics (design §19.3). */
   readonly onAction?: (action: Action) => void;
+  /** The run a previous sidecar process of this node kept for this one (design §9.8), already in the workload driver. */
+  readonly adopted?: KeptRun;
   /** The simulator swaps in deliberately broken cores through this; production never does. */
   readonly createCore?: (settings: SidecarSettings, now: number) => SidecarCore;
 }
@@ -87,6 +90,13 @@ export class SidecarRuntime {
     this.links = new LinkChanges(parts.witness !== undefined);
     const now = parts.clock.now();
     this.core = parts.createCore ? parts.createCore(settings, now) : new SidecarCore(settings, now);
+    if (parts.adopted !== undefined) {
+      this.core.adopt(parts.adopted, now);
+      this.log(
+        'workload adopted',
+        `the previous sidecar process kept this run; stop in ${this.core.view(now).msUntilStop} ms unless renewed`,
+      );
+    }
     parts.workload.on('running', () => {
       this.core.onWorkload('running', this.parts.clock.now());
       this.log('workload running');
@@ -157,6 +167,42 @@ export class SidecarRuntime {
     this.act();
   }
 
+  /**
+   * Before this process exits for a restart that keeps the workload (design §9.8): one last round
+   * of heartbeats, so that the run goes to the next process on the freshest leases it can have,
+   * then the runtime halts (no release: the next process renews this run) and `done` gets the run
+   * to keep; undefined when none can be kept (not running and held, or its stop has begun), in
+   * which case the runtime still runs and a planned stop is the way out.
+   */
+  keepRun(done: (run: KeptRun | undefined) => void): void {
+    if (this.closed || this.core.keptRun(this.parts.clock.now()) === undefined) {
+      done(undefined);
+      return;
+    }
+    this.heartbeatTimer?.cancel();
+    let unanswered = 2;
+    let finished = false;
+    const finish = (): void => {
+      if (finished) return;
+      finished = true;
+      limit.cancel();
+      const run = this.core.keptRun(this.parts.clock.now());
+      if (run === undefined)
+        this.heartbeat(); // nothing to keep after all: carry on as before
+      else this.halt();
+      done(run);
+    };
+    // Waiting longer than a heartbeat would cost the next process more than a later renewal gains it.
+    const limit = this.parts.timers.after(this.settings.heartbeatMs, finish);
+    const answered = (): void => {
+      unanswered -= 1;
+      if (unanswered === 0) finish();
+    };
+    const now = this.parts.clock.now();
+    this.heartbeatWitness(now, answered);
+    this.heartbeatPeer(now, answered);
+  }
+
   /** No more heartbeats, timers or decisions (what is in flight is ignored when it lands). */
   halt(): void {
     this.closed = true;
@@ -173,24 +219,31 @@ export class SidecarRuntime {
     this.heartbeatTimer = this.parts.timers.after(this.settings.heartbeatMs, () => this.heartbeat());
   }
 
-  private heartbeatWitness(sentAt: number): void {
+  private heartbeatWitness(sentAt: number, answered?: () => void): void {
     const witness = this.parts.witness;
-    if (witness === undefined) return;
+    if (witness === undefined) {
+      answered?.();
+      return;
+    }
     const { heldEpoch, knownEpoch, leaseMs } = this.core.witnessHeartbeat();
     witness.renew(heldEpoch, knownEpoch, leaseMs, (answer) => {
       if (this.closed) return;
       if (answer !== undefined) this.core.onWitnessHeartbeatAnswer(sentAt, heldEpoch, answer, this.parts.clock.now());
       this.act();
+      answered?.();
     });
   }
 
   private heartbeatPeer(sentAt: number, answered?: () => void): void {
     const state = this.core.peerState(sentAt);
     this.parts.peer.heartbeat(state, (reply) => {
-      answered?.();
-      if (this.closed || reply === undefined) return;
+      if (this.closed || reply === undefined) {
+        answered?.();
+        return;
+      }
       this.core.onPeerReply(sentAt, reply, this.parts.clock.now());
       this.act();
+      answered?.();
     });
   }
 

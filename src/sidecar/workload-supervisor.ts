@@ -43,16 +43,18 @@
  * kills them (marked-processes.ts). A SIGKILL of the sidecar and its watchdog together is covered
  * by neither (see watchdog-main.ts).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import path from 'node:path';
+import type { KeptRun } from '../core/sidecar/types';
 import { DeadlineTimer } from './deadline-timer';
 import { RUN_ID_VARIABLE, sigkillMarkedProcesses } from './marked-processes';
 import { monotonicNowMs } from './monotonic-clock';
 import { killUntilGone, sigkillGroupIfAlive, signalGroup } from './watchdog/process-group';
+import { adoptKeptRun } from './watchdog/kept-run-link';
+import { SpawnedWatchdog, type WatchdogHandle, type WatchdogListener } from './watchdog/watchdog-handle';
 import {
   deadlineToWire,
+  keptRunToWire,
   type StoppedReport,
   type WatchdogCommand,
   type WatchdogReport,
@@ -61,9 +63,7 @@ import {
 
 // The run-id search is part of what this module offers its callers (and its tests).
 export { findProcessesByEnv, RUN_ID_VARIABLE } from './marked-processes';
-
-/** Absolute path of the compiled watchdog script. */
-export const WATCHDOG_SCRIPT = path.join(__dirname, 'watchdog', 'watchdog-main.js');
+export { WATCHDOG_SCRIPT } from './watchdog/watchdog-handle';
 
 export interface SupervisorLogger {
   info(obj: object, msg: string): void;
@@ -102,6 +102,8 @@ export interface WorkloadStopped {
 export type WorkloadState = 'idle' | 'starting' | 'running' | 'stopping';
 
 const WATCHDOG_EXIT_WAIT_MS = 5000;
+/** How long the watchdog may take to listen on the hand-over socket. */
+const KEEP_WAIT_MS = 2000;
 
 export class WorkloadSupervisor extends EventEmitter {
   private readonly argv: string[];
@@ -109,9 +111,10 @@ export class WorkloadSupervisor extends EventEmitter {
   private readonly logger: SupervisorLogger | undefined;
   private readonly backstopMarginMs: number;
 
-  private watchdog: ChildProcess | null = null;
-  /** The watchdog that runs the active workload (null when idle, or once it died). */
-  private owner: ChildProcess | null = null;
+  /** The watchdog this process spawned, which takes the next start. */
+  private watchdog: SpawnedWatchdog | null = null;
+  /** The watchdog that runs the active workload (null when idle, or once it died): spawned or adopted. */
+  private owner: WatchdogHandle | null = null;
   private _state: WorkloadState = 'idle';
   private pid: number | null = null;
   private deadline = 0;
@@ -126,7 +129,13 @@ export class WorkloadSupervisor extends EventEmitter {
   private killReason: 'watchdog-died' | 'backstop' = 'watchdog-died';
   private runId = '';
   private idleWaiters: (() => void)[] = [];
-  private readonly goneWaiters = new Map<ChildProcess, () => void>();
+  private readonly goneWaiters = new Map<WatchdogHandle, () => void>();
+  /** A 'keep' waits for the watchdog's 'kept' (or its refusal). */
+  private keepWaiter: ((refusal?: string) => void) | undefined;
+  private readonly listener: WatchdogListener = {
+    report: (wd, report) => this.onReport(wd, report),
+    gone: (wd, code, signal) => this.onWatchdogGone(wd, code, signal),
+  };
   private closing: Promise<void> | null = null;
   /** Settles when the current watchdog has booted (rejects if it exits first). */
   private watchdogReady: Promise<void> = Promise.resolve();
@@ -184,6 +193,57 @@ export class WorkloadSupervisor extends EventEmitter {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /**
+   * Takes over the run a previous sidecar process kept at `socketPath` (design §9.8), if there is
+   * one for this node: the supervisor is then 'running' that workload through its watchdog, as if
+   * it had started it, and the run is returned for the core to adopt. Undefined when nothing is
+   * kept there. Rejects (KeptRunRefused) when the run kept there is not this node's.
+   */
+  async adopt(socketPath: string, who: { group: string; node: string }): Promise<KeptRun | undefined> {
+    if (this.closing) throw new Error('WorkloadSupervisor: closed');
+    if (this._state !== 'idle') throw new Error(`WorkloadSupervisor: adopt() while a workload is ${this._state}`);
+    const found = await adoptKeptRun(socketPath, who, this.stopTimeoutMs);
+    if (found === undefined) return undefined;
+    this._state = 'running';
+    this.owner = found.watchdog;
+    this.pid = found.workloadPid;
+    this.deadline = found.deadline;
+    this.stopBeginBound = Math.max(found.deadline, monotonicNowMs());
+    this.stopAt = Infinity;
+    this.killReason = 'watchdog-died';
+    found.watchdog.attach(this.listener, found.reports);
+    this.logger?.info(
+      { workloadPid: found.workloadPid, watchdogPid: found.watchdog.pid, epoch: found.run.epoch.toString() },
+      'workload adopted from the previous sidecar process',
+    );
+    this.backstop.arm();
+    return found.run;
+  }
+
+  /**
+   * Before this process exits for a restart (design §9.8): the watchdog keeps the running workload
+   * until its deadline for the next sidecar process, which finds it at `socketPath`. Resolves once
+   * it listens there; from then on this process must exit without stopping the workload (the
+   * closing channel no longer stops it). Rejects when the watchdog refuses, or does not answer.
+   */
+  keepForRestart(socketPath: string, run: KeptRun): Promise<void> {
+    const owner = this.owner;
+    if (this._state !== 'running' || owner === null || !owner.connected) {
+      return Promise.reject(new Error(`WorkloadSupervisor: no running workload to keep (${this._state})`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => finish('the watchdog did not answer'), KEEP_WAIT_MS);
+      const finish = (refusal?: string): void => {
+        clearTimeout(timer);
+        this.keepWaiter = undefined;
+        if (refusal === undefined) resolve();
+        else reject(new Error(`WorkloadSupervisor: the watchdog cannot keep the workload: ${refusal}`));
+      };
+      this.keepWaiter = finish;
+      this.send(owner, { type: 'keep', socketPath, run: keptRunToWire(run) });
+    });
   }
 
   /**
@@ -260,47 +320,33 @@ export class WorkloadSupervisor extends EventEmitter {
     clearTimeout(timer);
   }
 
-  private ensureWatchdog(): ChildProcess {
+  private ensureWatchdog(): SpawnedWatchdog {
     const current = this.watchdog;
-    if (current && current.connected && current.exitCode === null && current.signalCode === null) return current;
-    const wd = spawn(process.execPath, [WATCHDOG_SCRIPT], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    if (wd.pid === undefined) {
-      wd.on('error', () => undefined);
-      throw new Error(`WorkloadSupervisor: could not spawn the watchdog (${WATCHDOG_SCRIPT})`);
-    }
+    if (current && current.connected) return current;
+    const wd = new SpawnedWatchdog(this.listener);
     this.watchdog = wd;
     this.watchdogReady = new Promise<void>((resolve, reject) => {
       this.readyResolve = resolve;
       this.readyReject = reject;
     });
     this.watchdogReady.catch(() => undefined); // nobody may be waiting
-    wd.on('error', (err) => this.logger?.warn({ err: err.message, watchdogPid: wd.pid }, 'watchdog error'));
-    wd.on('message', (m: WatchdogReport) => this.onReport(wd, m));
-    // Handle its exit once the IPC channel has closed too, so after its last report. ('close' is
-    // not emitted when this side disconnected the channel first.)
-    wd.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
-      let done = false;
-      const handle = (): void => {
-        if (done) return;
-        done = true;
-        clearTimeout(fallback);
-        this.onWatchdogGone(wd, code, signal);
-      };
-      const fallback = setTimeout(handle, 500);
-      if (wd.connected) wd.once('disconnect', () => setImmediate(handle));
-      else setImmediate(handle);
-    });
+    wd.onError((err) => this.logger?.warn({ err: err.message, watchdogPid: wd.pid }, 'watchdog error'));
     this.logger?.info({ watchdogPid: wd.pid }, 'watchdog started');
     return wd;
   }
 
-  private send(wd: ChildProcess, cmd: WatchdogCommand): void {
+  private send(wd: WatchdogHandle, cmd: WatchdogCommand): void {
     if (wd.connected) wd.send(cmd, this.onSendError);
   }
 
-  private onReport(wd: ChildProcess, m: WatchdogReport): void {
+  private onReport(wd: WatchdogHandle, m: WatchdogReport): void {
     if (m.type === 'error') {
       this.logger?.warn({ watchdogPid: wd.pid, message: m.message }, 'watchdog refused a command');
+      if (wd === this.owner) this.keepWaiter?.(m.message);
+      return;
+    }
+    if (m.type === 'kept') {
+      if (wd === this.owner) this.keepWaiter?.();
       return;
     }
     if (m.type === 'ready') {
@@ -344,7 +390,7 @@ export class WorkloadSupervisor extends EventEmitter {
     for (const resolve of waiters) resolve();
   }
 
-  private onWatchdogGone(wd: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
+  private onWatchdogGone(wd: WatchdogHandle, code: number | null, signal: NodeJS.Signals | null): void {
     if (wd === this.watchdog) {
       this.watchdog = null;
       this.readyReject?.(new Error(`WorkloadSupervisor: the watchdog exited (code ${code}, signal ${signal})`));

@@ -57,6 +57,18 @@ describe('deploy/systemd: units', function () {
     });
   }
 
+  it('restart-keeps-workload.conf, added to the sidecar unit, passes verify and keeps what design §9.8 needs', () => {
+    const dropIn = readUnit('restart-keeps-workload.conf');
+    const merged = `${localCopy(readUnit('failover-sidecar@.service'))}\n${dropIn.replace(/^[\s\S]*?\[Service\]/, '[Service]')}`;
+    fs.writeFileSync(path.join(dir, 'failover-sidecar@app-b.service'), merged);
+    expect(verifyUnits(dir, ['./failover-sidecar@app-b.service'])).to.deep.equal({ status: 0, problems: '' });
+    expect(unitSetting(dropIn, 'KillMode'), 'the watchdog and the workload outlive the exit').to.equal('process');
+    expect(unitSetting(dropIn, 'RestartForceExitStatus'), 'the exit status of a kept restart').to.equal('75');
+    expect(unitSetting(dropIn, 'RestartSec'), 'the next process starts at once').to.equal('0');
+    expect(unitSetting(dropIn, 'Environment')).to.equal('WITNESS_SIDECAR_STATE_DIR=%t/failover-sidecar/%i');
+    expect(unitSetting(dropIn, 'RuntimeDirectoryPreserve'), 'the socket survives the restart').to.equal('restart');
+  });
+
   it('verify reports a unit it cannot read: an unknown key, a bad kill mode', () => {
     const broken = localCopy(readUnit('failover-witness.service'))
       .replace('KillMode=control-group', 'KillMode=control-groups')

@@ -99,6 +99,8 @@ export interface ClusterOptions {
    * --witness lists them in this order, and the cluster starts no witness of its own.
    */
   witnessEndpoints?: readonly string[];
+  /** The program each process of `name` runs (e.g. an older install, for an upgrade); default this build's. */
+  main?: (name: ProcName) => string;
   /** The group both sidecars join. Default 'g1'. */
   group?: string;
   /** The group key (design §17.3): both sidecars get `--group-key-file file`, GetState sends `key`. */
@@ -106,7 +108,7 @@ export interface ClusterOptions {
 }
 
 type Optional =
-  'tickMs' | 'execArgv' | 'tls' | 'witnessArgs' | 'sidecarArgs' | 'workload' | 'groupKey' | 'witnessEndpoints';
+  'tickMs' | 'execArgv' | 'tls' | 'witnessArgs' | 'sidecarArgs' | 'workload' | 'groupKey' | 'witnessEndpoints' | 'main';
 type ResolvedOptions = Required<Omit<ClusterOptions, Optional>> & Pick<ClusterOptions, Optional>;
 
 /** A parsed pino line, plus when the test process read it (ms, shared timeline). */
@@ -408,7 +410,7 @@ export class Cluster {
     for (let attempt = 1; ; attempt++) {
       const proc = spawnTracked(
         process.execPath,
-        [...(this.options.execArgv?.(name) ?? []), WITNESS_MAIN, ...this.args(name)],
+        [...(this.options.execArgv?.(name) ?? []), this.options.main?.(name) ?? WITNESS_MAIN, ...this.args(name)],
         {
           name: name === 'witness' ? 'witness' : `sidecar ${name}`,
           env: cleanEnv(),

@@ -10,6 +10,7 @@ import { stopBudget } from './timing';
 import type {
   AcquireFailure,
   Failback,
+  KeptRun,
   PeerReply,
   PeerState,
   SidecarSettings,
@@ -244,6 +245,53 @@ export abstract class SidecarState {
     if (epoch !== this.epoch) return;
     this.holding = false;
     if (this.handOverFor === epoch) this.handOverWaitUntil = now + this.settings.timeoutMs;
+  }
+
+  /**
+   * The run to keep for the next process when this one exits for a restart (design §9.8): only a
+   * held, running run of standard mode whose stop has not begun. Its leases go with it unchanged:
+   * they were earned by this node's requests, and the next process may extend them only with
+   * answers to its own.
+   */
+  keptRun(now: number): KeptRun | undefined {
+    if (this.settings.mode !== 'standard' || this.workload !== 'running' || !this.holding) return undefined;
+    if (now >= this.stopDeadline()) return undefined;
+    return {
+      group: this.settings.group,
+      node: this.settings.node,
+      epoch: this.epoch,
+      knownEpoch: this.knownEpoch,
+      witnessLeaseUntil: this.witnessLeaseUntil,
+      peerLeaseUntil: this.peerLeaseUntil,
+    };
+  }
+
+  /**
+   * The first input of a new process that finds the run its predecessor kept (design §9.8): the
+   * workload runs under that epoch on those leases, as if this process had started it. Heartbeats
+   * sent from now on may extend them; if none does in time, the rows stop it at the same deadline
+   * the watchdog was already enforcing. A promise to the peer cannot be standing: a running node
+   * makes none (SAFETY 3).
+   */
+  adopt(run: KeptRun, now: number): void {
+    assert(
+      this.settings.mode === 'standard' && this.workload === 'stopped' && !this.holding && this.lastRule === '',
+      'only a fresh standard-mode core adopts a kept run',
+    );
+    assert(
+      run.group === this.settings.group && run.node === this.settings.node,
+      () => `a kept run of ${run.group}/${run.node} is not this node's`,
+    );
+    assert(run.epoch > 0n && run.knownEpoch >= run.epoch, 'a kept run has a granted epoch');
+    this.workload = 'running';
+    this.holding = true;
+    this.epoch = run.epoch;
+    this.knownEpoch = maxEpoch(this.knownEpoch, run.knownEpoch);
+    this.witnessLeaseUntil = run.witnessLeaseUntil;
+    this.peerLeaseUntil = run.peerLeaseUntil;
+    this.runStartedAt = now;
+    this.lastDecision = `adopted the run of epoch ${run.epoch} kept by the previous sidecar process`;
+    this.assertDeadlineFinite();
   }
 
   /** The supervisor's report: the workload runs, has stopped, or exited by itself. */

@@ -93,6 +93,21 @@ export type Action =
   | { readonly kind: 'acquire'; readonly rule: string; readonly why: string }
   | { readonly kind: 'release'; readonly rule: string; readonly epoch: bigint; readonly why: string };
 
+/**
+ * A run a sidecar process keeps for the next process on the same machine when it exits for a
+ * restart (design §9.8): the watchdog goes on enforcing its deadline meanwhile, and the next
+ * process adopts the run only through this record. Lease ends are monotonic ms of this machine,
+ * whose origin every process shares.
+ */
+export interface KeptRun {
+  readonly group: string;
+  readonly node: string;
+  readonly epoch: bigint;
+  readonly knownEpoch: bigint;
+  readonly witnessLeaseUntil: number;
+  readonly peerLeaseUntil: number;
+}
+
 export interface SidecarView {
   readonly workload: WorkloadPhase;
   readonly epoch: bigint;

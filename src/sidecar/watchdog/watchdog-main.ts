@@ -19,6 +19,11 @@
  *   This is what covers a frozen sidecar (SIGSTOP, long GC pause, swapped out).
  * - IPC channel closed ('disconnect': the sidecar crashed, exited or was killed with -9): stop the
  *   workload at once, then exit once it is dead.
+ * - Unless the sidecar said first that it exits for a restart ('keep', design §9.8): then the
+ *   watchdog keeps the workload until the deadline, listening on a Unix socket (mode 0600) for the
+ *   next sidecar process, whose socket becomes its channel once it adopts the run; the socket's
+ *   close then counts as the pipe's did. A watchdog that keeps or adopted a run ends with it: it
+ *   exits once that workload has stopped, and the next start gets a new watchdog.
  * - SIGTERM, SIGINT or SIGHUP to the watchdog: stop the workload, report, then exit.
  * - An unexpected exception: SIGKILL the workload's group, then exit.
  * The watchdog never exits while the workload lives, with one exception it cannot prevent: a
@@ -35,15 +40,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DeadlineTimer } from '../deadline-timer';
 import { monotonicNowMs } from '../monotonic-clock';
+import { HandOverSocket, type SocketChannel } from './hand-over-socket';
 import { GROUP_POLL_MS, groupAlive, signalGroup } from './process-group';
 import {
   deadlineFromWire,
+  deadlineToWire,
+  HANDOVER_VERSION,
   isStartCommand,
+  keptRunFromWire,
+  keptRunToWire,
   type StartCommand,
   type StoppedReport,
   type WatchdogReport,
   type WatchdogStopReason,
 } from './watchdog-protocol';
+
+/** Where commands come from and reports go: the IPC pipe to the sidecar that spawned it, or an adopter's socket. */
+type Channel = SocketChannel;
 
 function main(): void {
   if (!process.send || !process.connected) {
@@ -67,20 +80,31 @@ function main(): void {
   let killTimer: NodeJS.Timeout | null = null;
   let pollTimer: NodeJS.Timeout | null = null;
   let exitWhenIdle = false;
+  /** The run kept for the next sidecar process: its socket, until one adopts it. */
+  let handOver: HandOverSocket | null = null;
 
   const log = (msg: string): void => {
     process.stderr.write(`watchdog[${process.pid}]: ${msg}\n`);
   };
   const noop = (): void => undefined;
+  const pipe: Channel = {
+    send(report, then) {
+      if (!process.connected || !process.send) {
+        then?.();
+        return;
+      }
+      // An error means the sidecar is gone: 'disconnect' follows and handles it.
+      process.send(report, undefined, undefined, () => then?.());
+    },
+  };
+  /** null: the sidecar exited for a restart and no next process has adopted the run yet. */
+  let channel: Channel | null = pipe;
   const send = (report: WatchdogReport, then?: () => void): void => {
-    if (!process.connected || !process.send) {
-      then?.();
-      return;
-    }
-    // An error means the sidecar is gone: 'disconnect' follows and handles it.
-    process.send(report, undefined, undefined, () => then?.());
+    if (channel === null) then?.();
+    else channel.send(report, then);
   };
   const exitNow = (): void => {
+    handOver?.close();
     process.exit(0);
   };
 
@@ -213,9 +237,73 @@ function main(): void {
     deadlineTimer.arm();
   };
 
-  process.on('message', (m: unknown) => {
-    if (typeof m !== 'object' || m === null) return;
-    const msg = m as Record<string, unknown>;
+  const keep = (msg: Record<string, unknown>): void => {
+    const run = keptRunFromWire(msg.run);
+    const refuse = (why: string): void => send({ type: 'error', message: `keep refused: ${why}` });
+    if (run === undefined || typeof msg.socketPath !== 'string' || msg.socketPath === '') {
+      refuse('socketPath (a path) and run (a kept run) are needed');
+      return;
+    }
+    if (!child || stopping) {
+      refuse('no running workload to keep');
+      return;
+    }
+    if (handOver) {
+      refuse('a run is kept already');
+      return;
+    }
+    const kept = new HandOverSocket(msg.socketPath, {
+      offer: () => ({
+        type: 'offer',
+        version: HANDOVER_VERSION,
+        pid: pgid,
+        watchdogPid: process.pid,
+        run: keptRunToWire(run),
+        deadline: deadlineToWire(deadline),
+      }),
+      adopted: (socketChannel, adopterStopTimeoutMs) => adopted(socketChannel, adopterStopTimeoutMs),
+      closed: (socketChannel) => channelClosed(socketChannel),
+      command: (socketChannel, command) => {
+        if (socketChannel === channel) onCommand(command);
+      },
+    });
+    kept.listen(
+      () => {
+        handOver = kept;
+        exitWhenIdle = true;
+        send({ type: 'kept' });
+      },
+      (error) => refuse(`cannot listen on ${msg.socketPath}: ${error.message}`),
+    );
+  };
+
+  /** The next sidecar process took the run: its socket is the channel from now on. */
+  const adopted = (socketChannel: Channel, adopterStopTimeoutMs: number): void => {
+    handOver?.close();
+    handOver = null;
+    channel = socketChannel;
+    if (child && !stopping) {
+      stopTimeoutMs = adopterStopTimeoutMs;
+      log(`workload pid ${pgid} adopted by the next sidecar process`);
+      send({ type: 'running', pid: pgid });
+    }
+    // Stopping (the deadline passed meanwhile), or stopped: its report comes on this channel.
+    else if (!child) exitNow();
+  };
+
+  /** The channel closed: the sidecar is gone, or exited for a restart after a 'keep'. */
+  const channelClosed = (closed: Channel): void => {
+    if (closed !== channel) return;
+    if (handOver) {
+      channel = null;
+      log(`sidecar exited for a restart: keeping workload pid ${pgid} until its deadline for the next one`);
+      if (!child) exitNow();
+      return;
+    }
+    shutdown('disconnect');
+  };
+
+  const onCommand = (msg: Record<string, unknown>): void => {
     switch (msg.type) {
       case 'deadline': {
         const d = deadlineFromWire(msg.deadline);
@@ -229,6 +317,9 @@ function main(): void {
       }
       case 'stop':
         beginStop('requested');
+        return;
+      case 'keep':
+        keep(msg);
         return;
       case 'start':
         if (exitWhenIdle) return;
@@ -244,6 +335,9 @@ function main(): void {
       default:
         send({ type: 'error', message: `unknown command ${String(msg.type)}` });
     }
+  };
+  process.on('message', (m: unknown) => {
+    if (channel === pipe && typeof m === 'object' && m !== null) onCommand(m as Record<string, unknown>);
   });
 
   const shutdown = (why: WatchdogStopReason): void => {
@@ -252,11 +346,11 @@ function main(): void {
       exitNow();
       return;
     }
-    if (why === 'disconnect') log(`sidecar gone (IPC channel closed): stopping workload pid ${pgid}`);
+    if (why === 'disconnect') log(`sidecar gone (its channel closed): stopping workload pid ${pgid}`);
     else log(`got a signal: stopping workload pid ${pgid}`);
     beginStop(why);
   };
-  process.on('disconnect', () => shutdown('disconnect'));
+  process.on('disconnect', () => channelClosed(pipe));
   process.on('SIGTERM', () => shutdown('signal'));
   process.on('SIGINT', () => shutdown('signal'));
   process.on('SIGHUP', () => shutdown('signal'));

@@ -12,6 +12,10 @@
  *                                                        no other deadline arrives; the most recent
  *                                                        one counts, also when it is earlier
  *   {type:'stop'}                                        stop now
+ *   {type:'keep', socketPath, run}                       the sidecar exits for a restart (design
+ *                                                        §9.8): keep the workload until the deadline
+ *                                                        for the next sidecar process, which finds
+ *                                                        it on a Unix socket at socketPath
  *   A deadline of null means none (simple mode: no lease); only the other rules apply then.
  *
  * Reports (watchdog -> sidecar), see WatchdogReport:
@@ -20,7 +24,20 @@
  *   {type:'stopped', byItself, code, signal, ...}        the workload and every process left in its
  *                                                        process group are dead
  *   {type:'error', message}                              a command was refused
+ *   {type:'kept'}                                        the socket listens: the sidecar may exit
+ *
+ * On the hand-over socket, the watchdog speaks first to the one process it lets in:
+ *   {type:'offer', version, pid, watchdogPid, run, deadline}   (watchdog -> next sidecar)
+ *   {type:'adopt', stopTimeoutMs}                              (next sidecar -> watchdog)
+ * after which the socket is the watchdog's channel, one JSON object a line, as the IPC channel was:
+ * the same commands and reports, a 'running' report first if the workload still runs (else its
+ * 'stopped' report), and the socket's close stops the workload at once, as the pipe's did. A
+ * process that closes the socket before 'adopt' leaves the run kept for another.
  */
+import type { KeptRun } from '../../core/sidecar/types';
+
+/** The hand-over socket's protocol version; a sidecar adopts only from a watchdog that speaks it. */
+export const HANDOVER_VERSION = 1;
 
 export interface StartCommand {
   type: 'start';
@@ -31,7 +48,35 @@ export interface StartCommand {
   deadline: number | null;
 }
 
-export type WatchdogCommand = StartCommand | { type: 'deadline'; deadline: number | null } | { type: 'stop' };
+/** A kept run as it crosses the pipe and the socket: JSON has no bigint, and no -Infinity. */
+export interface WireKeptRun {
+  group: string;
+  node: string;
+  epoch: string;
+  knownEpoch: string;
+  witnessLeaseUntil: number;
+  peerLeaseUntil: number;
+}
+
+export interface KeepCommand {
+  type: 'keep';
+  socketPath: string;
+  run: WireKeptRun;
+}
+
+export type WatchdogCommand =
+  StartCommand | { type: 'deadline'; deadline: number | null } | { type: 'stop' } | KeepCommand;
+
+export interface HandOverOffer {
+  type: 'offer';
+  version: number;
+  /** The workload's pid (= its pgid). */
+  pid: number;
+  watchdogPid: number;
+  run: WireKeptRun;
+  /** The deadline the watchdog enforces (monotonic ms; null: none). */
+  deadline: number | null;
+}
 
 /**
  * Why a workload stopped:
@@ -62,7 +107,48 @@ export interface StoppedReport {
 }
 
 export type WatchdogReport =
-  { type: 'ready' } | { type: 'running'; pid: number } | StoppedReport | { type: 'error'; message: string };
+  | { type: 'ready' }
+  | { type: 'running'; pid: number }
+  | StoppedReport
+  | { type: 'error'; message: string }
+  | { type: 'kept' };
+
+/** A lease end as sent: -Infinity (none) becomes 0, the machine's boot, which is just as past. */
+function leaseEndToWire(until: number): number {
+  return Number.isFinite(until) ? until : 0;
+}
+
+export function keptRunToWire(run: KeptRun): WireKeptRun {
+  return {
+    group: run.group,
+    node: run.node,
+    epoch: run.epoch.toString(),
+    knownEpoch: run.knownEpoch.toString(),
+    witnessLeaseUntil: leaseEndToWire(run.witnessLeaseUntil),
+    peerLeaseUntil: leaseEndToWire(run.peerLeaseUntil),
+  };
+}
+
+const DECIMAL = /^[1-9][0-9]{0,19}$/;
+
+/** A received kept run, every field checked; undefined when one is missing or malformed. */
+export function keptRunFromWire(value: unknown): KeptRun | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const v = value as Record<string, unknown>;
+  const finite = (x: unknown): x is number => typeof x === 'number' && Number.isFinite(x);
+  if (typeof v.group !== 'string' || typeof v.node !== 'string') return undefined;
+  if (typeof v.epoch !== 'string' || !DECIMAL.test(v.epoch)) return undefined;
+  if (typeof v.knownEpoch !== 'string' || !DECIMAL.test(v.knownEpoch)) return undefined;
+  if (!finite(v.witnessLeaseUntil) || !finite(v.peerLeaseUntil)) return undefined;
+  return {
+    group: v.group,
+    node: v.node,
+    epoch: BigInt(v.epoch),
+    knownEpoch: BigInt(v.knownEpoch),
+    witnessLeaseUntil: v.witnessLeaseUntil,
+    peerLeaseUntil: v.peerLeaseUntil,
+  };
+}
 
 /**
  * A deadline as the sidecar holds it -> as sent. JSON has no Infinity: none (Infinity) is null,
