@@ -11,8 +11,9 @@ import { KeptRunRefused } from './watchdog/kept-run-link';
 import { WorkloadSupervisor } from './workload-supervisor';
 
 /**
- * The exit status of a sidecar that exits for a restart keeping its workload (SIGUSR2, design
- * §9.8): EX_TEMPFAIL, which a service manager restarts (deploy/systemd: RestartForceExitStatus).
+ * The exit status of a sidecar that exits for a restart (SIGUSR2, design §9.8), keeping its
+ * workload or, with none running to keep, after a planned stop: EX_TEMPFAIL, which a service
+ * manager restarts (deploy/systemd: RestartForceExitStatus).
  */
 export const RESTART_EXIT_STATUS = 75;
 
@@ -51,7 +52,7 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
     throw error;
   }
   let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
+  const stop = (signal: NodeJS.Signals, exitStatus = 0): void => {
     if (stopping) return;
     stopping = true;
     logger.info(
@@ -59,7 +60,7 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
       'shutting down: stopping the workload, then releasing',
     );
     runtime.close().then(
-      () => process.exit(0),
+      () => process.exit(exitStatus),
       (error: unknown) => {
         logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
@@ -82,7 +83,8 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
       (kept) => {
         if (kept) process.exit(RESTART_EXIT_STATUS);
         stopping = false;
-        stop('SIGUSR2');
+        // Nothing to keep: a planned stop, and still a restart.
+        stop('SIGUSR2', RESTART_EXIT_STATUS);
       },
       (error: unknown) => {
         // The runtime is halted: exiting closes the watchdog's pipe, which stops the workload.
@@ -106,7 +108,7 @@ async function exitForRestart(
 ): Promise<boolean> {
   const run = await runtime.keepRunForRestart();
   if (run === undefined) {
-    logger.info({}, 'restart asked with no running workload to keep: a planned stop instead');
+    logger.info({}, 'restart asked with no running workload to keep: a planned stop, then the exit for the restart');
     return false;
   }
   await supervisor.keepForRestart(socketPath, run);

@@ -8,7 +8,7 @@ import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
 import type { Network } from './network';
 import { PARTY_NAMES } from './plan';
 import type { SimWorkload } from './node-parts';
-import type { NodeObserver } from './node-parts';
+import type { KeptRestartOutcome, NodeObserver } from './node-parts';
 import type { SidecarNode } from './sidecar-node';
 import { checkIsolatedVerdictBefore } from './standby-verdict';
 import type { WitnessSite } from './witness-site';
@@ -35,6 +35,11 @@ export class Checkers implements NodeObserver {
   probeFailover: number | undefined;
   private faultCandidate: { node: number; at: number } | undefined;
   readonly faultFailovers: number[] = [];
+  readonly keptRestarts: Record<KeptRestartOutcome, number> = {
+    adopted: 0,
+    'stopped-before-adoption': 0,
+    'nothing-to-keep': 0,
+  };
 
   constructor(
     private readonly world: World,
@@ -140,6 +145,10 @@ export class Checkers implements NodeObserver {
 
   onCrashReported(): void {
     this.lastWorkloadCrash = this.world.t;
+  }
+
+  onKeptRestart(outcome: KeptRestartOutcome): void {
+    this.keptRestarts[outcome] += 1;
   }
 
   /** The active node is crashed, frozen or isolated: time the failover, if one follows. */

@@ -8,7 +8,8 @@
  * the Admin RPCs do.
  */
 import type { Network } from './network';
-import { type EpisodeKind, OPERATOR_KINDS, PARTY_NAMES, PRIMARY, SECONDARY, WITNESS } from './plan';
+import type { Rng } from './prng';
+import { type EpisodeKind, OPERATOR_KINDS, PARTY_NAMES, RESTART_KINDS, PRIMARY, SECONDARY, WITNESS } from './plan';
 import type { SidecarNode } from './sidecar-node';
 import type { WitnessSite } from './witness-site';
 import type { World } from './world';
@@ -39,9 +40,14 @@ export class Faults {
   begin(): void {
     const w = this.world;
     for (const [kind, episode] of Object.entries(w.plan.episodes)) {
-      const draws = OPERATOR_KINDS.has(kind as EpisodeKind) ? w.operator : w.fault;
-      w.at(draws.exp(episode.meanGapMs), () => this.episode(kind as EpisodeKind));
+      w.at(this.drawsFor(kind as EpisodeKind).exp(episode.meanGapMs), () => this.episode(kind as EpisodeKind));
     }
+  }
+
+  /** Each later kind draws from its own stream, so that schedules without it replay as before. */
+  private drawsFor(kind: EpisodeKind): Rng {
+    const w = this.world;
+    return OPERATOR_KINDS.has(kind) ? w.operator : RESTART_KINDS.has(kind) ? w.restart : w.fault;
   }
 
   private episode(kind: EpisodeKind): void {
@@ -49,7 +55,7 @@ export class Faults {
     if (w.healed || w.t >= w.plan.faultPhaseMs) return;
     const e = w.plan.episodes[kind];
     if (e === undefined) return;
-    const f = OPERATOR_KINDS.has(kind) ? w.operator : w.fault;
+    const f = this.drawsFor(kind);
     const { network, witness, nodes } = this.targets;
     const length = Math.max(0.1, f.exp(e.meanLengthMs));
     const both = (a: number, b: number): number[] => [a * 3 + b, b * 3 + a];
@@ -105,6 +111,15 @@ export class Faults {
         const node = nodes[f.int(2)] as SidecarNode;
         if (node.sidecar === undefined || node.sidecar.paused) break;
         node.sigtermSidecar(length);
+        break;
+      }
+      case 'sidecar-restart': {
+        // Mostly the active node's: the one with a run to keep.
+        const active = nodes.find((n) => n.activeWorkload() !== undefined);
+        const node = active !== undefined && f.chance(0.8) ? active : (nodes[f.int(2)] as SidecarNode);
+        if (node.sidecar === undefined || node.sidecar.paused) break;
+        this.targets.noteLoss(node);
+        node.restartKeepingWorkload(length);
         break;
       }
       case 'sidecar-pause': {

@@ -205,6 +205,12 @@ export function report(summary: Summary, masterSeed: number): string[] {
   out.push(
     `failover under faults (n=${g.length}): p50 ${fmt(percentile(g, 50))} p99 ${fmt(percentile(g, 99))} max ${fmt(percentile(g, 100))}`,
   );
+  const k = summary.keptRestarts;
+  out.push(
+    `restarts keeping the workload (SIGUSR2, design §9.8): adopted ${k.adopted}, ` +
+      `stopped at the deadline before the next process came ${k['stopped-before-adoption']}, ` +
+      `nothing to keep (a planned stop) ${k['nothing-to-keep']}`,
+  );
   out.push(
     `fault kinds (schedules with each): ${Object.entries(summary.faultCoverage)
       .map(([k, n]) => `${k} ${n}`)

@@ -22,12 +22,14 @@ export class SimWorkload {
   /** Watchdog: the last deadline fed (sidecar's clock), and a token that cancels older timers. */
   fedDeadline = Number.NaN;
   watchdogToken = 0;
+  /** What waits for its death (the next sidecar process of a restart that found it stopping). */
+  readonly deathWaiters: (() => void)[] = [];
 
   constructor(
     readonly id: number,
     readonly machine: number,
-    /** The sidecar incarnation that started it. */
-    readonly owner: number,
+    /** The sidecar incarnation that started it, or adopted it after a restart (design §9.8). */
+    public owner: number,
     readonly epoch: bigint,
     readonly startedAt: number,
   ) {}
@@ -60,6 +62,12 @@ export class SidecarProcess {
   ) {}
 }
 
+/**
+ * SIGUSR2's outcomes: the next process adopted the run; the run stopped at its deadline before one
+ * came; nothing could be kept (a planned stop instead).
+ */
+export type KeptRestartOutcome = 'adopted' | 'stopped-before-adoption' | 'nothing-to-keep';
+
 /** What the node tells the checkers. */
 export interface NodeObserver {
   onActivation(node: SidecarNode, workload: SimWorkload, why: string): void;
@@ -71,6 +79,8 @@ export interface NodeObserver {
   onAcquire(node: SidecarNode): void;
   /** The sidecar heard that its workload crashed by itself (the failure cool-down counts from here). */
   onCrashReported(): void;
+  /** How a restart that keeps the workload (design §9.8) ended. */
+  onKeptRestart(outcome: KeptRestartOutcome): void;
 }
 
 export interface SidecarNodeParts {

@@ -33,6 +33,7 @@ export const FAULT_KINDS = [
   'maintenance',
   'failback-policy',
   'remove-node',
+  'sidecar-restart',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -50,6 +51,7 @@ export const EPISODE_KINDS = [
   'maintenance',
   'failback-policy',
   'remove-node',
+  'sidecar-restart',
 ] as const satisfies readonly FaultKind[];
 export type EpisodeKind = (typeof EPISODE_KINDS)[number];
 
@@ -60,6 +62,9 @@ export const OPERATOR_KINDS: ReadonlySet<FaultKind> = new Set([
   'failback-policy',
   'remove-node',
 ]);
+
+/** A restart that keeps the workload (SIGUSR2, design §9.8): drawn, and run, from a stream of its own too. */
+export const RESTART_KINDS: ReadonlySet<FaultKind> = new Set(['sidecar-restart']);
 
 /** How the final failover probe takes the active node away ('sigterm': a planned hand-over, §9.5). */
 export type ProbeKind = 'crash' | 'isolate' | 'pause' | 'sigterm';
@@ -170,6 +175,7 @@ const OPERATOR_DRAWS = 0x09e7a70d;
 const ACROSS_RUN_DRAWS = 0x3c1a55e5;
 const LATE_TIMER_DRAWS = 0x7a3e71e5;
 const BOUNDS_DRAWS = 0x0b0a7d55;
+const RESTART_DRAWS = 0x5ec0a7ed;
 
 export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const rng = new Rng(seed);
@@ -177,6 +183,9 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const operatorDraws = new Rng(seed ^ OPERATOR_DRAWS);
   const acrossRun = new Rng(seed ^ ACROSS_RUN_DRAWS);
   const lateTimers = new Rng(seed ^ LATE_TIMER_DRAWS);
+  const restartDraws = new Rng(seed ^ RESTART_DRAWS);
+  const drawsFor = (kind: FaultKind): Rng =>
+    OPERATOR_KINDS.has(kind) ? operatorDraws : RESTART_KINDS.has(kind) ? restartDraws : rng;
   let rejected = 0;
   let settings: SidecarSettings;
   for (;;) {
@@ -236,7 +245,7 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const faults = new Set<FaultKind>();
   if (!rng.chance(0.05)) {
     for (const kind of FAULT_KINDS) {
-      const draws = OPERATOR_KINDS.has(kind) ? operatorDraws : rng;
+      const draws = drawsFor(kind);
       if ((options.allowFaults === undefined || options.allowFaults.has(kind)) && draws.chance(0.5)) faults.add(kind);
     }
   }
@@ -264,7 +273,7 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const episodes: Partial<Record<EpisodeKind, EpisodePlan>> = {};
   for (const kind of EPISODE_KINDS) {
     if (!faults.has(kind)) continue;
-    const draws = OPERATOR_KINDS.has(kind) ? operatorDraws : rng;
+    const draws = drawsFor(kind);
     episodes[kind] = {
       meanGapMs: draws.range(0.5, 6) * lease,
       meanLengthMs: draws.pick([draws.range(0.05, 0.5), draws.range(0.5, 3)]) * lease,
@@ -279,6 +288,9 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   if (embedded) {
     faults.delete('sidecar-pause');
     delete episodes['sidecar-pause'];
+    // Nor a restart that keeps the workload: without a watchdog nothing outlives the process.
+    faults.delete('sidecar-restart');
+    delete episodes['sidecar-restart'];
   }
 
   const witnessCrashes = faults.has('witness-crash') || faults.has('crash-on-write');

@@ -1,4 +1,5 @@
 /** Runs many schedules and gathers what the report needs. */
+import type { KeptRestartOutcome } from './node-parts';
 import type { SimHooks } from './hooks';
 import { drawPlan, FAULT_KINDS, type FaultKind, type Plan, type PlanOptions } from './plan';
 import { scheduleSeed } from './prng';
@@ -47,6 +48,7 @@ export interface Summary {
   /** Probe failover / lease in schedules where the lease dominates (timeout and peer lease <= lease). */
   probeLeaseDominantRatios: number[];
   faultFailoversMs: number[];
+  keptRestarts: Record<KeptRestartOutcome, number>;
   faultCoverage: Record<FaultKind, number>;
 }
 
@@ -70,6 +72,7 @@ export function emptySummary(): Summary {
     probeBoundRatios: [],
     probeLeaseDominantRatios: [],
     faultFailoversMs: [],
+    keptRestarts: { adopted: 0, 'stopped-before-adoption': 0, 'nothing-to-keep': 0 },
     faultCoverage: coverage,
   };
 }
@@ -103,6 +106,8 @@ export function addResult(summary: Summary, plan: Plan, result: ScheduleResult):
     }
   }
   for (const f of result.faultFailoversMs) summary.faultFailoversMs.push(f);
+  for (const [outcome, n] of Object.entries(result.keptRestarts))
+    summary.keptRestarts[outcome as KeptRestartOutcome] += n;
 }
 
 /** Runs schedules `first` .. `first + count - 1` of the run seeded `masterSeed`. */

@@ -7,7 +7,7 @@
  * process is dead at most KILL_SETTLE_MS later.
  */
 import { KILL_SETTLE_MS } from '../core/sidecar/timing';
-import type { PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
+import type { KeptRun, PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
 import type { Timers } from '../sidecar/sidecar-ports';
 import { SidecarRuntime } from '../sidecar/sidecar-runtime';
 import type { WorkloadDriver } from '../sidecar/workload-driver';
@@ -32,6 +32,11 @@ export class SidecarNode {
   /** What runs right after this node's next workload start (held answers, sidecar-links.ts). */
   private startWaiters: (() => void)[] = [];
   private runEndWaiters: (() => void)[] = [];
+  /**
+   * The run the last sidecar process kept for the next (design §9.8), with the workload it runs and
+   * that process's clock origin: one machine's monotonic clock, which the next process shares.
+   */
+  private kept: { run: KeptRun; workload: SimWorkload | undefined; offset: number } | undefined;
 
   constructor(
     readonly index: number,
@@ -47,8 +52,23 @@ export class SidecarNode {
   startSidecar(): void {
     if (this.sidecar !== undefined) return;
     const w = this.parts.world;
-    const sc = new SidecarProcess(this.parts.nextIncarnation(), w.proc.range(0, 1e6));
+    const kept = this.kept;
+    this.kept = undefined;
+    const keptWorkload = kept?.workload;
+    if (keptWorkload !== undefined && keptWorkload.alive && keptWorkload.terminating) {
+      // The watchdog is stopping the kept run (its deadline passed): the next process hears its
+      // 'stopped' on the socket before anything else, and starts as any restarted sidecar does.
+      keptWorkload.deathWaiters.push(() => this.startSidecar());
+      return;
+    }
+    const adopt = keptWorkload !== undefined && keptWorkload.alive ? kept : undefined;
+    if (kept !== undefined) this.parts.observer.onKeptRestart(adopt ? 'adopted' : 'stopped-before-adoption');
+    const sc = new SidecarProcess(this.parts.nextIncarnation(), adopt?.offset ?? w.proc.range(0, 1e6));
     this.sidecar = sc;
+    if (adopt !== undefined && keptWorkload !== undefined) {
+      keptWorkload.owner = sc.inc;
+      sc.workload = keptWorkload;
+    }
     const links: LinkContext = {
       world: w,
       network: this.parts.network,
@@ -85,8 +105,14 @@ export class SidecarNode {
       workload: this.workloadDriver(sc),
       logger: w.trace.on1 ? traceLogger(w.trace, this.name) : SILENT_LOGGER,
       createCore: this.parts.createCore,
+      adopted: adopt?.run,
     });
-    if (w.trace.on1) w.trace.log(1, this.name, `sidecar starts (incarnation ${sc.inc})`);
+    if (w.trace.on1)
+      w.trace.log(
+        1,
+        this.name,
+        `sidecar starts (incarnation ${sc.inc})${adopt ? `, adopting the kept run ${w.trace.epoch(adopt.run.epoch)}` : ''}`,
+      );
     // Its first heartbeat goes out within one heartbeat of the start.
     w.at(w.t + w.proc.range(0, this.settings.heartbeatMs) / this.rate, () =>
       this.gate(sc.inc, (s) => s.runtime.begin()),
@@ -124,6 +150,42 @@ export class SidecarNode {
           return;
         }
         this.crashSidecar(`exits after its hand-over; restarts in ${restartAfterMs.toFixed(1)}ms`);
+        w.at(w.t + restartAfterMs, () => {
+          if (!w.healed) this.startSidecar();
+        });
+      }),
+    );
+  }
+
+  /**
+   * SIGUSR2 with --state-dir (design §9.8): the runtime keeps its run for the next process, which
+   * starts `restartAfterMs` after this one exits (or at the heal) and adopts the run if it still
+   * runs. The watchdog goes on enforcing the deadline it was last fed meanwhile: the exit does not
+   * stop the workload. With no run to keep, SIGUSR2 is a planned stop.
+   */
+  restartKeepingWorkload(restartAfterMs: number): void {
+    const sc = this.sidecar;
+    if (sc === undefined || sc.handingOver) return;
+    sc.handingOver = true;
+    const w = this.parts.world;
+    if (w.trace.on1) w.trace.log(1, this.name, 'sidecar gets SIGUSR2: a restart that keeps the workload');
+    this.gate(sc.inc, (s) =>
+      s.runtime.keepRun((run) => {
+        if (this.sidecar !== s) return;
+        if (run === undefined) {
+          this.parts.observer.onKeptRestart('nothing-to-keep');
+          s.handingOver = false;
+          this.sigtermSidecar(restartAfterMs);
+          return;
+        }
+        this.sidecar = undefined;
+        this.kept = { run, workload: s.workload, offset: s.offset };
+        if (w.trace.on1)
+          w.trace.log(
+            1,
+            this.name,
+            `sidecar exits keeping run ${w.trace.epoch(run.epoch)}; restarts in ${restartAfterMs.toFixed(1)}ms`,
+          );
         w.at(w.t + restartAfterMs, () => {
           if (!w.healed) this.startSidecar();
         });
@@ -385,6 +447,7 @@ export class SidecarNode {
     this.runEnded();
     const world = this.parts.world;
     w.alive = false;
+    for (const fn of w.deathWaiters.splice(0)) world.at(world.t, fn);
     const wasActive = !w.terminating;
     w.terminating = true;
     this.procs = this.procs.filter((p) => p !== w);

@@ -10,6 +10,7 @@
  * After the fault phase every fault heals, and a final probe loses the active node (crash,
  * isolation or freeze): the other must take over within the bound (L1).
  */
+import type { KeptRestartOutcome } from './node-parts';
 import { failoverBoundMs } from '../core/sidecar/timing';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import { Checkers } from './checkers';
@@ -37,6 +38,8 @@ export interface ScheduleResult {
   readonly probeFailoverMs: number | undefined;
   /** Failovers seen during the fault phase (active node crashed, frozen or isolated). */
   readonly faultFailoversMs: readonly number[];
+  /** Restarts that keep the workload (design §9.8), by how they ended. */
+  readonly keptRestarts: Readonly<Record<KeptRestartOutcome, number>>;
   readonly leaseMs: number;
   readonly failoverBoundMs: number;
   readonly activations: number;
@@ -68,6 +71,7 @@ export class Simulation implements World {
   readonly proc: Rng;
   readonly fault: Rng;
   readonly operator: Rng;
+  readonly restart: Rng;
   readonly trace: Trace;
   private readonly stopAtFirst: boolean;
   private readonly violations: Violation[] = [];
@@ -92,6 +96,7 @@ export class Simulation implements World {
     this.proc = root.fork();
     this.fault = root.fork();
     this.operator = root.fork();
+    this.restart = root.fork();
     this.network = new Network(this);
     const config: ArbiterConfig = hooks.arbiterConfig ? hooks.arbiterConfig(plan.witness, plan) : plan.witness;
     this.witness = new WitnessSite(this, this.network, config, {
@@ -162,6 +167,7 @@ export class Simulation implements World {
       violationCounts: this.violationCounts,
       probeFailoverMs: c.probeFailover,
       faultFailoversMs: c.faultFailovers,
+      keptRestarts: c.keptRestarts,
       leaseMs: plan.primary.leaseMs,
       failoverBoundMs: failoverBoundMs(plan.primary),
       activations: c.activations,

@@ -36,6 +36,8 @@ export interface World {
   readonly fault: Rng;
   /** Operators' requests: their own stream, so that schedules without them replay as before. */
   readonly operator: Rng;
+  /** Restarts that keep the workload (design §9.8): their own stream, for the same reason. */
+  readonly restart: Rng;
   /** The fault phase is over: no new fault starts, no loss, no spike. */
   readonly healed: boolean;
   readonly trace: Trace;

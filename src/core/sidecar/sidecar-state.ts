@@ -64,7 +64,7 @@ export abstract class SidecarState {
   protected promiseUntil = NEVER;
   protected promisedEpoch = 0n;
   /** A restarted sidecar forgot its promises: it asks nothing for one peer lease. */
-  protected readonly quietUntil: number;
+  protected quietUntil: number;
 
   protected lastPeerHeard = NEVER;
   protected readonly startedAt: number;
@@ -271,7 +271,8 @@ export abstract class SidecarState {
    * workload runs under that epoch on those leases, as if this process had started it. Heartbeats
    * sent from now on may extend them; if none does in time, the rows stop it at the same deadline
    * the watchdog was already enforcing. A promise to the peer cannot be standing: a running node
-   * makes none (SAFETY 3).
+   * makes none (SAFETY 3), and none stood when its run started. So nothing was forgotten, and this
+   * process owes no quiet period: a run that exits by itself is asked again at once, as before.
    */
   adopt(run: KeptRun, now: number): void {
     assert(
@@ -290,6 +291,7 @@ export abstract class SidecarState {
     this.witnessLeaseUntil = run.witnessLeaseUntil;
     this.peerLeaseUntil = run.peerLeaseUntil;
     this.runStartedAt = now;
+    this.quietUntil = NEVER;
     this.lastDecision = `adopted the run of epoch ${run.epoch} kept by the previous sidecar process`;
     this.assertDeadlineFinite();
   }
