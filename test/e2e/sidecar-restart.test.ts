@@ -159,6 +159,25 @@ describe('e2e: a sidecar restart (SIGUSR2 with --state-dir) keeps its workload',
     const exitedAt = await exitForRestart(c);
     const socket = path.join(stateRoot, 'a', 'watchdog.sock');
     expect(fs.existsSync(socket), 'the watchdog listens for the next process').to.equal(true);
+    // A sidecar of another node given this directory is refused, and leaves the run kept.
+    const wrong = runCli([
+      'sidecar',
+      '--group',
+      'g1',
+      '--node',
+      'x',
+      '--peer-node',
+      'y',
+      '--state-dir',
+      path.join(stateRoot, 'a'),
+      '--',
+      'true',
+    ]);
+    expect(wrong.code, wrong.stderr).to.equal(2);
+    expect(wrong.stderr)
+      .to.match(/stateDir/)
+      .and.match(/keeps the run of node a of group g1/);
+    expect(c.openIntervals().length, 'the kept workload still runs').to.equal(1);
     await c.waitFor("a's kept workload stops", () => c.openIntervals().length === 0, LEASE_MS);
     const stoppedAfter = c.intervalsOf('a')[0]!.end! - exitedAt;
     report(`no adopter: the kept workload stopped ${stoppedAfter.toFixed(0)} ms after its sidecar exited`);
