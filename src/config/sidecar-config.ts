@@ -222,7 +222,7 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     metavar: 'FILE',
   },
   stateDir: {
-    doc: 'Directory of this node alone for what outlives one sidecar process: with it, SIGUSR2 restarts the sidecar keeping its workload (its watchdog socket is here).',
+    doc: "Directory of this node alone for what outlives one sidecar process: its epoch record (the pair may start with the witness down) and its watchdog's socket (SIGUSR2 restarts the sidecar keeping its workload).",
     format: 'path',
     nullable: true,
     default: null,

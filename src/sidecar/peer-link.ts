@@ -44,7 +44,7 @@ export class PeerLink {
         this.keeper.answered(monotonicNowMs());
         let reply: ReturnType<typeof fromWireReply>;
         try {
-          reply = fromWireReply(response, state.epoch);
+          reply = fromWireReply(response, state.coldStartEpoch > 0n ? state.coldStartEpoch : state.epoch);
         } catch {
           return done(undefined); // a malformed reply counts as no reply
         }

@@ -19,6 +19,8 @@ export function toWirePeerState(group: string, s: PeerState): WirePeerState {
     handbackRequested: s.handbackRequested,
     handingOver: s.handingOver,
     maintenance: s.maintenance,
+    durableEpochs: s.durableEpochs,
+    coldStartEpoch: s.coldStartEpoch.toString(),
   };
 }
 
@@ -37,6 +39,8 @@ export function fromWirePeerState(s: PeerState__Output | null, field: string): P
     handbackRequested: s.handbackRequested,
     handingOver: s.handingOver,
     maintenance: s.maintenance,
+    durableEpochs: s.durableEpochs,
+    coldStartEpoch: requireEpoch(`${field}.cold_start_epoch`, s.coldStartEpoch),
   };
 }
 
@@ -49,8 +53,9 @@ export function toWireReply(group: string, reply: PeerReply): PeerHeartbeatRespo
 }
 
 /**
- * A reply to the heartbeat sent under `askedEpoch`. A lease names the epoch it was asked under
- * (the peer echoes it, design §4.3); one that names another comes from a broken peer.
+ * A reply to the heartbeat sent under `askedEpoch` (its epoch, or the cold-start epoch it proposed,
+ * design §10.2). A lease names the epoch it was asked under (the peer echoes it, design §4.3); one
+ * that names another comes from a broken peer.
  */
 export function fromWireReply(
   r: PeerHeartbeatResponse__Output,

@@ -6,6 +6,9 @@ import { createLogger, type Logger } from '../log/logger';
 import { SidecarHost } from './sidecar-host';
 import { SidecarConfigError } from './sidecar-runtime';
 import { HOOK_RUNNER_SCRIPT } from './hook-runner';
+import path from 'node:path';
+import { EpochRecordFile } from './epoch-record-file';
+import { RecordingWorkload } from './recording-workload';
 import { watchdogSocketPath } from './state-dir';
 import { KeptRunRefused } from './watchdog/kept-run-link';
 import { WorkloadSupervisor } from './workload-supervisor';
@@ -23,8 +26,11 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
   const socketPath = config.stateDir === null ? undefined : watchdogSocketPath(config.stateDir);
   const logger = createLogger('sidecar', options.logLevel);
   const supervisor = new WorkloadSupervisor({ argv, stopTimeoutMs: options.stopTimeoutMs, logger });
+  // A record that cannot be trusted stops the start before anything is touched.
+  const epochRecord =
+    config.stateDir === null ? undefined : EpochRecordFile.open(path.resolve(config.stateDir), options);
   let adopted: KeptRun | undefined;
-  if (socketPath !== undefined && options.mode === 'standard') {
+  if (socketPath !== undefined) {
     try {
       adopted = await supervisor.adopt(socketPath, { group: options.group, node: options.node });
     } catch (error) {
@@ -32,18 +38,25 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
         throw new ConfigError('stateDir', `stateDir (--state-dir): ${error.message}`);
       throw error;
     }
+    if (adopted !== undefined && options.mode === 'simple') {
+      // Simple mode has no leases to carry the run on: it ends here, and the table starts anew.
+      logger.warn({ group: options.group, node: options.node }, 'simple mode cannot adopt a kept run: stopping it');
+      await supervisor.stopAndWait();
+      adopted = undefined;
+    }
   }
+  const workload = epochRecord === undefined ? supervisor : new RecordingWorkload(supervisor, epochRecord);
   let runtime: SidecarHost;
   try {
-    runtime = new SidecarHost(options, supervisor, logger, adopted);
+    runtime = new SidecarHost(options, workload, logger, adopted, epochRecord);
   } catch (error) {
     // A run adopted is stopped: this process cannot carry it.
     await supervisor.close();
     if (error instanceof SidecarConfigError) throw new ConfigError('lease', error.message);
     throw error;
   }
-  // The watchdog's own start-up must not eat into the first lease.
-  await supervisor.prepare();
+  // The watchdog's own start-up must not eat into the first lease; an adopted run must renew first.
+  if (adopted === undefined) await supervisor.prepare();
   try {
     await runtime.start();
   } catch (error) {
@@ -51,6 +64,7 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
     await runtime.close();
     throw error;
   }
+  if (adopted !== undefined) await supervisor.prepare();
   let stopping = false;
   const stop = (signal: NodeJS.Signals, exitStatus = 0): void => {
     if (stopping) return;
@@ -67,8 +81,8 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
       },
     );
   };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGUSR2', () => {
     if (stopping) return;
     if (socketPath === undefined) {
@@ -88,7 +102,7 @@ export async function runSidecar(config: SidecarConfig, command: string[]): Prom
       },
       (error: unknown) => {
         // The runtime is halted: exiting closes the watchdog's pipe, which stops the workload.
-        logger.error({ err: error }, 'restart failed: exiting, which stops the workload');
+        logger.error({ err: error }, 'restart failed (the watchdog did not say it keeps the run): exiting');
         process.exit(1);
       },
     );

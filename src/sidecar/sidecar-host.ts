@@ -14,7 +14,7 @@ import { EventCommand } from './event-command';
 import { linkSecurity } from './link-security';
 import { monotonicNowMs } from './monotonic-clock';
 import { PeerLink } from './peer-link';
-import type { Clock, Timers, WitnessTransport } from './sidecar-ports';
+import type { Clock, EpochRecord, Timers, WitnessTransport } from './sidecar-ports';
 import { requireWorkableSettings, SidecarRuntime } from './sidecar-runtime';
 import type { SidecarEvent } from './sidecar-events';
 import { SidecarServer } from './sidecar-server';
@@ -59,6 +59,8 @@ export class SidecarHost {
     private readonly logger: Logger,
     /** The run a previous sidecar process kept, already adopted by `workload` (design §9.8). */
     adopted?: KeptRun,
+    /** --state-dir's epoch record (design §10.2). */
+    epochRecord?: EpochRecord,
   ) {
     const settings = toSettings(options);
     requireWorkableSettings(settings);
@@ -106,6 +108,7 @@ export class SidecarHost {
         : undefined,
       onAction: (action) => this.metrics.acted(action),
       adopted,
+      epochRecord,
     });
   }
 
@@ -161,14 +164,15 @@ export class SidecarHost {
   /**
    * The first half of a restart that keeps the workload (design §9.8): the run to hand the
    * watchdog, with the runtime halted; undefined (the runtime still running) when none can be kept.
-   * The links and the server close without a release: the next process renews the run.
+   * No release: the next process renews the run.
    */
   async keepRunForRestart(): Promise<KeptRun | undefined> {
     const run = await new Promise<KeptRun | undefined>((done) => this.runtime.keepRun(done));
     if (run === undefined) return undefined;
+    // The server goes with the process, which exits as soon as the watchdog keeps the run: every
+    // ms spent here is the next process's less.
     this.server.health.setStatus('', 'NOT_SERVING');
     this.state = 'closing';
-    await Promise.all([this.server.shutdown(), this.probes?.close()]);
     return run;
   }
 

@@ -4,7 +4,7 @@
  * process plugs in real sockets and node timers (sidecar-host.ts); the simulator plugs in its
  * virtual time and network, so both run the same runtime.
  */
-import type { AcquireFailure, PeerReply, PeerState, WitnessAnswer } from '../core/sidecar/types';
+import type { AcquireFailure, EpochRecordAtStart, PeerReply, PeerState, WitnessAnswer } from '../core/sidecar/types';
 
 export interface Clock {
   /** Milliseconds on this process's monotonic clock. */
@@ -41,6 +41,13 @@ export interface WitnessTransport {
 export interface PeerTransport {
   heartbeat(state: PeerState, done: (reply: PeerReply | undefined) => void): void;
   close(): void;
+}
+
+/** --state-dir's epoch record (design §10.2): what it held at start, and durable writes of a higher epoch. */
+export interface EpochRecord {
+  readonly atStart: EpochRecordAtStart;
+  /** Writes `epoch` durably (written, synced, renamed into place); `done(false)` when that failed. */
+  write(epoch: bigint, done: (ok: boolean) => void): void;
 }
 
 export interface HealthFlag {

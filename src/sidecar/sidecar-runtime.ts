@@ -9,6 +9,7 @@ import { failoverBoundMs, handOverLimitMs, settingsProblems } from '../core/side
 import type {
   AcquireFailure,
   Action,
+  EpochRecordAtStart,
   KeptRun,
   PeerReply,
   PeerState,
@@ -20,7 +21,15 @@ import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import type { Logger } from '../log/logger';
 import { toWirePhase, toWireRole } from '../wire/enum-mappings';
 import { acquireDeadlineMs, logAcquireTiming } from './acquire-timing';
-import type { Clock, HealthFlag, PeerTransport, TimerHandle, Timers, WitnessTransport } from './sidecar-ports';
+import type {
+  Clock,
+  EpochRecord,
+  HealthFlag,
+  PeerTransport,
+  TimerHandle,
+  Timers,
+  WitnessTransport,
+} from './sidecar-ports';
 import { LinkChanges } from './link-changes';
 import { FailbackNotice, type SidecarEvent, type SidecarEventName } from './sidecar-events';
 import type { WorkloadDriver } from './workload-driver';
@@ -42,6 +51,9 @@ const EVENT_OF: Readonly<Record<string, SidecarEventName>> = {
   'witness-regained': 'witness-regained',
   'failback-scheduled': 'failback-scheduled',
 };
+
+/** Makes the core: production's, or (the simulator's tests) a deliberately broken or watched one. */
+export type CoreFactory = (settings: SidecarSettings, now: number, recorded?: EpochRecordAtStart) => SidecarCore;
 
 /** Refuses settings under which the core's arithmetic does not hold (a lease shorter than the stop). */
 export function requireWorkableSettings(settings: SidecarSettings): void {
@@ -65,8 +77,10 @@ export interface SidecarRuntimeParts {
   readonly onAction?: (action: Action) => void;
   /** The run a previous sidecar process of this node kept for this one (design §9.8), already in the workload driver. */
   readonly adopted?: KeptRun;
+  /** --state-dir's epoch record (design §10.2); absent without one. */
+  readonly epochRecord?: EpochRecord;
   /** The simulator swaps in deliberately broken cores through this; production never does. */
-  readonly createCore?: (settings: SidecarSettings, now: number) => SidecarCore;
+  readonly createCore?: CoreFactory;
 }
 
 export class SidecarRuntime {
@@ -75,6 +89,8 @@ export class SidecarRuntime {
   private wakeTimer: TimerHandle | undefined;
   private wakeAt = Number.NaN;
   private closed = false;
+  /** The highest epoch sent to the epoch record, written or not yet. */
+  private recording = 0n;
   private readonly links: LinkChanges;
   private readonly failback = new FailbackNotice();
   /** During a planned stop: resolves it once the core hands the group over (see `close`). */
@@ -89,7 +105,8 @@ export class SidecarRuntime {
     requireWorkableSettings(settings);
     this.links = new LinkChanges(parts.witness !== undefined);
     const now = parts.clock.now();
-    this.core = parts.createCore ? parts.createCore(settings, now) : new SidecarCore(settings, now);
+    const recorded = parts.epochRecord?.atStart;
+    this.core = parts.createCore ? parts.createCore(settings, now, recorded) : new SidecarCore(settings, now, recorded);
     if (parts.adopted !== undefined) {
       this.core.adopt(parts.adopted, now);
       this.log(
@@ -186,10 +203,14 @@ export class SidecarRuntime {
       if (finished) return;
       finished = true;
       limit.cancel();
-      const run = this.core.keptRun(this.parts.clock.now());
-      if (run === undefined)
+      const run = this.core.keepRun(this.parts.clock.now());
+      if (run === undefined) {
         this.heartbeat(); // nothing to keep after all: carry on as before
-      else this.halt();
+      } else {
+        // The watchdog enforces the kept run's deadline alone until the next process adopts it.
+        this.parts.workload.feed(this.core.stopDeadline());
+        this.halt();
+      }
       done(run);
     };
     // Waiting longer than a heartbeat would cost the next process more than a later renewal gains it.
@@ -259,11 +280,30 @@ export class SidecarRuntime {
     for (const { change, says } of this.links.since(view)) this.log(change, says);
     const failback = this.failback.since(view);
     if (failback !== undefined) this.log('failback-scheduled', failback);
+    this.recordEpochs();
     const handingOver = this.core.peerState(now).handingOver;
     if (handingOver && this.onHandingOver !== undefined) this.onHandingOver();
     // A switchover or maintenance: the peer hears it now too, not a heartbeat later.
     else if (handingOver && !this.saidHandingOver) this.heartbeatPeer(now);
     this.saidHandingOver = handingOver;
+  }
+
+  /** Writes a higher epoch to --state-dir's record; the core counts on it once it is on disk (design §10.2). */
+  private recordEpochs(): void {
+    const record = this.parts.epochRecord;
+    const epoch = this.core.epochToRecord();
+    if (record === undefined || epoch === undefined || epoch <= this.recording) return;
+    this.recording = epoch;
+    record.write(epoch, (ok) => {
+      if (this.closed) return;
+      if (!ok) {
+        // Asked again at the next decision: nothing counts on it meanwhile.
+        if (this.recording === epoch) this.recording = 0n;
+        return;
+      }
+      this.core.onEpochRecorded(epoch);
+      this.act();
+    });
   }
 
   /** One timer, at the core's next wake-up (SAFETY 1: the stop begins exactly at the deadline). */

@@ -51,6 +51,13 @@ import { RUN_ID_VARIABLE, sigkillMarkedProcesses } from './marked-processes';
 import { monotonicNowMs } from './monotonic-clock';
 import { killUntilGone, sigkillGroupIfAlive, signalGroup } from './watchdog/process-group';
 import { adoptKeptRun } from './watchdog/kept-run-link';
+import {
+  isWatchdog,
+  type KeptRunMarker,
+  readKeptRunMarker,
+  removeKeptRunMarker,
+  writeKeptRunMarker,
+} from './watchdog/kept-run-marker';
 import { SpawnedWatchdog, type WatchdogHandle, type WatchdogListener } from './watchdog/watchdog-handle';
 import {
   deadlineToWire,
@@ -204,11 +211,20 @@ export class WorkloadSupervisor extends EventEmitter {
   async adopt(socketPath: string, who: { group: string; node: string }): Promise<KeptRun | undefined> {
     if (this.closing) throw new Error('WorkloadSupervisor: closed');
     if (this._state !== 'idle') throw new Error(`WorkloadSupervisor: adopt() while a workload is ${this._state}`);
-    const found = await adoptKeptRun(socketPath, who, this.stopTimeoutMs);
-    if (found === undefined) return undefined;
+    const marker = readKeptRunMarker(socketPath);
+    const search = await adoptKeptRun(socketPath, who, this.stopTimeoutMs);
+    if (search.found !== 'adopted') {
+      // A watchdog that died or froze in the gap left its workload to nobody: end it before anything else.
+      if (marker !== undefined) await this.killKeptRun(marker, search.found === 'unresponsive');
+      removeKeptRunMarker(socketPath);
+      return undefined;
+    }
+    const found = search.adopted;
+    removeKeptRunMarker(socketPath);
     this._state = 'running';
     this.owner = found.watchdog;
     this.pid = found.workloadPid;
+    this.runId = found.runId;
     this.deadline = found.deadline;
     this.stopBeginBound = Math.max(found.deadline, monotonicNowMs());
     this.stopAt = Infinity;
@@ -220,6 +236,35 @@ export class WorkloadSupervisor extends EventEmitter {
     );
     this.backstop.arm();
     return found.run;
+  }
+
+  /** SIGKILL of a kept run's processes (found by its run id, so never a reused pid), and of its watchdog if it hangs. */
+  private killKeptRun(marker: KeptRunMarker, watchdogHangs: boolean): Promise<void> {
+    if (watchdogHangs && isWatchdog(marker.watchdogPid)) {
+      try {
+        process.kill(marker.watchdogPid, 'SIGKILL');
+      } catch {
+        // gone meanwhile
+      }
+    }
+    return new Promise((resolve) => {
+      let killed = 0;
+      killUntilGone(
+        () => {
+          const found = sigkillMarkedProcesses(marker.runId);
+          killed += found;
+          return found === 0;
+        },
+        () => {
+          if (killed > 0)
+            this.logger?.warn(
+              { runId: marker.runId, watchdogPid: marker.watchdogPid },
+              'the watchdog of the run kept for this process is gone or hangs: killed the processes of that run',
+            );
+          resolve();
+        },
+      );
+    });
   }
 
   /**
@@ -242,7 +287,9 @@ export class WorkloadSupervisor extends EventEmitter {
         else reject(new Error(`WorkloadSupervisor: the watchdog cannot keep the workload: ${refusal}`));
       };
       this.keepWaiter = finish;
-      this.send(owner, { type: 'keep', socketPath, run: keptRunToWire(run) });
+      // The next process finds the run's processes by this if the watchdog dies in the gap.
+      writeKeptRunMarker(socketPath, { runId: this.runId, watchdogPid: owner.pid ?? 0 });
+      this.send(owner, { type: 'keep', socketPath, run: keptRunToWire(run), runId: this.runId });
     });
   }
 
@@ -292,6 +339,13 @@ export class WorkloadSupervisor extends EventEmitter {
     this.stopAt = monotonicNowMs();
     if (this.owner) this.send(this.owner, { type: 'stop' });
     this.backstop.arm();
+  }
+
+  /** Stops the workload now and resolves once it is dead (at once when idle); start() works afterwards. */
+  async stopAndWait(): Promise<void> {
+    if (this._state === 'idle') return;
+    this.stop();
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
   /** Stops the workload, waits until it is dead, then ends the watchdog. start() throws afterwards. */
@@ -346,7 +400,11 @@ export class WorkloadSupervisor extends EventEmitter {
       return;
     }
     if (m.type === 'kept') {
-      if (wd === this.owner) this.keepWaiter?.();
+      if (wd !== this.owner) return;
+      // The run is the next process's now: nothing here may stop or kill it any more.
+      this.backstop.cancel();
+      this.owner = null;
+      this.keepWaiter?.();
       return;
     }
     if (m.type === 'ready') {

@@ -39,6 +39,7 @@ export class Checkers implements NodeObserver {
     adopted: 0,
     'stopped-before-adoption': 0,
     'nothing-to-keep': 0,
+    'not-found': 0,
   };
 
   constructor(

@@ -2,8 +2,7 @@
  * Seams through which a test swaps in a deliberately broken variant (they live only in test/sim).
  * The simulator itself always runs the production cores and the correct shell.
  */
-import type { SidecarCore } from '../core/sidecar/sidecar-core';
-import type { SidecarSettings } from '../core/sidecar/types';
+import type { CoreFactory } from '../sidecar/sidecar-runtime';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import type { Plan } from './plan';
 
@@ -11,7 +10,7 @@ export interface SimHooks {
   /** The witness's configuration, from the one the schedule drew. */
   readonly arbiterConfig?: (drawn: ArbiterConfig, plan: Plan) => ArbiterConfig;
   /** A new sidecar core for the production runtime (at start and at every sidecar restart). */
-  readonly createSidecar?: (settings: SidecarSettings, now: number) => SidecarCore;
+  readonly createSidecar?: CoreFactory;
   /** A broken witness shell: it sends the answer first and makes the decision durable after. */
   readonly answerBeforePersist?: boolean;
 }

@@ -209,7 +209,7 @@ export function report(summary: Summary, masterSeed: number): string[] {
   out.push(
     `restarts keeping the workload (SIGUSR2, design §9.8): adopted ${k.adopted}, ` +
       `stopped at the deadline before the next process came ${k['stopped-before-adoption']}, ` +
-      `nothing to keep (a planned stop) ${k['nothing-to-keep']}`,
+      `nothing to keep (a planned stop) ${k['nothing-to-keep']}, not found by the next process ${k['not-found']}`,
   );
   out.push(
     `fault kinds (schedules with each): ${Object.entries(summary.faultCoverage)

@@ -4,9 +4,9 @@
  * own clock origin, and what arrived while it was paused), the parts of the world it is given,
  * and the observer (the checkers) it tells. sidecar-node.ts drives them.
  */
-import type { SidecarCore } from '../core/sidecar/sidecar-core';
-import type { Failback, PeerState, SidecarSettings } from '../core/sidecar/types';
-import type { SidecarRuntime } from '../sidecar/sidecar-runtime';
+import type { CoreFactory, SidecarRuntime } from '../sidecar/sidecar-runtime';
+import type { Failback, PeerState } from '../core/sidecar/types';
+
 import type { Task } from './event-queue';
 import type { Network } from './network';
 import type { SidecarNode } from './sidecar-node';
@@ -22,6 +22,8 @@ export class SimWorkload {
   /** Watchdog: the last deadline fed (sidecar's clock), and a token that cancels older timers. */
   fedDeadline = Number.NaN;
   watchdogToken = 0;
+  /** Started by a cold start with the witness down (design §10.2), under an epoch the pair agreed. */
+  cold = false;
   /** What waits for its death (the next sidecar process of a restart that found it stopping). */
   readonly deathWaiters: (() => void)[] = [];
 
@@ -64,9 +66,10 @@ export class SidecarProcess {
 
 /**
  * SIGUSR2's outcomes: the next process adopted the run; the run stopped at its deadline before one
- * came; nothing could be kept (a planned stop instead).
+ * came; nothing could be kept (a planned stop instead); the next process did not find it (another
+ * --state-dir: it ran on to its deadline).
  */
-export type KeptRestartOutcome = 'adopted' | 'stopped-before-adoption' | 'nothing-to-keep';
+export type KeptRestartOutcome = 'adopted' | 'stopped-before-adoption' | 'nothing-to-keep' | 'not-found';
 
 /** What the node tells the checkers. */
 export interface NodeObserver {
@@ -91,7 +94,7 @@ export interface SidecarNodeParts {
   /** The other node of the pair. */
   readonly peer: () => SidecarNode;
   /** Swaps in a deliberately broken core (tests of the simulator itself). */
-  readonly createCore?: (settings: SidecarSettings, now: number) => SidecarCore;
+  readonly createCore?: CoreFactory;
   /** Gives every sidecar incarnation a new number, across both nodes. */
   readonly nextIncarnation: () => number;
   readonly nextWorkloadId: () => number;

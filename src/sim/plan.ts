@@ -158,6 +158,13 @@ export interface Plan {
   readonly ignoreSigtermProbability: number;
   /** The workload runs inside the sidecar's process (the library form): no watchdog. */
   readonly embedded: boolean;
+  /**
+   * Both sidecars keep their epochs on disk (--state-dir, design §10.2): their records outlive
+   * their processes, and the primary may start with the witness down on the secondary's lease.
+   */
+  readonly stateDirs: boolean;
+  /** The witness's first start comes this late (real ms): a pair that starts cold with it down. */
+  readonly witnessFirstStartMs: number;
   readonly probe: ProbeKind;
   readonly replicas: ReplicaPlan | undefined;
 }
@@ -293,6 +300,7 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     delete episodes['sidecar-restart'];
   }
 
+  const stateDirs = !embedded && restartDraws.chance(0.5);
   const witnessCrashes = faults.has('witness-crash') || faults.has('crash-on-write');
   // A quarter of the schedules with both isolations and witness crashes make them one failure more
   // often, and a long one (see faults.ts, 'isolate').
@@ -337,6 +345,8 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
       ? rng.pick(['crash', 'isolate', 'sigterm'] as const)
       : rng.pick(['crash', 'isolate', 'pause', 'sigterm'] as const),
     embedded,
+    stateDirs,
+    witnessFirstStartMs: stateDirs && restartDraws.chance(0.3) ? restartDraws.range(0.5, 4) * lease : 0,
     writeFailProbability: faults.has('write-failure') ? rng.range(0.05, 0.5) : 0,
     replicas: undefined,
   };

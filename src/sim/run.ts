@@ -72,7 +72,12 @@ export function emptySummary(): Summary {
     probeBoundRatios: [],
     probeLeaseDominantRatios: [],
     faultFailoversMs: [],
-    keptRestarts: { adopted: 0, 'stopped-before-adoption': 0, 'nothing-to-keep': 0 },
+    keptRestarts: {
+      adopted: 0,
+      'stopped-before-adoption': 0,
+      'nothing-to-keep': 0,
+      'not-found': 0,
+    },
     faultCoverage: coverage,
   };
 }

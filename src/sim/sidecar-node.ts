@@ -8,7 +8,7 @@
  */
 import { KILL_SETTLE_MS } from '../core/sidecar/timing';
 import type { KeptRun, PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
-import type { Timers } from '../sidecar/sidecar-ports';
+import type { EpochRecord, Timers } from '../sidecar/sidecar-ports';
 import { SidecarRuntime } from '../sidecar/sidecar-runtime';
 import type { WorkloadDriver } from '../sidecar/workload-driver';
 import type { Task } from './event-queue';
@@ -36,7 +36,10 @@ export class SidecarNode {
    * The run the last sidecar process kept for the next (design §9.8), with the workload it runs and
    * that process's clock origin: one machine's monotonic clock, which the next process shares.
    */
-  private kept: { run: KeptRun; workload: SimWorkload | undefined; offset: number } | undefined;
+  private kept:
+    { run: KeptRun; workload: SimWorkload | undefined; offset: number; gap: 'none' | 'not-found' } | undefined;
+  /** --state-dir's epoch record (plan.stateDirs): on this machine's disk, it outlives every sidecar process. */
+  private recorded = 0n;
 
   constructor(
     readonly index: number,
@@ -55,14 +58,18 @@ export class SidecarNode {
     const kept = this.kept;
     this.kept = undefined;
     const keptWorkload = kept?.workload;
-    if (keptWorkload !== undefined && keptWorkload.alive && keptWorkload.terminating) {
+    if (kept?.gap === 'not-found') {
+      // Another --state-dir (or a socket gone): the run goes on to its deadline, unadopted.
+      this.parts.observer.onKeptRestart('not-found');
+    } else if (keptWorkload !== undefined && keptWorkload.alive && keptWorkload.terminating) {
       // The watchdog is stopping the kept run (its deadline passed): the next process hears its
       // 'stopped' on the socket before anything else, and starts as any restarted sidecar does.
       keptWorkload.deathWaiters.push(() => this.startSidecar());
       return;
     }
-    const adopt = keptWorkload !== undefined && keptWorkload.alive ? kept : undefined;
-    if (kept !== undefined) this.parts.observer.onKeptRestart(adopt ? 'adopted' : 'stopped-before-adoption');
+    const adopt = kept?.gap === 'none' && keptWorkload !== undefined && keptWorkload.alive ? kept : undefined;
+    if (kept !== undefined && kept.gap === 'none')
+      this.parts.observer.onKeptRestart(adopt ? 'adopted' : 'stopped-before-adoption');
     const sc = new SidecarProcess(this.parts.nextIncarnation(), adopt?.offset ?? w.proc.range(0, 1e6));
     this.sidecar = sc;
     if (adopt !== undefined && keptWorkload !== undefined) {
@@ -106,6 +113,7 @@ export class SidecarNode {
       logger: w.trace.on1 ? traceLogger(w.trace, this.name) : SILENT_LOGGER,
       createCore: this.parts.createCore,
       adopted: adopt?.run,
+      epochRecord: w.plan.stateDirs ? this.epochRecord(sc) : undefined,
     });
     if (w.trace.on1)
       w.trace.log(
@@ -179,7 +187,10 @@ export class SidecarNode {
           return;
         }
         this.sidecar = undefined;
-        this.kept = { run, workload: s.workload, offset: s.offset };
+        // The next process may not find the run (another --state-dir): it runs on to its deadline.
+        // (A watchdog killed in the gap is a known limit, design §14: nothing enforces that run.)
+        const gap = w.restart.chance(0.9) ? 'none' : 'not-found';
+        this.kept = { run, workload: s.workload, offset: s.offset, gap };
         if (w.trace.on1)
           w.trace.log(
             1,
@@ -260,6 +271,28 @@ export class SidecarNode {
 
   // ---- the runtime's ports --------------------------------------------------------------------
 
+  /**
+   * The epoch record of one sidecar process: read at its start; a write lands on disk a few ms
+   * later, and one still in flight when the process dies lands or not (the rename is atomic).
+   */
+  private epochRecord(sc: SidecarProcess): EpochRecord {
+    const w = this.parts.world;
+    return {
+      atStart: { knownEpoch: this.recorded },
+      write: (epoch, done) => {
+        w.at(w.t + w.proc.range(0.2, 8) / this.rate, () => {
+          const alive = this.sidecar === sc;
+          if (alive || w.proc.chance(0.5)) this.record(epoch);
+          if (alive) this.gate(sc.inc, () => done(true));
+        });
+      },
+    };
+  }
+
+  private record(epoch: bigint): void {
+    if (epoch > this.recorded) this.recorded = epoch;
+  }
+
   private timers(sc: SidecarProcess): Timers {
     const w = this.parts.world;
     return {
@@ -334,7 +367,10 @@ export class SidecarNode {
       world.violate('error', 'shell', `${this.name} starts a workload while its previous one still runs`);
     }
     sc.workload = w;
+    w.cold = sc.runtime.view().lastRule === 'start-cold-on-peer-lease';
     this.procs.push(w);
+    // The shell records an epoch on disk before it starts a run under it (design §10.2).
+    if (world.plan.stateDirs) this.record(epoch);
     const why = sc.runtime.view().lastDecision;
     if (world.trace.on1) world.trace.log(1, this.name, `START epoch ${world.trace.epoch(epoch)}: ${why}`);
     this.parts.observer.onActivation(this, w, why);

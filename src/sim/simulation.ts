@@ -141,7 +141,8 @@ export class Simulation implements World {
   run(): ScheduleResult {
     const plan = this.plan;
     if (this.trace.on1) this.trace.log(1, 'sim', `schedule ${hex(plan.seed)}`);
-    this.witness.start(false, 'first start');
+    // A late first start: the pair starts cold with the witness down (design §10.2).
+    this.at(plan.witnessFirstStartMs, () => this.witness.start(false, 'first start'));
     // The sidecars start within one heartbeat of each other.
     for (const node of this.nodes) this.at(this.proc.range(0, node.settings.heartbeatMs), () => node.startSidecar());
     this.faults.begin();
@@ -210,6 +211,9 @@ export class Simulation implements World {
     const node = this.nodes[from];
     const running = node?.activeWorkload();
     if (node === undefined || running === undefined || running.epoch >= epoch) return;
+    // A cold run's epoch was agreed without the witness: a grant it decides for an Acquire it got
+    // before (a paused or slow witness) may supersede it, and the run stops (design §10.2).
+    if (running.cold) return;
     this.violate(
       'liveness',
       'self-superseded',

@@ -64,7 +64,8 @@ describe('deploy/systemd: units', function () {
     expect(verifyUnits(dir, ['./failover-sidecar@app-b.service'])).to.deep.equal({ status: 0, problems: '' });
     expect(unitSetting(dropIn, 'KillMode'), 'the watchdog and the workload outlive the exit').to.equal('process');
     expect(unitSetting(dropIn, 'RestartForceExitStatus'), 'the exit status of a kept restart').to.equal('75');
-    expect(unitSetting(dropIn, 'RestartSec'), 'the next process starts at once').to.equal('0');
+    expect(unitSetting(dropIn, 'RestartSec'), 'the next process starts at once').to.equal('100ms');
+    expect(unitSetting(dropIn, 'ExecReload'), 'reload signals the sidecar alone').to.equal('/bin/kill -USR2 $MAINPID');
     expect(unitSetting(dropIn, 'Environment')).to.equal('WITNESS_SIDECAR_STATE_DIR=%t/failover-sidecar/%i');
     expect(unitSetting(dropIn, 'RuntimeDirectoryPreserve'), 'the socket survives the restart').to.equal('restart');
   });

@@ -13,12 +13,13 @@ import { expect } from 'chai';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { type Cluster, sleep, timeline, useCluster } from '../support/cluster';
+import { type Cluster, isAlive, sleep, timeline, useCluster } from '../support/cluster';
 import { coldStart, steady } from '../support/cluster-steady';
 import { runCli } from '../support/cli-run';
 import { watchdogPids } from '../support/one-sidecar';
 import { wallToTimeline } from '../support/timeline';
-import { WITNESS_MAIN } from '../support/witness-process';
+import { spawnNode } from '../support/processes';
+import { cleanEnv, WITNESS_MAIN } from '../support/witness-process';
 
 const LEASE_MS = 3000;
 const RESTART_EXIT_STATUS = 75;
@@ -159,31 +160,55 @@ describe('e2e: a sidecar restart (SIGUSR2 with --state-dir) keeps its workload',
     const exitedAt = await exitForRestart(c);
     const socket = path.join(stateRoot, 'a', 'watchdog.sock');
     expect(fs.existsSync(socket), 'the watchdog listens for the next process').to.equal(true);
-    // A sidecar of another node given this directory is refused, and leaves the run kept.
-    const wrong = runCli([
-      'sidecar',
-      '--group',
-      'g1',
-      '--node',
-      'x',
-      '--peer-node',
-      'y',
-      '--state-dir',
-      path.join(stateRoot, 'a'),
-      '--',
-      'true',
-    ]);
-    expect(wrong.code, wrong.stderr).to.equal(2);
-    expect(wrong.stderr)
+    // A sidecar of another node given this directory is refused (its epoch record is a's), and leaves the run kept.
+    // Run as a process of its own: the kept run goes on meanwhile, which the run log shows.
+    const wrong = spawnNode(
+      WITNESS_MAIN,
+      [
+        'sidecar',
+        '--group',
+        'g1',
+        '--node',
+        'x',
+        '--peer-node',
+        'y',
+        '--state-dir',
+        path.join(stateRoot, 'a'),
+        '--',
+        'true',
+      ],
+      { name: 'wrong sidecar', env: cleanEnv() },
+    );
+    const refused = await wrong.waitForExit(10_000);
+    expect(refused.code, wrong.output(10)).to.equal(2);
+    expect(wrong.output(10))
       .to.match(/stateDir/)
-      .and.match(/keeps the run of node a of group g1/);
-    expect(c.openIntervals().length, 'the kept workload still runs').to.equal(1);
+      .and.match(/is the record of node a of group g1/);
+    const run = c.intervalsOf('a')[0]!;
+    expect(isAlive(run.pid), 'the kept workload still runs').to.equal(true);
     await c.waitFor("a's kept workload stops", () => c.openIntervals().length === 0, LEASE_MS);
     const stoppedAfter = c.intervalsOf('a')[0]!.end! - exitedAt;
     report(`no adopter: the kept workload stopped ${stoppedAfter.toFixed(0)} ms after its sidecar exited`);
     expect(stoppedAfter, 'it ran on until its deadline, within a lease').to.be.above(200).and.below(LEASE_MS);
     await c.waitFor('the watchdog exits and removes its socket', () => !fs.existsSync(socket), 2000);
     await c.waitFor('b takes over', () => c.intervalsOf('b').length > 0, 2 * LEASE_MS);
+    c.assertNoOverlaps();
+  });
+
+  it('a kept run whose watchdog is killed in the gap is killed by the next process before it starts afresh', async function () {
+    const c = await coldStart({ leaseMs: LEASE_MS, sidecarArgs: stateArgs });
+    await steady(c);
+    const run = c.intervalsOf('a')[0]!;
+    const watchdog = watchdogPids(c.proc('a'))[0]!;
+    await exitForRestart(c);
+    process.kill(watchdog, 'SIGKILL');
+    await sleep(100);
+    expect(isAlive(run.pid), 'the orphaned workload runs on: nothing enforces its deadline').to.equal(true);
+    await c.restart('a');
+    noteWatchdogs(c);
+    expect(isAlive(run.pid), 'the next process killed it before it was ready').to.equal(false);
+    expect(c.logged('a', 'workload adopted'), 'nothing was adopted').to.deep.equal([]);
+    await c.waitFor('the pair runs again', () => c.openIntervals().length === 1, 3 * LEASE_MS);
     c.assertNoOverlaps();
   });
 

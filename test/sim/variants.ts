@@ -38,7 +38,7 @@ export const VARIANTS: Record<string, Variant> = {
   'runs-on-expired-peer-lease': {
     description:
       'the active node ignores the expiry of its peer lease (its stop deadline and decide never see it run out)',
-    hooks: { createSidecar: (settings, now) => new RunsOnExpiredPeerLease(settings, now) },
+    hooks: { createSidecar: (settings, now, recorded) => new RunsOnExpiredPeerLease(settings, now, recorded) },
   },
   'answer-before-persist': {
     description:
@@ -78,8 +78,9 @@ export const VARIANTS: Record<string, Variant> = {
     patches: [
       {
         file: 'src/sidecar/sidecar-runtime.js',
-        find: 'this.parts.workload.feed(this.core.stopDeadline());',
-        replace: 'this.parts.workload.feed(this.core.stopDeadline() + this.settings.heartbeatMs);',
+        find: "view.workload === 'starting')\n            this.parts.workload.feed(this.core.stopDeadline());",
+        replace:
+          "view.workload === 'starting')\n            this.parts.workload.feed(this.core.stopDeadline() + this.settings.heartbeatMs);",
       },
     ],
   },

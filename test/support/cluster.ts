@@ -286,6 +286,7 @@ export class Cluster {
         witnessEndpoints: options.witnessEndpoints,
         group: options.group ?? 'g1',
         groupKey: options.groupKey,
+        main: options.main,
       },
       ports,
       links,

@@ -65,6 +65,8 @@ export function peerState(
     handbackRequested: false,
     handingOver: false,
     maintenance: false,
+    durableEpochs: false,
+    coldStartEpoch: 0n,
     ...extra,
   };
 }

@@ -26,6 +26,8 @@ function wire(epoch: string): PeerState__Output {
     handbackRequested: false,
     handingOver: false,
     maintenance: false,
+    durableEpochs: false,
+    coldStartEpoch: '0',
   };
 }
 

@@ -9,7 +9,13 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { grantorHoldEnd } from '../../src/core/lease';
 import { SidecarCore } from '../../src/core/sidecar/sidecar-core';
-import type { Action, PeerState, SidecarSettings, WitnessAnswer } from '../../src/core/sidecar/types';
+import type {
+  Action,
+  EpochRecordAtStart,
+  PeerState,
+  SidecarSettings,
+  WitnessAnswer,
+} from '../../src/core/sidecar/types';
 import { firstReadingReaching } from '../../src/core/sidecar/wake-times';
 import { scheduleSeed } from '../../src/sim/prng';
 import { runSchedule } from '../../src/sim/run';
@@ -49,8 +55,9 @@ class WakeCheckingCore extends SidecarCore {
     now: number,
     private readonly findings: Finding[],
     private readonly counts: { decisions: number; finiteWakes: number },
+    recorded?: EpochRecordAtStart,
   ) {
-    super(settings, now);
+    super(settings, now, recorded);
   }
 
   override decide(now: number): Action[] {
@@ -95,7 +102,7 @@ describe('SidecarCore.nextWakeAt', function () {
     const counts = { decisions: 0, finiteWakes: 0 };
     for (let i = 0; i < SCHEDULES; i += 1) {
       const { result } = runSchedule(scheduleSeed(MASTER_SEED, i), {
-        hooks: { createSidecar: (s, now) => new WakeCheckingCore(s, now, findings, counts) },
+        hooks: { createSidecar: (s, now, recorded) => new WakeCheckingCore(s, now, findings, counts, recorded) },
       });
       expect(result.violations, `schedule ${i}`).to.deep.equal([]);
     }

@@ -6,7 +6,13 @@
 import { expect } from 'chai';
 import { RULE_NAMES, SIMPLE_RULES } from '../../src/core/sidecar/decision-rules';
 import { SidecarCore } from '../../src/core/sidecar/sidecar-core';
-import type { Action, PeerState, SidecarSettings, WitnessAnswer } from '../../src/core/sidecar/types';
+import type {
+  Action,
+  EpochRecordAtStart,
+  PeerState,
+  SidecarSettings,
+  WitnessAnswer,
+} from '../../src/core/sidecar/types';
 import { scheduleSeed } from '../../src/sim/prng';
 import { runSchedule } from '../../src/sim/run';
 import { TEST_SIDECAR_SETTINGS } from '../support/sidecar-settings';
@@ -50,6 +56,8 @@ function peerSaysItIs(workload: PeerState['workload'], epoch: bigint): PeerState
     handbackRequested: false,
     handingOver: false,
     maintenance: false,
+    durableEpochs: false,
+    coldStartEpoch: 0n,
   };
 }
 
@@ -68,8 +76,9 @@ class RuleRecordingCore extends SidecarCore {
     private readonly seen: Map<string, number>,
     private readonly matched: Set<string>,
     private readonly unknown: Action[],
+    recorded?: EpochRecordAtStart,
   ) {
-    super(settings, now);
+    super(settings, now, recorded);
   }
 
   override decide(now: number): Action[] {
@@ -93,7 +102,10 @@ describe('sidecar rule coverage over simulated histories', function () {
     let violations = 0;
     for (let i = 0; i < SCHEDULES; i += 1) {
       const { result } = runSchedule(scheduleSeed(MASTER_SEED, i), {
-        hooks: { createSidecar: (settings, now) => new RuleRecordingCore(settings, now, seen, matched, unknown) },
+        hooks: {
+          createSidecar: (settings, now, recorded) =>
+            new RuleRecordingCore(settings, now, seen, matched, unknown, recorded),
+        },
       });
       violations += result.violations.length;
     }

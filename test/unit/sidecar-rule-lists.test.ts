@@ -76,6 +76,8 @@ function standby(peer: Link, witness: Link, extra: Partial<StoppedInputs> = {}):
     leaving: false,
     inMaintenance: false,
     handingOver: false,
+    coldStartReady: false,
+    coldStartEpoch: 0n,
     ...extra,
   };
 }
@@ -139,6 +141,14 @@ describe('sidecar rule lists', () => {
       }
     }
 
+    it('the printed exception for peer up, witness down: a cold start on the peer lease, when the core says it is ready', () => {
+      expect(lookup(STANDBY_TABLE, 'up', 'down').except).to.be.a('string');
+      const ready = { peerWorkload: 'stopped', role: 'primary', coldStartReady: true, coldStartEpoch: 9n } as const;
+      const row = first(STOPPED_RULES, standby('up', 'down', ready));
+      expect([row.name, row.outcome]).to.deep.equal(['start-cold-on-peer-lease', 'start']);
+      expect(first(STOPPED_RULES, standby('up', 'down', { ...ready, coldStartReady: false })).outcome).to.equal('wait');
+    });
+
     it('the printed exception for peer up, witness up: both stopped, the primary asks; the secondary asks once the primary gave up', () => {
       const both = { peerWorkload: 'stopped' } as const;
       expect(lookup(STANDBY_TABLE, 'up', 'up').except).to.be.a('string');
@@ -148,8 +158,7 @@ describe('sidecar rule lists', () => {
       expect(first(STOPPED_RULES, standby('up', 'up', { ...both, role: 'secondary' })).outcome).to.equal('wait');
       const gaveUp = { ...both, role: 'secondary', peerEligible: false } as const;
       expect(first(STOPPED_RULES, standby('up', 'up', gaveUp)).name).to.equal('acquire-primary-gave-up');
-      // Not with the witness down: that row has no exception.
-      expect(lookup(STANDBY_TABLE, 'up', 'down').except).to.equal(undefined);
+      // Not with the witness down: there only a cold start the core found ready starts (above).
       expect(first(STOPPED_RULES, standby('up', 'down', { ...both, role: 'primary' })).outcome).to.equal('wait');
       expect(first(STOPPED_RULES, standby('up', 'down', gaveUp)).outcome).to.equal('wait');
     });

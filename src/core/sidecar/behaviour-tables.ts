@@ -71,7 +71,15 @@ export const STANDBY_TABLE: readonly TableRow<StandbyAction>[] = [
       'both stopped: the preferred primary asks the witness, and so does the secondary once the primary ' +
       'gave the group up after repeated workload failures',
   },
-  { peer: 'up', witness: 'down', action: 'stay-stopped', why: 'the peer is up' },
+  {
+    peer: 'up',
+    witness: 'down',
+    action: 'stay-stopped',
+    why: 'the peer is up',
+    except:
+      "both stopped and keeping their epochs on disk (--state-dir): the primary starts on the secondary's " +
+      'peer lease under an epoch both recorded (a cold start with the witness down)',
+  },
   {
     peer: 'down',
     witness: 'up',

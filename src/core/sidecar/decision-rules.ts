@@ -81,6 +81,13 @@ export interface StoppedInputs {
   readonly inMaintenance: boolean;
   /** This node released the group and tells its peer to take it (a switchover, §9.6). */
   readonly handingOver: boolean;
+  /**
+   * A cold start with the witness down (§10.2) may begin now: the peer vouched for the epoch this
+   * primary proposed, with a lease that outlasts the stop budget, and the epoch is on this disk too.
+   */
+  readonly coldStartReady: boolean;
+  /** The epoch proposed for it (0n: none). */
+  readonly coldStartEpoch: bigint;
 }
 
 /** Simple mode: no witness, no leases. */
@@ -287,6 +294,13 @@ export const STOPPED_RULES: readonly DecisionRow<StoppedInputs>[] = [
     when: (c) => !c.peerUp,
     outcome: 'stay-stopped',
     why: tableWhy(STANDBY_TABLE, 'down', 'down'),
+  },
+  {
+    name: 'start-cold-on-peer-lease',
+    when: (c) => c.coldStartReady,
+    outcome: 'start',
+    why: 'a cold start with the witness down: the stopped secondary recorded the epoch this primary proposed, above all either knows, and vouches with its peer lease (both keep their epochs on disk)',
+    says: (c) => `cold start under epoch ${c.coldStartEpoch} on the secondary's peer lease; the witness is down`,
   },
   {
     name: 'wait-witness-down-peer-up',

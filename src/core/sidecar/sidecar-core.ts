@@ -53,6 +53,7 @@ export class SidecarCore extends SidecarState {
   decide(now: number): Action[] {
     if (this.settings.mode === 'simple') return this.carry(SIMPLE_RULES, this.simpleInputs(now), now);
     if (this.workload !== 'stopped') return this.carry(ACTIVE_RULES, this.activeInputs(now), now);
+    this.updateColdStartProposal(now);
     const grantArrived = this.startRequested;
     this.startRequested = false;
     // A grant just received is decided on first: its release must go out while still holding.
@@ -154,7 +155,21 @@ export class SidecarCore extends SidecarState {
       leaving: this.leaving,
       inMaintenance: this.inMaintenance,
       handingOver: this.handingOver(now),
+      coldStartReady: this.coldStartReady(now),
+      coldStartEpoch: this.coldStartProposed,
     };
+  }
+
+  /** The row start-cold-on-peer-lease may act: see its inputs' doc (decision-rules.ts). */
+  private coldStartReady(now: number): boolean {
+    const lease = this.coldStartLease;
+    return (
+      lease !== undefined &&
+      this.coldStartPossible(now) &&
+      lease.epoch === this.coldStartProposed &&
+      this.durableKnown >= lease.epoch &&
+      now < lease.until - stopBudget(this.settings)
+    );
   }
 
   private simpleInputs(now: number): SimpleInputs {
@@ -191,7 +206,7 @@ export class SidecarCore extends SidecarState {
           'an acquire is sent only while stopped, with no promise to the peer standing',
         );
         this.acquireSentAt = now;
-        this.latestAcquire = { sentAt: now, knownEpoch: this.knownEpoch };
+        this.latestAcquire = { sentAt: now, knownEpoch: this.knownForWitness() };
         this.acquireIsRestart = this.restartWanted;
         return [{ kind: 'acquire', rule: row.name, why }];
       case 'release':
@@ -202,12 +217,15 @@ export class SidecarCore extends SidecarState {
   }
 
   private start(rule: string, why: string, now: number): Action {
+    // A grant starts a run on the witness lease alone; a cold start on the peer lease it took.
+    let peerLeaseUntil = NEVER;
     if (this.settings.mode === 'simple') {
       assert(this.workload === 'stopped', 'a start happens only while stopped');
       // No witness hands out epochs in simple mode: the node counts above all it has seen.
       this.epoch = maxEpoch(this.epoch, this.knownEpoch) + 1n;
       this.knownEpoch = this.epoch;
     } else {
+      if (rule === 'start-cold-on-peer-lease') peerLeaseUntil = this.takeColdStart();
       assert(this.holding && this.workload === 'stopped', 'a start happens only while holding the group and stopped');
       assert(!this.leaving && !this.inMaintenance, 'a node that hands the group over for good starts nothing');
       // SAFETY 3 and 4: no promise made since the acquire (none while it was in flight).
@@ -215,7 +233,7 @@ export class SidecarCore extends SidecarState {
     }
     this.workload = 'starting';
     this.runStartedAt = now;
-    this.peerLeaseUntil = NEVER;
+    this.peerLeaseUntil = peerLeaseUntil;
     this.assertDeadlineFinite();
     return { kind: 'start', rule, epoch: this.epoch, why };
   }

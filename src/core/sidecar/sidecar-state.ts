@@ -9,6 +9,7 @@ import { grantorHoldEnd, holderLeaseEnd, remainingMs } from '../lease';
 import { stopBudget } from './timing';
 import type {
   AcquireFailure,
+  EpochRecordAtStart,
   Failback,
   KeptRun,
   PeerReply,
@@ -79,13 +80,25 @@ export abstract class SidecarState {
   /** When the latest acquire was sent and the highest epoch known then: its grant must be above it. */
   protected latestAcquire: { readonly sentAt: number; readonly knownEpoch: bigint } | undefined;
 
+  /** This node keeps the epochs it sees on disk (--state-dir): it may take part in a cold start (§10.2). */
+  protected readonly durableEpochs: boolean;
+  /** The highest epoch the shell has confirmed on disk. */
+  protected durableKnown: bigint;
+  /** The primary's cold-start proposal (0n: none), and the peer lease its peer granted for it (§10.2). */
+  protected coldStartProposed = 0n;
+  protected coldStartLease: { readonly epoch: bigint; readonly until: number } | undefined;
+  /** The secondary: the highest cold-start epoch proposed to it above all it knew; recorded before it vouches. */
+  protected coldStartHeard = 0n;
+
   constructor(
     protected readonly settings: SidecarSettings,
     now: number,
-    /** Highest epoch this node knew before (persisted by the shell, if it can); 0n otherwise. */
-    knownEpoch = 0n,
+    /** What --state-dir's epoch record held at start; undefined without one (nothing is on disk). */
+    recorded?: EpochRecordAtStart,
   ) {
-    this.knownEpoch = knownEpoch;
+    this.knownEpoch = recorded?.knownEpoch ?? 0n;
+    this.durableEpochs = recorded !== undefined;
+    this.durableKnown = this.knownEpoch;
     this.quietUntil = grantorHoldEnd(now, settings.peerLeaseMs, settings.bounds);
     this.startedAt = now;
   }
@@ -96,7 +109,7 @@ export abstract class SidecarState {
   witnessHeartbeat(): { heldEpoch: bigint; knownEpoch: bigint; leaseMs: number } {
     return {
       heldEpoch: this.mayBeRunning() ? this.epoch : 0n,
-      knownEpoch: this.knownEpoch,
+      knownEpoch: this.knownForWitness(),
       leaseMs: this.settings.leaseMs,
     };
   }
@@ -118,7 +131,33 @@ export abstract class SidecarState {
       handbackRequested: this.wantsHandback(now),
       handingOver: this.handingOver(now),
       maintenance: this.inMaintenance,
+      durableEpochs: this.durableEpochs,
+      coldStartEpoch: this.coldStartPossible(now) ? this.coldStartProposed : 0n,
     };
+  }
+
+  /**
+   * What this node tells the witness it knows (and the view shows): also a cold-start epoch it
+   * vouched for, so that no grant goes below it (S2). Its peer is not told: the proposal is its own.
+   */
+  protected knownForWitness(): bigint {
+    return maxEpoch(this.knownEpoch, this.coldStartHeard);
+  }
+
+  /**
+   * The epoch the shell must write to the epoch record before the core may count on it (design
+   * §10.2): the highest it knows, was proposed or proposes, when that is above what is on disk.
+   * Undefined without --state-dir, or when the record is up to date.
+   */
+  epochToRecord(): bigint | undefined {
+    if (!this.durableEpochs) return undefined;
+    const highest = maxEpoch(this.knownEpoch, maxEpoch(this.coldStartHeard, this.coldStartProposed));
+    return highest > this.durableKnown ? highest : undefined;
+  }
+
+  /** The shell wrote `epoch` to the epoch record (written, synced, renamed into place). */
+  onEpochRecorded(epoch: bigint): void {
+    this.durableKnown = maxEpoch(this.durableKnown, epoch);
   }
 
   // ---- what the node hears ------------------------------------------------------------------
@@ -126,25 +165,43 @@ export abstract class SidecarState {
   /** The peer's heartbeat: note its state, and grant it a peer lease when that is safe. */
   onPeerHeartbeat(state: PeerState, now: number): PeerReply {
     this.hearPeer(state, now);
-    const grant = this.mayGrantPeerLease(state, now);
+    // A proposal above all this node knows is taken as known, to be recorded before it is vouched for.
+    if (state.coldStartEpoch > this.knownEpoch && state.coldStartEpoch > this.coldStartHeard) {
+      this.coldStartHeard = state.coldStartEpoch;
+    }
+    const cold = this.mayVouchForColdStart(state, now);
+    const grant = cold || this.mayGrantPeerLease(state, now);
+    const forEpoch = cold ? state.coldStartEpoch : state.epoch;
     if (grant) {
       // SAFETY 3: the promise outlasts the lease the peer counts from its send time.
       this.promiseUntil = Math.max(
         this.promiseUntil,
         grantorHoldEnd(now, this.settings.peerLeaseMs, this.settings.bounds),
       );
-      this.promisedEpoch = maxEpoch(this.promisedEpoch, state.epoch);
+      this.promisedEpoch = maxEpoch(this.promisedEpoch, forEpoch);
     }
     return {
       state: this.peerState(now),
       leaseMs: grant ? this.settings.peerLeaseMs : 0,
-      leaseForEpoch: grant ? state.epoch : 0n,
+      leaseForEpoch: grant ? forEpoch : 0n,
     };
   }
 
   /** The peer's answer to the heartbeat this node sent at `sentAt`. */
   onPeerReply(sentAt: number, reply: PeerReply, now: number): void {
     this.hearPeer(reply.state, now);
+    // The lease the peer granted for this primary's cold-start proposal (§10.2): it may start on it.
+    if (
+      reply.leaseMs > 0 &&
+      this.workload === 'stopped' &&
+      this.coldStartProposed > 0n &&
+      reply.leaseForEpoch === this.coldStartProposed
+    ) {
+      const until = holderLeaseEnd(sentAt, reply.leaseMs, this.settings.bounds);
+      const earlier = this.coldStartLease?.epoch === this.coldStartProposed ? this.coldStartLease.until : NEVER;
+      this.coldStartLease = { epoch: this.coldStartProposed, until: Math.max(earlier, until) };
+      return;
+    }
     // SAFETY 2: only a lease asked for during this run keeps it running. The promise behind it
     // was made for this run's epoch, and the peer drops it only when it hears this run (or a
     // later one) stop (§4.3); a lease asked for during an earlier run may rest on a promise the
@@ -267,6 +324,23 @@ export abstract class SidecarState {
   }
 
   /**
+   * Keeps the run for the next process (design §9.8): `keptRun`, with the witness lease cut to at
+   * most one peer lease from now. A next process that does not adopt the run (another
+   * --state-dir, a watchdog gone) waits one peer lease from its own start before it asks the
+   * witness (§9.2), which would grant this node a new epoch at once: the kept run must be over by
+   * then, whatever lease the witness gave. The peer lease already ends within it (counted from
+   * sends before now). The shell feeds the watchdog the shorter deadline before it keeps the run.
+   */
+  keepRun(now: number): KeptRun | undefined {
+    if (this.keptRun(now) === undefined) return undefined;
+    this.witnessLeaseUntil = Math.min(
+      this.witnessLeaseUntil,
+      holderLeaseEnd(now, this.settings.peerLeaseMs, this.settings.bounds),
+    );
+    return this.keptRun(now);
+  }
+
+  /**
    * The first input of a new process that finds the run its predecessor kept (design §9.8): the
    * workload runs under that epoch on those leases, as if this process had started it. Heartbeats
    * sent from now on may extend them; if none does in time, the rows stop it at the same deadline
@@ -335,6 +409,99 @@ export abstract class SidecarState {
         () => `a run without a finite stop deadline (${this.stopDeadline()})`,
       );
     }
+  }
+
+  /**
+   * The stopped primary may start with the witness down, on its secondary's peer lease alone
+   * (design §10.2): both keep their epochs on disk, the witness has been silent for a timeout,
+   * the secondary is heard, stopped, eligible and asks nothing, and this node holds, asks, owes
+   * and waits for nothing (no promise, no quiet period, no restart, not leaving, not in maintenance).
+   */
+  protected coldStartPossible(now: number): boolean {
+    const s = this.settings;
+    const peer = this.peer;
+    return (
+      s.mode === 'standard' &&
+      s.role === 'primary' &&
+      this.durableEpochs &&
+      this.workload === 'stopped' &&
+      !this.holding &&
+      !this.restartWanted &&
+      !this.leaving &&
+      !this.inMaintenance &&
+      !this.acquiring(now) &&
+      now >= this.ineligibleUntil &&
+      now >= this.quietUntil &&
+      now >= this.promiseUntil &&
+      now - this.lastWitnessHeard >= s.timeoutMs &&
+      this.peerHeardWithinTimeout(now) &&
+      peer !== undefined &&
+      peer.durableEpochs &&
+      peer.workload === 'stopped' &&
+      peer.eligible &&
+      !peer.acquiring &&
+      !peer.maintenance &&
+      !peer.handingOver
+    );
+  }
+
+  /**
+   * The primary's proposal goes on while a cold start stays possible, and is made anew above all
+   * this node and its peer have said once it no longer is above it. Called before each decision.
+   */
+  protected updateColdStartProposal(now: number): void {
+    if (!this.coldStartPossible(now) || this.peer === undefined) {
+      this.coldStartProposed = 0n;
+      this.coldStartLease = undefined;
+      return;
+    }
+    const above = maxEpoch(this.knownEpoch, maxEpoch(this.peer.knownEpoch, this.peer.epoch));
+    if (this.coldStartProposed > above) return;
+    this.coldStartProposed = above + 1n;
+    this.coldStartLease = undefined;
+  }
+
+  /**
+   * The secondary vouches for its primary's cold start (§10.2) with a peer lease for the proposed
+   * epoch: only once that epoch is on its disk and above everything else it knows, and only while
+   * it holds, runs and asks nothing, like any peer lease (SAFETY 3).
+   */
+  protected mayVouchForColdStart(peer: PeerState, now: number): boolean {
+    this.assertRunHeld();
+    const e = peer.coldStartEpoch;
+    return (
+      e > 0n &&
+      this.durableEpochs &&
+      peer.durableEpochs &&
+      peer.role === 'primary' &&
+      this.settings.role === 'secondary' &&
+      peer.workload === 'stopped' &&
+      this.workload === 'stopped' &&
+      !this.holding &&
+      !this.acquiring(now) &&
+      e === this.coldStartHeard &&
+      e > this.knownEpoch &&
+      this.durableKnown >= e
+    );
+  }
+
+  /** The cold start's grant is taken (the row start-cold-on-peer-lease): the run is held on the peer lease alone. */
+  protected takeColdStart(): number {
+    const lease = this.coldStartLease;
+    assert(
+      lease !== undefined && lease.epoch === this.coldStartProposed && this.durableKnown >= lease.epoch,
+      'a cold start runs under the proposed epoch, on disk, with its peer lease',
+    );
+    assert(lease.epoch > this.knownEpoch, 'a cold start is above every epoch known (S2)');
+    this.epoch = lease.epoch;
+    this.knownEpoch = lease.epoch;
+    this.holding = true;
+    this.restarts = 0;
+    this.supersededBecause = undefined;
+    this.witnessLeaseUntil = NEVER;
+    this.coldStartProposed = 0n;
+    this.coldStartLease = undefined;
+    return lease.until;
   }
 
   protected mayBeRunning(): boolean {
@@ -461,7 +628,7 @@ export abstract class SidecarState {
     return {
       workload: this.workload,
       epoch: this.epoch,
-      knownEpoch: this.knownEpoch,
+      knownEpoch: this.knownForWitness(),
       holding: this.holding,
       peerUp: now - this.lastPeerHeard < this.settings.timeoutMs,
       witnessUp: now - this.lastWitnessHeard < this.settings.timeoutMs,

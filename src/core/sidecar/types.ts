@@ -34,6 +34,12 @@ export interface SidecarSettings {
 /** What the workload is doing, as the supervisor (watchdog) reports it. */
 export type WorkloadPhase = 'stopped' | 'starting' | 'running' | 'stopping';
 
+/** What a sidecar with --state-dir read from its epoch record at start (design §10.2); absent without one. */
+export interface EpochRecordAtStart {
+  /** The highest epoch this node had seen, on disk: everything it ran under is at most this. */
+  readonly knownEpoch: bigint;
+}
+
 /** What the node tells its peer about itself, in heartbeats and in answers to heartbeats. */
 export interface PeerState {
   readonly node: string;
@@ -55,6 +61,13 @@ export interface PeerState {
   readonly handingOver: boolean;
   /** The operator put the node in maintenance (design §9.6): it runs nothing until that ends. */
   readonly maintenance: boolean;
+  /** It keeps the epochs it sees on disk (--state-dir), so it may take part in a cold start (§10.2). */
+  readonly durableEpochs: boolean;
+  /**
+   * A stopped primary that cannot reach the witness proposes to start under this epoch (§10.2);
+   * 0n when it proposes nothing. Its peer answers with a peer lease for it once it has recorded it.
+   */
+  readonly coldStartEpoch: bigint;
 }
 
 export interface PeerReply {

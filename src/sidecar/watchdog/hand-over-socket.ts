@@ -10,6 +10,9 @@ import net from 'node:net';
 import { readJsonLines, writeJsonLine } from './json-lines';
 import type { HandOverOffer, WatchdogReport } from './watchdog-protocol';
 
+/** How long a connected process has to say 'adopt' before the socket is offered to the next one. */
+const CANDIDATE_WAIT_MS = 1000;
+
 export interface SocketChannel {
   send(report: WatchdogReport, then?: () => void): void;
 }
@@ -83,6 +86,10 @@ export class HandOverSocket {
       return;
     }
     this.candidate = socket;
+    // A process that connects and says nothing must not keep the run from the one that adopts it.
+    const silent = setTimeout(() => {
+      if (this.candidate === socket) socket.destroy();
+    }, CANDIDATE_WAIT_MS);
     const channel: SocketChannel = {
       send: (report, then) => writeJsonLine(socket, report, () => then?.()),
     };
@@ -96,6 +103,7 @@ export class HandOverSocket {
         socket.destroy();
         return;
       }
+      clearTimeout(silent);
       this.adopter = socket;
       this.candidate = undefined;
       this.parties.adopted(channel, stopTimeoutMs);

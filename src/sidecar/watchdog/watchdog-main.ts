@@ -240,10 +240,16 @@ function main(): void {
   const keep = (msg: Record<string, unknown>): void => {
     const run = keptRunFromWire(msg.run);
     const refuse = (why: string): void => send({ type: 'error', message: `keep refused: ${why}` });
-    if (run === undefined || typeof msg.socketPath !== 'string' || msg.socketPath === '') {
-      refuse('socketPath (a path) and run (a kept run) are needed');
+    if (
+      run === undefined ||
+      typeof msg.socketPath !== 'string' ||
+      msg.socketPath === '' ||
+      typeof msg.runId !== 'string'
+    ) {
+      refuse('socketPath (a path), run (a kept run) and runId are needed');
       return;
     }
+    const runId = msg.runId;
     if (!child || stopping) {
       refuse('no running workload to keep');
       return;
@@ -259,7 +265,9 @@ function main(): void {
         pid: pgid,
         watchdogPid: process.pid,
         run: keptRunToWire(run),
+        runId,
         deadline: deadlineToWire(deadline),
+        stopTimeoutMs,
       }),
       adopted: (socketChannel, adopterStopTimeoutMs) => adopted(socketChannel, adopterStopTimeoutMs),
       closed: (socketChannel) => channelClosed(socketChannel),
@@ -283,7 +291,8 @@ function main(): void {
     handOver = null;
     channel = socketChannel;
     if (child && !stopping) {
-      stopTimeoutMs = adopterStopTimeoutMs;
+      // The deadline in force was computed for the stop time it has: a longer one would end past the lease.
+      stopTimeoutMs = Math.min(stopTimeoutMs, adopterStopTimeoutMs);
       log(`workload pid ${pgid} adopted by the next sidecar process`);
       send({ type: 'running', pid: pgid });
     }
@@ -354,6 +363,9 @@ function main(): void {
   process.on('SIGTERM', () => shutdown('signal'));
   process.on('SIGINT', () => shutdown('signal'));
   process.on('SIGHUP', () => shutdown('signal'));
+  // SIGUSR2 asks the sidecar for a restart that keeps the workload; one that reaches the watchdog
+  // too (a signal to the whole control group) must not kill it: its default action would.
+  process.on('SIGUSR2', noop);
   process.on('uncaughtException', (err) => {
     log(`unexpected error, killing the workload: ${err.stack ?? err.message}`);
     if (child) {

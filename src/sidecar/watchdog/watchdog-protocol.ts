@@ -12,7 +12,7 @@
  *                                                        no other deadline arrives; the most recent
  *                                                        one counts, also when it is earlier
  *   {type:'stop'}                                        stop now
- *   {type:'keep', socketPath, run}                       the sidecar exits for a restart (design
+ *   {type:'keep', socketPath, run, runId}                the sidecar exits for a restart (design
  *                                                        §9.8): keep the workload until the deadline
  *                                                        for the next sidecar process, which finds
  *                                                        it on a Unix socket at socketPath
@@ -27,7 +27,7 @@
  *   {type:'kept'}                                        the socket listens: the sidecar may exit
  *
  * On the hand-over socket, the watchdog speaks first to the one process it lets in:
- *   {type:'offer', version, pid, watchdogPid, run, deadline}   (watchdog -> next sidecar)
+ *   {type:'offer', version, pid, watchdogPid, run, runId, deadline, stopTimeoutMs}   (-> next sidecar)
  *   {type:'adopt', stopTimeoutMs}                              (next sidecar -> watchdog)
  * after which the socket is the watchdog's channel, one JSON object a line, as the IPC channel was:
  * the same commands and reports, a 'running' report first if the workload still runs (else its
@@ -62,6 +62,8 @@ export interface KeepCommand {
   type: 'keep';
   socketPath: string;
   run: WireKeptRun;
+  /** WITNESS_RUN_ID of the run's processes, which the next process adopts with it. */
+  runId: string;
 }
 
 export type WatchdogCommand =
@@ -74,8 +76,11 @@ export interface HandOverOffer {
   pid: number;
   watchdogPid: number;
   run: WireKeptRun;
+  runId: string;
   /** The deadline the watchdog enforces (monotonic ms; null: none). */
   deadline: number | null;
+  /** Its SIGTERM-to-SIGKILL time, which an adopter may shorten, never lengthen. */
+  stopTimeoutMs: number;
 }
 
 /**

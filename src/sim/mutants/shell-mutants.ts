@@ -41,8 +41,8 @@ export const SHELL_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'runtime-feeds-watchdog-late',
     RUNTIME,
-    'this.parts.workload.feed(this.core.stopDeadline());',
-    'this.parts.workload.feed(this.core.stopDeadline() + this.settings.heartbeatMs);',
+    "view.workload === 'starting') this.parts.workload.feed(this.core.stopDeadline());",
+    "view.workload === 'starting') this.parts.workload.feed(this.core.stopDeadline() + this.settings.heartbeatMs);",
     "runtime: the watchdog is fed a heartbeat past the core's stop deadline",
   ),
   {

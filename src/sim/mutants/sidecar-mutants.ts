@@ -188,8 +188,8 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'peer-lease-from-receipt',
     STATE,
-    'holderLeaseEnd(sentAt, reply.leaseMs, this.settings.bounds)',
-    'holderLeaseEnd(now, reply.leaseMs, this.settings.bounds)',
+    'Math.max(this.peerLeaseUntil, holderLeaseEnd(sentAt, reply.leaseMs, this.settings.bounds))',
+    'Math.max(this.peerLeaseUntil, holderLeaseEnd(now, reply.leaseMs, this.settings.bounds))',
     'SAFETY 2: a peer lease is counted from when the reply arrived',
   ),
   oneEdit(
