@@ -18,16 +18,26 @@ const DECIMAL = /^(0|[1-9][0-9]{0,19})$/;
 
 export class EpochRecordFile implements EpochRecord {
   private writing: Promise<void> = Promise.resolve();
+  /** The highest epoch asked to be written: a record never goes down, whatever order writes are asked in. */
+  private highest: bigint;
 
   private constructor(
     private readonly dir: string,
     private readonly who: { group: string; node: string },
     readonly atStart: EpochRecordAtStart,
-  ) {}
+  ) {
+    this.highest = atStart.knownEpoch;
+  }
 
   /** Reads DIR/epochs.json (none yet: nothing seen); a ConfigError naming stateDir when it cannot be trusted. */
   static open(dir: string, who: { group: string; node: string }): EpochRecordFile {
     const file = path.join(dir, FILE);
+    try {
+      // A directory this process cannot write to would fail the first start, far from here.
+      fs.accessSync(dir, fs.constants.W_OK);
+    } catch (error) {
+      throw new ConfigError('stateDir', `stateDir (--state-dir): ${dir} is not writable: ${(error as Error).message}`);
+    }
     let text: string;
     try {
       text = fs.readFileSync(file, 'utf8');
@@ -55,7 +65,8 @@ export class EpochRecordFile implements EpochRecord {
   }
 
   write(epoch: bigint, done: (ok: boolean) => void): void {
-    const text = JSON.stringify({ version: VERSION, ...this.who, knownEpoch: epoch.toString() });
+    if (epoch > this.highest) this.highest = epoch;
+    const text = JSON.stringify({ version: VERSION, ...this.who, knownEpoch: this.highest.toString() });
     // One write at a time, in order: a later, higher epoch lands after an earlier one.
     this.writing = this.writing.then(() =>
       this.replace(text).then(
@@ -88,6 +99,6 @@ export class EpochRecordFile implements EpochRecord {
 function unreadable(file: string, why: string): ConfigError {
   return new ConfigError(
     'stateDir',
-    `stateDir (--state-dir): ${file} cannot be read (${why}); it is never reset silently: restore it, or remove it only once this node's peer and the witness are up (its epochs are then learnt again)`,
+    `stateDir (--state-dir): ${file} cannot be read (${why}); it is never reset silently: restore it from a copy. Removing it is safe only once the witness has heard every epoch this pair ran under (both sidecars up and heard by it); otherwise a later epoch may repeat one`,
   );
 }

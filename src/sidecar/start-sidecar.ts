@@ -12,6 +12,7 @@
  * There is no watchdog process in this form: if the program freezes, its callbacks freeze too, so
  * only the fencing epoch protects what the program writes to.
  */
+import { ConfigError } from '../config/load-config';
 import { loadSidecarConfig, type SidecarConfig, toSidecarOptions } from '../config/sidecar-config';
 import type { Setting } from '../config/load-config';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
@@ -37,6 +38,13 @@ export async function startSidecar(options: StartSidecarOptions): Promise<Sideca
     .filter(([, value]) => value !== undefined)
     .map(([key, value]) => ({ key, value, origin: `startSidecar({ ${key} })` }));
   const config = loadSidecarConfig([], {}, base);
+  if (config.stateDir !== null) {
+    // Nothing outlives this process but the program's own callbacks: no record, no watchdog to keep.
+    throw new ConfigError(
+      'stateDir',
+      'stateDir: the library form keeps no state directory; run `witness sidecar` for one',
+    );
+  }
   const sidecarOptions = toSidecarOptions(config);
   const logger = given ?? createLogger('sidecar', sidecarOptions.logLevel);
   const runtime = new SidecarHost(sidecarOptions, new CallbackWorkload({ activate, deactivate }), logger);

@@ -9,6 +9,7 @@
 import { KILL_SETTLE_MS } from '../core/sidecar/timing';
 import type { KeptRun, PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
 import type { EpochRecord, Timers } from '../sidecar/sidecar-ports';
+import { RecordingWorkload } from '../sidecar/recording-workload';
 import { SidecarRuntime } from '../sidecar/sidecar-runtime';
 import type { WorkloadDriver } from '../sidecar/workload-driver';
 import type { Task } from './event-queue';
@@ -104,16 +105,18 @@ export class SidecarNode {
         running: sc.workload !== undefined && sc.workload.alive && !sc.workload.stopAsked && !sc.workload.terminating,
       }),
     };
+    const record = w.plan.stateDirs ? this.epochRecord(sc) : undefined;
     sc.runtime = new SidecarRuntime(this.settings, {
       clock: { now: () => this.localNow(sc) },
       timers: this.timers(sc),
       peer: simPeerTransport(links, this.settings),
       witness: this.settings.mode === 'simple' ? undefined : simWitnessTransport(links, this.settings),
-      workload: this.workloadDriver(sc),
+      // With a state dir, the production wrapper writes each run's epoch before the run starts.
+      workload: record === undefined ? this.workloadDriver(sc) : new RecordingWorkload(this.workloadDriver(sc), record),
       logger: w.trace.on1 ? traceLogger(w.trace, this.name) : SILENT_LOGGER,
       createCore: this.parts.createCore,
       adopted: adopt?.run,
-      epochRecord: w.plan.stateDirs ? this.epochRecord(sc) : undefined,
+      epochRecord: record,
     });
     if (w.trace.on1)
       w.trace.log(
@@ -369,8 +372,6 @@ export class SidecarNode {
     sc.workload = w;
     w.cold = sc.runtime.view().lastRule === 'start-cold-on-peer-lease';
     this.procs.push(w);
-    // The shell records an epoch on disk before it starts a run under it (design §10.2).
-    if (world.plan.stateDirs) this.record(epoch);
     const why = sc.runtime.view().lastDecision;
     if (world.trace.on1) world.trace.log(1, this.name, `START epoch ${world.trace.epoch(epoch)}: ${why}`);
     this.parts.observer.onActivation(this, w, why);

@@ -66,8 +66,9 @@ describe('deploy/systemd: units', function () {
     expect(unitSetting(dropIn, 'RestartForceExitStatus'), 'the exit status of a kept restart').to.equal('75');
     expect(unitSetting(dropIn, 'RestartSec'), 'the next process starts at once').to.equal('100ms');
     expect(unitSetting(dropIn, 'ExecReload'), 'reload signals the sidecar alone').to.equal('/bin/kill -USR2 $MAINPID');
-    expect(unitSetting(dropIn, 'Environment')).to.equal('WITNESS_SIDECAR_STATE_DIR=%t/failover-sidecar/%i');
-    expect(unitSetting(dropIn, 'RuntimeDirectoryPreserve'), 'the socket survives the restart').to.equal('restart');
+    expect(unitSetting(dropIn, 'Environment'), 'the epoch record on persistent storage').to.equal(
+      'WITNESS_SIDECAR_STATE_DIR=%S/failover-sidecar/%i/sidecar',
+    );
   });
 
   it('verify reports a unit it cannot read: an unknown key, a bad kill mode', () => {

@@ -268,9 +268,14 @@ export abstract class SidecarState {
     if (answer.verdict !== 'granted' || answer.holder !== this.settings.node) return;
     const leaseUntil = holderLeaseEnd(sentAt, answer.leaseMs, this.settings.bounds);
     if (sentAt === this.latestAcquire?.sentAt) {
-      // Nothing starts while the latest acquire may still be answered: only a grant can start a
-      // run, and every older grant is past use by the time a newer acquire is sent.
-      assert(this.workload === 'stopped', 'the grant for the latest acquire finds the workload stopped');
+      // No grant starts anything while the latest acquire may still be answered, and every older
+      // grant is past use by the time a newer acquire is sent. A cold start (§10.2) may begin once
+      // that acquire can no longer be used, and its answer may still come (a transport without
+      // deadlines): it is past use too, as below.
+      assert(
+        this.workload === 'stopped' || this.epoch > this.latestAcquire.knownEpoch,
+        'the grant for the latest acquire finds the workload stopped, or running a later cold start',
+      );
       assert(
         answer.epoch > this.latestAcquire.knownEpoch,
         () =>
@@ -479,7 +484,11 @@ export abstract class SidecarState {
       this.workload === 'stopped' &&
       !this.holding &&
       !this.acquiring(now) &&
-      e === this.coldStartHeard &&
+      // A restarted sidecar's previous run may still be stopping (or kept, §9.8), unknown to it.
+      now >= this.quietUntil &&
+      // The witness is down for this node too: one it hears would carry an operator's intent
+      // (maintenance, removal) that the primary, cut off, has not heard.
+      now - this.lastWitnessHeard >= this.settings.timeoutMs &&
       e > this.knownEpoch &&
       this.durableKnown >= e
     );
