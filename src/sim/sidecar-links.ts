@@ -227,6 +227,7 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
         knownEpoch: `${knownEpoch}`,
         leaseMs,
         sequence: '0',
+        sync: null,
       };
       send(
         'heartbeat',
