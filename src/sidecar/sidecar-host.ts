@@ -26,6 +26,8 @@ import { acquireFailureOf, WitnessLink } from './witness-link';
 import type { ProbeEndpoints } from '../http/probe-endpoints';
 import { serveProbes } from '../http/serve-probes';
 import { SidecarMetrics } from './sidecar-metrics';
+import { StandbySync } from './sync/standby-sync';
+import { ShellSyncCommand } from './sync/shell-sync-command';
 
 const MONOTONIC_CLOCK: Clock = { now: monotonicNowMs };
 
@@ -102,6 +104,7 @@ export class SidecarHost {
         ? { setServing: (serving) => health.setStatus('', serving ? 'SERVING' : 'NOT_SERVING') }
         : undefined,
       onAction: (action) => this.metrics.acted(action),
+      sync: standbySyncOf(options),
     });
   }
 
@@ -185,12 +188,19 @@ export class SidecarHost {
       get endpoint() {
         return link.endpoint;
       },
-      renew(heldEpoch, knownEpoch, leaseMs, done) {
+      renew(heldEpoch, knownEpoch, leaseMs, done, sync) {
         const timed = metrics.timeWitnessCall('Renew');
-        link.renew(heldEpoch, knownEpoch, leaseMs, (answer) => {
-          timed(answer !== undefined);
-          done(answer);
-        });
+        link.renew(
+          heldEpoch,
+          knownEpoch,
+          leaseMs,
+          (answer) => {
+            timed(answer !== undefined);
+            done(answer);
+          },
+          link.endpoint,
+          sync,
+        );
         const preferred = endpoints.probeDue(monotonicNowMs());
         if (preferred === undefined) return;
         // A probe carries no epoch: it can neither renew nor disturb anything.
@@ -231,6 +241,14 @@ export class SidecarHost {
     this.warned.add(why);
     this.logger.warn({ group: this.options.group, node: this.options.node, why }, what);
   }
+}
+
+/** `--sync-cmd`'s schedule on the node's timers (design §21.1). */
+function standbySyncOf(options: SidecarOptions): StandbySync | undefined {
+  const sync = options.sync;
+  if (sync === undefined) return undefined;
+  const command = new ShellSyncCommand({ ...sync, group: options.group, node: options.node, role: options.role });
+  return new StandbySync({ intervalMs: sync.intervalMs }, command, MONOTONIC_CLOCK, NODE_TIMERS);
 }
 
 /** `--on-event`'s runner, as the runtime's event listener. */

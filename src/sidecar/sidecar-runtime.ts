@@ -23,6 +23,8 @@ import type { Clock, HealthFlag, PeerTransport, TimerHandle, Timers, WitnessTran
 import { LinkChanges } from './link-changes';
 import { FailbackNotice, type SidecarEvent, type SidecarEventName } from './sidecar-events';
 import type { WorkloadDriver } from './workload-driver';
+import type { StandbySync } from './sync/standby-sync';
+import { toWireSyncReport } from '../wire/sync-report';
 
 export class SidecarConfigError extends Error {}
 
@@ -62,6 +64,8 @@ export interface SidecarRuntimeParts {
   readonly onEvent?: (event: SidecarEvent) => void;
   /** Told about every action carried out, for the metrics (design §19.3). */
   readonly onAction?: (action: Action) => void;
+  /** The standby's sync schedule (`--sync-cmd`, design §21.1); absent: the node reports no sync. */
+  readonly sync?: StandbySync;
   /** The simulator swaps in deliberately broken cores through this; production never does. */
   readonly createCore?: (settings: SidecarSettings, now: number) => SidecarCore;
 }
@@ -162,6 +166,7 @@ export class SidecarRuntime {
     this.closed = true;
     this.heartbeatTimer?.cancel();
     this.wakeTimer?.cancel();
+    this.parts.sync?.close();
   }
 
   private heartbeat(): void {
@@ -177,11 +182,19 @@ export class SidecarRuntime {
     const witness = this.parts.witness;
     if (witness === undefined) return;
     const { heldEpoch, knownEpoch, leaseMs } = this.core.witnessHeartbeat();
-    witness.renew(heldEpoch, knownEpoch, leaseMs, (answer) => {
-      if (this.closed) return;
-      if (answer !== undefined) this.core.onWitnessHeartbeatAnswer(sentAt, heldEpoch, answer, this.parts.clock.now());
-      this.act();
-    });
+    const sync = this.parts.sync;
+    witness.renew(
+      heldEpoch,
+      knownEpoch,
+      leaseMs,
+      (answer) => {
+        if (this.closed) return;
+        if (answer !== undefined) this.core.onWitnessHeartbeatAnswer(sentAt, heldEpoch, answer, this.parts.clock.now());
+        this.act();
+        if (answer?.syncNowId !== undefined) sync?.onSyncNow(answer.syncNowId);
+      },
+      sync?.report(),
+    );
   }
 
   private heartbeatPeer(sentAt: number, answered?: () => void): void {
@@ -206,7 +219,13 @@ export class SidecarRuntime {
     for (const { change, says } of this.links.since(view)) this.log(change, says);
     const failback = this.failback.since(view);
     if (failback !== undefined) this.log('failback-scheduled', failback);
-    const handingOver = this.core.peerState(now).handingOver;
+    const peerState = this.core.peerState(now);
+    // Never on the active copy, nor while it starts or stops (design §21.1).
+    this.parts.sync?.onCondition({
+      standby: view.workload === 'stopped' && !view.holding,
+      outOfService: peerState.maintenance,
+    });
+    const handingOver = peerState.handingOver;
     if (handingOver && this.onHandingOver !== undefined) this.onHandingOver();
     // A switchover or maintenance: the peer hears it now too, not a heartbeat later.
     else if (handingOver && !this.saidHandingOver) this.heartbeatPeer(now);
@@ -331,6 +350,8 @@ export class SidecarRuntime {
       lastDecision: view.lastDecision,
       lastRule: view.lastRule,
       failoverBoundMs: failoverBoundMs(this.settings),
+      ...(this.parts.sync === undefined ? {} : { sync: toWireSyncReport(this.parts.sync.report()) }),
+      syncing: this.parts.sync?.syncing ?? false,
     };
   }
 }

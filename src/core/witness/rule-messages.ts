@@ -1,5 +1,4 @@
 /** What every answer says: the verdict of each outcome, and the rule's name and reason as one line. */
-import type { OperatorRule } from './operator-rules';
 import type { Rule } from './rules';
 
 export const VERDICT_OF = {
