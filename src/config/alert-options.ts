@@ -44,7 +44,8 @@ export type AlertEventName = (typeof ALERT_EVENT_NAMES)[number];
  * What a takeover is made of, what an operator asked for, and a standby going stale (sent only with
  * --sync-alert-after); not the refusals a partition repeats.
  */
-const DEFAULT_ALERT_EVENTS = 'holder-silent,holder-returned,lease-expired,granted,released,intent,sync-stale,sync-recovered';
+const DEFAULT_ALERT_EVENTS =
+  'holder-silent,holder-returned,lease-expired,granted,released,intent,sync-stale,sync-recovered';
 
 export interface SmtpSettings {
   readonly host: string;

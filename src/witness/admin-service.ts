@@ -88,7 +88,8 @@ export function adminHandlers(
     SyncNow: edge.unary('SyncNow', async (request) => {
       const { group, timeoutMs } = requireWellFormed(request);
       const name = requireId('group', group);
-      if (timeoutMs > MAX_SYNC_NOW_TIMEOUT_MS) throw invalid('timeout_ms', `must be at most ${MAX_SYNC_NOW_TIMEOUT_MS}`);
+      if (timeoutMs > MAX_SYNC_NOW_TIMEOUT_MS)
+        throw invalid('timeout_ms', `must be at most ${MAX_SYNC_NOW_TIMEOUT_MS}`);
       const node = await turns.run(() => arbiter.syncNowTarget(name, now()));
       const run = await syncNow.ask(name, node, timeoutMs === 0 ? DEFAULT_SYNC_NOW_TIMEOUT_MS : timeoutMs);
       return { group: name, node, run: toWireSyncRun(run) };

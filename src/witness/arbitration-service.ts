@@ -120,9 +120,7 @@ export class ArbitrationService {
             desk.heard(input.group, input.node, input.sync?.lastRun);
             reply({ ok: true, answer: desk.stamp(input.group, input.node, outcome.answer) });
           };
-    this.submit(input.group, input.node, request.sequence, answered, (now) =>
-      this.parts.arbiter.heartbeat(input, now),
-    );
+    this.submit(input.group, input.node, request.sequence, answered, (now) => this.parts.arbiter.heartbeat(input, now));
   }
 
   private submitAcquire(wire: AcquireRequest__Output, reply: Reply): void {

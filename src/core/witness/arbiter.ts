@@ -181,7 +181,8 @@ export class Arbiter {
       throw new ArbitrationError(rule.outcome.code, rule.outcome.field, `group ${input.group}: ${messageOf(rule)}`);
     }
     // A forced switchover lets the peer past the freshness gate until the next grant (design §21.4).
-    if (input.kind === 'switchover' && input.force === true && context.peerStale) group.freshnessWaivedFor = group.holding.epoch;
+    if (input.kind === 'switchover' && input.force === true && context.peerStale)
+      group.freshnessWaivedFor = group.holding.epoch;
     // A switchover is asked of the holder; a policy or a break is the group's, told to the holder first.
     const node = namedNode(input, group.holding.holder);
     // Breaking the sync relationship removes the standby only (design §21.5).
@@ -433,13 +434,15 @@ export class Arbiter {
   }
 
   /**
-   * The freshness gate's test (design §21.4). The node that ran the group last holds the freshest
-   * copy there is, whatever its sidecar reports (it may have restarted and forgotten it ran).
+   * The freshness gate's test (design §21.4). Only a takeover is gated: a group no node has run yet
+   * (no epoch handed out or heard) has no fresher copy to protect, and the node that ran the group
+   * last holds the freshest copy there is, whatever its sidecar reports (it may have restarted).
    */
   private callerStale(group: GroupState, node: string, ranUnder: bigint, now: number): boolean {
     const maxAgeMs = this.config.maxSyncAgeMs;
     if (maxAgeMs === undefined) return false;
     const { holder, epoch } = group.holding;
+    if (maxEpoch(epoch, group.highestHeard) === 0n) return false;
     if (holder === node || (ranUnder > 0n && ranUnder >= epoch)) return false;
     return tooStale(group.nodes.get(node), now, maxAgeMs);
   }

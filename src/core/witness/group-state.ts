@@ -6,7 +6,7 @@
 import { remainingMs } from '../lease';
 import { inMaintenance, type Intent, isRemoved, NO_INTENT } from './operator-intent';
 import { syncAt } from './sync-age';
-import type { GroupView, NodeRole, SyncReport } from './types';
+import type { GroupView, NodeRole, NodeView, SyncReport } from './types';
 
 export interface NodeState {
   role: NodeRole;
@@ -99,14 +99,21 @@ export function groupView(name: string, group: GroupState, now: number, inStartu
     switchoverEpoch: group.intent.switchoverEpoch,
     failback: group.intent.failback,
     removed: group.intent.removed,
-    nodes: [...group.nodes].map(([node, state]) => ({
-      node,
-      role: state.role,
-      lastSeenMsAgo: Math.max(0, Math.round(now - state.lastSeen)),
-      holds: holder === node,
-      maintenance: inMaintenance(group.intent, node),
-      removed: isRemoved(group.intent, node),
-      sync: syncAt(state, now),
-    })),
+    nodes: [...group.nodes].map(([node, state]) =>
+      withSync(state, now, {
+        node,
+        role: state.role,
+        lastSeenMsAgo: Math.max(0, Math.round(now - state.lastSeen)),
+        holds: holder === node,
+        maintenance: inMaintenance(group.intent, node),
+        removed: isRemoved(group.intent, node),
+      }),
+    ),
   };
+}
+
+/** A node's view, with its sync when it reports one. */
+function withSync(state: NodeState, now: number, view: Omit<NodeView, 'sync'>): NodeView {
+  const sync = syncAt(state, now);
+  return sync === undefined ? view : { ...view, sync };
 }

@@ -87,14 +87,20 @@ export class SyncWatch {
     const stale = staleMs >= this.alertAfterMs;
     if (stale && !watched.reported) {
       watched.reported = true;
-      const since = sync.synced
-        ? `for ${seconds(staleMs)}`
-        : `since it was first heard ${seconds(staleMs)} ago`;
-      return this.event(SYNC_WATCH_RULES.stale, standby, `standby ${standby.node} has not synced successfully ${since}${lastRunText(sync)}`);
+      const since = sync.synced ? `for ${seconds(staleMs)}` : `since it was first heard ${seconds(staleMs)} ago`;
+      return this.event(
+        SYNC_WATCH_RULES.stale,
+        standby,
+        `standby ${standby.node} has not synced successfully ${since}${lastRunText(sync)}`,
+      );
     }
     if (!stale && watched.reported && sync.synced) {
       watched.reported = false;
-      return this.event(SYNC_WATCH_RULES.recovered, standby, `standby ${standby.node} synced again ${seconds(sync.ageMs)} ago`);
+      return this.event(
+        SYNC_WATCH_RULES.recovered,
+        standby,
+        `standby ${standby.node} synced again ${seconds(sync.ageMs)} ago`,
+      );
     }
     return undefined;
   }

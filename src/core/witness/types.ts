@@ -155,8 +155,8 @@ export interface NodeView {
   readonly holds: boolean;
   readonly maintenance: boolean;
   readonly removed: boolean;
-  /** The node's sync as last reported, its age counted on to now; undefined without --sync-cmd. */
-  readonly sync: SyncReport | undefined;
+  /** The node's sync as last reported, its age counted on to now; absent without --sync-cmd. */
+  readonly sync?: SyncReport;
 }
 
 export interface GroupView {
