@@ -222,6 +222,7 @@ export class SidecarRuntime {
     const peerState = this.core.peerState(now);
     // Never on the active copy, nor while it starts or stops (design §21.1).
     this.parts.sync?.onCondition({
+      runsWorkload: view.workload !== 'stopped',
       standby: view.workload === 'stopped' && !view.holding,
       outOfService: peerState.maintenance,
     });

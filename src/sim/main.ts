@@ -205,6 +205,11 @@ export function report(summary: Summary, masterSeed: number): string[] {
   out.push(
     `failover under faults (n=${g.length}): p50 ${fmt(percentile(g, 50))} p99 ${fmt(percentile(g, 99))} max ${fmt(percentile(g, 100))}`,
   );
+  const fresh = summary.freshness;
+  out.push(
+    `standby freshness: ${fresh.schedules} schedules sync, ${fresh.gated} with the gate; ${fresh.refusals} takeovers refused ` +
+      `by it in ${fresh.refusingSchedules} schedules; ${fresh.probesRefused} probes ended refused (no failover owed)`,
+  );
   out.push(
     `fault kinds (schedules with each): ${Object.entries(summary.faultCoverage)
       .map(([k, n]) => `${k} ${n}`)

@@ -10,6 +10,7 @@ import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import { smallestAcceptedLeases } from './operator-settings';
 import { atTheBounds, type BoundsFlavour } from './plan-bounds';
 import { drawReplicas, type ReplicaPlan } from './plan-replicas';
+import { drawFreshness, type FreshnessPlan, withFreshness } from './plan-freshness';
 import { Rng } from './prng';
 
 export const FAULT_KINDS = [
@@ -155,6 +156,8 @@ export interface Plan {
   readonly embedded: boolean;
   readonly probe: ProbeKind;
   readonly replicas: ReplicaPlan | undefined;
+  /** The sync schedule and the freshness gate (design §21.6); undefined in most schedules. */
+  readonly freshness: FreshnessPlan | undefined;
 }
 
 export interface PlanOptions {
@@ -327,11 +330,13 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     embedded,
     writeFailProbability: faults.has('write-failure') ? rng.range(0.05, 0.5) : 0,
     replicas: undefined,
+    freshness: undefined,
   };
   const drawn = correlated ? withWitnessLeaseChanges(plan, later, shortestUsable) : plan;
   const bounds = new Rng(seed ^ BOUNDS_DRAWS);
   const settled = !embedded && bounds.chance(0.1) ? atTheBounds(drawn, bounds) : drawn;
-  return { ...settled, replicas: drawReplicas(settled) };
+  const withReplicas = { ...settled, replicas: drawReplicas(settled) };
+  return withFreshness(withReplicas, drawFreshness(withReplicas));
 }
 
 /**

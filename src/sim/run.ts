@@ -48,6 +48,8 @@ export interface Summary {
   probeLeaseDominantRatios: number[];
   faultFailoversMs: number[];
   faultCoverage: Record<FaultKind, number>;
+  /** Standby freshness (design §21.6): schedules with the sync schedule, with the gate, and what it refused. */
+  freshness: { schedules: number; gated: number; refusals: number; refusingSchedules: number; probesRefused: number };
 }
 
 export function emptySummary(): Summary {
@@ -71,6 +73,7 @@ export function emptySummary(): Summary {
     probeLeaseDominantRatios: [],
     faultFailoversMs: [],
     faultCoverage: coverage,
+    freshness: { schedules: 0, gated: 0, refusals: 0, refusingSchedules: 0, probesRefused: 0 },
   };
 }
 
@@ -103,6 +106,12 @@ export function addResult(summary: Summary, plan: Plan, result: ScheduleResult):
     }
   }
   for (const f of result.faultFailoversMs) summary.faultFailoversMs.push(f);
+  const fresh = summary.freshness;
+  if (plan.freshness !== undefined) fresh.schedules += 1;
+  if (plan.witness.maxSyncAgeMs !== undefined) fresh.gated += 1;
+  fresh.refusals += result.gateRefusals;
+  if (result.gateRefusals > 0) fresh.refusingSchedules += 1;
+  if (result.probeRefusedByGate) fresh.probesRefused += 1;
 }
 
 /** Runs schedules `first` .. `first + count - 1` of the run seeded `masterSeed`. */

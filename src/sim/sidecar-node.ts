@@ -19,6 +19,7 @@ import { SILENT_LOGGER } from './silent-logger';
 import { checkAcquireAgainstTable, checkNotRunningWhileStopping, checkStoppedOnce } from './table-conformance';
 import { traceLogger } from './trace-logger';
 import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
+import { simStandbySync, SyncTruth } from './sim-sync';
 
 /** Timers are set a hair after the local deadline they wait for, so the clock reads >= it. */
 const TIMER_EPSILON_MS = 1e-6;
@@ -32,6 +33,8 @@ export class SidecarNode {
   /** What runs right after this node's next workload start (held answers, sidecar-links.ts). */
   private startWaiters: (() => void)[] = [];
   private runEndWaiters: (() => void)[] = [];
+  /** Whether the node's copy is fresh, in real time, and whether its sync fails now (design §21.6). */
+  readonly syncTruth = new SyncTruth();
 
   constructor(
     readonly index: number,
@@ -49,6 +52,7 @@ export class SidecarNode {
     const w = this.parts.world;
     const sc = new SidecarProcess(this.parts.nextIncarnation(), w.proc.range(0, 1e6));
     this.sidecar = sc;
+
     const links: LinkContext = {
       world: w,
       network: this.parts.network,
@@ -77,9 +81,15 @@ export class SidecarNode {
         running: sc.workload !== undefined && sc.workload.alive && !sc.workload.stopAsked && !sc.workload.terminating,
       }),
     };
+    const clock = { now: () => this.localNow(sc) };
+    const timers = this.timers(sc);
+    const freshness = w.plan.freshness;
+    const syncs = freshness !== undefined && !(freshness.synclessSecondary && this.settings.role === 'secondary');
+    this.syncTruth.forget(syncs);
     sc.runtime = new SidecarRuntime(this.settings, {
-      clock: { now: () => this.localNow(sc) },
-      timers: this.timers(sc),
+      clock,
+      timers,
+      ...(syncs ? { sync: simStandbySync(w, freshness, this.syncTruth, clock, timers) } : {}),
       peer: simPeerTransport(links, this.settings),
       witness: this.settings.mode === 'simple' ? undefined : simWitnessTransport(links, this.settings),
       workload: this.workloadDriver(sc),
@@ -385,6 +395,8 @@ export class SidecarNode {
     this.runEnded();
     const world = this.parts.world;
     w.alive = false;
+    // Its copy was the source until now (design §21.1), as its sidecar, if the one that ran it, knows.
+    if (this.sidecar?.inc === w.owner) this.syncTruth.noteFresh(this.parts.world.t, this.parts.world.t);
     const wasActive = !w.terminating;
     w.terminating = true;
     this.procs = this.procs.filter((p) => p !== w);

@@ -10,6 +10,7 @@
  * After the fault phase every fault heals, and a final probe loses the active node (crash,
  * isolation or freeze): the other must take over within the bound (L1).
  */
+import { scheduleStaleSyncs } from './sim-sync';
 import { failoverBoundMs } from '../core/sidecar/timing';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import { Checkers } from './checkers';
@@ -40,6 +41,10 @@ export interface ScheduleResult {
   readonly leaseMs: number;
   readonly failoverBoundMs: number;
   readonly activations: number;
+  /** Acquires the freshness gate refused (design §21.6). */
+  readonly gateRefusals: number;
+  /** The probe's standby was refused by the gate and did not take over: no failover was owed. */
+  readonly probeRefusedByGate: boolean;
   readonly timeline: readonly string[];
 }
 
@@ -100,6 +105,7 @@ export class Simulation implements World {
         this.checkNotSelfSuperseded(from, BigInt(answer.epoch));
         this.checkNotInMaintenance(from, answer.group);
       },
+      onStaleRefusal: (from) => this.checkers.onStaleRefusal(this.nodes[from] as SidecarNode),
     });
     this.trace = new Trace(options.trace ?? 0, () => this.t, this.witness.gen0);
     this.checkers = new Checkers(
@@ -140,6 +146,10 @@ export class Simulation implements World {
     // The sidecars start within one heartbeat of each other.
     for (const node of this.nodes) this.at(this.proc.range(0, node.settings.heartbeatMs), () => node.startSidecar());
     this.faults.begin();
+    scheduleStaleSyncs(
+      this,
+      this.nodes.map((n) => n.syncTruth),
+    );
     this.at(plan.faultPhaseMs, () => this.heal());
     const q = this.q;
     try {
@@ -165,6 +175,8 @@ export class Simulation implements World {
       leaseMs: plan.primary.leaseMs,
       failoverBoundMs: failoverBoundMs(plan.primary),
       activations: c.activations,
+      gateRefusals: c.gateRefusals,
+      probeRefusedByGate: c.probeFailover === undefined && c.gateRefusedSince(c.probeStartedAt),
       timeline: this.trace.lines,
     };
   }
@@ -220,6 +232,7 @@ export class Simulation implements World {
     const healAt = Math.max(this.t, this.network.lastFaultArrival);
     this.healAt = healAt;
     this.network.endAllCuts();
+    for (const node of this.nodes) node.syncTruth.failing = false;
     if (this.trace.on1) this.trace.log(1, 'sim', 'HEAL: every fault ends; everything up and connected from now on');
     for (const node of this.nodes) {
       const sc = node.sidecar;
@@ -302,6 +315,11 @@ export class Simulation implements World {
     const limit = c.probeAllowance() * 3 + c.gapAllowance(this.t);
     this.at(this.t + limit, () => {
       if (c.probeFailover !== undefined) return;
+      // The freshness gate refuses a standby too stale to take over: no failover is owed (design §21.6).
+      if (c.gateRefusedSince(c.probeStartedAt)) {
+        this.done = true;
+        return;
+      }
       this.violate(
         'liveness',
         'failover-probe',

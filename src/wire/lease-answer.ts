@@ -35,6 +35,8 @@ export function toWireAnswer(answer: LeaseAnswer, sequence: string): WireLeaseAn
     handOver: answer.handOver,
     maintenance: answer.maintenance,
     failback: toWireFailback(answer.failback),
+    // A "sync now" is the shell's to add (src/witness/sync-now-desk.ts).
+    syncNowId: '0',
   };
 }
 

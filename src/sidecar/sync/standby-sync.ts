@@ -25,7 +25,9 @@ export interface SyncCommand {
 
 /** What the schedule needs to know of the node at each decision (from the core's view). */
 export interface NodeCondition {
-  /** The workload is stopped and the node holds nothing: neither active nor starting nor stopping. */
+  /** The workload is starting, running or stopping: this copy is the source. */
+  readonly runsWorkload: boolean;
+  /** The workload is stopped and the node holds nothing: neither active nor about to start. */
   readonly standby: boolean;
   /** In maintenance or removed (the witness said so): it runs nothing, syncs nothing. */
   readonly outOfService: boolean;
@@ -64,13 +66,13 @@ export class StandbySync {
   onCondition(condition: NodeCondition): void {
     if (this.closed) return;
     const now = this.clock.now();
-    const active = !condition.standby;
-    // While it runs, and the moment it stops, its copy is the freshest there is.
-    if (active || this.active) this.freshAt = now;
-    this.active = active;
+    // While the workload runs, and the moment it has stopped, this copy is the freshest there is.
+    if (condition.runsWorkload || this.active) this.freshAt = now;
+    this.active = condition.runsWorkload;
     this.allowed = condition.standby && !condition.outOfService;
     if (!this.allowed) {
-      this.running?.cancel(active ? 'cancelled: the node is taking over' : 'cancelled: the node is out of service');
+      const why = condition.standby ? 'the node is out of service' : 'the node is taking over';
+      this.running?.cancel(`cancelled: ${why}`);
       return;
     }
     this.runIfDue();
