@@ -123,7 +123,7 @@ export class Faults {
         witness.operate({
           kind: 'switchover',
           group: w.plan.primary.group,
-          force: w.plan.freshness !== undefined && f.chance(0.5),
+          force: w.plan.freshness !== undefined && w.freshness.chance(0.5),
         });
         break;
       case 'failback-policy': {
@@ -151,7 +151,7 @@ export class Faults {
         const force = f.chance(0.5);
         const removed = f.chance(0.3) ? names : [(nodes[f.int(2)] as SidecarNode).settings.node];
         // With the sync schedule, half the breaks break the sync relationship only (design §21.5).
-        const syncOnly = removed.length === 2 && w.plan.freshness !== undefined && f.chance(0.5);
+        const syncOnly = removed.length === 2 && w.plan.freshness !== undefined && w.freshness.chance(0.5);
         if (removed.length === 2) witness.operate({ kind: 'break', group, force, syncOnly });
         else witness.operate({ kind: 'remove', group, node: removed[0] as string, readmit: false, force });
         w.at(w.t + length, () => {

@@ -73,7 +73,7 @@ export function simStandbySync(
         if (ok) truth.noteFresh(startedAt, world.t);
         done({ ok, exitCode: ok ? 0 : error === '' ? 1 : -1, outputTail: '', error });
       };
-      timers.after(world.proc.range(0, plan.syncDurationMaxMs), () => finish(!truth.failing, ''));
+      timers.after(world.freshness.range(0, plan.syncDurationMaxMs), () => finish(!truth.failing, ''));
       return { cancel: (why) => world.at(world.t, () => finish(false, why)) };
     },
   };

@@ -56,6 +56,9 @@ export interface ScheduleOptions {
 }
 
 const MAX_VIOLATIONS_PER_KIND = 5;
+/** The stream of the standby-freshness draws (design §21.6), apart from every other. */
+const FRESHNESS_RUN_DRAWS = 0x6c3f7e21;
+
 /** The probe waits for the pair to settle at most this many heartbeats. */
 const PROBE_ATTEMPTS = 200;
 /** The settled pair is watched for a lease and this many heartbeats before the probe. */
@@ -73,6 +76,7 @@ export class Simulation implements World {
   readonly proc: Rng;
   readonly fault: Rng;
   readonly operator: Rng;
+  readonly freshness: Rng;
   readonly trace: Trace;
   private readonly stopAtFirst: boolean;
   private readonly violations: Violation[] = [];
@@ -97,6 +101,7 @@ export class Simulation implements World {
     this.proc = root.fork();
     this.fault = root.fork();
     this.operator = root.fork();
+    this.freshness = new Rng(plan.seed ^ FRESHNESS_RUN_DRAWS);
     this.network = new Network(this);
     const config: ArbiterConfig = hooks.arbiterConfig ? hooks.arbiterConfig(plan.witness, plan) : plan.witness;
     this.witness = new WitnessSite(this, this.network, config, {

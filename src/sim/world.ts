@@ -36,6 +36,8 @@ export interface World {
   readonly fault: Rng;
   /** Operators' requests: their own stream, so that schedules without them replay as before. */
   readonly operator: Rng;
+  /** Standby freshness (design §21.6): sync durations, forced switchovers, sync-only breaks; their own stream. */
+  readonly freshness: Rng;
   /** The fault phase is over: no new fault starts, no loss, no spike. */
   readonly healed: boolean;
   readonly trace: Trace;

@@ -14,7 +14,8 @@ import { coldStart, FAILOVER_LIMIT_MS, steady } from '../support/cluster-steady'
 import { operator, STEP_MS } from '../support/operator-commands';
 import { spawnNode, type ExitInfo, type TrackedProcess } from '../support/processes';
 import { WebhookReceiver } from '../support/webhook-receiver';
-import { cleanEnv, OPEN_REGISTRATION, WITNESS_MAIN } from '../support/witness-process';
+import { cleanEnv, connect, deadline, OPEN_REGISTRATION, WITNESS_MAIN } from '../support/witness-process';
+import * as grpc from '@grpc/grpc-js';
 import type { Cluster } from '../support/cluster';
 
 const SYNC_INTERVAL_MS = 200;
@@ -153,5 +154,18 @@ describe('e2e: standby freshness (--sync-cmd, sync alerts, the freshness gate, s
     expect(Number(answer.run.durationMs)).to.be.below(5000);
     expect(runsOf('b')).to.equal(3);
     expect(runsOf('a'), 'the active node is never asked').to.equal(aRuns);
+
+    // Bad input is INVALID_ARGUMENT naming the field, and runs nothing.
+    const clients = connect(`127.0.0.1:${c.ports.witness}`);
+    try {
+      const error = await new Promise<grpc.ServiceError | null>((resolve) =>
+        clients.admin.SyncNow({ group: 'g1', timeoutMs: 3_600_001 }, deadline(), (e) => resolve(e)),
+      );
+      expect(error?.code).to.equal(grpc.status.INVALID_ARGUMENT);
+      expect(error?.details).to.match(/^timeout_ms: must be at most 3600000/);
+    } finally {
+      clients.close();
+    }
+    expect(runsOf('b')).to.equal(3);
   });
 });
