@@ -27,6 +27,7 @@ import type { ProbeEndpoints } from '../http/probe-endpoints';
 import { serveProbes } from '../http/serve-probes';
 import { SidecarMetrics } from './sidecar-metrics';
 import { StandbySync } from './sync/standby-sync';
+import type { SyncRun } from '../core/witness/types';
 import { ShellSyncCommand } from './sync/shell-sync-command';
 
 const MONOTONIC_CLOCK: Clock = { now: monotonicNowMs };
@@ -104,7 +105,7 @@ export class SidecarHost {
         ? { setServing: (serving) => health.setStatus('', serving ? 'SERVING' : 'NOT_SERVING') }
         : undefined,
       onAction: (action) => this.metrics.acted(action),
-      sync: standbySyncOf(options),
+      sync: standbySyncOf(options, logger),
     });
   }
 
@@ -244,11 +245,18 @@ export class SidecarHost {
 }
 
 /** `--sync-cmd`'s schedule on the node's timers (design §21.1). */
-function standbySyncOf(options: SidecarOptions): StandbySync | undefined {
+function standbySyncOf(options: SidecarOptions, logger: Logger): StandbySync | undefined {
   const sync = options.sync;
   if (sync === undefined) return undefined;
-  const command = new ShellSyncCommand({ ...sync, group: options.group, node: options.node, role: options.role });
-  return new StandbySync({ intervalMs: sync.intervalMs }, command, MONOTONIC_CLOCK, NODE_TIMERS);
+  const { group, node, role } = options;
+  const command = new ShellSyncCommand({ ...sync, group, node, role });
+  // The output stays out of the log (it may name what it copied, or a secret); GetState shows its tail.
+  const log = (run: SyncRun): void => {
+    const fields = { group, node, exitCode: run.exitCode, durationMs: run.durationMs, syncNow: run.requestId !== 0n };
+    if (run.ok) logger.info(fields, 'sync succeeded');
+    else logger.warn({ ...fields, why: run.error === '' ? `exit ${run.exitCode}` : run.error }, 'sync failed');
+  };
+  return new StandbySync({ intervalMs: sync.intervalMs }, command, MONOTONIC_CLOCK, NODE_TIMERS, log);
 }
 
 /** `--on-event`'s runner, as the runtime's event listener. */

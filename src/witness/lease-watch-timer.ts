@@ -58,7 +58,8 @@ export class LeaseWatchTimer {
     if (this.syncWatch === undefined) return;
     const now = this.now();
     for (const event of this.syncWatch.sweep(now, (visit) => this.arbiter.forEachStandbySync(now, visit))) {
-      this.logger.warn(
+      const level = event.kind === 'sync-stale' ? 'warn' : 'info';
+      this.logger[level](
         { group: event.group, node: event.node, epoch: event.epoch.toString(), event: event.kind, rule: event.rule },
         event.message,
       );

@@ -79,6 +79,11 @@ describe('e2e: standby freshness (--sync-cmd, sync alerts, the freshness gate, s
       'the active copy is the source',
     ).to.match(/-$/);
 
+    // The sidecar logs each run, without its output.
+    const logged = c.logged('b', 'sync failed')[0];
+    expect(logged).to.include({ group: 'g1', node: 'b', exitCode: 1, why: 'exit 1' });
+    expect(JSON.stringify(logged)).to.not.include('pulled by');
+
     // The active copy never syncs.
     const aRuns = runsOf('a');
     const bRuns = runsOf('b');

@@ -58,6 +58,8 @@ export class StandbySync {
     private readonly command: SyncCommand,
     private readonly clock: Clock,
     private readonly timers: Timers,
+    /** Told of every finished run (the sidecar logs it). */
+    private readonly onRun: (run: SyncRun) => void = () => undefined,
   ) {
     this.dueAt = clock.now();
   }
@@ -143,6 +145,7 @@ export class StandbySync {
       outputTail: outcome.outputTail,
       error: cancelledBecause !== '' ? cancelledBecause : outcome.error,
     };
+    this.onRun(this.lastRun);
     // The copy is as fresh as the moment the sync began: what it pulled was the primary's then.
     if (ok) this.freshAt = Math.max(Number.isNaN(this.freshAt) ? startedAt : this.freshAt, startedAt);
     this.dueAt = now + this.settings.intervalMs;
