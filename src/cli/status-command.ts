@@ -49,6 +49,8 @@ async function groups(admin: AdminConnection, config: OperatorConfig): Promise<G
 export function renderGroups(list: readonly GroupStatus__Output[], json: boolean): string {
   if (json) return list.map((g) => JSON.stringify(g)).join('\n');
   if (list.length === 0) return 'no groups: no node has sent the witness a heartbeat yet';
+  // The column appears once a node reports its sync (--sync-cmd, design §21.3).
+  const withSync = list.some((g) => g.nodes.some((n) => n.syncReported));
   const rows = list.flatMap((g) => {
     const lease = g.holder === '' ? '-' : `${g.holderLeaseRemainingMs} ms`;
     const grace = g.inStartupGrace ? ' (start-up grace)' : '';
@@ -96,7 +98,7 @@ export function renderGroups(list: readonly GroupStatus__Output[], json: boolean
       n.holds ? `${lease}${grace}${switchover}` : grace.trim() || '-',
       n.removed ? 'removed' : n.maintenance ? 'yes' : 'no',
       fromWireFailback('failback', g.failback) ?? '-',
-      lastSync(n),
+      ...(withSync ? [lastSync(n)] : []),
     ]);
   });
   const header = [
@@ -109,7 +111,7 @@ export function renderGroups(list: readonly GroupStatus__Output[], json: boolean
     'LEASE LEFT',
     'MAINTENANCE',
     'FAILBACK',
-    'LAST SYNC',
+    ...(withSync ? ['LAST SYNC'] : []),
   ];
   return textTable(header, rows);
 }
