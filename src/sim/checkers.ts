@@ -205,7 +205,9 @@ export class Checkers implements NodeObserver {
     const lagMs = (2 * node.settings.heartbeatMs) / (1 - rho) + 4 * this.network.maxTailDelay + plan.timerLateMs + 1;
     const truth = node.syncTruth;
     // A node that reports no sync is stale to the gate whatever its copy (design §21.4).
-    if (!truth.reports || !world.healed || world.t < this.healAt + lagMs || Number.isNaN(truth.freshSince)) return;
+    // Not before the checkers heard of the heal: the heal's own turn still delivers the fault phase's answers.
+    const quiet = world.healed && !Number.isNaN(this.healAt) && world.t >= this.healAt + lagMs;
+    if (!truth.reports || !quiet || Number.isNaN(truth.freshSince)) return;
     if (world.t - truth.knownAt < lagMs) return;
     // The witness counts the age on two clocks, each off by at most rho.
     const seenAgeMs = ((world.t - truth.freshSince) * (1 + rho)) / (1 - rho);
