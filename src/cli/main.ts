@@ -21,6 +21,7 @@ import {
   loadBreakGroupConfig,
   loadNodeConfig,
   loadOperatorConfig,
+  loadGroupConfig,
   loadSwitchoverConfig,
   MAINTENANCE_COMMAND,
   maintenanceHelp,
@@ -42,6 +43,8 @@ import {
   runSwitchover,
 } from './operator-action-command';
 import { runStatus } from './status-command';
+import { SYNC_COMMAND, syncHelp } from '../config/sync-command-config';
+import { runSyncNow } from './sync-command';
 import { demoHelp, loadDemoConfig } from '../config/demo-config';
 import { runDemo } from './demo-command';
 
@@ -59,6 +62,7 @@ Commands:
   remove-node  --group G --node N: the node is granted nothing and runs nothing until readmitted.
   readmit-node --group G --node N: undoes remove-node (or break-group) for the node.
   break-group  --group G: every member is removed; nothing of the group runs until one is readmitted.
+  sync    --group G: the standby runs its --sync-cmd now; prints the run's exit status and output.
   tables  Print the sidecar's decision rules, in order, and the VOLTTRON tables.
   rules   Print the rules the witness decides by, in the order it tries them.
   demo    On this machine: a witness, two sidecars and a workload, walked through a failover and a hand-back.
@@ -170,7 +174,7 @@ const commands = new Map<string, Command>([
             `failback takes auto, manual or node first: witness failback manual --group G; got ${policy ?? 'nothing'}`,
           );
         }
-        return runFailback(loadSwitchoverConfig(rest, env, FAILBACK_COMMAND), policy, print);
+        return runFailback(loadGroupConfig(FAILBACK_COMMAND, rest, env), policy, print);
       },
     },
   ],
@@ -193,6 +197,13 @@ const commands = new Map<string, Command>([
     {
       help: breakGroupHelp,
       run: (args, env) => runBreakGroup(loadBreakGroupConfig(args, env), print),
+    },
+  ],
+  [
+    'sync',
+    {
+      help: syncHelp,
+      run: (args, env) => runSyncNow(loadGroupConfig(SYNC_COMMAND, args, env), print),
     },
   ],
   [

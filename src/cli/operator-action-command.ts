@@ -5,7 +5,13 @@
  * printed, exit 1.
  */
 import type * as grpc from '@grpc/grpc-js';
-import type { BreakGroupConfig, MaintenanceConfig, NodeConfig, SwitchoverConfig } from '../config/operator-config';
+import type {
+  BreakGroupConfig,
+  ForcedSwitchoverConfig,
+  MaintenanceConfig,
+  NodeConfig,
+  SwitchoverConfig,
+} from '../config/operator-config';
 import type { GroupStatus__Output } from '../gen/witness/v1/GroupStatus';
 import { toWireFailback } from '../wire/enum-mappings';
 import { type AdminConnection, answerOf, connectAdmin } from './admin-connection';
@@ -51,15 +57,16 @@ export async function runReadmitNode(config: NodeConfig, out: (text: string) => 
 }
 
 export async function runBreakGroup(config: BreakGroupConfig, out: (text: string) => void): Promise<void> {
-  const request = { group: config.group, force: config.force === 'true' };
+  const request = { group: config.group, force: config.force === 'true', syncOnly: config.syncOnly === 'true' };
   await ask(config, out, 'BreakGroup', (admin, done) =>
     admin.client.BreakGroup(request, admin.metadata(), admin.deadline(), done),
   );
 }
 
-export async function runSwitchover(config: SwitchoverConfig, out: (text: string) => void): Promise<void> {
+export async function runSwitchover(config: ForcedSwitchoverConfig, out: (text: string) => void): Promise<void> {
+  const request = { group: config.group, force: config.force === 'true' };
   await ask(config, out, 'Switchover', (admin, done) =>
-    admin.client.Switchover({ group: config.group }, admin.metadata(), admin.deadline(), done),
+    admin.client.Switchover(request, admin.metadata(), admin.deadline(), done),
   );
 }
 

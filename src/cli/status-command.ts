@@ -5,6 +5,7 @@
 import type { OperatorConfig } from '../config/operator-config';
 import type { GroupEvent__Output } from '../gen/witness/v1/GroupEvent';
 import type { GroupStatus__Output } from '../gen/witness/v1/GroupStatus';
+import type { NodeStatus__Output } from '../gen/witness/v1/NodeStatus';
 import { type AdminConnection, answerOf, connectAdmin, failure } from './admin-connection';
 import { fromWireFailback } from '../wire/enum-mappings';
 import { textTable } from './text-table';
@@ -48,6 +49,8 @@ async function groups(admin: AdminConnection, config: OperatorConfig): Promise<G
 export function renderGroups(list: readonly GroupStatus__Output[], json: boolean): string {
   if (json) return list.map((g) => JSON.stringify(g)).join('\n');
   if (list.length === 0) return 'no groups: no node has sent the witness a heartbeat yet';
+  // The column appears once a node reports its sync (--sync-cmd, design §21.3).
+  const withSync = list.some((g) => g.nodes.some((n) => n.syncReported));
   const rows = list.flatMap((g) => {
     const lease = g.holder === '' ? '-' : `${g.holderLeaseRemainingMs} ms`;
     const grace = g.inStartupGrace ? ' (start-up grace)' : '';
@@ -61,12 +64,29 @@ export function renderGroups(list: readonly GroupStatus__Output[], json: boolean
         holds: g.holder === name,
         maintenance: false,
         removed: true,
+        syncReported: false,
+        synced: false,
+        syncAgeMs: '0',
+        lastSyncRun: null,
       }));
     const heard = [...g.nodes, ...unheard];
     const nodes =
       heard.length > 0
         ? heard
-        : [{ node: '-', role: '', lastSeenMsAgo: -1, holds: false, maintenance: false, removed: false }];
+        : [
+            {
+              node: '-',
+              role: '',
+              lastSeenMsAgo: -1,
+              holds: false,
+              maintenance: false,
+              removed: false,
+              syncReported: false,
+              synced: false,
+              syncAgeMs: '0',
+              lastSyncRun: null,
+            },
+          ];
     const switchover = g.switchoverEpoch !== '0' ? ' (switchover asked)' : '';
     return nodes.map((n) => [
       g.group,
@@ -78,10 +98,33 @@ export function renderGroups(list: readonly GroupStatus__Output[], json: boolean
       n.holds ? `${lease}${grace}${switchover}` : grace.trim() || '-',
       n.removed ? 'removed' : n.maintenance ? 'yes' : 'no',
       fromWireFailback('failback', g.failback) ?? '-',
+      ...(withSync ? [lastSync(n)] : []),
     ]);
   });
-  const header = ['GROUP', 'NODE', 'ROLE', 'HOLDS', 'EPOCH', 'LAST HEARD', 'LEASE LEFT', 'MAINTENANCE', 'FAILBACK'];
+  const header = [
+    'GROUP',
+    'NODE',
+    'ROLE',
+    'HOLDS',
+    'EPOCH',
+    'LAST HEARD',
+    'LEASE LEFT',
+    'MAINTENANCE',
+    'FAILBACK',
+    ...(withSync ? ['LAST SYNC'] : []),
+  ];
   return textTable(header, rows);
+}
+
+/**
+ * The age of the node's last successful sync (design §21.3): '-' when it reports none (no
+ * --sync-cmd) or holds the group (its copy is the source), 'never' before its first success.
+ */
+function lastSync(n: Omit<NodeStatus__Output, 'role'>): string {
+  if (!n.syncReported || n.holds) return '-';
+  const failing = n.lastSyncRun !== null && !n.lastSyncRun.ok ? ' (last run failed)' : '';
+  if (!n.synced) return `never${failing}`;
+  return `${(Number(n.syncAgeMs) / 1000).toFixed(1)} s ago${failing}`;
 }
 
 function reprintOnEvents(admin: AdminConnection, config: OperatorConfig, out: (text: string) => void): Promise<void> {

@@ -35,11 +35,17 @@ export const ALERT_EVENT_NAMES = [
   'holder-silent',
   'holder-returned',
   'lease-expired',
+  'sync-stale',
+  'sync-recovered',
 ] as const;
 export type AlertEventName = (typeof ALERT_EVENT_NAMES)[number];
 
-/** What a takeover is made of, and what an operator asked for; not the refusals a partition repeats. */
-const DEFAULT_ALERT_EVENTS = 'holder-silent,holder-returned,lease-expired,granted,released,intent';
+/**
+ * What a takeover is made of, what an operator asked for, and a standby going stale (sent only with
+ * --sync-alert-after); not the refusals a partition repeats.
+ */
+const DEFAULT_ALERT_EVENTS =
+  'holder-silent,holder-returned,lease-expired,granted,released,intent,sync-stale,sync-recovered';
 
 export interface SmtpSettings {
   readonly host: string;

@@ -41,8 +41,14 @@ export interface MaintenanceConfig extends NodeConfig {
   readonly force: 'true' | 'false';
 }
 
-/** What `witness break-group` asks: a group, and whether to force it. */
+/** What `witness break-group` asks: a group, whether to force it, and whether only the sync relationship breaks. */
 export interface BreakGroupConfig extends SwitchoverConfig {
+  readonly force: 'true' | 'false';
+  readonly syncOnly: 'true' | 'false';
+}
+
+/** What `witness switchover` asks: a group, and whether past the freshness gate (design §21.4). */
+export interface ForcedSwitchoverConfig extends SwitchoverConfig {
   readonly force: 'true' | 'false';
 }
 
@@ -80,7 +86,7 @@ function schema(followDoc: string, followArg: string): ConfigSchema<OperatorConf
   };
 }
 
-function switchoverSchema(): ConfigSchema<SwitchoverConfig> {
+export function switchoverSchema(): ConfigSchema<SwitchoverConfig> {
   return {
     ...connection(),
     group: {
@@ -187,12 +193,28 @@ export const BREAK_GROUP_COMMAND: CommandSpec<BreakGroupConfig> = {
       ...flag('Break the group although a node is active: its workload stops.', 'force'),
       env: 'WITNESS_OPERATOR_BREAK_FORCE',
     },
+    syncOnly: {
+      ...flag(
+        'Break only the sync relationship (design §21.5): the standby is removed and stops syncing, the active node runs on.',
+        'sync-only',
+      ),
+      env: 'WITNESS_OPERATOR_BREAK_SYNC_ONLY',
+    },
   },
 };
 
-export const SWITCHOVER_COMMAND: CommandSpec<SwitchoverConfig> = {
+export const SWITCHOVER_COMMAND: CommandSpec<ForcedSwitchoverConfig> = {
   command: 'witness switchover',
-  schema: switchoverSchema(),
+  schema: {
+    ...switchoverSchema(),
+    force: {
+      ...flag(
+        "Switch over although the peer's last sync is older than the witness's --max-sync-age (design §21.4).",
+        'force',
+      ),
+      env: 'WITNESS_OPERATOR_SWITCHOVER_FORCE',
+    },
+  },
 };
 
 export const FAILBACK_COMMAND: CommandSpec<SwitchoverConfig> = {
@@ -200,12 +222,17 @@ export const FAILBACK_COMMAND: CommandSpec<SwitchoverConfig> = {
   schema: switchoverSchema(),
 };
 
-/** `witness switchover ...` and `witness failback ...`: the group is required. */
-export function loadSwitchoverConfig(
+/** `witness switchover ...`: the group is required. */
+export function loadSwitchoverConfig(argv: readonly string[], env: NodeJS.ProcessEnv): ForcedSwitchoverConfig {
+  return loadGroupConfig(SWITCHOVER_COMMAND, argv, env);
+}
+
+/** A command about one group (`failback`, `sync`...): the group is required. */
+export function loadGroupConfig<C extends SwitchoverConfig>(
+  spec: CommandSpec<C>,
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
-  spec: CommandSpec<SwitchoverConfig> = SWITCHOVER_COMMAND,
-): SwitchoverConfig {
+): C {
   return requireGroup(checkConnection(loadConfig(spec, argv, env)));
 }
 
@@ -252,7 +279,7 @@ function checkConnection<C extends Omit<OperatorConfig, 'group' | 'follow' | 'li
   return config;
 }
 
-const EXIT_CODES =
+export const EXIT_CODES_TEXT =
   'Exit status: 0 when the witness answered; 1 when it could not be reached or refused the call (the\n' +
   'gRPC status is printed); 2 for a bad option.';
 
@@ -263,7 +290,7 @@ export function statusHelp(): string {
       'Prints every group the witness knows, one line per node: role, whether it holds the group, the\n' +
       "epoch, when the witness last heard it and how long the holder's lease still runs there, like\n" +
       "pg_autoctl show state. --json prints the witness's GroupStatus messages, one a line.",
-    notes: [EXIT_CODES],
+    notes: [EXIT_CODES_TEXT],
   });
 }
 
@@ -273,7 +300,7 @@ export function eventsHelp(): string {
     description:
       'Prints the latest arbitration events the witness keeps (grants, releases, adoptions, refusals,\n' +
       'registrations), oldest first, with the rule that decided each; --follow then prints new ones.',
-    notes: [EXIT_CODES],
+    notes: [EXIT_CODES_TEXT],
   });
 }
 
@@ -286,7 +313,7 @@ export function maintenanceHelp(): string {
       "once. Refused for an active node whose peer was not heard within the witness's default lease,\n" +
       'unless --force (then the workload stops and nobody takes over). Durable at the witness: it\n' +
       'survives a restart. Needs the operator write role. Prints the group as `witness status` does.',
-    notes: [EXIT_CODES],
+    notes: [EXIT_CODES_TEXT],
   });
 }
 
@@ -299,7 +326,7 @@ export function removeNodeHelp(): string {
       'while the node is active, unless --force (it then stops, releases and hands the group to its\n' +
       'peer, which takes over at once if it can). Durable at the witness. Needs the operator write\n' +
       'role. Prints the group as `witness status` does.',
-    notes: [EXIT_CODES],
+    notes: [EXIT_CODES_TEXT],
   });
 }
 
@@ -310,20 +337,22 @@ export function readmitNodeHelp(): string {
       'Undoes `witness remove-node` or `witness break-group` for one node (design §9.7): it may be\n' +
       'granted again and runs as the tables say. Durable at the witness. Needs the operator write\n' +
       'role. Prints the group as `witness status` does.',
-    notes: [EXIT_CODES],
+    notes: [EXIT_CODES_TEXT],
   });
 }
 
 export function breakGroupHelp(): string {
   return renderHelp(BREAK_GROUP_COMMAND, {
-    usage: 'witness break-group --group G [--force] [options]',
+    usage: 'witness break-group --group G [--force | --sync-only] [options]',
     description:
       'Breaks the pair (design §9.7): both members are removed, so nothing of the group runs until\n' +
       'a node is readmitted (`witness readmit-node`). Refused until both members have reported in\n' +
       'since the witness started, and while a node is active unless --force (its workload then\n' +
-      'stops). Durable at the witness. Needs the operator write role. Prints the group as\n' +
-      '`witness status` does.',
-    notes: [EXIT_CODES],
+      'stops). With --sync-only, only the sync relationship breaks (design §21.5): the standby is\n' +
+      'removed, stops syncing and takes nothing over, the active node runs on untouched; refused\n' +
+      'while a takeover may be under way. Durable at the witness. Needs the operator write role.\n' +
+      'Prints the group as `witness status` does.',
+    notes: [EXIT_CODES_TEXT],
   });
 }
 
@@ -336,19 +365,21 @@ export function failbackHelp(): string {
       'healthy for its --failback-delay (a hand-over, no lease waited out); manual, never by itself\n' +
       "(as pg_auto_failover and Patroni do); node, each sidecar's own --failback again. Durable at the\n" +
       'witness. Needs the operator write role. Prints the group as `witness status` does.',
-    notes: [EXIT_CODES],
+    notes: [EXIT_CODES_TEXT],
   });
 }
 
 export function switchoverHelp(): string {
   return renderHelp(SWITCHOVER_COMMAND, {
-    usage: 'witness switchover --group G [options]',
+    usage: 'witness switchover --group G [--force] [options]',
     description:
       'Asks the active node of the group to hand it to its peer (design §9.6): it stops, releases\n' +
       'and tells its peer, which takes over at once, without waiting out a lease. Refused when\n' +
       "nobody is active, or the peer was not heard within the witness's default lease or is in\n" +
       'maintenance. With --failback auto a switchover away from the primary is undone by fail-back\n' +
-      'after the delay; put the primary in maintenance to keep it off. Needs the operator write role.',
-    notes: [EXIT_CODES],
+      "after the delay; put the primary in maintenance to keep it off. With the witness's\n" +
+      "--max-sync-age, refused while the peer's copy is older than that, unless --force (design §21.4).\n" +
+      'Needs the operator write role.',
+    notes: [EXIT_CODES_TEXT],
   });
 }

@@ -41,6 +41,10 @@ export interface SidecarConfig extends TransportConfig {
   /** Shell command run for every event (design §18.4); '' for none. */
   readonly onEvent: string;
   readonly onEventTimeout: number;
+  /** The standby's sync command (design §21.1); '' for none. */
+  readonly syncCmd: string;
+  readonly syncInterval: number;
+  readonly syncTimeout: number;
   /** File holding the group key (design §17.3), the same on both nodes and at the witness, or null. */
   readonly groupKeyFile: string | null;
   /** Where this node keeps what outlives one sidecar process (design §9.8); null: nothing does. */
@@ -212,6 +216,19 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     '100ms',
     '10m',
   ),
+  syncCmd: {
+    doc:
+      "A shell command that brings this node's copy up to date from the active one (rsync, a backup pull...), " +
+      'run every --sync-interval while this node is the standby, never while it runs the workload (design §21.1); ' +
+      'WITNESS_GROUP, WITNESS_NODE, WITNESS_ROLE are set. The time since its last success goes to the witness.',
+    format: String,
+    default: '',
+    arg: 'sync-cmd',
+    env: 'WITNESS_SIDECAR_SYNC_CMD',
+    metavar: 'CMD',
+  },
+  syncInterval: dur('How long after one run of --sync-cmd ends the next begins.', 'sync-interval', '1m', '10ms', '24h'),
+  syncTimeout: dur('How long one run of --sync-cmd may take before it is killed.', 'sync-timeout', '1h', '10ms', '24h'),
   groupKeyFile: {
     doc: "File holding the group's key: sent to the witness and the peer, and required of the peer's calls.",
     format: 'path',
@@ -394,6 +411,7 @@ export function toSidecarOptions(c: SidecarConfig): SidecarOptions {
     marginMs: c.margin,
     healthActiveOnly: c.healthActiveOnly === 'true',
     onEvent: c.onEvent === '' ? undefined : { command: c.onEvent, timeoutMs: c.onEventTimeout },
+    sync: c.syncCmd === '' ? undefined : { command: c.syncCmd, intervalMs: c.syncInterval, timeoutMs: c.syncTimeout },
     groupKey:
       c.groupKeyFile === null ? undefined : readConfiguredSecret(c.groupKeyFile, 'groupKeyFile', '--group-key-file'),
     trustDomain: c.trustDomain,

@@ -35,6 +35,10 @@ export interface WitnessConfig extends TransportConfig, AlertConfig, StoreConfig
   readonly forgetAfter: number;
   /** Silence of a holder after which the countdown to a takeover is announced, in ms; 0: never. */
   readonly holderSilentAfter: number;
+  /** The freshness gate (design §21.4), in ms: a standby synced longer ago is refused a takeover; null: no gate. */
+  readonly maxSyncAge: number | null;
+  /** A standby not synced for this long is announced (event sync-stale, design §21.3), in ms; null: never. */
+  readonly syncAlertAfter: number | null;
   /** The groups file declaring each group's members (design §17.4), or null. */
   readonly groupsFile: string | null;
   /** 'true': any caller may join any group, first come (loopback and tests only, design §17.1). */
@@ -142,6 +146,30 @@ export const witnessSchema: ConfigSchema<WitnessSettings> = {
     max: '10m',
     arg: 'holder-silent-after',
     env: 'WITNESS_HOLDER_SILENT_AFTER',
+  },
+  maxSyncAge: {
+    doc:
+      'Refuse a takeover (Acquire) by a standby whose last successful sync is older than this, or that ' +
+      'reports none (design §21.4); `witness switchover --force` overrides it. Unset: no freshness gate.',
+    format: 'duration',
+    nullable: true,
+    default: null,
+    min: '1ms',
+    max: '8760h',
+    arg: 'max-sync-age',
+    env: 'WITNESS_MAX_SYNC_AGE',
+  },
+  syncAlertAfter: {
+    doc:
+      'Announce a standby that has not synced successfully for this long (event sync-stale, and ' +
+      'sync-recovered once it has again; design §21.3). Unset: no sync alerts.',
+    format: 'duration',
+    nullable: true,
+    default: null,
+    min: '1ms',
+    max: '8760h',
+    arg: 'sync-alert-after',
+    env: 'WITNESS_SYNC_ALERT_AFTER',
   },
   groupsFile: {
     doc: "YAML file declaring each group's members, roles, identities and key file; a node it does not name is refused.",

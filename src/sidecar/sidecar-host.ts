@@ -27,6 +27,9 @@ import { acquireFailureOf, WitnessLink } from './witness-link';
 import type { ProbeEndpoints } from '../http/probe-endpoints';
 import { serveProbes } from '../http/serve-probes';
 import { SidecarMetrics } from './sidecar-metrics';
+import { StandbySync } from './sync/standby-sync';
+import type { SyncRun } from '../core/witness/types';
+import { ShellSyncCommand } from './sync/shell-sync-command';
 
 const MONOTONIC_CLOCK: Clock = { now: monotonicNowMs };
 
@@ -109,6 +112,7 @@ export class SidecarHost {
       onAction: (action) => this.metrics.acted(action),
       adopted,
       epochRecord,
+      sync: standbySyncOf(options, logger),
     });
   }
 
@@ -207,12 +211,19 @@ export class SidecarHost {
       get endpoint() {
         return link.endpoint;
       },
-      renew(heldEpoch, knownEpoch, leaseMs, done) {
+      renew(heldEpoch, knownEpoch, leaseMs, done, sync) {
         const timed = metrics.timeWitnessCall('Renew');
-        link.renew(heldEpoch, knownEpoch, leaseMs, (answer) => {
-          timed(answer !== undefined);
-          done(answer);
-        });
+        link.renew(
+          heldEpoch,
+          knownEpoch,
+          leaseMs,
+          (answer) => {
+            timed(answer !== undefined);
+            done(answer);
+          },
+          link.endpoint,
+          sync,
+        );
         const preferred = endpoints.probeDue(monotonicNowMs());
         if (preferred === undefined) return;
         // A probe carries no epoch: it can neither renew nor disturb anything.
@@ -253,6 +264,21 @@ export class SidecarHost {
     this.warned.add(why);
     this.logger.warn({ group: this.options.group, node: this.options.node, why }, what);
   }
+}
+
+/** `--sync-cmd`'s schedule on the node's timers (design §21.1). */
+function standbySyncOf(options: SidecarOptions, logger: Logger): StandbySync | undefined {
+  const sync = options.sync;
+  if (sync === undefined) return undefined;
+  const { group, node, role } = options;
+  const command = new ShellSyncCommand({ ...sync, group, node, role });
+  // The output stays out of the log (it may name what it copied, or a secret); GetState shows its tail.
+  const log = (run: SyncRun): void => {
+    const fields = { group, node, exitCode: run.exitCode, durationMs: run.durationMs, syncNow: run.requestId !== 0n };
+    if (run.ok) logger.info(fields, 'sync succeeded');
+    else logger.warn({ ...fields, why: run.error === '' ? `exit ${run.exitCode}` : run.error }, 'sync failed');
+  };
+  return new StandbySync({ intervalMs: sync.intervalMs }, command, MONOTONIC_CLOCK, NODE_TIMERS, log);
 }
 
 /** `--on-event`'s runner, as the runtime's event listener. */

@@ -38,6 +38,8 @@ export interface SidecarOptions {
   readonly healthActiveOnly: boolean;
   /** `--on-event`: run for every event (design §18.4); undefined for none. */
   readonly onEvent?: { readonly command: string; readonly timeoutMs: number };
+  /** `--sync-cmd` and its schedule (design §21.1); undefined: this node reports no sync. */
+  readonly sync?: { readonly command: string; readonly intervalMs: number; readonly timeoutMs: number };
   /**
    * The group key (design §17.3): sent with every call to the witness and the peer, and required
    * of every Peer and Sidecar call this sidecar answers. Never logged, never in GetState.

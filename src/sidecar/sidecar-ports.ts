@@ -5,6 +5,7 @@
  * virtual time and network, so both run the same runtime.
  */
 import type { AcquireFailure, EpochRecordAtStart, PeerReply, PeerState, WitnessAnswer } from '../core/sidecar/types';
+import type { SyncReport } from '../core/witness/types';
 
 export interface Clock {
   /** Milliseconds on this process's monotonic clock. */
@@ -26,7 +27,8 @@ export type WitnessReply = (answer: WitnessAnswer | undefined) => void;
 export interface WitnessTransport {
   /** The endpoint in use, for the status call. */
   readonly endpoint: string;
-  renew(heldEpoch: bigint, knownEpoch: bigint, leaseMs: number, done: WitnessReply): void;
+  /** `sync`: how fresh this node's copy is (design §21.1); absent without --sync-cmd. */
+  renew(heldEpoch: bigint, knownEpoch: bigint, leaseMs: number, done: WitnessReply, sync?: SyncReport): void;
   /** `failure`, with no answer: how the call failed (a timed-out or failed one may hide a grant). */
   acquire(
     knownEpoch: bigint,

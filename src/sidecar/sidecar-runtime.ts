@@ -33,6 +33,8 @@ import type {
 import { LinkChanges } from './link-changes';
 import { FailbackNotice, type SidecarEvent, type SidecarEventName } from './sidecar-events';
 import type { WorkloadDriver } from './workload-driver';
+import type { StandbySync } from './sync/standby-sync';
+import { toWireSyncReport } from '../wire/sync-report';
 
 export class SidecarConfigError extends Error {}
 
@@ -79,6 +81,8 @@ export interface SidecarRuntimeParts {
   readonly adopted?: KeptRun;
   /** --state-dir's epoch record (design §10.2); absent without one. */
   readonly epochRecord?: EpochRecord;
+  /** The standby's sync schedule (`--sync-cmd`, design §21.1); absent: the node reports no sync. */
+  readonly sync?: StandbySync;
   /** The simulator swaps in deliberately broken cores through this; production never does. */
   readonly createCore?: CoreFactory;
 }
@@ -229,6 +233,7 @@ export class SidecarRuntime {
     this.closed = true;
     this.heartbeatTimer?.cancel();
     this.wakeTimer?.cancel();
+    this.parts.sync?.close();
   }
 
   private heartbeat(): void {
@@ -247,12 +252,20 @@ export class SidecarRuntime {
       return;
     }
     const { heldEpoch, knownEpoch, leaseMs } = this.core.witnessHeartbeat();
-    witness.renew(heldEpoch, knownEpoch, leaseMs, (answer) => {
-      if (this.closed) return;
-      if (answer !== undefined) this.core.onWitnessHeartbeatAnswer(sentAt, heldEpoch, answer, this.parts.clock.now());
-      this.act();
-      answered?.();
-    });
+    const sync = this.parts.sync;
+    witness.renew(
+      heldEpoch,
+      knownEpoch,
+      leaseMs,
+      (answer) => {
+        if (this.closed) return;
+        if (answer !== undefined) this.core.onWitnessHeartbeatAnswer(sentAt, heldEpoch, answer, this.parts.clock.now());
+        this.act();
+        if (answer?.syncNowId !== undefined) sync?.onSyncNow(answer.syncNowId);
+        answered?.();
+      },
+      sync?.report(),
+    );
   }
 
   private heartbeatPeer(sentAt: number, answered?: () => void): void {
@@ -281,7 +294,14 @@ export class SidecarRuntime {
     const failback = this.failback.since(view);
     if (failback !== undefined) this.log('failback-scheduled', failback);
     this.recordEpochs();
-    const handingOver = this.core.peerState(now).handingOver;
+    const peerState = this.core.peerState(now);
+    // Never on the active copy, nor while it starts or stops (design §21.1).
+    this.parts.sync?.onCondition({
+      runsWorkload: view.workload !== 'stopped',
+      standby: view.workload === 'stopped' && !view.holding,
+      outOfService: peerState.maintenance,
+    });
+    const handingOver = peerState.handingOver;
     if (handingOver && this.onHandingOver !== undefined) this.onHandingOver();
     // A switchover or maintenance: the peer hears it now too, not a heartbeat later.
     else if (handingOver && !this.saidHandingOver) this.heartbeatPeer(now);
@@ -424,6 +444,8 @@ export class SidecarRuntime {
       lastDecision: view.lastDecision,
       lastRule: view.lastRule,
       failoverBoundMs: failoverBoundMs(this.settings),
+      ...(this.parts.sync === undefined ? {} : { sync: toWireSyncReport(this.parts.sync.report()) }),
+      syncing: this.parts.sync?.syncing ?? false,
     };
   }
 }

@@ -5,6 +5,8 @@ import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import type { WitnessClient } from '../gen/witness/v1/Witness';
 import { loadWitnessProto } from '../proto/load-proto';
 import { fromWireAnswer } from '../wire/lease-answer';
+import { toWireSyncReport } from '../wire/sync-report';
+import type { SyncReport } from '../core/witness/types';
 import { decidedNothing, type FailedCallStatus } from '../wire/undecided-refusal';
 import { ChannelKeeper } from './channel-keeper';
 import { linkChannelOptions } from './channel-options';
@@ -40,7 +42,14 @@ export class WitnessLink {
     return this.endpoints.current.address;
   }
 
-  renew(heldEpoch: bigint, knownEpoch: bigint, leaseMs: number, done: Callback, address = this.endpoint): void {
+  renew(
+    heldEpoch: bigint,
+    knownEpoch: bigint,
+    leaseMs: number,
+    done: Callback,
+    address = this.endpoint,
+    sync?: SyncReport,
+  ): void {
     const request = {
       group: this.caller.group,
       node: this.caller.node,
@@ -48,6 +57,7 @@ export class WitnessLink {
       heldEpoch: heldEpoch.toString(),
       knownEpoch: knownEpoch.toString(),
       leaseMs,
+      ...(sync === undefined ? {} : { sync: toWireSyncReport(sync) }),
     };
     this.keeper(address).client.Renew(
       request,

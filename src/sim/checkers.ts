@@ -14,6 +14,9 @@ import { checkIsolatedVerdictBefore } from './standby-verdict';
 import type { WitnessSite } from './witness-site';
 import type { World } from './world';
 
+/** How many sync cycles (and gap allowances) the gate may keep refusing after the heal before that is a violation. */
+const STALE_FOREVER_CYCLES = 20;
+
 /** The one stop a settled pair makes on purpose (design §9.4). */
 const HAND_BACK_RULE = 'stop-to-hand-back';
 
@@ -41,6 +44,12 @@ export class Checkers implements NodeObserver {
     'nothing-to-keep': 0,
     'not-found': 0,
   };
+
+  // the freshness gate (design §21.6)
+  private lastGateRefusal = Number.NEGATIVE_INFINITY;
+  /** When the stretch without an active node that the gate excuses began (NaN: none). */
+  private excusedSince = Number.NaN;
+  gateRefusals = 0;
 
   constructor(
     private readonly world: World,
@@ -83,6 +92,7 @@ export class Checkers implements NodeObserver {
     }
     // Liveness: a stretch without an active node ends.
     this.activeCount += 1;
+    this.excusedSince = Number.NaN;
     if (this.activeCount === 1 && world.healed) this.checkGap('gap-after-heal');
     // Failover times.
     if (this.faultCandidate !== undefined && this.faultCandidate.node !== node.index && !world.healed) {
@@ -93,8 +103,11 @@ export class Checkers implements NodeObserver {
       this.probeFailover = world.t - this.probeAt;
       if (world.trace.on1)
         world.trace.log(1, 'sim', `probe: ${node.name} took over after ${this.probeFailover.toFixed(1)}ms`);
-      const allowed = this.probeAllowance();
-      if (this.probeFailover > allowed) {
+      // A standby refused as stale by the freshness gate is owed a failover only from its last refusal.
+      const refused = this.gateRefusedSince(this.probeAt);
+      const allowed = this.probeAllowance() + (refused ? this.lastGateRefusal - this.probeAt : 0);
+      const excused = refused ? this.gateAllowance(this.probeAt) : 0;
+      if (this.probeFailover > allowed + excused) {
         world.violate(
           'liveness',
           'failover-probe',
@@ -168,6 +181,67 @@ export class Checkers implements NodeObserver {
     this.probeAt = this.world.t;
   }
 
+  get probeStartedAt(): number {
+    return this.probeAt;
+  }
+
+  /** The freshness gate refused an Acquire at or after `since`. */
+  gateRefusedSince(since: number): boolean {
+    return this.lastGateRefusal >= since;
+  }
+
+  /**
+   * The freshness gate refused `node`'s Acquire (design §21.6). That is no liveness failure (the
+   * gate is there to refuse a stale copy), but it must be right: in the quiet tail, where a sync
+   * report reaches the witness within a heartbeat and two one-way delays, a node whose copy is
+   * fresh well within --max-sync-age (as far as its sidecar can know) is never refused.
+   */
+  onStaleRefusal(node: SidecarNode): void {
+    const world = this.world;
+    const plan = world.plan;
+    this.gateRefusals += 1;
+    this.lastGateRefusal = world.t;
+    if (this.activeCount === 0 && Number.isNaN(this.excusedSince)) this.excusedSince = world.t;
+    const maxAgeMs = plan.witness.maxSyncAgeMs;
+    if (maxAgeMs === undefined) {
+      world.violate(
+        'liveness',
+        'gate-without-max-sync-age',
+        `${node.name} refused as stale by a witness without a gate`,
+      );
+      return;
+    }
+    const rho = plan.rhoActual;
+    const lagMs = (2 * node.settings.heartbeatMs) / (1 - rho) + 4 * this.network.maxTailDelay + plan.timerLateMs + 1;
+    const truth = node.syncTruth;
+    // A node that reports no sync is stale to the gate whatever its copy (design §21.4).
+    // Not before the checkers heard of the heal: the heal's own turn still delivers the fault phase's answers.
+    const quiet = world.healed && !Number.isNaN(this.healAt) && world.t >= this.healAt + lagMs;
+    if (!truth.reports || !quiet || Number.isNaN(truth.freshSince)) return;
+    if (world.t - truth.knownAt < lagMs) return;
+    // The witness counts the age on two clocks, each off by at most rho.
+    const seenAgeMs = ((world.t - truth.freshSince) * (1 + rho)) / (1 - rho);
+    if (seenAgeMs + lagMs < maxAgeMs) {
+      world.violate(
+        'liveness',
+        'gate-refused-fresh-standby',
+        `${node.name} refused as stale, its copy fresh ${(world.t - truth.freshSince).toFixed(1)}ms ago (known since ` +
+          `${truth.knownAt.toFixed(3)}); --max-sync-age ${maxAgeMs}ms`,
+      );
+    }
+  }
+
+  /**
+   * How much longer a stretch without an active node may last because the gate refused: the
+   * time until the standby's next successful sync and the heartbeat that reports it.
+   */
+  private gateAllowance(from: number): number {
+    const plan = this.world.plan;
+    const f = plan.freshness;
+    if (f === undefined || !this.gateRefusedSince(from)) return 0;
+    return (f.syncIntervalMs + f.syncDurationMaxMs + 2 * plan.primary.heartbeatMs) / (1 - plan.rhoActual);
+  }
+
   /**
    * The liveness allowance for a stretch without an active node (real ms). The bound the sidecar
    * prints (failoverBoundMs: the longest of timeout, promise and witness hold, plus two heartbeats)
@@ -235,12 +309,32 @@ export class Checkers implements NodeObserver {
     return stopBudget(plan.primary) / (1 - plan.rhoActual) + 5 * this.network.maxTailDelay + 3 * plan.writeDelayMaxMs;
   }
 
-  /** The stretch without an active node that is going on now is within its allowance. */
+  /**
+   * The stretch without an active node that is going on now is within its allowance. While the
+   * freshness gate refuses the standby, the stretch counts from its last refusal (design §21.6),
+   * but never for longer than STALE_FOREVER_CYCLES sync cycles and failover bounds.
+   */
   checkGap(sub: string): boolean {
     const world = this.world;
-    const start = Math.max(this.gapStart, this.healAt);
+    const healedStart = Math.max(this.gapStart, this.healAt);
+    const refused = this.gateRefusedSince(healedStart);
+    const start = refused ? Math.max(healedStart, this.lastGateRefusal) : healedStart;
     const gap = world.t - start;
-    const allowed = this.gapAllowance(start);
+    const allowed = this.gapAllowance(start) + this.gateAllowance(healedStart);
+    if (refused && !Number.isNaN(this.excusedSince) && world.healed) {
+      const f = world.plan.freshness;
+      const cycle = (f?.syncIntervalMs ?? 0) + (f?.syncDurationMaxMs ?? 0);
+      const limit = STALE_FOREVER_CYCLES * (cycle + this.gapAllowance(healedStart));
+      const excused = world.t - Math.max(this.excusedSince, this.healAt);
+      if (excused > limit) {
+        world.violate(
+          'liveness',
+          'stale-forever',
+          `the freshness gate has refused every takeover for ${excused.toFixed(1)}ms after the heal; allowed ${limit.toFixed(1)}ms`,
+        );
+        return false;
+      }
+    }
     if (gap > allowed) {
       world.violate(
         'liveness',

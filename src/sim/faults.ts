@@ -133,7 +133,13 @@ export class Faults {
         witness.crash('kill -9', length);
         break;
       case 'switchover':
-        witness.operate({ kind: 'switchover', group: w.plan.primary.group });
+        // With the freshness gate, half the switchovers are forced past it (design §21.4); the
+        // draw is made only then, so that other schedules replay as before.
+        witness.operate({
+          kind: 'switchover',
+          group: w.plan.primary.group,
+          force: w.plan.freshness !== undefined && w.freshness.chance(0.5),
+        });
         break;
       case 'failback-policy': {
         // An operator pins the group's fail-back for a while, then returns it to the nodes' own.
@@ -159,7 +165,9 @@ export class Faults {
         const names = nodes.map((n) => n.settings.node);
         const force = f.chance(0.5);
         const removed = f.chance(0.3) ? names : [(nodes[f.int(2)] as SidecarNode).settings.node];
-        if (removed.length === 2) witness.operate({ kind: 'break', group, force });
+        // With the sync schedule, half the breaks break the sync relationship only (design §21.5).
+        const syncOnly = removed.length === 2 && w.plan.freshness !== undefined && w.freshness.chance(0.5);
+        if (removed.length === 2) witness.operate({ kind: 'break', group, force, syncOnly });
         else witness.operate({ kind: 'remove', group, node: removed[0] as string, readmit: false, force });
         w.at(w.t + length, () => {
           if (w.healed) return;

@@ -211,6 +211,11 @@ export function report(summary: Summary, masterSeed: number): string[] {
       `stopped at the deadline before the next process came ${k['stopped-before-adoption']}, ` +
       `nothing to keep (a planned stop) ${k['nothing-to-keep']}, not found by the next process ${k['not-found']}`,
   );
+  const fresh = summary.freshness;
+  out.push(
+    `standby freshness: ${fresh.schedules} schedules sync, ${fresh.gated} with the gate; ${fresh.refusals} takeovers refused ` +
+      `by it in ${fresh.refusingSchedules} schedules; ${fresh.probesRefused} probes ended refused (no failover owed)`,
+  );
   out.push(
     `fault kinds (schedules with each): ${Object.entries(summary.faultCoverage)
       .map(([k, n]) => `${k} ${n}`)

@@ -10,6 +10,7 @@ import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import { smallestAcceptedLeases } from './operator-settings';
 import { atTheBounds, type BoundsFlavour } from './plan-bounds';
 import { drawReplicas, type ReplicaPlan } from './plan-replicas';
+import { drawFreshness, type FreshnessPlan, withFreshness } from './plan-freshness';
 import { Rng } from './prng';
 
 export const FAULT_KINDS = [
@@ -167,6 +168,8 @@ export interface Plan {
   readonly witnessFirstStartMs: number;
   readonly probe: ProbeKind;
   readonly replicas: ReplicaPlan | undefined;
+  /** The sync schedule and the freshness gate (design §21.6); undefined in most schedules. */
+  readonly freshness: FreshnessPlan | undefined;
 }
 
 export interface PlanOptions {
@@ -349,11 +352,13 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     witnessFirstStartMs: stateDirs && restartDraws.chance(0.3) ? restartDraws.range(0.5, 4) * lease : 0,
     writeFailProbability: faults.has('write-failure') ? rng.range(0.05, 0.5) : 0,
     replicas: undefined,
+    freshness: undefined,
   };
   const drawn = correlated ? withWitnessLeaseChanges(plan, later, shortestUsable) : plan;
   const bounds = new Rng(seed ^ BOUNDS_DRAWS);
   const settled = !embedded && bounds.chance(0.1) ? atTheBounds(drawn, bounds) : drawn;
-  return { ...settled, replicas: drawReplicas(settled) };
+  const withReplicas = { ...settled, replicas: drawReplicas(settled) };
+  return withFreshness(withReplicas, drawFreshness(withReplicas));
 }
 
 /**

@@ -50,6 +50,8 @@ export interface Summary {
   faultFailoversMs: number[];
   keptRestarts: Record<KeptRestartOutcome, number>;
   faultCoverage: Record<FaultKind, number>;
+  /** Standby freshness (design §21.6): schedules with the sync schedule, with the gate, and what it refused. */
+  freshness: { schedules: number; gated: number; refusals: number; refusingSchedules: number; probesRefused: number };
 }
 
 export function emptySummary(): Summary {
@@ -79,6 +81,7 @@ export function emptySummary(): Summary {
       'not-found': 0,
     },
     faultCoverage: coverage,
+    freshness: { schedules: 0, gated: 0, refusals: 0, refusingSchedules: 0, probesRefused: 0 },
   };
 }
 
@@ -113,6 +116,12 @@ export function addResult(summary: Summary, plan: Plan, result: ScheduleResult):
   for (const f of result.faultFailoversMs) summary.faultFailoversMs.push(f);
   for (const [outcome, n] of Object.entries(result.keptRestarts))
     summary.keptRestarts[outcome as KeptRestartOutcome] += n;
+  const fresh = summary.freshness;
+  if (plan.freshness !== undefined) fresh.schedules += 1;
+  if (plan.witness.maxSyncAgeMs !== undefined) fresh.gated += 1;
+  fresh.refusals += result.gateRefusals;
+  if (result.gateRefusals > 0) fresh.refusingSchedules += 1;
+  if (result.probeRefusedByGate) fresh.probesRefused += 1;
 }
 
 /** Runs schedules `first` .. `first + count - 1` of the run seeded `masterSeed`. */

@@ -3,6 +3,10 @@
  * network. Requests go to the witness as wire messages and answers come back as wire messages,
  * checked with the production decoder, as over gRPC.
  */
+import type { SyncReport } from '../core/witness/types';
+import type { SyncReport__Output } from '../gen/witness/v1/SyncReport';
+import type { SyncRun__Output } from '../gen/witness/v1/SyncRun';
+import { toWireSyncReport, toWireSyncRun } from '../wire/sync-report';
 import * as grpc from '@grpc/grpc-js';
 import type { Failback, PeerReply, PeerState, SidecarSettings, WitnessAnswer } from '../core/sidecar/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
@@ -218,7 +222,7 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
   let unanswered: { at: number; as: string; inFlightUntil: number } | undefined;
   return {
     endpoint: 'witness',
-    renew: (heldEpoch, knownEpoch, leaseMs, done) => {
+    renew: (heldEpoch, knownEpoch, leaseMs, done, sync) => {
       const request = {
         group: s.group,
         node: s.node,
@@ -227,6 +231,7 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
         knownEpoch: `${knownEpoch}`,
         leaseMs,
         sequence: '0',
+        sync: sync === undefined ? null : wireSyncReport(sync),
       };
       send(
         'heartbeat',
@@ -300,4 +305,10 @@ export function simPeerTransport(c: LinkContext, s: SidecarSettings): PeerTransp
     },
     close: () => undefined,
   };
+}
+
+/** A sync report as the witness's deserializer hands it over: every field set. */
+function wireSyncReport(sync: SyncReport): SyncReport__Output {
+  const lastRun = sync.lastRun === undefined ? null : (toWireSyncRun(sync.lastRun) as SyncRun__Output);
+  return { ...(toWireSyncReport(sync) as SyncReport__Output), lastRun };
 }

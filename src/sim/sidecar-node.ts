@@ -20,6 +20,7 @@ import { SILENT_LOGGER } from './silent-logger';
 import { checkAcquireAgainstTable, checkNotRunningWhileStopping, checkStoppedOnce } from './table-conformance';
 import { traceLogger } from './trace-logger';
 import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
+import { simStandbySync, SyncTruth } from './sim-sync';
 
 /** Timers are set a hair after the local deadline they wait for, so the clock reads >= it. */
 const TIMER_EPSILON_MS = 1e-6;
@@ -41,6 +42,8 @@ export class SidecarNode {
     { run: KeptRun; workload: SimWorkload | undefined; offset: number; gap: 'none' | 'not-found' } | undefined;
   /** --state-dir's epoch record (plan.stateDirs): on this machine's disk, it outlives every sidecar process. */
   private recorded = 0n;
+  /** Whether the node's copy is fresh, in real time, and whether its sync fails now (design §21.6). */
+  readonly syncTruth = new SyncTruth();
 
   constructor(
     readonly index: number,
@@ -106,9 +109,15 @@ export class SidecarNode {
       }),
     };
     const record = w.plan.stateDirs ? this.epochRecord(sc) : undefined;
+    const clock = { now: () => this.localNow(sc) };
+    const timers = this.timers(sc);
+    const freshness = w.plan.freshness;
+    const syncs = freshness !== undefined && !(freshness.synclessSecondary && this.settings.role === 'secondary');
+    this.syncTruth.forget(syncs);
     sc.runtime = new SidecarRuntime(this.settings, {
-      clock: { now: () => this.localNow(sc) },
-      timers: this.timers(sc),
+      clock,
+      timers,
+      ...(syncs ? { sync: simStandbySync(w, freshness, this.syncTruth, clock, timers) } : {}),
       peer: simPeerTransport(links, this.settings),
       witness: this.settings.mode === 'simple' ? undefined : simWitnessTransport(links, this.settings),
       // With a state dir, the production wrapper writes each run's epoch before the run starts.
@@ -485,6 +494,8 @@ export class SidecarNode {
     const world = this.parts.world;
     w.alive = false;
     for (const fn of w.deathWaiters.splice(0)) world.at(world.t, fn);
+    // Its copy was the source until now (design §21.1), as its sidecar, if the one that ran it, knows.
+    if (this.sidecar?.inc === w.owner) this.syncTruth.noteFresh(this.parts.world.t, this.parts.world.t);
     const wasActive = !w.terminating;
     w.terminating = true;
     this.procs = this.procs.filter((p) => p !== w);

@@ -11,6 +11,7 @@
  * isolation or freeze): the other must take over within the bound (L1).
  */
 import type { KeptRestartOutcome } from './node-parts';
+import { scheduleStaleSyncs } from './sim-sync';
 import { failoverBoundMs } from '../core/sidecar/timing';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import { Checkers } from './checkers';
@@ -43,6 +44,10 @@ export interface ScheduleResult {
   readonly leaseMs: number;
   readonly failoverBoundMs: number;
   readonly activations: number;
+  /** Acquires the freshness gate refused (design §21.6). */
+  readonly gateRefusals: number;
+  /** The probe's standby was refused by the gate and did not take over: no failover was owed. */
+  readonly probeRefusedByGate: boolean;
   readonly timeline: readonly string[];
 }
 
@@ -54,6 +59,9 @@ export interface ScheduleOptions {
 }
 
 const MAX_VIOLATIONS_PER_KIND = 5;
+/** The stream of the standby-freshness draws (design §21.6), apart from every other. */
+const FRESHNESS_RUN_DRAWS = 0x6c3f7e21;
+
 /** The probe waits for the pair to settle at most this many heartbeats. */
 const PROBE_ATTEMPTS = 200;
 /** The settled pair is watched for a lease and this many heartbeats before the probe. */
@@ -72,6 +80,7 @@ export class Simulation implements World {
   readonly fault: Rng;
   readonly operator: Rng;
   readonly restart: Rng;
+  readonly freshness: Rng;
   readonly trace: Trace;
   private readonly stopAtFirst: boolean;
   private readonly violations: Violation[] = [];
@@ -97,6 +106,7 @@ export class Simulation implements World {
     this.fault = root.fork();
     this.operator = root.fork();
     this.restart = root.fork();
+    this.freshness = new Rng(plan.seed ^ FRESHNESS_RUN_DRAWS);
     this.network = new Network(this);
     const config: ArbiterConfig = hooks.arbiterConfig ? hooks.arbiterConfig(plan.witness, plan) : plan.witness;
     this.witness = new WitnessSite(this, this.network, config, {
@@ -105,6 +115,7 @@ export class Simulation implements World {
         this.checkNotSelfSuperseded(from, BigInt(answer.epoch));
         this.checkNotInMaintenance(from, answer.group);
       },
+      onStaleRefusal: (from) => this.checkers.onStaleRefusal(this.nodes[from] as SidecarNode),
     });
     this.trace = new Trace(options.trace ?? 0, () => this.t, this.witness.gen0);
     this.checkers = new Checkers(
@@ -146,6 +157,10 @@ export class Simulation implements World {
     // The sidecars start within one heartbeat of each other.
     for (const node of this.nodes) this.at(this.proc.range(0, node.settings.heartbeatMs), () => node.startSidecar());
     this.faults.begin();
+    scheduleStaleSyncs(
+      this,
+      this.nodes.map((n) => n.syncTruth),
+    );
     this.at(plan.faultPhaseMs, () => this.heal());
     const q = this.q;
     try {
@@ -172,6 +187,8 @@ export class Simulation implements World {
       leaseMs: plan.primary.leaseMs,
       failoverBoundMs: failoverBoundMs(plan.primary),
       activations: c.activations,
+      gateRefusals: c.gateRefusals,
+      probeRefusedByGate: c.probeFailover === undefined && c.gateRefusedSince(c.probeStartedAt),
       timeline: this.trace.lines,
     };
   }
@@ -230,6 +247,7 @@ export class Simulation implements World {
     const healAt = Math.max(this.t, this.network.lastFaultArrival);
     this.healAt = healAt;
     this.network.endAllCuts();
+    for (const node of this.nodes) node.syncTruth.failing = false;
     if (this.trace.on1) this.trace.log(1, 'sim', 'HEAL: every fault ends; everything up and connected from now on');
     for (const node of this.nodes) {
       const sc = node.sidecar;
@@ -312,6 +330,11 @@ export class Simulation implements World {
     const limit = c.probeAllowance() * 3 + c.gapAllowance(this.t);
     this.at(this.t + limit, () => {
       if (c.probeFailover !== undefined) return;
+      // The freshness gate refuses a standby too stale to take over: no failover is owed (design §21.6).
+      if (c.gateRefusedSince(c.probeStartedAt)) {
+        this.done = true;
+        return;
+      }
       this.violate(
         'liveness',
         'failover-probe',

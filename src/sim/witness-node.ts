@@ -78,6 +78,8 @@ export interface WitnessNodeHooks {
   readonly answerBeforePersist: boolean;
   /** Told of every grant, with the node it went to (for the self-superseded check, L2). */
   readonly onGrant: (from: number, answer: LeaseAnswer__Output) => void;
+  /** Told of every Acquire the freshness gate refused (design §21.6), with the node it refused. */
+  readonly onStaleRefusal?: (from: number) => void;
 }
 
 export class WitnessNode {
@@ -295,6 +297,7 @@ export class WitnessNode {
       // The service fills every field, as the deserializer at the sidecar's end would.
       const a = outcome.answer as LeaseAnswer__Output;
       if (a.verdict === 'VERDICT_GRANTED') this.hooks.onGrant(from, a);
+      if (a.reason === 'REFUSAL_REASON_STALE_STANDBY') this.hooks.onStaleRefusal?.(from);
       if (w.trace.on1 && (w.trace.on2 || (a.verdict !== 'VERDICT_RENEWED' && a.verdict !== 'VERDICT_ACKNOWLEDGED'))) {
         w.trace.log(
           1,

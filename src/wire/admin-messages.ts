@@ -1,5 +1,6 @@
 /** witness.v1.Admin's messages from the witness core's vocabulary. */
 import type { LeaseWatchEvent } from '../core/witness/lease-watch';
+import type { SyncWatchEvent } from '../core/witness/sync-watch';
 import type { EventKind, GroupView, LeaseAnswer } from '../core/witness/types';
 import type { GroupEvent } from '../gen/witness/v1/GroupEvent';
 
@@ -7,6 +8,7 @@ import type { GroupEvent } from '../gen/witness/v1/GroupEvent';
 export type EventBody = Omit<GroupEvent, 'id' | 'timeUnixMs'>;
 import type { GroupStatus } from '../gen/witness/v1/GroupStatus';
 import { toWireEventKind, toWireFailback, toWireRole } from './enum-mappings';
+import { toWireSyncRun } from './sync-report';
 
 export function toWireGroupStatus(view: GroupView): GroupStatus {
   return {
@@ -22,6 +24,10 @@ export function toWireGroupStatus(view: GroupView): GroupStatus {
       holds: n.holds,
       maintenance: n.maintenance,
       removed: n.removed,
+      syncReported: n.sync !== undefined,
+      synced: n.sync?.synced ?? false,
+      syncAgeMs: (n.sync?.synced === true ? Math.round(n.sync.ageMs) : 0).toString(),
+      ...(n.sync?.lastRun === undefined ? {} : { lastSyncRun: toWireSyncRun(n.sync.lastRun) }),
     })),
     switchoverEpoch: view.switchoverEpoch.toString(),
     failback: toWireFailback(view.failback),
@@ -54,5 +60,19 @@ export function toWireWatchEvent(event: LeaseWatchEvent): EventBody {
     rule: event.rule,
     holder: event.holder,
     countdownMs: event.countdownMs,
+  };
+}
+
+/** A sync-watch event (design §21.3): about the standby it names. */
+export function toWireSyncWatchEvent(event: SyncWatchEvent): EventBody {
+  return {
+    group: event.group,
+    kind: toWireEventKind(event.kind),
+    node: event.node,
+    epoch: event.epoch.toString(),
+    message: event.message,
+    rule: event.rule,
+    holder: event.holder,
+    countdownMs: 0,
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { WorkloadPhase } from '../core/sidecar/types';
 import type { LeaseWatchKind } from '../core/witness/lease-watch';
+import type { SyncWatchKind } from '../core/witness/sync-watch';
 import type { EventKind, FailbackPolicy, NodeRole, RefusalReason, Verdict } from '../core/witness/types';
 import type { FailbackPolicy__Output as WireFailbackPolicy } from '../gen/witness/v1/FailbackPolicy';
 import type { EventKind__Output as WireEventKind } from '../gen/witness/v1/EventKind';
@@ -39,6 +40,7 @@ const REASON = {
   'not-holder': 'REFUSAL_REASON_NOT_HOLDER',
   maintenance: 'REFUSAL_REASON_MAINTENANCE',
   removed: 'REFUSAL_REASON_REMOVED',
+  'stale-standby': 'REFUSAL_REASON_STALE_STANDBY',
 } as const satisfies Record<RefusalReason, WireRefusalReason>;
 
 const EVENT = {
@@ -51,7 +53,9 @@ const EVENT = {
   'holder-silent': 'EVENT_KIND_HOLDER_SILENT',
   'holder-returned': 'EVENT_KIND_HOLDER_RETURNED',
   'lease-expired': 'EVENT_KIND_LEASE_EXPIRED',
-} as const satisfies Record<EventKind | LeaseWatchKind, WireEventKind>;
+  'sync-stale': 'EVENT_KIND_SYNC_STALE',
+  'sync-recovered': 'EVENT_KIND_SYNC_RECOVERED',
+} as const satisfies Record<EventKind | LeaseWatchKind | SyncWatchKind, WireEventKind>;
 
 const PHASE = {
   stopped: 'WORKLOAD_PHASE_STOPPED',
@@ -101,7 +105,7 @@ export function fromWireFailback(field: string, policy: unknown): FailbackPolicy
   return fromWire(FAILBACK, field, policy, 'must be FAILBACK_POLICY_UNSPECIFIED, _AUTO or _MANUAL');
 }
 
-export function toWireEventKind(kind: EventKind | LeaseWatchKind): WireEventKind {
+export function toWireEventKind(kind: EventKind | LeaseWatchKind | SyncWatchKind): WireEventKind {
   return EVENT[kind];
 }
 

@@ -35,6 +35,8 @@ export function toWireAnswer(answer: LeaseAnswer, sequence: string): WireLeaseAn
     handOver: answer.handOver,
     maintenance: answer.maintenance,
     failback: toWireFailback(answer.failback),
+    // A "sync now" is the shell's to add (src/witness/sync-now-desk.ts).
+    syncNowId: '0',
   };
 }
 
@@ -55,7 +57,14 @@ export function fromWireAnswer(answer: LeaseAnswer__Output): WitnessAnswer & { r
     handOver: answer.handOver,
     maintenance: answer.maintenance,
     ...failbackOf(answer.failback),
+    ...syncNowOf(answer.syncNowId),
   };
+}
+
+/** Absent when nothing is asked, so that the core's answers stay as they were. */
+function syncNowOf(wire: string): { readonly syncNowId?: bigint } {
+  const id = requireEpoch('sync_now_id', wire);
+  return id === 0n ? {} : { syncNowId: id };
 }
 
 /** Absent when the group has no policy of its own, as the core's answers are. */

@@ -12,6 +12,7 @@ const CODE_OF: Record<WireErrorKind, grpc.status> = {
   'out-of-range': grpc.status.OUT_OF_RANGE,
   unavailable: grpc.status.UNAVAILABLE,
   aborted: grpc.status.ABORTED,
+  'deadline-exceeded': grpc.status.DEADLINE_EXCEEDED,
   unauthenticated: grpc.status.UNAUTHENTICATED,
   'permission-denied': grpc.status.PERMISSION_DENIED,
 };

@@ -11,6 +11,7 @@ export type WireErrorKind =
   | 'out-of-range'
   | 'unavailable'
   | 'aborted'
+  | 'deadline-exceeded'
   | 'unauthenticated'
   | 'permission-denied';
 

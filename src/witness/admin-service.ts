@@ -9,6 +9,8 @@ import type { ServiceEdge } from '../wire/service-edge';
 import { optionalId, requireId, requireWellFormed } from '../wire/validate-request';
 import { invalid } from '../wire/wire-error';
 import type { EventHub } from './event-hub';
+import type { SyncNowDesk } from './sync-now-desk';
+import { toWireSyncRun } from '../wire/sync-report';
 import type { StreamRegistry } from './stream-registry';
 import { answerOf, type ArbitrationService } from './arbitration-service';
 import { TurnQueue } from './turn-queue';
@@ -18,6 +20,9 @@ export const DEFAULT_PAGE_SIZE = 100;
 export const MAX_PAGE_SIZE = 1000;
 /** Admin reads waiting for their turn (src/witness/turn-queue.ts) before more are refused. */
 export const MAX_WAITING_ADMIN_READS = 1000;
+/** How long SyncNow waits for the standby's run by default, and at most (design §21.2). */
+export const DEFAULT_SYNC_NOW_TIMEOUT_MS = 60_000;
+export const MAX_SYNC_NOW_TIMEOUT_MS = 3_600_000;
 
 export function adminHandlers(
   arbiter: Arbiter,
@@ -30,6 +35,7 @@ export function adminHandlers(
   /** Events a Watch stream may leave unread before it is dropped (`--watch-backlog`). */
   watchBacklog: number,
   wallClockMs: () => number,
+  syncNow: SyncNowDesk,
 ): AdminHandlers {
   const turns = new TurnQueue(MAX_WAITING_ADMIN_READS);
   /** Decided (and durable) in the group's turn; answered with the group as it is then. */
@@ -75,9 +81,19 @@ export function adminHandlers(
         force,
       });
     }),
-    Switchover: edge.unary('Switchover', (request) =>
-      operated({ kind: 'switchover', group: requireId('group', requireWellFormed(request).group) }),
-    ),
+    Switchover: edge.unary('Switchover', (request) => {
+      const { group, force } = requireWellFormed(request);
+      return operated({ kind: 'switchover', group: requireId('group', group), force });
+    }),
+    SyncNow: edge.unary('SyncNow', async (request) => {
+      const { group, timeoutMs } = requireWellFormed(request);
+      const name = requireId('group', group);
+      if (timeoutMs > MAX_SYNC_NOW_TIMEOUT_MS)
+        throw invalid('timeout_ms', `must be at most ${MAX_SYNC_NOW_TIMEOUT_MS}`);
+      const node = await turns.run(() => arbiter.syncNowTarget(name, now()));
+      const run = await syncNow.ask(name, node, timeoutMs === 0 ? DEFAULT_SYNC_NOW_TIMEOUT_MS : timeoutMs);
+      return { group: name, node, run: toWireSyncRun(run) };
+    }),
     SetFailback: edge.unary('SetFailback', (request) => {
       const { group, policy } = requireWellFormed(request);
       return operated({
@@ -107,8 +123,8 @@ export function adminHandlers(
       });
     }),
     BreakGroup: edge.unary('BreakGroup', (request) => {
-      const { group, force } = requireWellFormed(request);
-      return operated({ kind: 'break', group: requireId('group', group), force });
+      const { group, force, syncOnly } = requireWellFormed(request);
+      return operated({ kind: 'break', group: requireId('group', group), force, syncOnly });
     }),
     Watch: edge.serverStream('Watch', (call, fail) =>
       watch(call, fail, { arbiter, events, streams, now, wallClockMs, backlog: watchBacklog }),

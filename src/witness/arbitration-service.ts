@@ -18,10 +18,12 @@ import type { RenewRequest__Output } from '../gen/witness/v1/RenewRequest';
 import type { Logger } from '../log/logger';
 import type { DecisionStore } from './decision-store';
 import type { EventHub } from './event-hub';
+import type { SyncNowDesk } from './sync-now-desk';
 import { StoreHoldLostError, StoreUnconfirmedError, StoreWriteError } from './store/witness-store';
 import { requireEpoch, requireId, requireLeaseMs, requireRole, requireWellFormed } from '../wire/validate-request';
 import { toWireEvent } from '../wire/admin-messages';
 import { toWireAnswer } from '../wire/lease-answer';
+import { fromWireSyncReport } from '../wire/sync-report';
 
 /** Every request is answered exactly once, with its answer or the error that refused it. */
 export type Outcome =
@@ -51,6 +53,8 @@ export interface ArbitrationServiceParts {
   readonly onWriteFailed: (error: unknown) => void;
   /** Told about every decision answered, for the metrics (design §19.2). */
   readonly onAnswered?: (decision: Decision) => void;
+  /** "Sync now" requests for standbys, carried in their heartbeat answers (design §21.2). */
+  readonly syncNow?: SyncNowDesk;
 }
 
 type Decide = (now: number) => Decision;
@@ -105,8 +109,18 @@ export class ArbitrationService {
       heldEpoch: requireEpoch('held_epoch', request.heldEpoch),
       knownEpoch: requireEpoch('known_epoch', request.knownEpoch),
       leaseMs: requireLeaseMs('lease_ms', request.leaseMs),
+      sync: request.sync === null ? undefined : fromWireSyncReport('sync', request.sync),
     };
-    this.submit(input.group, input.node, request.sequence, reply, (now) => this.parts.arbiter.heartbeat(input, now));
+    const desk = this.parts.syncNow;
+    const answered: Reply =
+      desk === undefined
+        ? reply
+        : (outcome) => {
+            if (!outcome.ok) return reply(outcome);
+            desk.heard(input.group, input.node, input.sync?.lastRun);
+            reply({ ok: true, answer: desk.stamp(input.group, input.node, outcome.answer) });
+          };
+    this.submit(input.group, input.node, request.sequence, answered, (now) => this.parts.arbiter.heartbeat(input, now));
   }
 
   private submitAcquire(wire: AcquireRequest__Output, reply: Reply): void {

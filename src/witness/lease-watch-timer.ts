@@ -1,12 +1,13 @@
 /**
- * Sweeps the lease watch (design §18.2) on a timer and publishes what it finds as events, logged
+ * Sweeps the lease watch (design §18.2), and the sync watch (§21.3) when --sync-alert-after is set, on a timer and publishes what it finds as events, logged
  * with group, node and epoch like every arbitration event. A sweep reads memory only: it never
  * waits for the store and never holds a request back.
  */
 import type { Arbiter } from '../core/witness/arbiter';
 import { LeaseWatch } from '../core/witness/lease-watch';
+import { SyncWatch } from '../core/witness/sync-watch';
 import type { Logger } from '../log/logger';
-import { toWireWatchEvent } from '../wire/admin-messages';
+import { toWireSyncWatchEvent, toWireWatchEvent } from '../wire/admin-messages';
 import type { EventHub } from './event-hub';
 
 /** A sweep at least this often, so that an event is at most this late (10,000 groups: well under 1 ms). */
@@ -14,6 +15,7 @@ const SWEEP_EVERY_MS = 100;
 
 export class LeaseWatchTimer {
   private readonly watch: LeaseWatch;
+  private readonly syncWatch: SyncWatch | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -22,8 +24,11 @@ export class LeaseWatchTimer {
     private readonly logger: Logger,
     private readonly now: () => number,
     silentAfterMs: number,
+    /** --sync-alert-after; undefined: no sync alerts. */
+    syncAlertAfterMs?: number,
   ) {
     this.watch = new LeaseWatch(silentAfterMs);
+    this.syncWatch = syncAlertAfterMs === undefined ? undefined : new SyncWatch(syncAlertAfterMs);
   }
 
   start(): void {
@@ -49,6 +54,16 @@ export class LeaseWatchTimer {
         event.message,
       );
       this.events.publish(toWireWatchEvent(event));
+    }
+    if (this.syncWatch === undefined) return;
+    const now = this.now();
+    for (const event of this.syncWatch.sweep(now, (visit) => this.arbiter.forEachStandbySync(now, visit))) {
+      const level = event.kind === 'sync-stale' ? 'warn' : 'info';
+      this.logger[level](
+        { group: event.group, node: event.node, epoch: event.epoch.toString(), event: event.kind, rule: event.rule },
+        event.message,
+      );
+      this.events.publish(toWireSyncWatchEvent(event));
     }
   }
 }

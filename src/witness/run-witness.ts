@@ -91,7 +91,13 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
   reportOpen(logger, config, contents);
   const graceExtraMs = contents.previousHolderOverlapMs * (1 + config.clockDrift);
   const arbiter = new Arbiter(
-    { bounds, defaultLeaseMs: config.defaultLease, maxLeaseMs: config.lease, maxGroups: config.maxGroups },
+    {
+      bounds,
+      defaultLeaseMs: config.defaultLease,
+      maxLeaseMs: config.lease,
+      maxGroups: config.maxGroups,
+      ...(config.maxSyncAge === null ? {} : { maxSyncAgeMs: config.maxSyncAge }),
+    },
     {
       now: now(),
       generation: contents.generation,
@@ -129,6 +135,7 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
     defaultLeaseMs: config.defaultLease,
     forgetAfterMs: config.forgetAfter,
     holderSilentAfterMs: config.holderSilentAfter,
+    ...(config.syncAlertAfter === null ? {} : { syncAlertAfterMs: config.syncAlertAfter }),
     alerts,
     certificates,
     onLockLost: () => stop(`lost ${store.holdName}`, 1),
@@ -161,6 +168,8 @@ export async function runWitness(config: WitnessConfig): Promise<void> {
       startupGraceMs: Math.ceil(restartGrace(graceLeaseMs, bounds) + graceExtraMs),
       admission: access.mode,
       holderSilentAfterMs: config.holderSilentAfter,
+      maxSyncAgeMs: config.maxSyncAge,
+      syncAlertAfterMs: config.syncAlertAfter,
       alerts: describeAlerts(alerts),
     },
     'witness listening',

@@ -21,6 +21,7 @@ import { durableStore } from './decision-store';
 import { EventHub } from './event-hub';
 import { GroupJanitor } from './group-janitor';
 import { LeaseWatchTimer } from './lease-watch-timer';
+import { SyncNowDesk } from './sync-now-desk';
 import type { StoreHoldLostError } from './store/witness-store';
 import { StoreHealth } from './store-health';
 import type { WitnessStore } from './store/witness-store';
@@ -56,6 +57,8 @@ export interface WitnessServerParts {
   readonly forgetAfterMs: number;
   /** Silence of a holder after which the countdown to a takeover is announced (design §18.2); 0: never. */
   readonly holderSilentAfterMs: number;
+  /** A standby not synced for this long is announced (design §21.3); undefined: never. */
+  readonly syncAlertAfterMs?: number;
   /** Where chosen events are sent (design §18.3). */
   readonly alerts: AlertSettings;
   /** TLS certificates (reloaded when their files change); undefined: plaintext. */
@@ -95,6 +98,7 @@ export class WitnessServer {
         parts.onLockLost(error);
       },
     });
+    const syncNow = new SyncNowDesk(Date.now());
     const service = new ArbitrationService({
       arbiter: parts.arbiter,
       store: durableStore(parts.store, (startedAt, ok) => this.metrics.storeWritten(startedAt, ok)),
@@ -104,9 +108,17 @@ export class WitnessServer {
       defaultLeaseMs: parts.defaultLeaseMs,
       onWriteFailed: (error) => this.storeHealth.writeFailed(error),
       onAnswered: (decision) => this.metrics.decided(decision),
+      syncNow,
     });
     this.janitor = new GroupJanitor(parts.arbiter, service, parts.logger, parts.now, parts.forgetAfterMs);
-    this.leaseWatch = new LeaseWatchTimer(parts.arbiter, events, parts.logger, parts.now, parts.holderSilentAfterMs);
+    this.leaseWatch = new LeaseWatchTimer(
+      parts.arbiter,
+      events,
+      parts.logger,
+      parts.now,
+      parts.holderSilentAfterMs,
+      parts.syncAlertAfterMs,
+    );
     this.alerts = new AlertDispatcher(parts.alerts, parts.logger);
     this.alerts.listen(events);
     this.server.addService(
@@ -124,6 +136,7 @@ export class WitnessServer {
         this.edge('witness.v1.Admin'),
         parts.limits.watchBacklog,
         Date.now,
+        syncNow,
       ),
     );
     this.health.addToServer(this.server);

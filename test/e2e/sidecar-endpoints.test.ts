@@ -874,6 +874,8 @@ describe('sidecar witness endpoints, zones, health and reflection (real processe
         'lastDecision',
         'failoverBoundMs',
         'lastRule',
+        'sync',
+        'syncing',
       ];
       expect(Object.keys(state)).to.have.members(jsonNames);
       // The row that decided last is one that `witness tables` prints.

@@ -75,6 +75,7 @@ export class HarnessWitness {
       knownEpoch: `${knownEpoch}`,
       leaseMs,
       sequence: '0',
+      sync: null,
     };
     return this.answer((reply) => this.service.heartbeat(request, reply));
   }

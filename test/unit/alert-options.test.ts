@@ -24,7 +24,7 @@ describe('alert options', () => {
     return file;
   }
 
-  it('by default: no destination, the takeover events and operator requests, 5 s per attempt', () => {
+  it('by default: no destination, the takeover events, operator requests and stale standbys, 5 s per attempt', () => {
     const settings = settingsOf([]);
     expect(settings.webhooks).to.deep.equal([]);
     expect(settings.smtp).to.equal(undefined);
@@ -35,6 +35,8 @@ describe('alert options', () => {
       'granted',
       'released',
       'intent',
+      'sync-stale',
+      'sync-recovered',
     ]);
     expect(settings.timeoutMs).to.equal(5000);
   });

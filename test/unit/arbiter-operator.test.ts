@@ -27,6 +27,8 @@ describe('Arbiter: operator requests (maintenance, switchover)', () => {
       'refuse-switchover-nobody-active',
       'refuse-switchover-peer-unhealthy',
       'refuse-switchover-to-maintenance',
+      'refuse-switchover-to-stale-peer',
+      'force-switchover-to-stale-peer',
       'ask-switchover',
     ]);
   });

@@ -29,6 +29,8 @@ describe('Arbiter: removing a node and breaking a group (design §9.7)', () => {
     ]);
     expect(BREAK_RULES.map((r) => r.name)).to.deep.equal([
       'refuse-break-of-partly-known-group',
+      'refuse-sync-break-during-takeover',
+      'break-sync-relationship',
       'refuse-break-while-active',
       'break-group',
     ]);

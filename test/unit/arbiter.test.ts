@@ -147,6 +147,8 @@ describe('Arbiter', () => {
           inStartupGrace: false,
           callerInMaintenance: false,
           callerRemoved: false,
+          callerStale: false,
+          freshnessWaived: false,
         },
         {
           node: P,
@@ -159,6 +161,8 @@ describe('Arbiter', () => {
           inStartupGrace: true,
           callerInMaintenance: true,
           callerRemoved: true,
+          callerStale: true,
+          freshnessWaived: true,
         },
         {
           node: S,
@@ -171,6 +175,8 @@ describe('Arbiter', () => {
           inStartupGrace: false,
           callerInMaintenance: false,
           callerRemoved: false,
+          callerStale: false,
+          freshnessWaived: false,
         },
       ];
       for (const table of [HEARTBEAT_RULES, ACQUIRE_RULES, RELEASE_RULES]) {
@@ -194,6 +200,8 @@ describe('Arbiter', () => {
         'refuse-while-holder-lease-live',
         'refuse-late-acquire-by-holder',
         'refuse-acquire-older-than-callers-run',
+        'grant-stale-standby-on-forced-switchover',
+        'refuse-stale-standby',
         'grant-new-epoch',
       ]);
       expect(RELEASE_RULES.map((r) => r.name)).to.deep.equal([

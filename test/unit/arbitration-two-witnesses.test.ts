@@ -83,6 +83,7 @@ describe('two witnesses over one store', () => {
           knownEpoch: held.toString(),
           leaseMs: 0,
           sequence: '1',
+          sync: null,
         },
         reply,
       ),

@@ -28,6 +28,7 @@ const GOOD: LeaseAnswer__Output = {
   handOver: false,
   maintenance: false,
   failback: 'FAILBACK_POLICY_UNSPECIFIED',
+  syncNowId: '0',
 };
 
 describe('fromWireAnswer (a witness answer into the sidecar core)', () => {

@@ -4,6 +4,7 @@
  * guard. An unexpected error reaches the client as INTERNAL with a request id, and the log
  * line carries the same id and the stack; a typed error keeps its code and names the field.
  */
+import { SyncNowDesk } from '../../src/witness/sync-now-desk';
 import { expect } from 'chai';
 import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
@@ -101,6 +102,7 @@ describe('ServiceEdge (handler wrappers of the witness and the sidecar)', () => 
         adminEdge,
         1000,
         () => 0,
+        new SyncNowDesk(0),
       ),
     );
     const sidecarEdge = new ServiceEdge({ service: 'witness.v1.Sidecar', logger, guard });

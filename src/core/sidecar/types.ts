@@ -90,6 +90,8 @@ export interface WitnessAnswer {
   readonly maintenance: boolean;
   /** The group's fail-back policy set by an operator (§9.4); absent: this sidecar's own. */
   readonly failback?: Failback;
+  /** An operator asked this node to sync now, under this id (design §21.2); the core ignores it. */
+  readonly syncNowId?: bigint;
 }
 
 /**

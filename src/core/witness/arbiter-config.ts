@@ -17,6 +17,11 @@ export interface ArbiterConfig {
    * the store always count, even above it. No bound when omitted.
    */
   readonly maxGroups?: number;
+  /**
+   * The freshness gate (`--max-sync-age`, design §21.4): an Acquire by a node whose last successful
+   * sync is older than this, or unknown, is refused. No gate when omitted.
+   */
+  readonly maxSyncAgeMs?: number;
 }
 
 /** What the shell loaded from the store at start. */

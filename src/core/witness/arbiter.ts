@@ -32,6 +32,9 @@ import type { OperatorRule } from './operator-rules';
 import { type DecisionEffect, decisionOf } from './decision-of';
 import { messageOf } from './rule-messages';
 import { SortedNames } from './sorted-names';
+import { syncAt, tooStale } from './sync-age';
+import { SYNC_NOW_RULES, syncNowContext } from './sync-now-rules';
+import type { StandbySync } from './sync-watch';
 import { ACQUIRE_RULES, firstMatchingRule, HEARTBEAT_RULES, RELEASE_RULES, type Rule, type RuleContext } from './rules';
 import type {
   AcquireInput,
@@ -80,6 +83,7 @@ export class Arbiter {
         highestHeard: record.epoch,
         lastActivity: startup.now,
         nodes: new Map(),
+        freshnessWaivedFor: 0n,
       });
     }
   }
@@ -92,6 +96,8 @@ export class Arbiter {
     const { group, joined, state } = this.register(input.group, input.node, input.role, now);
     this.hear(group, input.knownEpoch, input.heldEpoch);
     state.ranUnder = maxEpoch(state.ranUnder, input.heldEpoch);
+    state.sync = input.sync;
+    state.syncHeardAt = now;
     const rule = firstMatchingRule(
       HEARTBEAT_RULES,
       this.context(group, input.node, input.heldEpoch, input.knownEpoch, now),
@@ -169,15 +175,33 @@ export class Arbiter {
     if (group === undefined) throw unknownGroup(input.group);
     assertNotPending(input.group, group);
     const rules = OPERATOR_RULES[input.kind];
-    const rule = firstMatchingRule(rules, operatorContext(group, input, now, this.config.defaultLeaseMs));
+    const context = operatorContext(group, input, now, this.config.defaultLeaseMs, this.config.maxSyncAgeMs);
+    const rule = firstMatchingRule(rules, context);
     if (rule.outcome.kind === 'refuse') {
       throw new ArbitrationError(rule.outcome.code, rule.outcome.field, `group ${input.group}: ${messageOf(rule)}`);
     }
+    // A forced switchover lets the peer past the freshness gate until the next grant (design §21.4).
+    if (input.kind === 'switchover' && input.force === true && context.peerStale)
+      group.freshnessWaivedFor = group.holding.epoch;
     // A switchover is asked of the holder; a policy or a break is the group's, told to the holder first.
     const node = namedNode(input, group.holding.holder);
-    const intent = withRequest(group.intent, input, group.holding.epoch, membersOf(group));
+    // Breaking the sync relationship removes the standby only (design §21.5).
+    const members = membersOf(group).filter((n) => !(input.kind === 'break' && input.syncOnly === true && n === node));
+    const intent = withRequest(group.intent, input, group.holding.epoch, members);
     if (sameIntent(intent, group.intent)) return this.decide(input.group, group, node, group.holding, rule, now, {});
     return this.decideDurably(input.group, group, node, group.holding, rule, now, { event: 'intent', intent });
+  }
+
+  /** The standby a "sync now" is for (design §21.2); refused with an error naming the rule. */
+  syncNowTarget(groupName: string, now: number): string {
+    const group = this.groups.get(groupName);
+    if (group === undefined) throw unknownGroup(groupName);
+    const context = syncNowContext(group, now, this.config.defaultLeaseMs);
+    const rule = firstMatchingRule(SYNC_NOW_RULES, context);
+    if (rule.outcome.kind === 'refuse') {
+      throw new ArbitrationError(rule.outcome.code, rule.outcome.field, `group ${groupName}: ${messageOf(rule)}`);
+    }
+    return context.standby;
   }
 
   /** True while a decision of this group waits for its write: the shell must hold back its requests. */
@@ -193,6 +217,8 @@ export class Arbiter {
     group.intent = pending.intent;
     group.recorded = true;
     group.pending = undefined;
+    // A grant ends the switchover, and with it any waiver of the freshness gate.
+    if (group.intent.switchoverEpoch !== group.freshnessWaivedFor) group.freshnessWaivedFor = 0n;
     this.epochs.committed(pending.generation, pending.next.epoch);
   }
 
@@ -244,6 +270,21 @@ export class Arbiter {
       if (holder === '') continue;
       const node = state.nodes.get(holder);
       visit({ group, holder, epoch, holdUntil, heardAt: node?.lastSeen ?? this.startedAt, role: node?.role });
+    }
+  }
+
+  /**
+   * Each node that reports its sync and neither holds its group nor is removed from it, with its
+   * sync as of `now`: what the sync watch sweeps (design §21.3).
+   */
+  forEachStandbySync(now: number, visit: (standby: StandbySync) => void): void {
+    for (const [group, state] of this.groups) {
+      const { holder, epoch } = state.holding;
+      for (const [node, heard] of state.nodes) {
+        const sync = syncAt(heard, now);
+        if (sync === undefined || node === holder || isRemoved(state.intent, node)) continue;
+        visit({ group, node, holder, epoch, sync });
+      }
     }
   }
 
@@ -333,7 +374,13 @@ export class Arbiter {
     // Only now, with every check passed, is anything changed.
     if (known === undefined) this.names.add(groupName);
     this.groups.set(groupName, group);
-    const state = { role, lastSeen: now, ranUnder: existing?.ranUnder ?? 0n };
+    const state = {
+      role,
+      lastSeen: now,
+      ranUnder: existing?.ranUnder ?? 0n,
+      sync: existing?.sync,
+      syncHeardAt: existing?.syncHeardAt ?? now,
+    };
     group.nodes.set(node, state);
     group.lastActivity = now;
     return { group, joined: existing === undefined, state };
@@ -381,7 +428,23 @@ export class Arbiter {
       inStartupGrace: this.inStartupGrace(now),
       callerInMaintenance: inMaintenance(group.intent, node),
       callerRemoved: isRemoved(group.intent, node),
+      callerStale: this.callerStale(group, node, callerRanUnder, now),
+      freshnessWaived: group.freshnessWaivedFor !== 0n && group.freshnessWaivedFor === group.intent.switchoverEpoch,
     };
+  }
+
+  /**
+   * The freshness gate's test (design §21.4). Only a takeover is gated: a group no node has run yet
+   * (no epoch handed out or heard) has no fresher copy to protect, and the node that ran the group
+   * last holds the freshest copy there is, whatever its sidecar reports (it may have restarted).
+   */
+  private callerStale(group: GroupState, node: string, ranUnder: bigint, now: number): boolean {
+    const maxAgeMs = this.config.maxSyncAgeMs;
+    if (maxAgeMs === undefined) return false;
+    const { holder, epoch } = group.holding;
+    if (maxEpoch(epoch, group.highestHeard) === 0n) return false;
+    if (holder === node || (ranUnder > 0n && ranUnder >= epoch)) return false;
+    return tooStale(group.nodes.get(node), now, maxAgeMs);
   }
 
   /**

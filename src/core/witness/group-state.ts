@@ -5,13 +5,17 @@
  */
 import { remainingMs } from '../lease';
 import { inMaintenance, type Intent, isRemoved, NO_INTENT } from './operator-intent';
-import type { GroupView, NodeRole } from './types';
+import { syncAt } from './sync-age';
+import type { GroupView, NodeRole, NodeView, SyncReport } from './types';
 
 export interface NodeState {
   role: NodeRole;
   lastSeen: number;
   /** The highest epoch the node reported running under (held_epoch) since this witness started. */
   ranUnder: bigint;
+  /** The node's latest sync report and when it was heard (design §21.1): soft state, like lastSeen. */
+  sync: SyncReport | undefined;
+  syncHeardAt: number;
 }
 
 /** Who holds a group: what a durable decision changes. */
@@ -40,6 +44,11 @@ export interface GroupState {
   lastActivity: number;
   /** Volatile: rebuilt from heartbeats after a restart. */
   nodes: Map<string, NodeState>;
+  /**
+   * A forced switchover (design §21.4) asked of the holder of this epoch: its peer's Acquire passes
+   * the freshness gate until the next grant. Volatile: a restart of the witness forgets it.
+   */
+  freshnessWaivedFor: bigint;
 }
 
 export function newGroup(now: number): GroupState {
@@ -51,6 +60,7 @@ export function newGroup(now: number): GroupState {
     highestHeard: 0n,
     lastActivity: now,
     nodes: new Map(),
+    freshnessWaivedFor: 0n,
   };
 }
 
@@ -89,13 +99,21 @@ export function groupView(name: string, group: GroupState, now: number, inStartu
     switchoverEpoch: group.intent.switchoverEpoch,
     failback: group.intent.failback,
     removed: group.intent.removed,
-    nodes: [...group.nodes].map(([node, state]) => ({
-      node,
-      role: state.role,
-      lastSeenMsAgo: Math.max(0, Math.round(now - state.lastSeen)),
-      holds: holder === node,
-      maintenance: inMaintenance(group.intent, node),
-      removed: isRemoved(group.intent, node),
-    })),
+    nodes: [...group.nodes].map(([node, state]) =>
+      withSync(state, now, {
+        node,
+        role: state.role,
+        lastSeenMsAgo: Math.max(0, Math.round(now - state.lastSeen)),
+        holds: holder === node,
+        maintenance: inMaintenance(group.intent, node),
+        removed: isRemoved(group.intent, node),
+      }),
+    ),
   };
+}
+
+/** A node's view, with its sync when it reports one. */
+function withSync(state: NodeState, now: number, view: Omit<NodeView, 'sync'>): NodeView {
+  const sync = syncAt(state, now);
+  return sync === undefined ? view : { ...view, sync };
 }

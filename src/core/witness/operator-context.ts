@@ -3,7 +3,8 @@
  * the group as those rules see it.
  */
 import { membersOf, type GroupState } from './group-state';
-import { isRemoved, outOfService } from './operator-intent';
+import { asksHandOver, isRemoved, outOfService } from './operator-intent';
+import { tooStale } from './sync-age';
 import {
   BREAK_RULES,
   FAILBACK_RULES,
@@ -34,6 +35,7 @@ export function operatorContext(
   input: OperatorInput,
   now: number,
   defaultLeaseMs: number,
+  maxSyncAgeMs: number | undefined,
 ): OperatorContext {
   const { holder, holdUntil } = group.holding;
   const groupActive = holder !== '' && now < holdUntil;
@@ -43,12 +45,16 @@ export function operatorContext(
     node,
     nodeKnown: node !== '' && membersOf(group).includes(node),
     on: (input.kind === 'maintenance' && input.on) || (input.kind === 'remove' && !input.readmit),
-    force: 'force' in input && input.force,
+    force: 'force' in input && input.force === true,
     nodeRemoved: isRemoved(group.intent, node),
     nodeActive: groupActive && holder === node,
     groupActive,
     peerHealthy: peer !== undefined && now - peer[1].lastSeen < defaultLeaseMs,
     peerOutOfService: peer !== undefined && outOfService(group.intent, peer[0]),
     membersKnown: membersOf(group).length,
+    peerStale: maxSyncAgeMs !== undefined && peer !== undefined && tooStale(peer[1], now, maxSyncAgeMs),
+    syncOnly: input.kind === 'break' && input.syncOnly === true,
+    takeoverInProgress:
+      !groupActive || group.intent.switchoverEpoch !== 0n || asksHandOver(group.intent, holder, group.holding.epoch),
   };
 }

@@ -27,6 +27,12 @@ export interface OperatorContext {
   readonly nodeRemoved: boolean;
   /** How many members of the group the witness knows (heard since it started, the holder, named by intent). */
   readonly membersKnown: number;
+  /** With --max-sync-age, the peer (of the holder) would be refused a takeover as stale (design §21.4). */
+  readonly peerStale: boolean;
+  /** A break of the sync relationship only (design §21.5). */
+  readonly syncOnly: boolean;
+  /** Nobody holds a live lease, or a hand-over is asked of the holder: a takeover may be under way. */
+  readonly takeoverInProgress: boolean;
 }
 
 export type OperatorOutcome =
@@ -95,6 +101,22 @@ export const SWITCHOVER_RULES: readonly OperatorRule[] = [
     why: "the active node's peer is in maintenance or removed: take it out, or readmit it, first",
   },
   {
+    name: 'refuse-switchover-to-stale-peer',
+    when: (c) => c.peerStale && !c.force,
+    outcome: { kind: 'refuse', code: 'failed-precondition', field: 'force' },
+    why:
+      "the active node's peer has not synced within --max-sync-age (or reported no sync), so its " +
+      'Acquire would be refused: force the switchover to hand over to it anyway',
+  },
+  {
+    name: 'force-switchover-to-stale-peer',
+    when: (c) => c.peerStale,
+    outcome: { kind: 'set-intent' },
+    why:
+      'forced: the active node hands the group to its peer, whose copy is older than --max-sync-age; ' +
+      'its Acquire is granted past the freshness gate (design §21.4)',
+  },
+  {
     name: 'ask-switchover',
     when: always,
     outcome: { kind: 'set-intent' },
@@ -144,6 +166,22 @@ export const BREAK_RULES: readonly OperatorRule[] = [
     why:
       'the witness knows fewer than two members of the group (the others have not reported in since it ' +
       'started), so a break could not remove them: remove the known one with RemoveNode, or wait',
+  },
+  {
+    name: 'refuse-sync-break-during-takeover',
+    when: (c) => c.syncOnly && c.takeoverInProgress,
+    outcome: { kind: 'refuse', code: 'failed-precondition', field: 'group' },
+    why:
+      'a takeover may be under way (nobody holds a live lease, or a hand-over is asked): the sync ' +
+      'relationship can be broken only while one node runs the group steadily',
+  },
+  {
+    name: 'break-sync-relationship',
+    when: (c) => c.syncOnly,
+    outcome: { kind: 'set-intent' },
+    why:
+      'the standby is removed: it stops syncing and takes nothing over until readmitted; the active ' +
+      'node runs on untouched (design §21.5)',
   },
   {
     name: 'refuse-break-while-active',

@@ -1,5 +1,4 @@
 /** What every answer says: the verdict of each outcome, and the rule's name and reason as one line. */
-import type { OperatorRule } from './operator-rules';
 import type { Rule } from './rules';
 
 export const VERDICT_OF = {
@@ -12,10 +11,10 @@ export const VERDICT_OF = {
   'set-intent': 'acknowledged',
 } as const;
 
-const MESSAGES = new Map<Rule | OperatorRule, string>();
+const MESSAGES = new Map<Pick<Rule, 'name' | 'why'>, string>();
 
 /** Built once per rule: it is sent with every answer. */
-export function messageOf(rule: Rule | OperatorRule): string {
+export function messageOf(rule: Pick<Rule, 'name' | 'why'>): string {
   let message = MESSAGES.get(rule);
   if (message === undefined) {
     message = `${rule.name}: ${rule.why}`;

@@ -5,6 +5,8 @@
  * every way the witness can answer is listed here, and nothing else decides.
  */
 import { LEASE_WATCH_RULES } from './lease-watch';
+import { SYNC_NOW_RULES } from './sync-now-rules';
+import { SYNC_WATCH_RULES } from './sync-watch';
 import {
   BREAK_RULES,
   FAILBACK_RULES,
@@ -36,6 +38,13 @@ export interface RuleContext {
   readonly callerInMaintenance: boolean;
   /** An operator removed the caller from the group (design §9.7). */
   readonly callerRemoved: boolean;
+  /**
+   * With --max-sync-age: the caller's last successful sync is older than that, or unknown, and it
+   * is not the node that ran the group last (design §21.4). Always false without the option.
+   */
+  readonly callerStale: boolean;
+  /** An operator forced the switchover now under way past the freshness gate (design §21.4). */
+  readonly freshnessWaived: boolean;
 }
 
 export type Outcome =
@@ -144,6 +153,22 @@ export const ACQUIRE_RULES: readonly Rule[] = [
       'the run; the answer tells the epoch',
   },
   {
+    name: 'grant-stale-standby-on-forced-switchover',
+    when: (c) => c.callerStale && c.freshnessWaived,
+    outcome: { kind: 'grant' },
+    why:
+      "an operator forced the switchover (witness switchover --force): the caller's copy is older than " +
+      '--max-sync-age, and it is granted anyway; a new, higher epoch, on disk before this answer',
+  },
+  {
+    name: 'refuse-stale-standby',
+    when: (c) => c.callerStale,
+    outcome: refuse('stale-standby'),
+    why:
+      "the caller's last successful sync is older than --max-sync-age, or it reported none: its copy is " +
+      'too stale to take over (an operator may force a switchover to it)',
+  },
+  {
     name: 'grant-new-epoch',
     when: always,
     outcome: { kind: 'grant' },
@@ -184,7 +209,7 @@ export function firstMatchingRule<Context, R extends { readonly when: (c: Contex
 
 /** The tables as text, for `witness rules` and the docs. */
 export function describeRules(): string {
-  const table = (title: string, rules: readonly (Rule | OperatorRule)[]): string =>
+  const table = (title: string, rules: readonly (Rule | Omit<OperatorRule, 'when'>)[]): string =>
     `${title}\n` +
     rules
       .map((r) => {
@@ -206,8 +231,13 @@ export function describeRules(): string {
     table('Operator: fail-back policy (Admin.SetFailback)', FAILBACK_RULES),
     table('Operator: remove or readmit a node (Admin.RemoveNode, Admin.ReadmitNode)', REMOVAL_RULES),
     table('Operator: break the group (Admin.BreakGroup)', BREAK_RULES),
+    table('Operator: sync now (Admin.SyncNow; design §21.2)', SYNC_NOW_RULES),
     `Lease watch (events only, between requests; design §18.2)\n` +
       Object.values(LEASE_WATCH_RULES)
+        .map((r) => `  ${r.name.padEnd(30)} -> ${`event ${r.kind}`.padEnd(24)} ${r.why}`)
+        .join('\n'),
+    `Sync watch (events only, between requests; design §21.3)\n` +
+      Object.values(SYNC_WATCH_RULES)
         .map((r) => `  ${r.name.padEnd(30)} -> ${`event ${r.kind}`.padEnd(24)} ${r.why}`)
         .join('\n'),
   ].join('\n\n');

@@ -32,7 +32,8 @@ export type OperatorInput =
       readonly on: boolean;
       readonly force: boolean;
     }
-  | { readonly kind: 'switchover'; readonly group: string }
+  /** `force`: past the freshness gate (design §21.4). */
+  | { readonly kind: 'switchover'; readonly group: string; readonly force?: boolean }
   /** 'node': back to each sidecar's own --failback. */
   | { readonly kind: 'failback'; readonly group: string; readonly policy: FailbackPolicy | 'node' }
   /** A node leaves the group (design §9.7), or is readmitted (`readmit`). */
@@ -44,7 +45,8 @@ export type OperatorInput =
       readonly force: boolean;
     }
   /** Every member leaves the group: the pair is broken (design §9.7). */
-  | { readonly kind: 'break'; readonly group: string; readonly force: boolean };
+  /** `syncOnly`: only the standby leaves, the sync relationship is broken (design §21.5). */
+  | { readonly kind: 'break'; readonly group: string; readonly force: boolean; readonly syncOnly?: boolean };
 
 /**
  * What a durable write requires the store to hold for its group right now: the record the decision
@@ -62,7 +64,7 @@ export interface DurableWrite {
 
 export type Verdict = 'granted' | 'renewed' | 'acknowledged' | 'released' | 'refused';
 export type RefusalReason =
-  'held-by-other' | 'startup-grace' | 'stale-epoch' | 'not-holder' | 'maintenance' | 'removed';
+  'held-by-other' | 'startup-grace' | 'stale-epoch' | 'not-holder' | 'maintenance' | 'removed' | 'stale-standby';
 export type EventKind = 'registered' | 'granted' | 'released' | 'adopted' | 'refused' | 'intent';
 
 export interface HeartbeatInput {
@@ -74,6 +76,28 @@ export interface HeartbeatInput {
   readonly knownEpoch: bigint;
   /** 0 asks for the witness's default lease. */
   readonly leaseMs: number;
+  /** How fresh the node's copy is; absent when its sidecar runs without --sync-cmd (design §21.1). */
+  readonly sync?: SyncReport;
+}
+
+/** One finished run of a sidecar's --sync-cmd, as it reports it. */
+export interface SyncRun {
+  /** The "sync now" request it answers; 0n for a scheduled run. */
+  readonly requestId: bigint;
+  readonly ok: boolean;
+  /** -1 when killed or not started. */
+  readonly exitCode: number;
+  readonly durationMs: number;
+  readonly outputTail: string;
+  readonly error: string;
+}
+
+/** A node's freshness as its heartbeat tells it (design §21.1). */
+export interface SyncReport {
+  readonly synced: boolean;
+  /** Since the last successful sync (or run of the workload), on the node's clock, when it sent the heartbeat. */
+  readonly ageMs: number;
+  readonly lastRun: SyncRun | undefined;
 }
 
 export interface AcquireInput {
@@ -131,6 +155,8 @@ export interface NodeView {
   readonly holds: boolean;
   readonly maintenance: boolean;
   readonly removed: boolean;
+  /** The node's sync as last reported, its age counted on to now; absent without --sync-cmd. */
+  readonly sync?: SyncReport;
 }
 
 export interface GroupView {

@@ -51,6 +51,8 @@ const HEADLINES: Record<AlertEventName, (alert: AlertMessage) => string> = {
   refused: (a) => `${a.node} refused`,
   intent: (a) => `operator request: ${a.message}`,
   registered: (a) => `${a.node} registered`,
+  'sync-stale': (a) => `standby ${a.node} has not synced: ${a.message}`,
+  'sync-recovered': (a) => `standby ${a.node} synced again`,
 };
 
 export function mailSubject(alert: AlertMessage): string {
