@@ -5,6 +5,7 @@
  * printed, exit 1.
  */
 import type * as grpc from '@grpc/grpc-js';
+import { ConfigError } from '../config/load-config';
 import type {
   BreakGroupConfig,
   ForcedSwitchoverConfig,
@@ -57,6 +58,10 @@ export async function runReadmitNode(config: NodeConfig, out: (text: string) => 
 }
 
 export async function runBreakGroup(config: BreakGroupConfig, out: (text: string) => void): Promise<void> {
+  if (config.force === 'true' && config.syncOnly === 'true') {
+    // A sync-only break never stops anything, so there is nothing to force: say so rather than ignore it.
+    throw new ConfigError('syncOnly', 'syncOnly (--sync-only) removes only the standby; it takes no --force');
+  }
   const request = { group: config.group, force: config.force === 'true', syncOnly: config.syncOnly === 'true' };
   await ask(config, out, 'BreakGroup', (admin, done) =>
     admin.client.BreakGroup(request, admin.metadata(), admin.deadline(), done),

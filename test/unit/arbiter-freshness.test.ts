@@ -4,7 +4,7 @@
  * target of a "sync now", and the sync watch's alert events.
  */
 import { expect } from 'chai';
-import type { Arbiter } from '../../src/core/witness/arbiter';
+import { Arbiter } from '../../src/core/witness/arbiter';
 import type { ArbiterConfig } from '../../src/core/witness/arbiter-config';
 import { SyncWatch, type SyncWatchEvent } from '../../src/core/witness/sync-watch';
 import type { Decision, SyncReport } from '../../src/core/witness/types';
@@ -128,6 +128,22 @@ describe('Arbiter: standby freshness (design §21)', () => {
       expect(acquire(a, P, t + 90, next).answer.reason).to.equal('stale-standby');
     });
 
+    it('a forced switchover whose write failed waives nothing, even once a plain switchover is recorded', () => {
+      const { a, t, e } = pair(GATED);
+      // The forced request's write fails: the operator got an error, and nothing changed.
+      const forced = Arbiter.prototype.operate.call(a, { kind: 'switchover', group: G, force: true }, t + 10);
+      expect(forced.persist, 'the switchover waits for its write').to.not.equal(undefined);
+      a.abort(G);
+      // The standby syncs, a plain switchover is recorded, then the standby goes stale again.
+      heartbeat(a, S, t + 20, synced(1));
+      expect(a.operate({ kind: 'switchover', group: G }, t + 30).rule).to.equal('ask-switchover');
+      heartbeat(a, S, t + 40, NEVER);
+      expect(heartbeat(a, P, t + 50, undefined, e).answer.handOver).to.equal(true);
+      expect(a.release({ group: G, node: P, epoch: e, knownEpoch: e }, t + 60).answer.verdict).to.equal('released');
+      const d = acquire(a, S, t + 70, e);
+      expect([d.answer.verdict, d.rule]).to.deep.equal(['refused', 'refuse-stale-standby']);
+    });
+
     it('to a fresh peer needs no force', () => {
       const { a, t } = pair(GATED, synced(1));
       expect(a.operate({ kind: 'switchover', group: G }, t + 10).rule).to.equal('ask-switchover');
@@ -187,6 +203,12 @@ describe('Arbiter: standby freshness (design §21)', () => {
         const { a, t, e } = pair(CONFIG, synced(1));
         expect(refusal(() => a.syncNowTarget(G, at(a, t, e))).message).to.include(rule);
       }
+      const resting = pair(CONFIG, synced(1));
+      resting.a.operate({ kind: 'maintenance', group: G, node: S, on: true, force: false }, resting.t + 5);
+      heartbeat(resting.a, S, resting.t + 8, synced(1));
+      expect(refusal(() => resting.a.syncNowTarget(G, resting.t + 10)).message).to.include(
+        'refuse-sync-now-standby-in-maintenance',
+      );
       const quiet = pair(CONFIG);
       const none = refusal(() => quiet.a.syncNowTarget(G, quiet.t + 10));
       expect(none.kind).to.equal('failed-precondition');

@@ -180,15 +180,19 @@ export class Arbiter {
     if (rule.outcome.kind === 'refuse') {
       throw new ArbitrationError(rule.outcome.code, rule.outcome.field, `group ${input.group}: ${messageOf(rule)}`);
     }
-    // A forced switchover lets the peer past the freshness gate until the next grant (design §21.4).
-    if (input.kind === 'switchover' && input.force === true && context.peerStale)
-      group.freshnessWaivedFor = group.holding.epoch;
+    // A forced switchover lets the peer past the freshness gate until the next grant (design §21.4),
+    // once the switchover is durable: one whose write failed waives nothing.
+    const waives = input.kind === 'switchover' && input.force === true && context.peerStale;
     // A switchover is asked of the holder; a policy or a break is the group's, told to the holder first.
     const node = namedNode(input, group.holding.holder);
     // Breaking the sync relationship removes the standby only (design §21.5).
     const members = membersOf(group).filter((n) => !(input.kind === 'break' && input.syncOnly === true && n === node));
     const intent = withRequest(group.intent, input, group.holding.epoch, members);
-    if (sameIntent(intent, group.intent)) return this.decide(input.group, group, node, group.holding, rule, now, {});
+    if (sameIntent(intent, group.intent)) {
+      if (waives) group.freshnessWaivedFor = group.holding.epoch;
+      return this.decide(input.group, group, node, group.holding, rule, now, {});
+    }
+    if (waives) group.freshnessWaiverPending = group.holding.epoch;
     return this.decideDurably(input.group, group, node, group.holding, rule, now, { event: 'intent', intent });
   }
 
@@ -217,6 +221,8 @@ export class Arbiter {
     group.intent = pending.intent;
     group.recorded = true;
     group.pending = undefined;
+    if (group.freshnessWaiverPending !== undefined) group.freshnessWaivedFor = group.freshnessWaiverPending;
+    group.freshnessWaiverPending = undefined;
     // A grant ends the switchover, and with it any waiver of the freshness gate.
     if (group.intent.switchoverEpoch !== group.freshnessWaivedFor) group.freshnessWaivedFor = 0n;
     this.epochs.committed(pending.generation, pending.next.epoch);
@@ -224,7 +230,9 @@ export class Arbiter {
 
   /** The group's pending decision could not be made durable: the group stays as the disk has it. */
   abort(groupName: string): void {
-    this.pendingGroup(groupName).pending = undefined;
+    const group = this.pendingGroup(groupName);
+    group.pending = undefined;
+    group.freshnessWaiverPending = undefined;
   }
 
   /**

@@ -49,6 +49,8 @@ export interface GroupState {
    * the freshness gate until the next grant. Volatile: a restart of the witness forgets it.
    */
   freshnessWaivedFor: bigint;
+  /** A forced switchover's waiver, waiting for its write: it counts only once committed. */
+  freshnessWaiverPending?: bigint;
 }
 
 export function newGroup(now: number): GroupState {

@@ -4,7 +4,7 @@
  * standby in its next heartbeat answer and waits for the run's result.
  */
 import { type GroupState, membersOf } from './group-state';
-import { isRemoved } from './operator-intent';
+import { inMaintenance, isRemoved } from './operator-intent';
 import type { OperatorRule } from './operator-rules';
 
 export interface SyncNowContext {
@@ -15,6 +15,8 @@ export interface SyncNowContext {
   /** The standby was heard within the default lease. */
   readonly standbyHealthy: boolean;
   readonly standbyRemoved: boolean;
+  /** The standby is in maintenance: its sidecar runs no sync while out of service. */
+  readonly standbyInMaintenance: boolean;
   /** The standby's heartbeats carry a sync report: its sidecar runs with --sync-cmd. */
   readonly standbyReportsSync: boolean;
 }
@@ -41,6 +43,12 @@ export const SYNC_NOW_RULES: readonly SyncNowRule[] = [
     why: 'the standby is removed (its sync relationship was broken): readmit it first',
   },
   {
+    name: 'refuse-sync-now-standby-in-maintenance',
+    when: (c) => c.standbyInMaintenance,
+    outcome: { kind: 'refuse', code: 'failed-precondition', field: 'group' },
+    why: 'the standby is in maintenance: its sidecar runs no sync until that ends',
+  },
+  {
     name: 'refuse-sync-now-without-sync-cmd',
     when: (c) => !c.standbyReportsSync,
     outcome: { kind: 'refuse', code: 'failed-precondition', field: 'group' },
@@ -63,6 +71,7 @@ export function syncNowContext(group: GroupState, now: number, defaultLeaseMs: n
     standby,
     standbyHealthy: heard !== undefined && now - heard.lastSeen < defaultLeaseMs,
     standbyRemoved: isRemoved(group.intent, standby),
+    standbyInMaintenance: inMaintenance(group.intent, standby),
     standbyReportsSync: heard?.sync !== undefined,
   };
 }

@@ -52,6 +52,12 @@ export class ShellSyncCommand implements SyncCommand {
       finish({ ok: false, exitCode: -1, outputTail: tail.text(), error: `could not start: ${error.message}` }),
     );
     child.on('close', (code, signal) => {
+      // What the command left running in its group (a `&`) must not go on copying after its run.
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // Nothing left.
+      }
       const error = killedBecause !== '' ? killedBecause : code === null ? `killed by ${signal ?? 'a signal'}` : '';
       finish({ ok: code === 0 && error === '', exitCode: code ?? -1, outputTail: tail.text(), error });
     });

@@ -199,8 +199,8 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'abort-applies-decision',
     ARBITER,
-    'abort(groupName: string): void {\n    this.pendingGroup(groupName).pending = undefined;',
-    'abort(groupName: string): void {\n    this.commit(groupName);',
+    'const group = this.pendingGroup(groupName);\n    group.pending = undefined;',
+    'const group = this.pendingGroup(groupName);\n    this.commit(groupName);',
     'pending/commit: a decision whose write failed takes effect anyway',
   ),
   oneEdit(
