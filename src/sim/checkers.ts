@@ -4,6 +4,7 @@
  * faults heal, no stretch without an active node longer than the bound the configuration
  * implies (plus a documented slack), and L1 on the final failover probe.
  */
+import { RECORD_WRITE_MAX_MS } from './sidecar-node';
 import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
 import type { Network } from './network';
 import { PARTY_NAMES } from './plan';
@@ -279,10 +280,17 @@ export class Checkers implements NodeObserver {
     const s = plan.primary;
     const afterGrace = (s.heartbeatMs + 4 * this.network.maxTailDelay + plan.writeDelayMaxMs) / (1 - plan.rhoActual);
     const allowed =
-      plan.probe === 'sigterm'
+      (plan.probe === 'sigterm'
         ? this.handOverAllowance()
-        : (failoverBoundMs(s) + 4 * this.network.maxTailDelay + plan.writeDelayMaxMs) / (1 - plan.rhoActual);
+        : (failoverBoundMs(s) + 4 * this.network.maxTailDelay + plan.writeDelayMaxMs) / (1 - plan.rhoActual)) +
+      this.recordWriteAllowance();
     return this.withGraceLeft(this.probeAt, allowed, afterGrace);
+  }
+
+  /** With state dirs, a run's epoch is written before it starts (design §10.2): one more write. */
+  private recordWriteAllowance(): number {
+    const plan = this.world.plan;
+    return plan.stateDirs ? RECORD_WRITE_MAX_MS / (1 - plan.rhoActual) : 0;
   }
 
   /**

@@ -22,6 +22,9 @@ import { traceLogger } from './trace-logger';
 import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
 import { simStandbySync, SyncTruth } from './sim-sync';
 
+/** An epoch record's write (fsync, rename, fsync of the directory) takes up to this long (local ms). */
+export const RECORD_WRITE_MAX_MS = 8;
+
 /** Timers are set a hair after the local deadline they wait for, so the clock reads >= it. */
 const TIMER_EPSILON_MS = 1e-6;
 
@@ -292,7 +295,7 @@ export class SidecarNode {
     return {
       atStart: { knownEpoch: this.recorded },
       write: (epoch, done) => {
-        w.at(w.t + w.proc.range(0.2, 8) / this.rate, () => {
+        w.at(w.t + w.proc.range(0.2, RECORD_WRITE_MAX_MS) / this.rate, () => {
           const alive = this.sidecar === sc;
           if (alive || w.proc.chance(0.5)) this.record(epoch);
           if (alive) this.gate(sc.inc, () => done(true));
@@ -374,6 +377,14 @@ export class SidecarNode {
 
   private startWorkload(sc: SidecarProcess, epoch: bigint, deadline: number): void {
     const world = this.parts.world;
+    if (!world.plan.embedded && deadline - this.localNow(sc) <= 0) {
+      // The watchdog starts nothing past its deadline ('deadline-passed', watchdog-main.ts): a
+      // start that came late, e.g. a record write that outlasted a pause of the sidecar.
+      if (world.trace.on1)
+        world.trace.log(1, this.name, `watchdog: start of ${world.trace.epoch(epoch)} refused, its deadline passed`);
+      world.at(world.t, () => this.gate(sc.inc, (s) => s.onStopped(false)));
+      return;
+    }
     const w = new SimWorkload(this.parts.nextWorkloadId(), this.index, sc.inc, epoch, world.t);
     if (sc.workload !== undefined && sc.workload.alive) {
       world.violate('error', 'shell', `${this.name} starts a workload while its previous one still runs`);
