@@ -52,15 +52,10 @@ export function decisionOf(d: DecisionFacts): Decision {
   return { answer, rule: rule.name, persist: undefined, generation: undefined, event: d.effect.event };
 }
 
-/** How long a standby refused as stale waits before it asks again (the sidecar caps it at its timeout). */
-const STALE_STANDBY_RETRY_MS = 1000;
-
 /** When a refused caller may succeed: the grace's or the holder's remaining time; 0 otherwise. */
 function retryAfter(rule: Rule | OperatorRule, holding: Holding, now: number, graceUntil: number): number {
   if (rule.outcome.kind !== 'refuse' || !('reason' in rule.outcome)) return 0;
   if (rule.outcome.reason === 'startup-grace') return remainingMs(graceUntil, now);
   if (rule.outcome.reason === 'held-by-other') return holderRemaining(holding, now);
-  // Freshness comes only with a sync: asking every heartbeat would flood the events meanwhile.
-  if (rule.outcome.reason === 'stale-standby') return STALE_STANDBY_RETRY_MS;
   return 0;
 }
