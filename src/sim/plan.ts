@@ -35,7 +35,6 @@ export const FAULT_KINDS = [
   'failback-policy',
   'remove-node',
   'sidecar-restart',
-  'machine-freeze',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -54,7 +53,6 @@ export const EPISODE_KINDS = [
   'failback-policy',
   'remove-node',
   'sidecar-restart',
-  'machine-freeze',
 ] as const satisfies readonly FaultKind[];
 export type EpisodeKind = (typeof EPISODE_KINDS)[number];
 
@@ -68,12 +66,6 @@ export const OPERATOR_KINDS: ReadonlySet<FaultKind> = new Set([
 
 /** A restart that keeps the workload (SIGUSR2, design §9.8): drawn, and run, from a stream of its own too. */
 export const RESTART_KINDS: ReadonlySet<FaultKind> = new Set(['sidecar-restart']);
-
-/**
- * A whole machine frozen (a paused VM: sidecar, watchdog and workload alike), its clock stopped or
- * running meanwhile (design §14): drawn, and run, from a stream of its own too.
- */
-export const FREEZE_KINDS: ReadonlySet<FaultKind> = new Set(['machine-freeze']);
 
 /** How the final failover probe takes the active node away ('sigterm': a planned hand-over, §9.5). */
 export type ProbeKind = 'crash' | 'isolate' | 'pause' | 'sigterm';
@@ -194,7 +186,6 @@ const ACROSS_RUN_DRAWS = 0x3c1a55e5;
 const LATE_TIMER_DRAWS = 0x7a3e71e5;
 const BOUNDS_DRAWS = 0x0b0a7d55;
 const RESTART_DRAWS = 0x5ec0a7ed;
-const FREEZE_DRAWS = 0x0f4ee2e5;
 
 export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const rng = new Rng(seed);
@@ -203,15 +194,8 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const acrossRun = new Rng(seed ^ ACROSS_RUN_DRAWS);
   const lateTimers = new Rng(seed ^ LATE_TIMER_DRAWS);
   const restartDraws = new Rng(seed ^ RESTART_DRAWS);
-  const freezeDraws = new Rng(seed ^ FREEZE_DRAWS);
   const drawsFor = (kind: FaultKind): Rng =>
-    OPERATOR_KINDS.has(kind)
-      ? operatorDraws
-      : RESTART_KINDS.has(kind)
-        ? restartDraws
-        : FREEZE_KINDS.has(kind)
-          ? freezeDraws
-          : rng;
+    OPERATOR_KINDS.has(kind) ? operatorDraws : RESTART_KINDS.has(kind) ? restartDraws : rng;
   let rejected = 0;
   let settings: SidecarSettings;
   for (;;) {
