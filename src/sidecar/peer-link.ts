@@ -1,15 +1,25 @@
-/** The sidecar's heartbeats to its peer, each with a deadline. */
+/**
+ * The sidecar's heartbeats to its peer, each with a deadline: messages on a HeartbeatStream
+ * (design §4.5), unary Heartbeat calls while no stream may be used (a peer of an older version).
+ */
 import type { PeerReply, PeerState } from '../core/sidecar/types';
 import type { PeerClient } from '../gen/witness/v1/Peer';
+import type { PeerHeartbeatRequest } from '../gen/witness/v1/PeerHeartbeatRequest';
+import type { PeerHeartbeatResponse__Output } from '../gen/witness/v1/PeerHeartbeatResponse';
 import { loadWitnessProto } from '../proto/load-proto';
 import { ChannelKeeper } from './channel-keeper';
 import { linkChannelOptions } from './channel-options';
 import { monotonicNowMs } from './monotonic-clock';
 import type { LinkSecurity } from './link-security';
 import { fromWireReply, toWirePeerState } from './peer-wire';
+import { StreamedCalls } from './streamed-calls';
+
+/** A failed stream is retried no sooner than this bound after failures in a row (design §4.5). */
+const MAX_STREAM_BACKOFF_MS = 30_000;
 
 export class PeerLink {
   private readonly keeper: ChannelKeeper<PeerClient>;
+  private readonly stream: StreamedCalls<PeerHeartbeatRequest, PeerHeartbeatResponse__Output>;
 
   constructor(
     address: string,
@@ -29,37 +39,65 @@ export class PeerLink {
       deadlineMs,
       monotonicNowMs(),
     );
+    const client = this.keeper.client;
+    this.stream = new StreamedCalls({
+      open: () => client.HeartbeatStream(security.metadata()),
+      sequenceOf: (answer) => answer.sequence,
+      deadlineMs,
+      backoffMs: heartbeatMs,
+      maxBackoffMs: MAX_STREAM_BACKOFF_MS,
+      now: monotonicNowMs,
+    });
   }
 
   heartbeat(state: PeerState, done: (reply: PeerReply | undefined) => void): void {
+    const request = { state: toWirePeerState(this.group, state) };
+    const replied = (error: unknown, response: PeerHeartbeatResponse__Output | undefined): void =>
+      this.replied(state, error, response, done);
+    if (
+      this.stream.send(
+        (sequence) => ({ ...request, sequence }),
+        (response, error) => replied(error, response),
+      )
+    ) {
+      return;
+    }
     this.keeper.client.Heartbeat(
-      { state: toWirePeerState(this.group, state) },
+      request,
       this.security.metadata(),
       { deadline: Date.now() + this.deadlineMs },
-      (error, response) => {
-        if (error || response === undefined) {
-          this.keeper.failed(monotonicNowMs());
-          return done(undefined);
-        }
-        this.keeper.answered(monotonicNowMs());
-        let reply: ReturnType<typeof fromWireReply>;
-        try {
-          reply = fromWireReply(response, state.coldStartEpoch > 0n ? state.coldStartEpoch : state.epoch);
-        } catch {
-          return done(undefined); // a malformed reply counts as no reply
-        }
-        // --peer pointing at another sidecar: its leases and state are not the peer's.
-        const { group, node } = reply.state;
-        if (group !== this.group || node !== this.peerNode) {
-          this.onWrongPeer(`the sidecar at --peer is ${group}/${node}, not ${this.group}/${this.peerNode}`);
-          return done(undefined);
-        }
-        done(reply);
-      },
+      replied,
     );
   }
 
   close(): void {
+    this.stream.close();
     this.keeper.close();
+  }
+
+  private replied(
+    state: PeerState,
+    error: unknown,
+    response: PeerHeartbeatResponse__Output | undefined,
+    done: (reply: PeerReply | undefined) => void,
+  ): void {
+    if (error || response === undefined) {
+      this.keeper.failed(monotonicNowMs());
+      return done(undefined);
+    }
+    this.keeper.answered(monotonicNowMs());
+    let reply: ReturnType<typeof fromWireReply>;
+    try {
+      reply = fromWireReply(response, state.coldStartEpoch > 0n ? state.coldStartEpoch : state.epoch);
+    } catch {
+      return done(undefined); // a malformed reply counts as no reply
+    }
+    // --peer pointing at another sidecar: its leases and state are not the peer's.
+    const { group, node } = reply.state;
+    if (group !== this.group || node !== this.peerNode) {
+      this.onWrongPeer(`the sidecar at --peer is ${group}/${node}, not ${this.group}/${this.peerNode}`);
+      return done(undefined);
+    }
+    done(reply);
   }
 }

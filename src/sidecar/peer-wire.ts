@@ -58,7 +58,7 @@ export function toWireReply(group: string, reply: PeerReply): PeerHeartbeatRespo
  * that names another comes from a broken peer.
  */
 export function fromWireReply(
-  r: PeerHeartbeatResponse__Output,
+  r: Omit<PeerHeartbeatResponse__Output, 'sequence'>,
   askedEpoch: bigint,
 ): PeerReply & { state: { group: string } } {
   const leaseForEpoch = requireEpoch('lease_for_epoch', r.leaseForEpoch);

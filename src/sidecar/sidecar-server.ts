@@ -4,6 +4,8 @@ import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation } from 'grpc-health-check';
 import type { PeerReply, PeerState } from '../core/sidecar/types';
 import type { PeerHandlers } from '../gen/witness/v1/Peer';
+import type { PeerHeartbeatRequest__Output } from '../gen/witness/v1/PeerHeartbeatRequest';
+import type { PeerHeartbeatResponse } from '../gen/witness/v1/PeerHeartbeatResponse';
 import type { SidecarHandlers } from '../gen/witness/v1/Sidecar';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import type { ReloadingCertificates } from '../grpc/reloading-certificates';
@@ -56,6 +58,8 @@ const SERVER_OPTIONS: grpc.ServerOptions = {
 
 export class SidecarServer {
   private readonly server = new grpc.Server(SERVER_OPTIONS);
+  /** Ends each open HeartbeatStream: a shutdown ends them rather than wait out its grace on them. */
+  private readonly openStreams = new Set<() => void>();
   readonly health = new HealthImplementation({
     '': 'SERVING',
     'witness.v1.Sidecar': 'SERVING',
@@ -65,15 +69,43 @@ export class SidecarServer {
   constructor(private readonly hooks: SidecarServerHooks) {
     const { grpcObject } = loadWitnessProto();
     const peerEdge = new ServiceEdge({ service: 'witness.v1.Peer', logger: hooks.logger, guard: hooks.guard });
+    const answer = (request: PeerHeartbeatRequest__Output): PeerHeartbeatResponse => {
+      const state = fromWirePeerState(requireWellFormed(request).state, 'state');
+      const refusal = senderRefusal(state, hooks);
+      if (refusal !== undefined) {
+        hooks.onRefusedSender(refusal.message);
+        throw refusal;
+      }
+      return { ...toWireReply(hooks.group, hooks.onPeerHeartbeat(state)), sequence: request.sequence };
+    };
     const peer: PeerHandlers = {
-      Heartbeat: peerEdge.unary('Heartbeat', (request) => {
-        const state = fromWirePeerState(requireWellFormed(request).state, 'state');
-        const refusal = senderRefusal(state, hooks);
-        if (refusal !== undefined) {
-          hooks.onRefusedSender(refusal.message);
-          throw refusal;
-        }
-        return toWireReply(hooks.group, hooks.onPeerHeartbeat(state));
+      Heartbeat: peerEdge.unary('Heartbeat', answer),
+      // A message the unary call would refuse ends the stream with that status (design §4.5).
+      HeartbeatStream: peerEdge.bidiStream('HeartbeatStream', (call, fail, check) => {
+        let ended = false;
+        const end = (): void => {
+          if (!ended) call.end();
+          ended = true;
+        };
+        this.openStreams.add(end);
+        const forget = (): boolean => this.openStreams.delete(end);
+        call.on('data', (request: PeerHeartbeatRequest__Output) => {
+          if (ended) return;
+          try {
+            check(request);
+            call.write(answer(request));
+          } catch (error) {
+            ended = true;
+            forget();
+            fail(error);
+          }
+        });
+        call.on('end', () => {
+          forget();
+          end();
+        });
+        call.on('error', forget);
+        call.on('cancelled', forget);
       }),
     };
     const sidecarEdge = new ServiceEdge({ service: 'witness.v1.Sidecar', logger: hooks.logger, guard: hooks.guard });
@@ -93,6 +125,8 @@ export class SidecarServer {
   }
 
   shutdown(): Promise<void> {
+    for (const end of this.openStreams) end();
+    this.openStreams.clear();
     return shutdownGracefully(this.server, SHUTDOWN_GRACE_MS);
   }
 }

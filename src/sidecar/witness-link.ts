@@ -1,7 +1,12 @@
-/** The sidecar's calls to the witness, with a deadline on each, over the ordered endpoint list. */
+/**
+ * The sidecar's calls to the witness, with a deadline on each, over the ordered endpoint list.
+ * Renewals to the endpoint in use go as messages on a KeepAlive stream (design §4.5), unary
+ * `Renew` while no stream may be used; probes of another endpoint, Acquire and Release are unary.
+ */
 import * as grpc from '@grpc/grpc-js';
 import type { AcquireFailure, WitnessAnswer } from '../core/sidecar/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
+import type { RenewRequest } from '../gen/witness/v1/RenewRequest';
 import type { WitnessClient } from '../gen/witness/v1/Witness';
 import { loadWitnessProto } from '../proto/load-proto';
 import { fromWireAnswer } from '../wire/lease-answer';
@@ -12,6 +17,7 @@ import { ChannelKeeper } from './channel-keeper';
 import { linkChannelOptions } from './channel-options';
 import type { LinkSecurity } from './link-security';
 import { monotonicNowMs } from './monotonic-clock';
+import { StreamedCalls } from './streamed-calls';
 import type { WitnessEndpoints } from './witness-endpoints';
 
 export interface Caller {
@@ -20,17 +26,23 @@ export interface Caller {
   readonly role: 'ROLE_PRIMARY' | 'ROLE_SECONDARY';
 }
 
-type Callback = (answer: WitnessAnswer | undefined, error?: grpc.ServiceError) => void;
+type Callback = (answer: WitnessAnswer | undefined, error?: FailedCallStatus) => void;
+
+/** A failed stream is retried no sooner than this bound after failures in a row (design §4.5). */
+const MAX_STREAM_BACKOFF_MS = 30_000;
 
 export class WitnessLink {
   private readonly clients = new Map<string, ChannelKeeper<WitnessClient>>();
   private readonly options: grpc.ChannelOptions;
+  /** The KeepAlive stream to the endpoint in use, made anew when the endpoint changes. */
+  private renewals:
+    { readonly address: string; readonly calls: StreamedCalls<RenewRequest, LeaseAnswer__Output> } | undefined;
 
   constructor(
     private readonly endpoints: WitnessEndpoints,
     private readonly caller: Caller,
     private readonly deadlineMs: number,
-    heartbeatMs: number,
+    private readonly heartbeatMs: number,
     private readonly security: LinkSecurity,
     /** An answer failed validation and counted as a failed call: for a log line (the caller may rate-limit). */
     private readonly onMalformedAnswer: (why: string) => void = () => undefined,
@@ -50,7 +62,7 @@ export class WitnessLink {
     address = this.endpoint,
     sync?: SyncReport,
   ): void {
-    const request = {
+    const request: RenewRequest = {
       group: this.caller.group,
       node: this.caller.node,
       role: this.caller.role,
@@ -59,6 +71,14 @@ export class WitnessLink {
       leaseMs,
       ...(sync === undefined ? {} : { sync: toWireSyncReport(sync) }),
     };
+    if (address === this.endpoint) {
+      const answer = this.answer(done, address);
+      const streamed = this.renewalStream(address).send(
+        (sequence) => ({ ...request, sequence }),
+        (wire, error) => answer(error ?? null, wire),
+      );
+      if (streamed) return;
+    }
     this.keeper(address).client.Renew(
       request,
       this.security.metadata(),
@@ -98,6 +118,8 @@ export class WitnessLink {
   }
 
   close(): void {
+    this.renewals?.calls.close();
+    this.renewals = undefined;
     for (const client of this.clients.values()) client.close();
     this.clients.clear();
   }
@@ -106,7 +128,26 @@ export class WitnessLink {
     return { deadline: Date.now() + deadlineMs };
   }
 
-  private answer(done: Callback, address: string): grpc.requestCallback<LeaseAnswer__Output> {
+  private renewalStream(address: string): StreamedCalls<RenewRequest, LeaseAnswer__Output> {
+    if (this.renewals?.address === address) return this.renewals.calls;
+    this.renewals?.calls.close();
+    const client = this.keeper(address).client;
+    const calls = new StreamedCalls<RenewRequest, LeaseAnswer__Output>({
+      open: () => client.KeepAlive(this.security.metadata()),
+      sequenceOf: (answer) => answer.sequence,
+      deadlineMs: this.deadlineMs,
+      backoffMs: this.heartbeatMs,
+      maxBackoffMs: MAX_STREAM_BACKOFF_MS,
+      now: monotonicNowMs,
+    });
+    this.renewals = { address, calls };
+    return calls;
+  }
+
+  private answer(
+    done: Callback,
+    address: string,
+  ): (error: FailedCallStatus | null, wire: LeaseAnswer__Output | undefined) => void {
     return (error, wire) => {
       const answer = error || wire === undefined ? undefined : this.validAnswer(wire, address);
       const keeper = this.keeper(address);

@@ -60,7 +60,8 @@ describe('metrics (design §19): /metrics, /readyz of a witness and a sidecar pa
       expect(sample(witness, 'failover_witness_nodes')).to.equal(2);
       expect(sample(witness, 'failover_witness_groups_held')).to.equal(1);
       expect(sample(witness, 'failover_witness_renewals_total', 'verdict="renewed"')).to.be.above(0);
-      expect(sample(witness, 'failover_witness_rpc_duration_seconds_count', 'method="Renew"')).to.be.above(0);
+      // Sidecars renew on KeepAlive streams (design §4.5), each message timed.
+      expect(sample(witness, 'failover_witness_rpc_duration_seconds_count', 'method="KeepAlive"')).to.be.above(0);
       expect(sample(witness, 'failover_witness_store_write_duration_seconds_count', 'result="ok"')).to.be.above(0);
       expect(sample(a, ...RUNNING, 'node="a"', 'group="g1"'), "a's workload runs").to.equal(1);
       expect(sample(a, 'failover_sidecar_holding')).to.equal(1);

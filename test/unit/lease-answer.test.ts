@@ -13,6 +13,7 @@ import { WitnessEndpoints } from '../../src/sidecar/witness-endpoints';
 import { linkSecurity } from '../../src/sidecar/link-security';
 import { WitnessLink } from '../../src/sidecar/witness-link';
 import { fromWireAnswer } from '../../src/wire/lease-answer';
+import type { FailedCallStatus } from '../../src/wire/undecided-refusal';
 
 const GOOD: LeaseAnswer__Output = {
   group: 'g1',
@@ -109,7 +110,7 @@ describe('WitnessLink with a witness that answers garbage', () => {
     server.forceShutdown();
   });
 
-  const acquire = (): Promise<{ answer: WitnessAnswer | undefined; error: grpc.ServiceError | undefined }> =>
+  const acquire = (): Promise<{ answer: WitnessAnswer | undefined; error: FailedCallStatus | undefined }> =>
     new Promise((resolve) => link.acquire(0n, 2000, 2000, (a, error) => resolve({ answer: a, error })));
 
   it('hands a well-formed answer to the core', async () => {
