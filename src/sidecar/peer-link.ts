@@ -14,9 +14,6 @@ import type { LinkSecurity } from './link-security';
 import { fromWireReply, toWirePeerState } from './peer-wire';
 import { StreamedCalls } from './streamed-calls';
 
-/** A failed stream is retried no sooner than this bound after failures in a row (design §4.5). */
-const MAX_STREAM_BACKOFF_MS = 30_000;
-
 export class PeerLink {
   private readonly keeper: ChannelKeeper<PeerClient>;
   private readonly stream: StreamedCalls<PeerHeartbeatRequest, PeerHeartbeatResponse__Output>;
@@ -42,26 +39,16 @@ export class PeerLink {
     const client = this.keeper.client;
     this.stream = new StreamedCalls({
       open: () => client.HeartbeatStream(security.metadata()),
-      sequenceOf: (answer) => answer.sequence,
       deadlineMs,
       backoffMs: heartbeatMs,
-      maxBackoffMs: MAX_STREAM_BACKOFF_MS,
-      now: monotonicNowMs,
     });
   }
 
   heartbeat(state: PeerState, done: (reply: PeerReply | undefined) => void): void {
     const request = { state: toWirePeerState(this.group, state) };
-    const replied = (error: unknown, response: PeerHeartbeatResponse__Output | undefined): void =>
+    const replied = (error: unknown, response?: PeerHeartbeatResponse__Output): void =>
       this.replied(state, error, response, done);
-    if (
-      this.stream.send(
-        (sequence) => ({ ...request, sequence }),
-        (response, error) => replied(error, response),
-      )
-    ) {
-      return;
-    }
+    if (this.stream.send((sequence) => ({ ...request, sequence }), replied)) return;
     this.keeper.client.Heartbeat(
       request,
       this.security.metadata(),

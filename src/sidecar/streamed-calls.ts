@@ -7,10 +7,11 @@
  * A stream that fails, ends, or leaves a message unanswered past its deadline is dropped; new
  * streams are then not tried for a back-off that doubles up to a bound, and the caller sends its
  * heartbeats as unary calls meanwhile (`send` returns false): a witness or peer of an older version
- * without the stream method, a witness at its stream limit, or a suspect connection never costs a
- * heartbeat.
+ * without the stream method, a witness at its stream limit, or a suspect connection costs at most
+ * the heartbeats in flight when the stream fails.
  */
 import * as grpc from '@grpc/grpc-js';
+import { monotonicNowMs } from './monotonic-clock';
 
 /** What a failed stream message reports, shaped like a unary call's error. */
 export interface StreamMessageError {
@@ -18,20 +19,24 @@ export interface StreamMessageError {
   readonly details: string;
 }
 
-export type StreamedReply<A> = (answer: A | undefined, error?: StreamMessageError) => void;
+/** Shaped like a unary call's callback: an error and no answer, or no error and the answer. */
+export type StreamedReply<A> = (error: StreamMessageError | null, answer?: A) => void;
+
+/** Both stream methods' answers echo their request's sequence. */
+interface Sequenced {
+  readonly sequence: string;
+}
 
 export interface StreamedCallsOptions<Q, A> {
   /** Opens a new stream (metadata and channel are the caller's). */
   readonly open: () => grpc.ClientDuplexStream<Q, A>;
-  /** The sequence an answer echoes. */
-  readonly sequenceOf: (answer: A) => string;
   readonly deadlineMs: number;
-  /** The first back-off after a failure; it doubles on each failure up to `maxBackoffMs`. */
+  /** The first back-off after a failure (a heartbeat); it doubles on each failure up to the bound. */
   readonly backoffMs: number;
-  readonly maxBackoffMs: number;
-  /** Milliseconds on a monotonic clock. */
-  readonly now: () => number;
 }
+
+/** A failed stream is retried no sooner than this after failures in a row (design §4.5). */
+export const MAX_STREAM_BACKOFF_MS = 30_000;
 
 interface Waiting<A> {
   readonly done: StreamedReply<A>;
@@ -41,7 +46,7 @@ interface Waiting<A> {
 /** A failure that says the far end will never serve the stream: back off at once to the bound. */
 const NEVER_SERVED = new Set([grpc.status.UNIMPLEMENTED]);
 
-export class StreamedCalls<Q, A> {
+export class StreamedCalls<Q, A extends Sequenced> {
   private stream: grpc.ClientDuplexStream<Q, A> | undefined;
   private readonly waiting = new Map<string, Waiting<A>>();
   private nextSequence = 1;
@@ -55,7 +60,7 @@ export class StreamedCalls<Q, A> {
    * stream may be used now (the caller sends a unary call instead).
    */
   send(build: (sequence: string) => Q, done: StreamedReply<A>): boolean {
-    if (this.options.now() < this.unaryUntil) return false;
+    if (monotonicNowMs() < this.unaryUntil) return false;
     const stream = (this.stream ??= this.openStream());
     const sequence = String(this.nextSequence++);
     const timer = setTimeout(() => this.expired(stream, sequence), this.options.deadlineMs);
@@ -84,14 +89,13 @@ export class StreamedCalls<Q, A> {
 
   private answered(stream: grpc.ClientDuplexStream<Q, A>, answer: A): void {
     if (stream !== this.stream) return;
-    const sequence = this.options.sequenceOf(answer);
-    const waiting = this.waiting.get(sequence);
+    const waiting = this.waiting.get(answer.sequence);
     // Late (its deadline passed and it was answered as failed) or never sent: not this link's.
     if (waiting === undefined) return;
-    this.waiting.delete(sequence);
+    this.waiting.delete(answer.sequence);
     clearTimeout(waiting.timer);
     this.backoffMs = 0;
-    waiting.done(answer);
+    waiting.done(null, answer);
   }
 
   /** A message went unanswered for its deadline: the stream is suspect, as a blackholed one is. */
@@ -99,7 +103,7 @@ export class StreamedCalls<Q, A> {
     const waiting = this.waiting.get(sequence);
     if (waiting === undefined) return;
     this.waiting.delete(sequence);
-    waiting.done(undefined, { code: grpc.status.DEADLINE_EXCEEDED, details: 'no answer on the stream in time' });
+    waiting.done({ code: grpc.status.DEADLINE_EXCEEDED, details: 'no answer on the stream in time' });
     this.drop(stream, { code: grpc.status.DEADLINE_EXCEEDED, details: 'an earlier message on the stream timed out' });
   }
 
@@ -112,13 +116,13 @@ export class StreamedCalls<Q, A> {
     this.waiting.clear();
     if (backOff) {
       this.backoffMs = NEVER_SERVED.has(error.code)
-        ? this.options.maxBackoffMs
-        : Math.min(this.options.maxBackoffMs, Math.max(this.options.backoffMs, this.backoffMs * 2));
-      this.unaryUntil = this.options.now() + this.backoffMs;
+        ? MAX_STREAM_BACKOFF_MS
+        : Math.min(MAX_STREAM_BACKOFF_MS, Math.max(this.options.backoffMs, this.backoffMs * 2));
+      this.unaryUntil = monotonicNowMs() + this.backoffMs;
     }
     for (const { done, timer } of waiting) {
       clearTimeout(timer);
-      done(undefined, error);
+      done(error);
     }
   }
 }

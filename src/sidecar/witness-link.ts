@@ -28,9 +28,6 @@ export interface Caller {
 
 type Callback = (answer: WitnessAnswer | undefined, error?: FailedCallStatus) => void;
 
-/** A failed stream is retried no sooner than this bound after failures in a row (design §4.5). */
-const MAX_STREAM_BACKOFF_MS = 30_000;
-
 export class WitnessLink {
   private readonly clients = new Map<string, ChannelKeeper<WitnessClient>>();
   private readonly options: grpc.ChannelOptions;
@@ -72,10 +69,9 @@ export class WitnessLink {
       ...(sync === undefined ? {} : { sync: toWireSyncReport(sync) }),
     };
     if (address === this.endpoint) {
-      const answer = this.answer(done, address);
       const streamed = this.renewalStream(address).send(
         (sequence) => ({ ...request, sequence }),
-        (wire, error) => answer(error ?? null, wire),
+        this.answer(done, address),
       );
       if (streamed) return;
     }
@@ -134,11 +130,8 @@ export class WitnessLink {
     const client = this.keeper(address).client;
     const calls = new StreamedCalls<RenewRequest, LeaseAnswer__Output>({
       open: () => client.KeepAlive(this.security.metadata()),
-      sequenceOf: (answer) => answer.sequence,
       deadlineMs: this.deadlineMs,
       backoffMs: this.heartbeatMs,
-      maxBackoffMs: MAX_STREAM_BACKOFF_MS,
-      now: monotonicNowMs,
     });
     this.renewals = { address, calls };
     return calls;
@@ -147,7 +140,7 @@ export class WitnessLink {
   private answer(
     done: Callback,
     address: string,
-  ): (error: FailedCallStatus | null, wire: LeaseAnswer__Output | undefined) => void {
+  ): (error: FailedCallStatus | null, wire?: LeaseAnswer__Output) => void {
     return (error, wire) => {
       const answer = error || wire === undefined ? undefined : this.validAnswer(wire, address);
       const keeper = this.keeper(address);
