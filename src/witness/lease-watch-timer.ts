@@ -41,7 +41,7 @@ export class LeaseWatchTimer {
   }
 
   sweep(): void {
-    for (const event of this.watch.sweep(this.now(), (visit) => this.arbiter.forEachHolding(visit))) {
+    for (const event of this.watch.sweep(this.now(), this.arbiter)) {
       this.logger.info(
         {
           group: event.group,

@@ -1,7 +1,9 @@
 /** The lease watch (design §18.2): each announcement once per holder and epoch, at its moment. */
 import { expect } from 'chai';
 import { LeaseWatch, type LeaseWatchEvent } from '../../src/core/witness/lease-watch';
+import type { Arbiter } from '../../src/core/witness/arbiter';
 import type { HoldingSnapshot } from '../../src/core/witness/types';
+import { G, hb, P, S, withHolder } from '../support/operator-arbiter';
 
 const SILENT_AFTER_MS = 300;
 
@@ -9,8 +11,12 @@ function holding(overrides: Partial<HoldingSnapshot> = {}): HoldingSnapshot {
   return { group: 'g1', holder: 'a', epoch: 7n, holdUntil: 1000, heardAt: 0, role: 'primary', ...overrides };
 }
 
+/** The holdings as the arbiter hands them over; every one is offered as due, the watch checks. */
 function sweep(watch: LeaseWatch, now: number, holdings: HoldingSnapshot[]): LeaseWatchEvent[] {
-  return watch.sweep(now, (visit) => holdings.forEach(visit));
+  return watch.sweep(now, {
+    forEachDue: (_now, _silentAfterMs, visit) => holdings.forEach(visit),
+    holdingOf: (group) => holdings.find((h) => h.group === group),
+  });
 }
 
 describe('lease watch', () => {
@@ -75,5 +81,40 @@ describe('lease watch', () => {
     const watch = new LeaseWatch(SILENT_AFTER_MS);
     const [silent] = sweep(watch, 300, [holding({ role: undefined })]);
     expect(silent!.message).to.match(/^holder a has not been heard/);
+  });
+});
+
+describe('lease watch over the arbiter (Arbiter.forEachDue, holdingOf)', () => {
+  // CONFIG: lease 1000 ms, rho 0.01, margin 10: the witness holds 1020 ms after a renewal.
+  const due = (a: Arbiter, now: number, silentAfterMs: number): string[] => {
+    const groups: string[] = [];
+    a.forEachDue(now, silentAfterMs, (h) => groups.push(`${h.group}:${h.holder}`));
+    return groups;
+  };
+
+  it('hands over only the holdings whose lease ran out or whose holder is silent', () => {
+    const { a, t } = withHolder();
+    expect(due(a, t + 299, 300)).to.deep.equal([]);
+    expect(due(a, t + 300, 300)).to.deep.equal([`${G}:${P}`]);
+    expect(due(a, t + 1019, 0)).to.deep.equal([]);
+    expect(due(a, t + 1020, 0)).to.deep.equal([`${G}:${P}`]);
+    hb(a, S, t + 1500); // the standby's heartbeats are not the holder's
+    expect(due(a, t + 1500, 300)).to.deep.equal([`${G}:${P}`]);
+    expect(a.holdingOf(G)).to.include({ holder: P, heardAt: t, holdUntil: t + 1020 });
+    expect(a.holdingOf('nobody')).to.equal(undefined);
+  });
+
+  it('announces the holder silent, expired and back again, once each', () => {
+    const { a, t, e } = withHolder();
+    const watch = new LeaseWatch(300);
+    const kinds = (now: number): string[] => watch.sweep(now, a).map((event) => event.kind);
+    expect(kinds(t + 100)).to.deep.equal([]);
+    expect(kinds(t + 400)).to.deep.equal(['holder-silent']);
+    expect(kinds(t + 500)).to.deep.equal([]);
+    expect(kinds(t + 1100)).to.deep.equal(['lease-expired']);
+    expect(kinds(t + 1200)).to.deep.equal([]);
+    hb(a, P, t + 1300, e);
+    expect(kinds(t + 1300)).to.deep.equal(['holder-returned']);
+    expect(kinds(t + 1400)).to.deep.equal([]);
   });
 });

@@ -268,17 +268,34 @@ export class Arbiter {
   }
 
   /**
-   * Each group someone holds, with the end of its lease and when its holder was last heard (the
-   * witness's start when it has not been heard since): what the lease watch sweeps (design §18.2).
-   * What the disk has: a decision on its way there is not shown.
+   * Each group someone holds whose lease has run out at `now`, or whose holder has not been heard
+   * for `silentAfterMs` (0: never), with the end of its lease and when its holder was last heard
+   * (the witness's start when it has not been heard since): what the lease watch sweeps, ten times
+   * a second (design §18.2). What the disk has: a decision on its way there is not shown.
    */
-  forEachHolding(visit: (holding: HoldingSnapshot) => void): void {
-    for (const [group, state] of this.groups) {
-      const { holder, epoch, holdUntil } = state.holding;
-      if (holder === '') continue;
-      const node = state.nodes.get(holder);
-      visit({ group, holder, epoch, holdUntil, heardAt: node?.lastSeen ?? this.startedAt, role: node?.role });
-    }
+  forEachDue(now: number, silentAfterMs: number, visit: (holding: HoldingSnapshot) => void): void {
+    // forEach, not for-of over entries: no [key, value] pair per group.
+    this.groups.forEach((state, group) => {
+      const { holder, holdUntil } = state.holding;
+      if (holder === '') return;
+      const live = now < holdUntil;
+      if (live && silentAfterMs <= 0) return;
+      const heardAt = state.nodes.get(holder)?.lastSeen ?? this.startedAt;
+      if (live && now - heardAt < silentAfterMs) return;
+      visit(this.snapshotOf(group, state));
+    });
+  }
+
+  /** The group's holding as the lease watch sees it; undefined when nobody holds it (or it is gone). */
+  holdingOf(groupName: string): HoldingSnapshot | undefined {
+    const state = this.groups.get(groupName);
+    return state === undefined || state.holding.holder === '' ? undefined : this.snapshotOf(groupName, state);
+  }
+
+  private snapshotOf(group: string, state: GroupState): HoldingSnapshot {
+    const { holder, epoch, holdUntil } = state.holding;
+    const node = state.nodes.get(holder);
+    return { group, holder, epoch, holdUntil, heardAt: node?.lastSeen ?? this.startedAt, role: node?.role };
   }
 
   /**

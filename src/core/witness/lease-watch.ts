@@ -45,77 +45,88 @@ export interface LeaseWatchEvent {
   readonly message: string;
 }
 
-interface Watched {
-  epoch: bigint;
-  holder: string;
+/** What a sweep reads: the arbiter's holdings (Arbiter.holdingsForWatch). */
+export interface WatchedHoldings {
+  /** Each held group whose lease has run out at `now`, or whose holder has been silent for `silentAfterMs` (0: never). */
+  forEachDue(now: number, silentAfterMs: number, visit: (holding: HoldingSnapshot) => void): void;
+  /** The group's holding; undefined when nobody holds it (or it is gone). */
+  holdingOf(group: string): HoldingSnapshot | undefined;
+}
+
+/** A holding the watch has announced something of: what it said. */
+interface Reported {
+  readonly epoch: bigint;
+  readonly holder: string;
   silentReported: boolean;
   expiryReported: boolean;
-  /** The sweep that last saw the group held; older entries are for groups no longer held. */
-  sweep: number;
 }
 
 export class LeaseWatch {
-  private readonly watched = new Map<string, Watched>();
-  private sweeps = 0;
+  /**
+   * The holdings announced silent or expired, and not heard again since. Only these and the due
+   * holdings are looked at: a sweep of 10,000 held groups whose holders renew costs no more than
+   * a pass over them with two comparisons each.
+   */
+  private readonly reported = new Map<string, Reported>();
 
   /** `silentAfterMs` 0: no silence events (a lease running out is still reported). */
   constructor(private readonly silentAfterMs: number) {}
 
-  /**
-   * What changed since the last sweep. `visitHoldings` calls its argument once per held group
-   * (Arbiter.forEachHolding). Memory is one entry per held group.
-   */
-  sweep(now: number, visitHoldings: (visit: (holding: HoldingSnapshot) => void) => void): LeaseWatchEvent[] {
+  /** What changed since the last sweep. Memory is one entry per holding announced and not heard again. */
+  sweep(now: number, holdings: WatchedHoldings): LeaseWatchEvent[] {
     const events: LeaseWatchEvent[] = [];
-    const sweep = ++this.sweeps;
-    visitHoldings((holding) => {
-      const event = this.look(holding, now, sweep);
+    this.reported.forEach((reported, group) => {
+      const holding = holdings.holdingOf(group);
+      // Another holder or epoch is another countdown: announced afresh if it is due.
+      if (holding === undefined || holding.epoch !== reported.epoch || holding.holder !== reported.holder) {
+        this.reported.delete(group);
+        return;
+      }
+      if (this.isDue(holding, now)) return;
+      this.reported.delete(group);
+      events.push(this.event(LEASE_WATCH_RULES.returned, holding, 0, `${who(holding)} is heard again: no takeover`));
+    });
+    holdings.forEachDue(now, this.silentAfterMs, (holding) => {
+      const event = this.look(holding, now);
       if (event !== undefined) events.push(event);
     });
-    for (const [group, watched] of this.watched) {
-      if (watched.sweep !== sweep) this.watched.delete(group);
-    }
     return events;
   }
 
-  private look(holding: HoldingSnapshot, now: number, sweep: number): LeaseWatchEvent | undefined {
-    let watched = this.watched.get(holding.group);
-    if (watched === undefined || watched.epoch !== holding.epoch || watched.holder !== holding.holder) {
-      watched = { epoch: holding.epoch, holder: holding.holder, silentReported: false, expiryReported: false, sweep };
-      this.watched.set(holding.group, watched);
+  private isDue(holding: HoldingSnapshot, now: number): boolean {
+    return now >= holding.holdUntil || (this.silentAfterMs > 0 && now - holding.heardAt >= this.silentAfterMs);
+  }
+
+  /** A holding the arbiter found due (its lease has run out, or its holder is silent): checked again here. */
+  private look(holding: HoldingSnapshot, now: number): LeaseWatchEvent | undefined {
+    if (!this.isDue(holding, now)) return undefined;
+    let reported = this.reported.get(holding.group);
+    if (reported === undefined) {
+      reported = { epoch: holding.epoch, holder: holding.holder, silentReported: false, expiryReported: false };
+      this.reported.set(holding.group, reported);
     }
-    watched.sweep = sweep;
     const silentMs = now - holding.heardAt;
-    const live = now < holding.holdUntil;
-    const silent = this.silentAfterMs > 0 && silentMs >= this.silentAfterMs;
-    const who = `${holding.role ?? 'holder'} ${holding.holder}`;
-    if ((watched.silentReported || watched.expiryReported) && live && !silent) {
-      watched.silentReported = false;
-      watched.expiryReported = false;
-      return this.event(LEASE_WATCH_RULES.returned, holding, 0, `${who} is heard again: no takeover`);
-    }
-    if (!live && !watched.expiryReported) {
-      watched.expiryReported = true;
-      watched.silentReported = true;
+    if (now >= holding.holdUntil) {
+      if (reported.expiryReported) return undefined;
+      reported.expiryReported = true;
+      reported.silentReported = true;
       return this.event(
         LEASE_WATCH_RULES.expired,
         holding,
         0,
-        `the lease of ${who} ran out at the witness after ${Math.round(silentMs)} ms of silence: its peer may take over now`,
+        `the lease of ${who(holding)} ran out at the witness after ${Math.round(silentMs)} ms of silence: its peer may take over now`,
       );
     }
-    if (live && silent && !watched.silentReported) {
-      watched.silentReported = true;
-      const countdownMs = Math.ceil(holding.holdUntil - now);
-      return this.event(
-        LEASE_WATCH_RULES.silent,
-        holding,
-        countdownMs,
-        `${who} has not been heard for ${Math.round(silentMs)} ms: takeover in ${countdownMs} ms ` +
-          'when its lease runs out at the witness, unless it returns',
-      );
-    }
-    return undefined;
+    if (reported.silentReported) return undefined;
+    reported.silentReported = true;
+    const countdownMs = Math.ceil(holding.holdUntil - now);
+    return this.event(
+      LEASE_WATCH_RULES.silent,
+      holding,
+      countdownMs,
+      `${who(holding)} has not been heard for ${Math.round(silentMs)} ms: takeover in ${countdownMs} ms ` +
+        'when its lease runs out at the witness, unless it returns',
+    );
   }
 
   private event(rule: LeaseWatchRule, holding: HoldingSnapshot, countdownMs: number, message: string): LeaseWatchEvent {
@@ -129,4 +140,9 @@ export class LeaseWatch {
       message,
     };
   }
+}
+
+/** Built only for an event: most sweeps of a holding find nothing to say. */
+function who(holding: HoldingSnapshot): string {
+  return `${holding.role ?? 'holder'} ${holding.holder}`;
 }

@@ -174,7 +174,7 @@ export interface GroupView {
   readonly removed: readonly string[];
 }
 
-/** A held group as the lease watch sees it (Arbiter.forEachHolding). */
+/** A held group as the lease watch sees it (Arbiter.forEachDue, Arbiter.holdingOf). */
 export interface HoldingSnapshot {
   readonly group: string;
   readonly holder: string;
