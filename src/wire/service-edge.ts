@@ -127,18 +127,9 @@ export class ServiceEdge {
   private guardOf(method: string, kind: CallKind, call: IncomingCall): CheckMessage {
     const guard = this.options.guard;
     if (guard === undefined) return () => undefined;
-    let credentials: CallerCredentials | undefined;
+    const credentials = new LazyCredentials(call);
     const service = this.options.service;
-    return (request) =>
-      guard({
-        service,
-        method,
-        kind,
-        request,
-        get credentials() {
-          return (credentials ??= readCredentials(call));
-        },
-      });
+    return (request) => guard(new GuardedMessage(service, method, kind, request, credentials));
   }
 
   private statusOf(error: unknown, method: string, kind: CallKind): Partial<grpc.ServiceError> {
@@ -150,5 +141,34 @@ export class ServiceEdge {
       'unexpected error in a call handler; answered INTERNAL',
     );
     return { code: grpc.status.INTERNAL, details: `internal error (request id ${requestId})` };
+  }
+}
+
+/** A call's credentials, read on first use. */
+class LazyCredentials {
+  private read: CallerCredentials | undefined;
+
+  constructor(private readonly call: IncomingCall) {}
+
+  get(): CallerCredentials {
+    return (this.read ??= readCredentials(this.call));
+  }
+}
+
+/**
+ * One message as the guard sees it. A class, not an object literal with a getter: one is made for
+ * every KeepAlive message, and V8 builds a literal with an accessor slowly.
+ */
+class GuardedMessage implements GuardedRequest {
+  constructor(
+    readonly service: string,
+    readonly method: string,
+    readonly kind: CallKind,
+    readonly request: unknown,
+    private readonly lazyCredentials: LazyCredentials,
+  ) {}
+
+  get credentials(): CallerCredentials {
+    return this.lazyCredentials.get();
   }
 }
