@@ -128,7 +128,8 @@ interface Segment {
   measured: boolean;
 }
 
-class GeneratorProc {
+/** A child process driven by JSON commands on stdin, one reply line each (load generators, pairs-host). */
+export class GeneratorProc {
   private nextId = 1;
 
   constructor(
@@ -259,7 +260,8 @@ function monotonicUs(): number {
   return Number(process.hrtime.bigint() / 1000n);
 }
 
-function readLatencies(files: readonly string[]): Float64Array {
+/** Merges (and removes) the raw float64 latency files the child processes wrote. */
+export function readLatencies(files: readonly string[]): Float64Array {
   const parts = files.map((f) => {
     const buf = fs.readFileSync(f);
     fs.rmSync(f, { force: true });

@@ -133,6 +133,44 @@ describe('benchmark scripts (smoke: they run and print their fields; no timing a
     }
   });
 
+  it('bench:pairs --groups 2 holds both groups of real sidecars and prints them beside the echo server', async function () {
+    const run = await runBench(
+      'pairs-bench.js',
+      ['--groups', '2', '--seconds', '1', '--warmup', '200ms', '--json'],
+      110_000,
+    );
+    expectSuccess(run);
+    const report = lastJson(run) as {
+      results: {
+        groups: number;
+        held: { atStart: number; min: number; end: number };
+        overlaps: number;
+        bothActiveMax: number;
+        renewalsPerSec: number;
+        renewLatencyMs: { count: number; p50: number; p99: number };
+        peerHeartbeatsPerSec: number;
+        witnessUsage: { pid: number; cpuPercent: number };
+        hostUsage: { pid: number; cpuPercent: number }[];
+        machine: Record<string, unknown>;
+        echo: { heartbeatMs: number; echo: { latencyMs: { p99: number }; achievedPerSec: number }; p99VsEcho: number };
+      }[];
+    };
+    expect(report.results).to.have.length(1);
+    const step = report.results[0]!;
+    expect(step.groups).to.equal(2);
+    expect(step.held).to.deep.equal({ atStart: 2, min: 2, end: 2 });
+    expect(step.overlaps + step.bothActiveMax, 'groups with both sidecars active').to.equal(0);
+    expect(step.renewLatencyMs.count, 'renewals timed in the sidecars').to.be.greaterThan(0);
+    expect(isNumber(step.renewLatencyMs.p99) && isNumber(step.peerHeartbeatsPerSec)).to.equal(true);
+    expect(step.renewalsPerSec).to.be.greaterThan(0);
+    expect(step.hostUsage).to.have.length(2);
+    expect(step.machine).to.include.keys('othersPercentOfCore');
+    expect(isNumber(step.echo.echo.latencyMs.p99) && isNumber(step.echo.p99VsEcho), 'echo comparison').to.equal(true);
+    expect(step.echo.echo.achievedPerSec).to.be.greaterThan(0);
+    expectGone([step.witnessUsage.pid, ...step.hostUsage.map((h) => h.pid)]);
+    expect(pidsWithCmdline('fw-bench-pairs-'), 'witnesses of the run left running').to.deep.equal([]);
+  });
+
   it('bench:failover --trials 1 prints the failover times, their ratio to the lease and the overlap check', async function () {
     const run = await runBench('failover-bench.js', ['--trials', '1', '--json'], 90_000);
     expectSuccess(run);
