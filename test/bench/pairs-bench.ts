@@ -130,6 +130,13 @@ function sumStatus(all: readonly HostStatus[]): HostStatus {
   return out;
 }
 
+/** The measured window of each step, on the clock of V8's CPU profiles, for profile-summary --window. */
+const profileWindows: Record<string, [number, number][]> = {};
+
+function monotonicUs(): number {
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
 async function measureStep(run: Run, groups: number): Promise<StepFigures> {
   const stepDir = fs.mkdtempSync(path.join(run.dir, `step-${groups}-`));
   progress(`${groups} groups: starting the witness`);
@@ -175,6 +182,7 @@ async function measureStep(run: Run, groups: number): Promise<StepFigures> {
     await all((h) => h.call({ cmd: 'measure' }, 30_000));
     sampler.start();
     const windowStart = performance.now();
+    const windowStartUs = monotonicUs();
     const measureMs = run.seconds * 1000;
     let heldMin = before.held;
     let bothActiveMax = before.bothActiveNow;
@@ -192,6 +200,7 @@ async function measureStep(run: Run, groups: number): Promise<StepFigures> {
     const calls = await all((h) => h.call<Record<string, CallFigures>>({ cmd: 'take', label: `s${groups}` }, 30_000));
     const usage = sampler.stop();
     const seconds = (performance.now() - windowStart) / 1000;
+    if (run.profileDir) profileWindows[`s${groups}`] = [[windowStartUs, monotonicUs()]];
     const figures = (name: string): { perSec: number; latencies: Float64Array; errors: Record<string, number> } => {
       const per = calls.map((c) => c[name] as CallFigures);
       const errors: Record<string, number> = {};
@@ -346,7 +355,13 @@ async function main(): Promise<number> {
   const config = { steps, ...run, dir: undefined, sidecarSettings: 'defaults (heartbeat 200ms, timeout 1s, lease 2s)' };
   if (flags.json === true) process.stdout.write(`${JSON.stringify({ bench: 'pairs', machine, config, results })}\n`);
   else process.stdout.write(`${renderPairs(machine.uptime, config, results)}\n`);
-  if (profileDir) progress(`CPU profiles of the hosts in ${profileDir} (node dist/test/bench/profile-summary.js FILE)`);
+  if (profileDir) {
+    fs.writeFileSync(path.join(profileDir, 'windows.json'), `${JSON.stringify(profileWindows)}\n`);
+    progress(
+      `CPU profiles of the hosts in ${profileDir}; the measured window of a step: ` +
+        `node dist/test/bench/profile-summary.js ${profileDir}/pairs-host-${steps[0]}-0.cpuprofile --window s${steps[0]}`,
+    );
+  }
   return results.some((s) => s.overlaps > 0 || s.bothActiveMax > 0) ? 1 : 0;
 }
 
