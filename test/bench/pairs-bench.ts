@@ -117,9 +117,18 @@ function sumStatus(all: readonly HostStatus[]): HostStatus {
     activations: { primary: 0, secondary: 0 },
     warnings: {},
     warningSamples: [],
+    heapUsedMb: 0,
   };
   for (const s of all) {
-    for (const key of ['asked', 'started', 'held', 'secondaryActive', 'bothActiveNow', 'overlaps'] as const)
+    for (const key of [
+      'asked',
+      'started',
+      'held',
+      'secondaryActive',
+      'bothActiveNow',
+      'overlaps',
+      'heapUsedMb',
+    ] as const)
       out[key] += s[key];
     out.overlapSamples.push(...s.overlapSamples);
     out.activations.primary += s.activations.primary;
@@ -256,6 +265,7 @@ async function measureStep(run: Run, groups: number): Promise<StepFigures> {
       hostsCpuPercent,
       hostsCpuUsPerGroupSecond: ((hostsCpuPercent / 100) * 1e6) / groups,
       hostsRssMb: hostUsage.reduce((n, p) => n + p.rssMaxMb, 0),
+      heapKbPerSidecar: (after.heapUsedMb * 1024) / (2 * groups),
       machine: usage.machine,
       measuredSeconds: seconds,
       closeMs: Math.max(...closes.map((c) => c.ms)),

@@ -51,6 +51,8 @@ export interface HostStatus {
   activations: { primary: number; secondary: number };
   warnings: Record<string, number>;
   warningSamples: string[];
+  /** V8 heap in use (MB), after the last GC: what the sidecars keep, without the node binary. */
+  heapUsedMb: number;
 }
 
 export interface CallFigures {
@@ -162,6 +164,7 @@ class Host {
       activations: this.activations,
       warnings: this.warnings,
       warningSamples: this.warningSamples,
+      heapUsedMb: process.memoryUsage().heapUsed / 2 ** 20,
     };
   }
 

@@ -52,6 +52,8 @@ export interface StepFigures {
   /** Host CPU per group: µs of CPU per second (10,000 = 1% of a core). */
   hostsCpuUsPerGroupSecond: number;
   hostsRssMb: number;
+  /** The hosts' V8 heap in use at the end of the window, per sidecar. */
+  heapKbPerSidecar: number;
   machine: MachineUsage;
   measuredSeconds: number;
   closeMs: number;
@@ -93,6 +95,7 @@ export function renderPairs(uptime: string, config: Record<string, unknown>, res
         'hosts CPU %',
         'host µs/group/s',
         'hosts RSS MB',
+        'heap KB/sidecar',
         'other CPU %',
       ],
       results.map((s) => [
@@ -113,6 +116,7 @@ export function renderPairs(uptime: string, config: Record<string, unknown>, res
         fixed(s.hostsCpuPercent, 0),
         fixed(s.hostsCpuUsPerGroupSecond, 0),
         fixed(s.hostsRssMb, 0),
+        fixed(s.heapKbPerSidecar, 0),
         fixed(s.machine.othersPercentOfCore, 0),
       ]),
     ),
