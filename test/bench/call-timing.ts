@@ -3,7 +3,8 @@
  * (test/bench/pairs-host.ts): the generated grpc-js client classes the sidecar links use
  * (witness.v1.Witness, witness.v1.Peer, loaded once per process by src/proto/load-proto.ts) get
  * their methods wrapped, so every call a sidecar makes is timed from the moment it hands the
- * request to grpc-js to the moment its callback (or, on a KeepAlive stream, its answer) arrives:
+ * request to grpc-js to the moment its callback (or, on a stream, the answer that echoes its
+ * sequence) arrives:
  * the latency the sidecar sees, event-loop delay included, as the load generator measures it.
  *
  * The sidecar's own histogram (failover_sidecar_witness_rpc_duration_seconds) measures the same
@@ -42,10 +43,12 @@ export class CallRecord {
 export interface SidecarCalls {
   /** Unary witness.v1.Witness/Renew. */
   readonly renew: CallRecord;
-  /** Answers on witness.v1.Witness/KeepAlive streams, matched to requests in order. */
+  /** Answers on witness.v1.Witness/KeepAlive streams, matched to requests by sequence. */
   readonly keepAlive: CallRecord;
   /** Unary witness.v1.Peer/Heartbeat. */
   readonly peerHeartbeat: CallRecord;
+  /** Answers on witness.v1.Peer/HeartbeatStream streams, matched to requests by sequence. */
+  readonly peerHeartbeatStream: CallRecord;
 }
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
@@ -66,19 +69,24 @@ function wrapUnary(prototype: Record<string, unknown>, name: string, record: Cal
   };
 }
 
-/** A KeepAlive stream answers each request once, in order: the oldest unanswered write is the one answered. */
+/** Both stream methods' answers echo the sequence of the request they answer (design §4.5). */
+interface Sequenced {
+  readonly sequence: string;
+}
+
 function wrapStream(prototype: Record<string, unknown>, name: string, record: CallRecord): void {
   const original = prototype[name] as Method;
   prototype[name] = function (this: unknown, ...args: unknown[]): unknown {
-    const stream = original.apply(this, args) as ClientDuplexStream<unknown, unknown>;
-    const sentAt: number[] = [];
+    const stream = original.apply(this, args) as ClientDuplexStream<Sequenced, Sequenced>;
+    const sentAt = new Map<string, number>();
     const write = stream.write.bind(stream) as (...writeArgs: unknown[]) => boolean;
     stream.write = ((...writeArgs: unknown[]): boolean => {
-      sentAt.push(performance.now());
+      sentAt.set((writeArgs[0] as Sequenced).sequence, performance.now());
       return write(...writeArgs);
     }) as typeof stream.write;
-    stream.on('data', () => {
-      const at = sentAt.shift();
+    stream.on('data', (answer: Sequenced) => {
+      const at = sentAt.get(answer.sequence);
+      sentAt.delete(answer.sequence);
       if (at === undefined) record.failed('answer without a request');
       else record.answered(performance.now() - at);
     });
@@ -95,9 +103,15 @@ export function timeSidecarCalls(): SidecarCalls {
   const services = loadWitnessProto().grpcObject.witness.v1;
   const witness = services.Witness.prototype as unknown as Record<string, unknown>;
   const peer = services.Peer.prototype as unknown as Record<string, unknown>;
-  installed = { renew: new CallRecord(), keepAlive: new CallRecord(), peerHeartbeat: new CallRecord() };
+  installed = {
+    renew: new CallRecord(),
+    keepAlive: new CallRecord(),
+    peerHeartbeat: new CallRecord(),
+    peerHeartbeatStream: new CallRecord(),
+  };
   wrapUnary(witness, 'Renew', installed.renew);
   wrapStream(witness, 'KeepAlive', installed.keepAlive);
   wrapUnary(peer, 'Heartbeat', installed.peerHeartbeat);
+  wrapStream(peer, 'HeartbeatStream', installed.peerHeartbeatStream);
   return installed;
 }

@@ -222,9 +222,21 @@ async function measureStep(run: Run, groups: number): Promise<StepFigures> {
     };
     const renew = figures('renew');
     const keepAlive = figures('keepAlive');
-    const peer = figures('peerHeartbeat');
     const witnessMode = keepAlive.latencies.length > renew.latencies.length ? 'stream' : 'unary';
     const renewals = witnessMode === 'stream' ? keepAlive : renew;
+    const peerUnary = figures('peerHeartbeat');
+    const peerStream = figures('peerHeartbeatStream');
+    // A stream that failed sends unary for a while (design §4.5): the peer figures count both.
+    const peer = {
+      perSec: peerStream.perSec + peerUnary.perSec,
+      latencies: Float64Array.from([...peerStream.latencies, ...peerUnary.latencies]),
+      errors: Object.fromEntries(
+        [...new Set([...Object.keys(peerUnary.errors), ...Object.keys(peerStream.errors)])].map((code) => [
+          code,
+          (peerUnary.errors[code] ?? 0) + (peerStream.errors[code] ?? 0),
+        ]),
+      ),
+    };
     const witnessUsage = usage.processes[0] as ProcessUsage;
     const hostUsage = usage.processes.filter((p) => p.name.startsWith('host-'));
     const hostsCpuPercent = hostUsage.reduce((n, p) => n + p.cpuPercent, 0);
