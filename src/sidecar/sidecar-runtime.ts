@@ -90,6 +90,9 @@ export interface SidecarRuntimeParts {
 export class SidecarRuntime {
   private readonly core: SidecarCore;
   private heartbeatTimer: TimerHandle | undefined;
+  /** The next heartbeat to the witness, on its own rhythm per role (design §4.6). */
+  private witnessBeat: { readonly at: number; readonly timer: TimerHandle } | undefined;
+  private lastWitnessBeatAt = -Infinity;
   private wakeTimer: TimerHandle | undefined;
   private wakeAt = Number.NaN;
   private closed = false;
@@ -130,8 +133,9 @@ export class SidecarRuntime {
     });
   }
 
-  /** Starts heartbeating; the first heartbeat goes out now. */
+  /** Starts heartbeating; the first heartbeats go out now. */
   begin(): void {
+    this.beatWitness();
     this.heartbeat();
   }
 
@@ -201,6 +205,7 @@ export class SidecarRuntime {
       return;
     }
     this.heartbeatTimer?.cancel();
+    this.cancelWitnessBeat();
     let unanswered = 2;
     let finished = false;
     const finish = (): void => {
@@ -209,7 +214,7 @@ export class SidecarRuntime {
       limit.cancel();
       const run = this.core.keepRun(this.parts.clock.now());
       if (run === undefined) {
-        this.heartbeat(); // nothing to keep after all: carry on as before
+        this.begin(); // nothing to keep after all: carry on as before
       } else {
         // The watchdog enforces the kept run's deadline alone until the next process adopts it.
         this.parts.workload.feed(this.core.stopDeadline());
@@ -232,17 +237,42 @@ export class SidecarRuntime {
   halt(): void {
     this.closed = true;
     this.heartbeatTimer?.cancel();
+    this.cancelWitnessBeat();
     this.wakeTimer?.cancel();
     this.parts.sync?.close();
   }
 
   private heartbeat(): void {
     if (this.closed) return;
-    const now = this.parts.clock.now();
-    this.heartbeatWitness(now);
-    this.heartbeatPeer(now);
+    this.heartbeatPeer(this.parts.clock.now());
     this.act();
     this.heartbeatTimer = this.parts.timers.after(this.settings.heartbeatMs, () => this.heartbeat());
+  }
+
+  private beatWitness(): void {
+    if (this.closed || this.parts.witness === undefined) return;
+    this.witnessBeat = undefined;
+    const now = this.parts.clock.now();
+    this.lastWitnessBeatAt = now;
+    this.heartbeatWitness(now);
+    this.armWitnessBeat(now);
+  }
+
+  /**
+   * The next witness heartbeat is due one interval after the last, for the role the node has now:
+   * a node that starts its workload renews at the running rate from its previous heartbeat on.
+   */
+  private armWitnessBeat(now: number): void {
+    if (this.closed || this.parts.witness === undefined) return;
+    const at = this.lastWitnessBeatAt + this.core.witnessHeartbeatMs();
+    if (this.witnessBeat?.at === at) return;
+    this.cancelWitnessBeat();
+    this.witnessBeat = { at, timer: this.parts.timers.after(Math.max(0, at - now), () => this.beatWitness()) };
+  }
+
+  private cancelWitnessBeat(): void {
+    this.witnessBeat?.timer.cancel();
+    this.witnessBeat = undefined;
   }
 
   private heartbeatWitness(sentAt: number, answered?: () => void): void {
@@ -289,6 +319,7 @@ export class SidecarRuntime {
     const view = this.core.view(now);
     if (view.workload === 'running' || view.workload === 'starting') this.parts.workload.feed(this.core.stopDeadline());
     this.armWake(this.core.nextWakeAt(now), now);
+    if (this.witnessBeat !== undefined) this.armWitnessBeat(now);
     this.parts.activeHealth?.setServing(view.workload === 'running');
     for (const { change, says } of this.links.since(view)) this.log(change, says);
     const failback = this.failback.since(view);

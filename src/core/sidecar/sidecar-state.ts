@@ -6,7 +6,7 @@
 import { assert } from '../assert';
 import { maxEpoch } from '../epoch';
 import { grantorHoldEnd, holderLeaseEnd, remainingMs } from '../lease';
-import { stopBudget } from './timing';
+import { stopBudget, witnessHeartbeatMs } from './timing';
 import type {
   AcquireFailure,
   EpochRecordAtStart,
@@ -30,6 +30,8 @@ export abstract class SidecarState {
   /** The witness may still record this node as holder of `epoch`: release it once stopped. */
   protected holding = false;
   protected witnessLeaseUntil = NEVER;
+  /** The witness lease of the latest grant or renewal (the witness may cap what was asked). */
+  protected witnessLeaseMs: number;
   protected peerLeaseUntil = NEVER;
   /** When the workload was last started: peer leases for heartbeats sent before do not count. */
   protected runStartedAt = NEVER;
@@ -101,6 +103,7 @@ export abstract class SidecarState {
     this.durableKnown = this.knownEpoch;
     this.quietUntil = grantorHoldEnd(now, settings.peerLeaseMs, settings.bounds);
     this.startedAt = now;
+    this.witnessLeaseMs = settings.leaseMs;
   }
 
   // ---- what the node says -------------------------------------------------------------------
@@ -112,6 +115,11 @@ export abstract class SidecarState {
       knownEpoch: this.knownForWitness(),
       leaseMs: this.settings.leaseMs,
     };
+  }
+
+  /** How long after a heartbeat to the witness the next is due (design §4.6). */
+  witnessHeartbeatMs(): number {
+    return witnessHeartbeatMs(this.settings, this.mayBeRunning() ? this.witnessLeaseMs : undefined);
   }
 
   /** The node's state, sent to the peer in heartbeats and in answers to the peer's heartbeats. */
@@ -223,6 +231,7 @@ export abstract class SidecarState {
     if (answer.verdict === 'renewed' && !this.mayBeRunning()) return;
     if (answer.verdict === 'renewed' && answer.holder === this.settings.node && answer.epoch === heldEpoch) {
       if (answer.handOver) this.handOverFor = heldEpoch;
+      this.witnessLeaseMs = answer.leaseMs;
       this.witnessLeaseUntil = Math.max(
         this.witnessLeaseUntil,
         holderLeaseEnd(sentAt, answer.leaseMs, this.settings.bounds),
@@ -291,6 +300,7 @@ export abstract class SidecarState {
     this.restartWanted = false;
     this.supersededBecause = undefined;
     this.witnessLeaseUntil = leaseUntil;
+    this.witnessLeaseMs = answer.leaseMs;
     this.peerLeaseUntil = NEVER;
     this.startRequested = true;
   }

@@ -24,6 +24,22 @@ export function usableLeaseMs(s: SidecarSettings, leaseMs: number): number {
   return holderLeaseEnd(0, leaseMs, s.bounds) - stopBudget(s);
 }
 
+/** The witness hears a node, and a node the witness, at least this many times a --timeout. */
+export const WITNESS_HEARTBEATS_PER_TIMEOUT = 3;
+
+/**
+ * How often the witness is heartbeaten (design §4.6), never more often than --heartbeat. A node
+ * whose workload may be running renews so that three renewals fall between one and the moment the
+ * stop must begin on the lease it was last given (L2, §8.2): `leaseMs`, undefined for a node
+ * that runs nothing. Every node heartbeats three times a --timeout, so that one or two lost
+ * answers never make the witness look gone (nor the node, to the witness).
+ */
+export function witnessHeartbeatMs(s: SidecarSettings, leaseMs: number | undefined): number {
+  const heard = s.timeoutMs / WITNESS_HEARTBEATS_PER_TIMEOUT;
+  const renewed = leaseMs === undefined ? Infinity : usableLeaseMs(s, leaseMs) / HEARTBEATS_OF_SLACK;
+  return Math.max(s.heartbeatMs, Math.floor(Math.min(heard, renewed)));
+}
+
 /** Problems that make a configuration unsafe or flappy; each names the values to change. */
 export function settingsProblems(s: SidecarSettings): string[] {
   const problems: string[] = [];
