@@ -287,7 +287,9 @@ function standbySyncOf(options: SidecarOptions, logger: Logger): StandbySync | u
     if (run.ok) logger.info(fields, 'sync succeeded');
     else logger.warn({ ...fields, why: run.error === '' ? `exit ${run.exitCode}` : run.error }, 'sync failed');
   };
-  return new StandbySync({ intervalMs: sync.intervalMs }, command, MONOTONIC_CLOCK, NODE_TIMERS, log);
+  const standbySync = new StandbySync({ intervalMs: sync.intervalMs }, command, MONOTONIC_CLOCK, NODE_TIMERS);
+  standbySync.onRun(log);
+  return standbySync;
 }
 
 /** `--on-event`'s runner, as the runtime's event listener. */

@@ -131,6 +131,13 @@ export class SidecarRuntime {
       this.log(byItself ? 'workload exited by itself' : 'workload stopped');
       this.act();
     });
+    // The freshness gate judges by the latest report (design §21.4): a finished sync is told at
+    // once, not a standby's slower witness heartbeat later (design §4.6).
+    parts.sync?.onRun(() => {
+      if (this.witnessBeat === undefined) return; // not heartbeating: stopping, or not begun
+      this.cancelWitnessBeat();
+      this.beatWitness();
+    });
   }
 
   /** Starts heartbeating; the first heartbeats go out now. */
@@ -289,7 +296,8 @@ export class SidecarRuntime {
       leaseMs,
       (answer) => {
         if (this.closed) return;
-        if (answer !== undefined) this.core.onWitnessHeartbeatAnswer(sentAt, heldEpoch, answer, this.parts.clock.now());
+        if (answer === undefined) this.core.onWitnessHeartbeatUnanswered();
+        else this.core.onWitnessHeartbeatAnswer(sentAt, heldEpoch, answer, this.parts.clock.now());
         this.act();
         if (answer?.syncNowId !== undefined) sync?.onSyncNow(answer.syncNowId);
         answered?.();

@@ -32,6 +32,8 @@ export abstract class SidecarState {
   protected witnessLeaseUntil = NEVER;
   /** The witness lease of the latest grant or renewal (the witness may cap what was asked). */
   protected witnessLeaseMs: number;
+  /** The latest heartbeat to the witness went unanswered: the next one comes at --heartbeat. */
+  private witnessUnanswered = false;
   protected peerLeaseUntil = NEVER;
   /** When the workload was last started: peer leases for heartbeats sent before do not count. */
   protected runStartedAt = NEVER;
@@ -117,9 +119,19 @@ export abstract class SidecarState {
     };
   }
 
-  /** How long after a heartbeat to the witness the next is due (design §4.6). */
+  /**
+   * How long after a heartbeat to the witness the next is due (design §4.6). One that went
+   * unanswered is followed a --heartbeat later: a witness that moved to another replica, or came
+   * back, is found as fast as before.
+   */
   witnessHeartbeatMs(): number {
+    if (this.witnessUnanswered) return this.settings.heartbeatMs;
     return witnessHeartbeatMs(this.settings, this.mayBeRunning() ? this.witnessLeaseMs : undefined);
+  }
+
+  /** The latest heartbeat to the witness failed or met its deadline unanswered. */
+  onWitnessHeartbeatUnanswered(): void {
+    this.witnessUnanswered = true;
   }
 
   /** The node's state, sent to the peer in heartbeats and in answers to the peer's heartbeats. */
@@ -587,6 +599,7 @@ export abstract class SidecarState {
 
   protected hearWitness(answer: WitnessAnswer, now: number): void {
     this.lastWitnessHeard = now;
+    this.witnessUnanswered = false;
     this.knownEpoch = maxEpoch(this.knownEpoch, answer.epoch);
     this.inMaintenance = answer.maintenance;
     this.witnessFailback = answer.failback;

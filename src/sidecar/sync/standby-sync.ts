@@ -52,16 +52,21 @@ export class StandbySync {
   /** When the next scheduled run is due (the first: as soon as the node may sync). */
   private dueAt: number;
   private closed = false;
+  /** Told of every finished run: the sidecar logs it, and reports it to the witness at once. */
+  private readonly runListeners: ((run: SyncRun) => void)[] = [];
 
   constructor(
     private readonly settings: StandbySyncSettings,
     private readonly command: SyncCommand,
     private readonly clock: Clock,
     private readonly timers: Timers,
-    /** Told of every finished run (the sidecar logs it). */
-    private readonly onRun: (run: SyncRun) => void = () => undefined,
   ) {
     this.dueAt = clock.now();
+  }
+
+  /** `listener` is told of every run from now on, once it has finished. */
+  onRun(listener: (run: SyncRun) => void): void {
+    this.runListeners.push(listener);
   }
 
   /** The node's condition after each decision of the runtime. */
@@ -145,9 +150,9 @@ export class StandbySync {
       outputTail: outcome.outputTail,
       error: cancelledBecause !== '' ? cancelledBecause : outcome.error,
     };
-    this.onRun(this.lastRun);
     // The copy is as fresh as the moment the sync began: what it pulled was the primary's then.
     if (ok) this.freshAt = Math.max(Number.isNaN(this.freshAt) ? startedAt : this.freshAt, startedAt);
+    for (const listener of this.runListeners) listener(this.lastRun);
     this.dueAt = now + this.settings.intervalMs;
     if (!this.closed) this.runIfDue();
   }
