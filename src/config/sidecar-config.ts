@@ -134,7 +134,13 @@ export const sidecarSchema: ConfigSchema<SidecarConfig> = {
     env: 'WITNESS_SIDECAR_MODE',
     metavar: 'standard|simple',
   },
-  heartbeat: dur('How often the peer and the witness are heartbeaten.', 'heartbeat', '200ms', '10ms', '1m'),
+  heartbeat: dur(
+    'How often the peer is heartbeaten; the witness at most this often (design §4.6).',
+    'heartbeat',
+    '200ms',
+    '10ms',
+    '1m',
+  ),
   timeout: dur('Silence after which the peer or the witness counts as gone.', 'timeout', '1s', '20ms', '10m'),
   lease: dur('Witness lease asked for (the witness may cap it).', 'lease', '2s', '50ms', '10m'),
   peerLease: {

@@ -293,6 +293,7 @@ export class Harness {
       endpoint: 'witness',
       renew: (heldEpoch, knownEpoch, leaseMs, done) => {
         const sentAt = this.clock(n);
+        this.record(n, 'renew', heldEpoch);
         this.network.rpc({
           ...call,
           kind: 'renew',

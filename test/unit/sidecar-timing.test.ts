@@ -10,6 +10,8 @@ import {
   KILL_SETTLE_MS,
   settingsProblems,
   stopBudget,
+  usableLeaseMs,
+  witnessHeartbeatMs,
 } from '../../src/core/sidecar/timing';
 import type { SidecarSettings } from '../../src/core/sidecar/types';
 
@@ -136,6 +138,29 @@ describe('sidecar timing', () => {
       expect(Number.isInteger(failoverBoundMs(s))).to.equal(true);
       expect(failoverBoundMs(s)).to.be.at.least(exact);
       expect(failoverBoundMs(s) - exact).to.be.below(1);
+    });
+  });
+
+  describe('witnessHeartbeatMs (design §4.6)', () => {
+    it('has a node that may run renew so that three renewals fit in the usable lease, one that runs nothing three times a timeout', () => {
+      const s = settings();
+      // 1000 * 0.99 - (200 + 100 + 10) = 680 usable: a renewal every 226 ms; 1000 / 3 otherwise.
+      expect(usableLeaseMs(s, 1000)).to.equal(680);
+      expect(witnessHeartbeatMs(s, 1000)).to.equal(226);
+      expect(witnessHeartbeatMs(s, undefined)).to.equal(333);
+    });
+
+    it('follows the lease the witness granted: a capped lease renews faster', () => {
+      const s = settings({ leaseMs: 3000, timeoutMs: 3000 });
+      expect(witnessHeartbeatMs(s, 3000)).to.equal(Math.floor((3000 * 0.99 - 310) / 3));
+      expect(witnessHeartbeatMs(s, 1000)).to.equal(226);
+    });
+
+    it('is never below --heartbeat, and never above a third of the timeout', () => {
+      expect(witnessHeartbeatMs(settings({ heartbeatMs: 300 }), 1000)).to.equal(300);
+      expect(witnessHeartbeatMs(settings({ heartbeatMs: 300 }), undefined)).to.equal(333);
+      expect(witnessHeartbeatMs(settings({ heartbeatMs: 400 }), undefined)).to.equal(400);
+      expect(witnessHeartbeatMs(settings({ leaseMs: 5000 }), 5000)).to.equal(333);
     });
   });
 });

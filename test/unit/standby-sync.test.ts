@@ -98,6 +98,26 @@ describe('StandbySync: the standby’s sync schedule (design §21.1)', () => {
     expect(sync.report().lastRun?.ok).to.equal(false);
   });
 
+  it('tells each run listener of a finished run, with the report already as fresh as that run made it', () => {
+    const { time, command, sync } = schedule();
+    const told: { ok: boolean; synced: boolean; ageMs: number }[] = [];
+    sync.onRun((run) => {
+      const { synced, ageMs } = sync.report();
+      told.push({ ok: run.ok, synced, ageMs });
+    });
+    sync.onCondition(STANDBY);
+    time.advance(200);
+    expect(told, 'nothing before the run ends').to.have.length(0);
+    command.finishLast(OK);
+    time.advance(INTERVAL_MS);
+    time.advance(30);
+    command.finishLast(FAILED);
+    expect(told).to.deep.equal([
+      { ok: true, synced: true, ageMs: 200 },
+      { ok: false, synced: true, ageMs: INTERVAL_MS + 230 },
+    ]);
+  });
+
   it('never runs while the workload runs, starts or the node holds the group; its copy is the source then', () => {
     const { time, command, sync } = schedule();
     sync.onCondition(STARTING);
