@@ -39,7 +39,8 @@ describe('sidecar core', () => {
     it('a renewal refused as stale stops the active node at once, though its peer lease still holds', () => {
       const { h } = supersededWhileOnPeerLeases();
       const stop = h.entries('p', 'stop')[0] as LogEntry;
-      expect(stop.t % P.heartbeatMs).to.equal(0); // the instant the answer to its tick's renewal came back
+      // The instant the answer to a renewal came back (no network delay here).
+      expect(h.entries('p', 'renew').map((e) => e.t)).to.include(stop.t);
       const peerLeaseEnd = Math.max(
         ...h.leasesHeard
           .filter((l) => l.node === 'p' && l.what === 'peer')
