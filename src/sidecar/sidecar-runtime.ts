@@ -134,6 +134,7 @@ export class SidecarRuntime {
     // The freshness gate judges by the latest report (design §21.4): a finished sync is told at
     // once, not a standby's slower witness heartbeat later (design §4.6).
     parts.sync?.onRun(() => {
+      this.core.onWitnessNews(this.parts.clock.now());
       if (this.witnessBeat === undefined) return; // not heartbeating: stopping, or not begun
       this.cancelWitnessBeat();
       this.beatWitness();
@@ -296,7 +297,7 @@ export class SidecarRuntime {
       leaseMs,
       (answer) => {
         if (this.closed) return;
-        if (answer === undefined) this.core.onWitnessHeartbeatUnanswered();
+        if (answer === undefined) this.core.onWitnessHeartbeatUnanswered(sentAt);
         else this.core.onWitnessHeartbeatAnswer(sentAt, heldEpoch, answer, this.parts.clock.now());
         this.act();
         if (answer?.syncNowId !== undefined) sync?.onSyncNow(answer.syncNowId);

@@ -53,4 +53,29 @@ describe('the witness heartbeat of each role (design §4.6)', () => {
     h.runUntil(healed + 2000);
     expect(new Set(renewGaps(h, 's', healed, h.now))).to.deep.equal(new Set([standing]));
   });
+
+  it('a late answer to a heartbeat sent before the refusals does not bring the slow rhythm back', () => {
+    const h = steadyState();
+    // Answered between two refused heartbeats, within the deadline.
+    const lateMs = standing + 2 * heartbeat + heartbeat / 2;
+    let sent = 0;
+    let refusing = true;
+    h.fate = (from, to, kind, leg) => {
+      if (from !== 's' || to !== 'w' || kind !== 'renew' || leg !== 'request' || !refusing) return undefined;
+      sent += 1;
+      return sent === 1 ? lateMs : 'reset';
+    };
+    const from = h.now;
+    h.runUntil(from + 1500);
+    expect(lateMs).to.be.below(settings('s').timeoutMs);
+    expect(sent, 'one late, then refused').to.be.at.least(8);
+    const gaps = renewGaps(h, 's', from, h.now);
+    // The first refusal comes a slow heartbeat after the late one; every gap after it is --heartbeat.
+    expect(gaps.slice(1).length).to.be.at.least(6);
+    expect(new Set(gaps.slice(1)), 'still refused: still every --heartbeat').to.deep.equal(new Set([heartbeat]));
+    refusing = false;
+    const healed = h.now + heartbeat;
+    h.runUntil(healed + 2000);
+    expect(new Set(renewGaps(h, 's', healed, h.now))).to.deep.equal(new Set([standing]));
+  });
 });

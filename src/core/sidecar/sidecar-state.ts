@@ -32,8 +32,12 @@ export abstract class SidecarState {
   protected witnessLeaseUntil = NEVER;
   /** The witness lease of the latest grant or renewal (the witness may cap what was asked). */
   protected witnessLeaseMs: number;
-  /** The latest heartbeat to the witness went unanswered: the next one comes at --heartbeat. */
-  private witnessUnanswered = false;
+  /**
+   * The witness is behind: no heartbeat sent at or after this time has been answered, though one
+   * went unanswered or the node has news for it (a finished sync, a stopped workload); NaN when
+   * it is not. Meanwhile the witness is heartbeaten every --heartbeat (design §4.6).
+   */
+  private witnessBehindSince = Number.NaN;
   protected peerLeaseUntil = NEVER;
   /** When the workload was last started: peer leases for heartbeats sent before do not count. */
   protected runStartedAt = NEVER;
@@ -125,13 +129,22 @@ export abstract class SidecarState {
    * back, is found as fast as before.
    */
   witnessHeartbeatMs(): number {
-    if (this.witnessUnanswered) return this.settings.heartbeatMs;
+    if (!Number.isNaN(this.witnessBehindSince)) return this.settings.heartbeatMs;
     return witnessHeartbeatMs(this.settings, this.mayBeRunning() ? this.witnessLeaseMs : undefined);
   }
 
-  /** The latest heartbeat to the witness failed or met its deadline unanswered. */
-  onWitnessHeartbeatUnanswered(): void {
-    this.witnessUnanswered = true;
+  /** A heartbeat to the witness sent at `sentAt` failed or met its deadline unanswered. */
+  onWitnessHeartbeatUnanswered(sentAt: number): void {
+    this.witnessBehind(sentAt);
+  }
+
+  /** The node has news for the witness (a finished sync): only a heartbeat sent from now on tells it. */
+  onWitnessNews(now: number): void {
+    this.witnessBehind(now);
+  }
+
+  private witnessBehind(since: number): void {
+    this.witnessBehindSince = Number.isNaN(this.witnessBehindSince) ? since : Math.max(this.witnessBehindSince, since);
   }
 
   /** The node's state, sent to the peer in heartbeats and in answers to the peer's heartbeats. */
@@ -238,6 +251,7 @@ export abstract class SidecarState {
   /** The witness answered a heartbeat sent at `sentAt` carrying `heldEpoch`. */
   onWitnessHeartbeatAnswer(sentAt: number, heldEpoch: bigint, answer: WitnessAnswer, now: number): void {
     this.hearWitness(answer, now);
+    if (sentAt >= this.witnessBehindSince) this.witnessBehindSince = Number.NaN;
     if (heldEpoch === 0n || heldEpoch !== this.epoch) return;
     // A renewal answered after the workload stopped extends nothing: nothing may run on it.
     if (answer.verdict === 'renewed' && !this.mayBeRunning()) return;
@@ -405,6 +419,8 @@ export abstract class SidecarState {
     const wasRunning = this.workload === 'running' || this.workload === 'starting';
     this.workload = phase;
     if (phase === 'stopped') {
+      // Its copy was the source until now: news for the freshness gate (design §21.1).
+      this.onWitnessNews(now);
       this.peerLeaseUntil = NEVER;
       if (exitedByItself && wasRunning) {
         // Back off before any restart, also in simple mode: a command that fails at once must
@@ -599,7 +615,6 @@ export abstract class SidecarState {
 
   protected hearWitness(answer: WitnessAnswer, now: number): void {
     this.lastWitnessHeard = now;
-    this.witnessUnanswered = false;
     this.knownEpoch = maxEpoch(this.knownEpoch, answer.epoch);
     this.inMaintenance = answer.maintenance;
     this.witnessFailback = answer.failback;
