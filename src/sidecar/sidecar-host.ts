@@ -246,12 +246,18 @@ export class SidecarHost {
           preferred.address,
         );
       },
-      acquire(knownEpoch, leaseMs, deadlineMs, done) {
+      acquire(knownEpoch, leaseMs, deadlineMs, done, sync) {
         const timed = metrics.timeWitnessCall('Acquire');
-        link.acquire(knownEpoch, leaseMs, deadlineMs, (answer, error) => {
-          timed(answer !== undefined);
-          done(answer, acquireFailureOf(error));
-        });
+        link.acquire(
+          knownEpoch,
+          leaseMs,
+          deadlineMs,
+          (answer, error) => {
+            timed(answer !== undefined);
+            done(answer, acquireFailureOf(error));
+          },
+          sync,
+        );
       },
       release(epoch, knownEpoch, done) {
         const timed = metrics.timeWitnessCall('Release');

@@ -29,12 +29,16 @@ export interface WitnessTransport {
   readonly endpoint: string;
   /** `sync`: how fresh this node's copy is (design §21.1); absent without --sync-cmd. */
   renew(heldEpoch: bigint, knownEpoch: bigint, leaseMs: number, done: WitnessReply, sync?: SyncReport): void;
-  /** `failure`, with no answer: how the call failed (a timed-out or failed one may hide a grant). */
+  /**
+   * `failure`, with no answer: how the call failed (a timed-out or failed one may hide a grant).
+   * `sync`: as for renew; the freshness gate judges the Acquire by it (design §21.4).
+   */
   acquire(
     knownEpoch: bigint,
     leaseMs: number,
     deadlineMs: number,
     done: (answer: WitnessAnswer | undefined, failure: AcquireFailure) => void,
+    sync?: SyncReport,
   ): void;
   release(epoch: bigint, knownEpoch: bigint, done: WitnessReply): void;
   close(): void;

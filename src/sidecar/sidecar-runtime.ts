@@ -409,6 +409,7 @@ export class SidecarRuntime {
           this.settings.leaseMs,
           acquireDeadlineMs(this.settings),
           (answer, failure) => this.onAcquire(now, answer, failure),
+          this.parts.sync?.report(),
         );
         return;
       case 'release':

@@ -5,6 +5,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { AcquireFailure, WitnessAnswer } from '../core/sidecar/types';
+import type { AcquireRequest } from '../gen/witness/v1/AcquireRequest';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import type { RenewRequest } from '../gen/witness/v1/RenewRequest';
 import type { WitnessClient } from '../gen/witness/v1/Witness';
@@ -88,8 +89,14 @@ export class WitnessLink {
    * it is answered, so a slow disk delays it, and one that arrives late but still usable must not
    * be thrown away (the witness would have made a durable grant nobody uses).
    */
-  acquire(knownEpoch: bigint, leaseMs: number, deadlineMs: number, done: Callback): void {
-    const request = { group: this.caller.group, node: this.caller.node, knownEpoch: knownEpoch.toString(), leaseMs };
+  acquire(knownEpoch: bigint, leaseMs: number, deadlineMs: number, done: Callback, sync?: SyncReport): void {
+    const request: AcquireRequest = {
+      group: this.caller.group,
+      node: this.caller.node,
+      knownEpoch: knownEpoch.toString(),
+      leaseMs,
+      ...(sync === undefined ? {} : { sync: toWireSyncReport(sync) }),
+    };
     this.keeper(this.endpoint).client.Acquire(
       request,
       this.security.metadata(),

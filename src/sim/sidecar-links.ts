@@ -244,7 +244,7 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
         },
       );
     },
-    acquire: (knownEpoch, leaseMs, acquireDeadlineMs, done) => {
+    acquire: (knownEpoch, leaseMs, acquireDeadlineMs, done, sync) => {
       c.onAcquire();
       // A failed or refused Acquire is not asked again in the same instant while a grant it may
       // carry could still be used (design §8.4: a lost answer keeps it in flight; a refusal says
@@ -254,7 +254,14 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
         w.violate('liveness', 'acquire-retry-loop', `${PARTY_NAMES[c.from]} asks again at once after ${unanswered.as}`);
       }
       const sentAt = w.t;
-      const request = { group: s.group, node: s.node, knownEpoch: `${knownEpoch}`, leaseMs, sequence: '0' };
+      const request = {
+        group: s.group,
+        node: s.node,
+        knownEpoch: `${knownEpoch}`,
+        leaseMs,
+        sequence: '0',
+        sync: sync === undefined ? null : wireSyncReport(sync),
+      };
       send(
         'acquire',
         acquireDeadlineMs,

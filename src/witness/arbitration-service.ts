@@ -130,6 +130,7 @@ export class ArbitrationService {
       node: requireId('node', request.node),
       knownEpoch: requireEpoch('known_epoch', request.knownEpoch),
       leaseMs: requireLeaseMs('lease_ms', request.leaseMs),
+      sync: request.sync === null ? undefined : fromWireSyncReport('sync', request.sync),
     };
     this.submit(input.group, input.node, request.sequence, reply, (now) => this.parts.arbiter.acquire(input, now));
   }

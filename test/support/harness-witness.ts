@@ -81,7 +81,7 @@ export class HarnessWitness {
   }
 
   acquire(node: NodeId, knownEpoch: bigint, leaseMs: number): WitnessAnswer | undefined {
-    const request = { group: GROUP, node, knownEpoch: `${knownEpoch}`, leaseMs, sequence: '0' };
+    const request = { group: GROUP, node, knownEpoch: `${knownEpoch}`, leaseMs, sequence: '0', sync: null };
     return this.answer((reply) => this.service.acquire(request, reply));
   }
 

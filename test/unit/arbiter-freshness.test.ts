@@ -27,8 +27,8 @@ function heartbeat(a: Arbiter, node: string, now: number, sync?: SyncReport, hel
   const role = node === P ? 'primary' : 'secondary';
   return a.heartbeat({ group: G, node, role, heldEpoch: held, knownEpoch: held, leaseMs: 0, sync }, now);
 }
-const acquire = (a: Arbiter, node: string, now: number, known = 0n): Decision =>
-  a.acquire({ group: G, node, knownEpoch: known, leaseMs: 0 }, now);
+const acquire = (a: Arbiter, node: string, now: number, known = 0n, sync?: SyncReport): Decision =>
+  a.acquire({ group: G, node, knownEpoch: known, leaseMs: 0, sync }, now);
 
 /** P holds epoch e from t; S reported `sync` at t. */
 function pair(config: ArbiterConfig, sync?: SyncReport): { a: Arbiter; t: number; e: bigint } {
@@ -71,6 +71,18 @@ describe('Arbiter: standby freshness (design §21)', () => {
       // 5,000 ms old when heard, 5,001 ms later: 10,001 ms at the witness.
       const d = acquire(aged.a, S, aged.t + 5_001);
       expect(d.answer.reason).to.equal('stale-standby');
+    });
+
+    it('judges an Acquire by the report it carries, not by the last heartbeat (which may be late or out of order)', () => {
+      const stale = pair(GATED, NEVER);
+      const granted = acquire(stale.a, S, stale.t + LEASE_GONE_MS, 0n, synced(100));
+      expect(granted.answer.verdict, 'heartbeat said never synced, the Acquire says 100 ms').to.equal('granted');
+      const fresh = pair(GATED, synced(100));
+      const refused = acquire(fresh.a, S, fresh.t + LEASE_GONE_MS, 0n, synced(MAX_AGE_MS + 1));
+      expect(refused.answer.reason, 'heartbeat said 100 ms, the Acquire says too old').to.equal('stale-standby');
+      // The carried report is the one heard from then on, as a heartbeat's would be.
+      const later = acquire(fresh.a, S, fresh.t + LEASE_GONE_MS + 1);
+      expect(later.answer.reason).to.equal('stale-standby');
     });
 
     it('a standby whose own report is stale is refused, and granted after a report within the limit', () => {

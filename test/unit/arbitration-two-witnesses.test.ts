@@ -89,7 +89,9 @@ describe('two witnesses over one store', () => {
       ),
     );
   const acquire = (r: Replica, node: string): Promise<LeaseAnswer> =>
-    answerOf((reply) => r.service.acquire({ group: G, node, knownEpoch: '0', leaseMs: 0, sequence: '2' }, reply));
+    answerOf((reply) =>
+      r.service.acquire({ group: G, node, knownEpoch: '0', leaseMs: 0, sequence: '2', sync: null }, reply),
+    );
 
   /** The wire answer's epoch (toWireAnswer writes it as a decimal string). */
   const epochOf = (answer: LeaseAnswer): string => String(answer.epoch);

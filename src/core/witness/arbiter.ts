@@ -128,7 +128,13 @@ export class Arbiter {
     this.coverRequestedLease(input.leaseMs);
     const group = this.member(input.group, input.node, now);
     this.hear(group, input.knownEpoch, 0n);
-    const ranUnder = group.nodes.get(input.node)?.ranUnder ?? 0n;
+    const state = group.nodes.get(input.node);
+    if (state !== undefined && input.sync !== undefined) {
+      // The report the gate judges (design §21.4): the asker's own, not its last heartbeat's.
+      state.sync = input.sync;
+      state.syncHeardAt = now;
+    }
+    const ranUnder = state?.ranUnder ?? 0n;
     const rule = firstMatchingRule(ACQUIRE_RULES, this.context(group, input.node, 0n, input.knownEpoch, now, ranUnder));
     if (rule.outcome.kind !== 'grant') {
       // The refusal tells at least the epoch the caller ran under, which the record may lack (its

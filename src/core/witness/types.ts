@@ -105,6 +105,8 @@ export interface AcquireInput {
   readonly node: string;
   readonly knownEpoch: bigint;
   readonly leaseMs: number;
+  /** How fresh the node's copy is as it asks; absent without --sync-cmd (design §21.4). */
+  readonly sync?: SyncReport;
 }
 
 export interface ReleaseInput {
