@@ -191,12 +191,40 @@ export function rssMb(pid: number): number | undefined {
 export function rssDetail(pid: number): { rss: number; anon: number; file: number } | undefined {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const kb = (field: string): number =>
-      Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN) / 1024;
-    return { rss: kb('VmRSS'), anon: kb('RssAnon'), file: kb('RssFile') };
+    return { rss: kbField(status, 'VmRSS'), anon: kbField(status, 'RssAnon'), file: kbField(status, 'RssFile') };
   } catch {
     return undefined;
   }
+}
+
+export interface MemoryDetail {
+  rss: number;
+  anon: number;
+  file: number;
+  /** Proportional set size: each shared page divided among the processes mapping it. */
+  pss: number;
+  /** Private_Clean + Private_Dirty: pages no other process maps (file pages included). */
+  private: number;
+}
+
+/** rssDetail plus Pss and Private from /proc/PID/smaps_rollup, in MB. */
+export function memoryDetail(pid: number): MemoryDetail | undefined {
+  const rss = rssDetail(pid);
+  if (rss === undefined) return undefined;
+  try {
+    const rollup = fs.readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return {
+      ...rss,
+      pss: kbField(rollup, 'Pss'),
+      private: kbField(rollup, 'Private_Clean') + kbField(rollup, 'Private_Dirty'),
+    };
+  } catch {
+    return undefined;
+  }
+}
+
+function kbField(text: string, field: string): number {
+  return Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN) / 1024;
 }
 
 /** Busy and total jiffies of the whole machine (all cores), from /proc/stat. */
@@ -221,6 +249,9 @@ export interface ProcessUsage {
   /** Highest RssAnon (private) and RssFile (shared file mappings) seen, MB. */
   rssAnonMaxMb?: number;
   rssFileMaxMb?: number;
+  /** Highest Pss and Private (Private_Clean + Private_Dirty, smaps_rollup) seen, MB. */
+  pssMaxMb?: number;
+  privateMaxMb?: number;
 }
 
 export interface MachineUsage {
@@ -241,10 +272,7 @@ export class ProcSampler {
   private readonly t0 = new Map<number, number>();
   private readonly last = new Map<number, { t: number; cpu: number }>();
   private readonly peak = new Map<number, number>();
-  private readonly rss = new Map<
-    number,
-    { start: number; end: number; max: number; anonMax: number; fileMax: number }
-  >();
+  private readonly memory = new Map<number, { start: number; end: number; max: MemoryDetail }>();
   private wall0 = 0;
   private machine0 = { busy: 0, total: 0 };
   private loadavg0 = '';
@@ -262,13 +290,11 @@ export class ProcSampler {
       const cpu = cpuSeconds(pid) ?? 0;
       this.t0.set(pid, cpu);
       this.last.set(pid, { t: this.wall0, cpu });
-      const r = rssDetail(pid);
-      this.rss.set(pid, {
-        start: r?.rss ?? NaN,
-        end: r?.rss ?? NaN,
-        max: r?.rss ?? 0,
-        anonMax: r?.anon ?? 0,
-        fileMax: r?.file ?? 0,
+      const m = memoryDetail(pid);
+      this.memory.set(pid, {
+        start: m?.rss ?? NaN,
+        end: m?.rss ?? NaN,
+        max: m ?? { rss: 0, anon: 0, file: 0, pss: 0, private: 0 },
       });
       this.peak.set(pid, 0);
     }
@@ -285,13 +311,11 @@ export class ProcSampler {
         this.peak.set(pid, Math.max(this.peak.get(pid) ?? 0, pct));
         this.last.set(pid, { t: now, cpu });
       }
-      const r = rssDetail(pid);
-      const entry = this.rss.get(pid);
-      if (r !== undefined && entry !== undefined) {
-        entry.end = r.rss;
-        entry.max = Math.max(entry.max, r.rss);
-        entry.anonMax = Math.max(entry.anonMax, r.anon);
-        entry.fileMax = Math.max(entry.fileMax, r.file);
+      const m = memoryDetail(pid);
+      const entry = this.memory.get(pid);
+      if (m !== undefined && entry !== undefined) {
+        entry.end = m.rss;
+        for (const key of Object.keys(m) as (keyof MemoryDetail)[]) entry.max[key] = Math.max(entry.max[key], m[key]);
       }
     }
   }
@@ -303,17 +327,20 @@ export class ProcSampler {
     const machine1 = machineJiffies();
     const processes = this.processes.map(({ name, pid }) => {
       const cpu = this.last.get(pid)?.cpu ?? 0;
-      const r = this.rss.get(pid) ?? { start: NaN, end: NaN, max: NaN, anonMax: NaN, fileMax: NaN };
+      const m = this.memory.get(pid);
+      const max = m?.max;
       return {
         name,
         pid,
         cpuPercent: seconds > 0 ? ((cpu - (this.t0.get(pid) ?? 0)) / seconds) * 100 : NaN,
         cpuPeakPercent: this.peak.get(pid) ?? NaN,
-        rssStartMb: r.start,
-        rssEndMb: r.end,
-        rssMaxMb: r.max,
-        rssAnonMaxMb: r.anonMax,
-        rssFileMaxMb: r.fileMax,
+        rssStartMb: m?.start ?? NaN,
+        rssEndMb: m?.end ?? NaN,
+        rssMaxMb: max?.rss ?? NaN,
+        rssAnonMaxMb: max?.anon ?? NaN,
+        rssFileMaxMb: max?.file ?? NaN,
+        pssMaxMb: max?.pss ?? NaN,
+        privateMaxMb: max?.private ?? NaN,
       };
     });
     const dTotal = machine1.total - this.machine0.total;

@@ -6,8 +6,10 @@
  * for a few seconds, so start-up work is over), samples /proc every second for S seconds: CPU%
  * (utime+stime, all threads) and RSS of each sidecar process, RSS split into RssAnon (private to
  * the process) and RssFile (file mappings, mostly the node binary, shared by every node process on
- * the machine); for context also the active side's watchdog, its workload (the test workload,
- * ticking once a second) and the witness.
+ * the machine), Pss and Private (Private_Clean + Private_Dirty) from /proc/PID/smaps_rollup; the
+ * same for each side's watchdog, and per pair member (a sidecar and its watchdog) the sums (issue 13
+ * item 5: a member under 1% of a core and 30 MB private); for context also the active side's
+ * workload (the test workload, ticking once a second) and the witness.
  *
  * In the same window (unless --floor=false) three "floor" pairs run beside it: plain processes
  * with no logic that make the same gRPC traffic as the two sidecars (test/bench/grpc-floor.ts,
@@ -189,15 +191,19 @@ async function main(): Promise<number> {
   const standby = active === 'a' ? 'b' : 'a';
   progress(`steady: ${active} active; settling ${Number(flags.settle)} ms, then sampling ${seconds} s`);
   await sleep(Number(flags.settle));
-  const watchdogPid = pair.logged(active, 'watchdog started').at(-1)?.watchdogPid as number | undefined;
+  const watchdogPid = (node: 'a' | 'b'): number | undefined =>
+    pair.logged(node, 'watchdog started').at(-1)?.watchdogPid as number | undefined;
+  const members = [
+    { name: `${active} (active)`, sidecar: pair.proc(active).pid, watchdog: watchdogPid(active) },
+    { name: `${standby} (standby)`, sidecar: pair.proc(standby).pid, watchdog: watchdogPid(standby) },
+  ];
   const workloadPid = pair
     .intervals()
     .filter((iv) => iv.node === active)
     .at(-1)?.pid;
   const sampled = [
-    { name: `sidecar ${active} (active)`, pid: pair.proc(active).pid },
-    { name: `sidecar ${standby} (standby)`, pid: pair.proc(standby).pid },
-    ...(watchdogPid ? [{ name: `watchdog of ${active}`, pid: watchdogPid }] : []),
+    ...members.map((m) => ({ name: `sidecar ${m.name}`, pid: m.sidecar })),
+    ...members.flatMap((m) => (m.watchdog ? [{ name: `watchdog of ${m.name}`, pid: m.watchdog }] : [])),
     ...(workloadPid ? [{ name: `workload of ${active} (node, ticks 1/s)`, pid: workloadPid }] : []),
     { name: 'witness', pid: pair.proc('witness').pid },
     ...floors,
@@ -222,19 +228,18 @@ async function main(): Promise<number> {
     stopTimeoutMs: Number(flags['stop-timeout']),
     sidecarNodeOptions: nodeOptions.join(' ') || undefined,
   };
-  const sidecars = usageFigures.processes.slice(0, 2);
+  const memberFigures = members.map((m) => memberUsage(m.name, m.sidecar, m.watchdog, usageFigures.processes));
   const worst = {
-    rssMaxMb: Math.max(...sidecars.map((p) => p.rssMaxMb)),
-    rssAnonMaxMb: Math.max(...sidecars.map((p) => p.rssAnonMaxMb ?? NaN)),
-    cpuPercent: Math.max(...sidecars.map((p) => p.cpuPercent)),
+    cpuPercent: Math.max(...memberFigures.map((m) => m.cpuPercent)),
+    privateMaxMb: Math.max(...memberFigures.map((m) => m.privateMaxMb)),
   };
   const targets = {
-    rss: { target: '< 60 MB', measured: worst.rssMaxMb, met: worst.rssMaxMb < 60 },
     cpu: { target: '< 1% of a core', measured: worst.cpuPercent, met: worst.cpuPercent < 1 },
+    private: { target: '< 30 MB', measured: worst.privateMaxMb, met: worst.privateMaxMb < 30 },
   };
   if (flags.json) {
     process.stdout.write(
-      `${JSON.stringify({ bench: 'sidecar', machine, config, processes: usageFigures.processes, machineUsage: usageFigures.machine, stillSteady, worst, targets })}\n`,
+      `${JSON.stringify({ bench: 'sidecar', machine, config, processes: usageFigures.processes, members: memberFigures, machineUsage: usageFigures.machine, stillSteady, worst, targets })}\n`,
     );
   } else {
     const row = (p: ProcessUsage): string[] => [
@@ -246,6 +251,8 @@ async function main(): Promise<number> {
       fixed(p.rssMaxMb, 1),
       fixed(p.rssAnonMaxMb, 1),
       fixed(p.rssFileMaxMb, 1),
+      fixed(p.privateMaxMb, 1),
+      fixed(p.pssMaxMb, 1),
     ];
     const lines = [
       `bench:sidecar  ${JSON.stringify(config)}`,
@@ -259,20 +266,50 @@ async function main(): Promise<number> {
           'CPU % peak 1 s',
           'RSS end MB',
           'RSS max MB',
-          'private (RssAnon) max MB',
-          'shared files (RssFile) max MB',
+          'RssAnon max MB',
+          'RssFile max MB',
+          'Private max MB',
+          'Pss max MB',
         ],
-        usageFigures.processes.map(row),
+        [...usageFigures.processes.map(row), ...memberFigures.map(row)],
       ),
       '',
       `CPU % is of one core (all threads), over ${seconds} s; the pair ${stillSteady ? 'stayed steady throughout' : 'was NOT steady at the end'}. ` +
-        `RssFile is mostly the node binary, shared by every node process on the machine.`,
-      `targets (issue 5), worst sidecar: RSS ${fixed(worst.rssMaxMb, 1)} MB (private ${fixed(worst.rssAnonMaxMb, 1)} MB; target < 60 MB: ${targets.rss.met ? 'met' : 'NOT met'}), ` +
-        `CPU ${fixed(worst.cpuPercent, 2)}% (target < 1%: ${targets.cpu.met ? 'met' : 'NOT met'})`,
+        `RssFile is mostly the node binary, shared by every node process on the machine. ` +
+        `Private = Private_Clean + Private_Dirty; Pss counts each shared page divided among its processes. ` +
+        `A member row sums its sidecar and watchdog (memory: the sum of each one's max).`,
+      `rest of the machine ("other"): ${fixed(usageFigures.machine.othersPercentOfCore, 1)}% of a core; load average ${usageFigures.machine.loadavgStart} -> ${usageFigures.machine.loadavgEnd}`,
+      `targets (issue 13 item 5), worst member (sidecar + watchdog): CPU ${fixed(worst.cpuPercent, 2)}% (< 1%: ${targets.cpu.met ? 'met' : 'NOT met'}), ` +
+        `private ${fixed(worst.privateMaxMb, 1)} MB (< 30 MB: ${targets.private.met ? 'met' : 'NOT met'})`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   }
   return 0;
+}
+
+/** A pair member: its sidecar and watchdog together (CPU means add up; memory: the sum of each one's max). */
+function memberUsage(
+  name: string,
+  sidecarPid: number,
+  watchdogPid: number | undefined,
+  processes: readonly ProcessUsage[],
+): ProcessUsage & { privateMaxMb: number } {
+  const parts = processes.filter((p) => p.pid === sidecarPid || p.pid === watchdogPid);
+  const sum = (pick: (p: ProcessUsage) => number | undefined): number =>
+    parts.reduce((total, p) => total + (pick(p) ?? NaN), 0);
+  return {
+    name: `member ${name}: sidecar + watchdog${watchdogPid === undefined ? ' (no watchdog seen)' : ''}`,
+    pid: sidecarPid,
+    cpuPercent: sum((p) => p.cpuPercent),
+    cpuPeakPercent: NaN,
+    rssStartMb: sum((p) => p.rssStartMb),
+    rssEndMb: sum((p) => p.rssEndMb),
+    rssMaxMb: sum((p) => p.rssMaxMb),
+    rssAnonMaxMb: sum((p) => p.rssAnonMaxMb),
+    rssFileMaxMb: sum((p) => p.rssFileMaxMb),
+    pssMaxMb: sum((p) => p.pssMaxMb),
+    privateMaxMb: sum((p) => p.privateMaxMb),
+  };
 }
 
 if (require.main === module) runScript(main, 60 * 60 * 1000);
