@@ -2,51 +2,13 @@
 /**
  * The `witness` command: a dispatcher and nothing else. Each subcommand parses its own options
  * (src/config) and runs its own program. Exit status: 0 done, 1 failed, 2 usage or configuration.
+ *
+ * Each command's modules are required only when that command runs (or its help is printed): a
+ * sidecar process then never loads the witness, the store (etcd3), the alert mailer or the
+ * operator commands, which cost it about 10 MB of private memory (test/bench/README.md).
  */
-import { ConfigError, loadWitnessConfig, witnessHelp } from '../config/witness-config';
-import { certsHelp, loadCertsPlan } from '../config/certs-config';
-import { initCerts } from '../certs/init-certs';
-import path from 'node:path';
-import { describeTables } from '../core/sidecar/describe-decisions';
-import { describeRules } from '../core/witness/rules';
-import { loadSidecarConfig, sidecarHelp } from '../config/sidecar-config';
-import { runSidecar } from '../sidecar/run-sidecar';
-import { runWitness } from '../witness/run-witness';
-import {
-  breakGroupHelp,
-  EVENTS_COMMAND,
-  FAILBACK_COMMAND,
-  failbackHelp,
-  eventsHelp,
-  loadBreakGroupConfig,
-  loadNodeConfig,
-  loadOperatorConfig,
-  loadGroupConfig,
-  loadSwitchoverConfig,
-  MAINTENANCE_COMMAND,
-  maintenanceHelp,
-  READMIT_NODE_COMMAND,
-  readmitNodeHelp,
-  REMOVE_NODE_COMMAND,
-  removeNodeHelp,
-  STATUS_COMMAND,
-  statusHelp,
-  switchoverHelp,
-} from '../config/operator-config';
-import { runEvents } from './events-command';
-import {
-  runBreakGroup,
-  runFailback,
-  runMaintenance,
-  runReadmitNode,
-  runRemoveNode,
-  runSwitchover,
-} from './operator-action-command';
-import { runStatus } from './status-command';
-import { SYNC_COMMAND, syncHelp } from '../config/sync-command-config';
-import { runSyncNow } from './sync-command';
-import { demoHelp, loadDemoConfig } from '../config/demo-config';
-import { runDemo } from './demo-command';
+/* eslint-disable @typescript-eslint/no-require-imports -- the lazy loading above */
+import { ConfigError } from '../config/load-config';
 
 const USAGE = `Usage: witness <command> [options]
 
@@ -93,158 +55,234 @@ interface Command {
   readonly run: (args: string[], env: NodeJS.ProcessEnv) => Promise<void> | void;
 }
 
-const commands = new Map<string, Command>([
+type OperatorConfigModule = typeof import('../config/operator-config');
+type OperatorActionModule = typeof import('./operator-action-command');
+const operatorConfig = (): OperatorConfigModule => require('../config/operator-config') as OperatorConfigModule;
+const operatorAction = (): OperatorActionModule => require('./operator-action-command') as OperatorActionModule;
+
+/** What `witness serve --help` prints; also the tail of `witness --help`. */
+const witnessHelp = (): string =>
+  (require('../config/witness-config') as typeof import('../config/witness-config')).witnessHelp();
+
+const commands = new Map<string, () => Command>([
   [
     'serve',
-    {
-      help: witnessHelp,
-      run: async (args, env) => runWitness(loadWitnessConfig(args, env)),
+    () => {
+      const { loadWitnessConfig } = require('../config/witness-config') as typeof import('../config/witness-config');
+      const { runWitness } = require('../witness/run-witness') as typeof import('../witness/run-witness');
+      return { help: witnessHelp, run: async (args, env) => runWitness(loadWitnessConfig(args, env)) };
     },
   ],
   [
     'sidecar',
-    {
-      help: sidecarHelp,
-      run: async (args, env) => {
-        // Everything after `--` is the workload's command line, untouched.
-        const split = args.indexOf('--');
-        const options = split >= 0 ? args.slice(0, split) : args;
-        const command = split >= 0 ? args.slice(split + 1) : [];
-        const report = (line: string): void => void process.stdout.write(`${line}\n`);
-        await runSidecar(loadSidecarConfig(options, env, [], report), command);
-      },
+    () => {
+      const { loadSidecarConfig, sidecarHelp } =
+        require('../config/sidecar-config') as typeof import('../config/sidecar-config');
+      return {
+        help: sidecarHelp,
+        run: async (args, env) => {
+          const { runSidecar } = require('../sidecar/run-sidecar') as typeof import('../sidecar/run-sidecar');
+          // Everything after `--` is the workload's command line, untouched.
+          const split = args.indexOf('--');
+          const options = split >= 0 ? args.slice(0, split) : args;
+          const command = split >= 0 ? args.slice(split + 1) : [];
+          const report = (line: string): void => void process.stdout.write(`${line}\n`);
+          await runSidecar(loadSidecarConfig(options, env, [], report), command);
+        },
+      };
     },
   ],
   [
     'certs',
-    {
-      help: certsHelp,
-      run: (args, env) => {
-        const [sub, ...rest] = args;
-        if (sub !== 'init') {
-          throw new ConfigError(
-            '',
-            `certs takes the subcommand init: witness certs init --dir DIR; got ${sub ?? 'nothing'}`,
-          );
-        }
-        const plan = loadCertsPlan(rest, env);
-        for (const file of initCerts(plan)) process.stdout.write(`${path.join(plan.dir, file)}\n`);
-      },
+    () => {
+      const { certsHelp, loadCertsPlan } = require('../config/certs-config') as typeof import('../config/certs-config');
+      return {
+        help: certsHelp,
+        run: (args, env) => {
+          const [sub, ...rest] = args;
+          if (sub !== 'init') {
+            throw new ConfigError(
+              '',
+              `certs takes the subcommand init: witness certs init --dir DIR; got ${sub ?? 'nothing'}`,
+            );
+          }
+          const { initCerts } = require('../certs/init-certs') as typeof import('../certs/init-certs');
+          const path = require('node:path') as typeof import('node:path');
+          const plan = loadCertsPlan(rest, env);
+          for (const file of initCerts(plan)) process.stdout.write(`${path.join(plan.dir, file)}\n`);
+        },
+      };
     },
   ],
   [
     'status',
-    {
-      help: statusHelp,
-      run: (args, env) => runStatus(loadOperatorConfig(STATUS_COMMAND, args, env), print),
+    () => {
+      const config = operatorConfig();
+      return {
+        help: config.statusHelp,
+        run: (args, env) => {
+          const { runStatus } = require('./status-command') as typeof import('./status-command');
+          return runStatus(config.loadOperatorConfig(config.STATUS_COMMAND, args, env), print);
+        },
+      };
     },
   ],
   [
     'events',
-    {
-      help: eventsHelp,
-      run: (args, env) => runEvents(loadOperatorConfig(EVENTS_COMMAND, args, env), print),
+    () => {
+      const config = operatorConfig();
+      return {
+        help: config.eventsHelp,
+        run: (args, env) => {
+          const { runEvents } = require('./events-command') as typeof import('./events-command');
+          return runEvents(config.loadOperatorConfig(config.EVENTS_COMMAND, args, env), print);
+        },
+      };
     },
   ],
   [
     'maintenance',
-    {
-      help: maintenanceHelp,
-      run: (args, env) => {
-        const [onOff, ...rest] = args;
-        if (onOff !== 'on' && onOff !== 'off') {
-          throw new ConfigError(
-            '',
-            `maintenance takes on or off first: witness maintenance on --group G --node N; got ${onOff ?? 'nothing'}`,
+    () => {
+      const config = operatorConfig();
+      return {
+        help: config.maintenanceHelp,
+        run: (args, env) => {
+          const [onOff, ...rest] = args;
+          if (onOff !== 'on' && onOff !== 'off') {
+            throw new ConfigError(
+              '',
+              `maintenance takes on or off first: witness maintenance on --group G --node N; got ${onOff ?? 'nothing'}`,
+            );
+          }
+          return operatorAction().runMaintenance(
+            config.loadNodeConfig(config.MAINTENANCE_COMMAND, rest, env),
+            onOff === 'on',
+            print,
           );
-        }
-        return runMaintenance(loadNodeConfig(MAINTENANCE_COMMAND, rest, env), onOff === 'on', print);
-      },
+        },
+      };
     },
   ],
   [
     'failback',
-    {
-      help: failbackHelp,
-      run: (args, env) => {
-        const [policy, ...rest] = args;
-        if (policy !== 'auto' && policy !== 'manual' && policy !== 'node') {
-          throw new ConfigError(
-            '',
-            `failback takes auto, manual or node first: witness failback manual --group G; got ${policy ?? 'nothing'}`,
+    () => {
+      const config = operatorConfig();
+      return {
+        help: config.failbackHelp,
+        run: (args, env) => {
+          const [policy, ...rest] = args;
+          if (policy !== 'auto' && policy !== 'manual' && policy !== 'node') {
+            throw new ConfigError(
+              '',
+              `failback takes auto, manual or node first: witness failback manual --group G; got ${policy ?? 'nothing'}`,
+            );
+          }
+          return operatorAction().runFailback(
+            config.loadGroupConfig(config.FAILBACK_COMMAND, rest, env),
+            policy,
+            print,
           );
-        }
-        return runFailback(loadGroupConfig(FAILBACK_COMMAND, rest, env), policy, print);
-      },
+        },
+      };
     },
   ],
   [
     'remove-node',
-    {
-      help: removeNodeHelp,
-      run: (args, env) => runRemoveNode(loadNodeConfig(REMOVE_NODE_COMMAND, args, env), print),
+    () => {
+      const config = operatorConfig();
+      return {
+        help: config.removeNodeHelp,
+        run: (args, env) =>
+          operatorAction().runRemoveNode(config.loadNodeConfig(config.REMOVE_NODE_COMMAND, args, env), print),
+      };
     },
   ],
   [
     'readmit-node',
-    {
-      help: readmitNodeHelp,
-      run: (args, env) => runReadmitNode(loadNodeConfig(READMIT_NODE_COMMAND, args, env), print),
+    () => {
+      const config = operatorConfig();
+      return {
+        help: config.readmitNodeHelp,
+        run: (args, env) =>
+          operatorAction().runReadmitNode(config.loadNodeConfig(config.READMIT_NODE_COMMAND, args, env), print),
+      };
     },
   ],
   [
     'break-group',
-    {
-      help: breakGroupHelp,
-      run: (args, env) => runBreakGroup(loadBreakGroupConfig(args, env), print),
+    () => {
+      const config = operatorConfig();
+      return {
+        help: config.breakGroupHelp,
+        run: (args, env) => operatorAction().runBreakGroup(config.loadBreakGroupConfig(args, env), print),
+      };
     },
   ],
   [
     'sync',
-    {
-      help: syncHelp,
-      run: (args, env) => runSyncNow(loadGroupConfig(SYNC_COMMAND, args, env), print),
+    () => {
+      const { SYNC_COMMAND, syncHelp } =
+        require('../config/sync-command-config') as typeof import('../config/sync-command-config');
+      return {
+        help: syncHelp,
+        run: (args, env) => {
+          const { runSyncNow } = require('./sync-command') as typeof import('./sync-command');
+          return runSyncNow(operatorConfig().loadGroupConfig(SYNC_COMMAND, args, env), print);
+        },
+      };
     },
   ],
   [
     'switchover',
-    {
-      help: switchoverHelp,
-      run: (args, env) => runSwitchover(loadSwitchoverConfig(args, env), print),
+    () => {
+      const config = operatorConfig();
+      return {
+        help: config.switchoverHelp,
+        run: (args, env) => operatorAction().runSwitchover(config.loadSwitchoverConfig(args, env), print),
+      };
     },
   ],
   [
     'demo',
-    {
-      help: demoHelp,
-      run: (args, env) => runDemo(loadDemoConfig(args, env), print),
+    () => {
+      const { demoHelp, loadDemoConfig } = require('../config/demo-config') as typeof import('../config/demo-config');
+      return {
+        help: demoHelp,
+        run: (args, env) => {
+          const { runDemo } = require('./demo-command') as typeof import('./demo-command');
+          return runDemo(loadDemoConfig(args, env), print);
+        },
+      };
     },
   ],
   [
     'tables',
-    {
+    () => ({
       help: () => TABLES_USAGE,
       run: (args) => {
         if (args.length > 0) throw new ConfigError('', `tables takes no arguments; got ${args.join(' ')}`);
+        const { describeTables } =
+          require('../core/sidecar/describe-decisions') as typeof import('../core/sidecar/describe-decisions');
         process.stdout.write(`${describeTables()}\n`);
       },
-    },
+    }),
   ],
   [
     'rules',
-    {
+    () => ({
       help: () => RULES_USAGE,
       run: (args) => {
         if (args.length > 0) throw new ConfigError('', `rules takes no arguments; got ${args.join(' ')}`);
+        const { describeRules } = require('../core/witness/rules') as typeof import('../core/witness/rules');
         process.stdout.write(`${describeRules()}\n`);
       },
-    },
+    }),
   ],
 ]);
 
 /** Each command's name and its `--help`, in the order of the usage: for the configuration reference. */
 export function commandHelps(): Array<[name: string, help: string]> {
-  return [...commands].map(([name, command]) => [name, command.help()]);
+  return [...commands].map(([name, load]) => [name, load().help()]);
 }
 
 const wantsHelp = (args: readonly string[]): boolean => args.includes('--help') || args.includes('-h');
@@ -262,12 +300,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
       process.stdout.write(`${USAGE}\n${SERVE_HEADING}${witnessHelp()}`);
       return 0;
     }
-    const command = commands.get(topic);
-    if (command === undefined) {
+    const load = commands.get(topic);
+    if (load === undefined) {
       process.stderr.write(`witness: no help for unknown command "${topic}"\n\n${USAGE}`);
       return 2;
     }
-    process.stdout.write(command.help());
+    process.stdout.write(load().help());
     return 0;
   }
   if (name.startsWith('-')) {
@@ -278,11 +316,12 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     );
     return 2;
   }
-  const command = commands.get(name);
-  if (command === undefined) {
+  const load = commands.get(name);
+  if (load === undefined) {
     process.stderr.write(`witness: unknown command "${name}"\n\n${USAGE}`);
     return 2;
   }
+  const command = load();
   if (wantsHelp(args)) {
     process.stdout.write(command.help());
     return 0;
