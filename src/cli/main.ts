@@ -64,6 +64,17 @@ const operatorAction = (): OperatorActionModule => require('./operator-action-co
 const witnessHelp = (): string =>
   (require('../config/witness-config') as typeof import('../config/witness-config')).witnessHelp();
 
+/** A command whose options operator-config.ts parses: `run` gets that module with the arguments. */
+function operatorCommand(
+  help: (config: OperatorConfigModule) => () => string,
+  run: (config: OperatorConfigModule, args: string[], env: NodeJS.ProcessEnv) => Promise<void> | void,
+): () => Command {
+  return () => {
+    const config = operatorConfig();
+    return { help: help(config), run: (args, env) => run(config, args, env) };
+  };
+}
+
 const commands = new Map<string, () => Command>([
   [
     'serve',
@@ -116,107 +127,80 @@ const commands = new Map<string, () => Command>([
   ],
   [
     'status',
-    () => {
-      const config = operatorConfig();
-      return {
-        help: config.statusHelp,
-        run: (args, env) => {
-          const { runStatus } = require('./status-command') as typeof import('./status-command');
-          return runStatus(config.loadOperatorConfig(config.STATUS_COMMAND, args, env), print);
-        },
-      };
-    },
+    operatorCommand(
+      (c) => c.statusHelp,
+      (c, args, env) => {
+        const { runStatus } = require('./status-command') as typeof import('./status-command');
+        return runStatus(c.loadOperatorConfig(c.STATUS_COMMAND, args, env), print);
+      },
+    ),
   ],
   [
     'events',
-    () => {
-      const config = operatorConfig();
-      return {
-        help: config.eventsHelp,
-        run: (args, env) => {
-          const { runEvents } = require('./events-command') as typeof import('./events-command');
-          return runEvents(config.loadOperatorConfig(config.EVENTS_COMMAND, args, env), print);
-        },
-      };
-    },
+    operatorCommand(
+      (c) => c.eventsHelp,
+      (c, args, env) => {
+        const { runEvents } = require('./events-command') as typeof import('./events-command');
+        return runEvents(c.loadOperatorConfig(c.EVENTS_COMMAND, args, env), print);
+      },
+    ),
   ],
   [
     'maintenance',
-    () => {
-      const config = operatorConfig();
-      return {
-        help: config.maintenanceHelp,
-        run: (args, env) => {
-          const [onOff, ...rest] = args;
-          if (onOff !== 'on' && onOff !== 'off') {
-            throw new ConfigError(
-              '',
-              `maintenance takes on or off first: witness maintenance on --group G --node N; got ${onOff ?? 'nothing'}`,
-            );
-          }
-          return operatorAction().runMaintenance(
-            config.loadNodeConfig(config.MAINTENANCE_COMMAND, rest, env),
-            onOff === 'on',
-            print,
+    operatorCommand(
+      (c) => c.maintenanceHelp,
+      (c, args, env) => {
+        const [onOff, ...rest] = args;
+        if (onOff !== 'on' && onOff !== 'off') {
+          throw new ConfigError(
+            '',
+            `maintenance takes on or off first: witness maintenance on --group G --node N; got ${onOff ?? 'nothing'}`,
           );
-        },
-      };
-    },
+        }
+        return operatorAction().runMaintenance(
+          c.loadNodeConfig(c.MAINTENANCE_COMMAND, rest, env),
+          onOff === 'on',
+          print,
+        );
+      },
+    ),
   ],
   [
     'failback',
-    () => {
-      const config = operatorConfig();
-      return {
-        help: config.failbackHelp,
-        run: (args, env) => {
-          const [policy, ...rest] = args;
-          if (policy !== 'auto' && policy !== 'manual' && policy !== 'node') {
-            throw new ConfigError(
-              '',
-              `failback takes auto, manual or node first: witness failback manual --group G; got ${policy ?? 'nothing'}`,
-            );
-          }
-          return operatorAction().runFailback(
-            config.loadGroupConfig(config.FAILBACK_COMMAND, rest, env),
-            policy,
-            print,
+    operatorCommand(
+      (c) => c.failbackHelp,
+      (c, args, env) => {
+        const [policy, ...rest] = args;
+        if (policy !== 'auto' && policy !== 'manual' && policy !== 'node') {
+          throw new ConfigError(
+            '',
+            `failback takes auto, manual or node first: witness failback manual --group G; got ${policy ?? 'nothing'}`,
           );
-        },
-      };
-    },
+        }
+        return operatorAction().runFailback(c.loadGroupConfig(c.FAILBACK_COMMAND, rest, env), policy, print);
+      },
+    ),
   ],
   [
     'remove-node',
-    () => {
-      const config = operatorConfig();
-      return {
-        help: config.removeNodeHelp,
-        run: (args, env) =>
-          operatorAction().runRemoveNode(config.loadNodeConfig(config.REMOVE_NODE_COMMAND, args, env), print),
-      };
-    },
+    operatorCommand(
+      (c) => c.removeNodeHelp,
+      (c, args, env) => operatorAction().runRemoveNode(c.loadNodeConfig(c.REMOVE_NODE_COMMAND, args, env), print),
+    ),
   ],
   [
     'readmit-node',
-    () => {
-      const config = operatorConfig();
-      return {
-        help: config.readmitNodeHelp,
-        run: (args, env) =>
-          operatorAction().runReadmitNode(config.loadNodeConfig(config.READMIT_NODE_COMMAND, args, env), print),
-      };
-    },
+    operatorCommand(
+      (c) => c.readmitNodeHelp,
+      (c, args, env) => operatorAction().runReadmitNode(c.loadNodeConfig(c.READMIT_NODE_COMMAND, args, env), print),
+    ),
   ],
   [
     'break-group',
-    () => {
-      const config = operatorConfig();
-      return {
-        help: config.breakGroupHelp,
-        run: (args, env) => operatorAction().runBreakGroup(config.loadBreakGroupConfig(args, env), print),
-      };
-    },
+    operatorCommand(
+      (c) => c.breakGroupHelp,
+      (c, args, env) => operatorAction().runBreakGroup(c.loadBreakGroupConfig(args, env), print),
+    ),
   ],
   [
     'sync',
@@ -234,13 +218,10 @@ const commands = new Map<string, () => Command>([
   ],
   [
     'switchover',
-    () => {
-      const config = operatorConfig();
-      return {
-        help: config.switchoverHelp,
-        run: (args, env) => operatorAction().runSwitchover(config.loadSwitchoverConfig(args, env), print),
-      };
-    },
+    operatorCommand(
+      (c) => c.switchoverHelp,
+      (c, args, env) => operatorAction().runSwitchover(c.loadSwitchoverConfig(args, env), print),
+    ),
   ],
   [
     'demo',
