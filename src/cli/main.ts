@@ -87,6 +87,10 @@ const commands = new Map<string, () => Command>([
   [
     'sidecar',
     () => {
+      const { keepYoungGenerationSmall } =
+        require('../sidecar/young-generation') as typeof import('../sidecar/young-generation');
+      // Before the sidecar's modules load: their loading is what first grows the young generation.
+      keepYoungGenerationSmall();
       const { loadSidecarConfig, sidecarHelp } =
         require('../config/sidecar-config') as typeof import('../config/sidecar-config');
       return {
