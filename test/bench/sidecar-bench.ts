@@ -15,7 +15,9 @@
  * with no logic that make the same gRPC traffic as the two sidecars (test/bench/grpc-floor.ts,
  * against the bench's echo server): one with the sidecar's calls (unary Renew and unary
  * Peer/Heartbeat per heartbeat), one with the witness heartbeat on a KeepAlive stream instead, one
- * with the peer heartbeats on a stream as well. They show what the transport alone costs.
+ * with the peer heartbeats on a stream as well. They show what the transport alone costs. Beside
+ * them, a node process with no work at all (`setInterval(() => {}, 1000)`): what any node process
+ * costs, the floor under the watchdog.
  */
 import path from 'node:path';
 import { listenPort } from '../support/cluster';
@@ -182,6 +184,13 @@ async function main(): Promise<number> {
       'witness-stream': 'floor: KeepAlive stream + unary Peer',
       'all-streams': 'floor: KeepAlive stream + peer stream',
     };
+    // What any node process costs, whatever it runs: the floor under the watchdog.
+    const idleNode = spawnTracked(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], {
+      name: 'floor: idle node',
+      stdin: 'pipe',
+      env: cleanEnv(),
+    });
+    floors.push({ name: "floor: node -e 'setInterval(() => {}, 1000)'", pid: idleNode.pid });
     for (const kind of ['unary', 'witness-stream', 'all-streams'] as const) {
       const procs = await startFloorPair(echo.port, heartbeatMs, timeoutMs, kind);
       procs.forEach((p, i) => floors.push({ name: `${labels[kind]} ${i === 0 ? 'a' : 'b'}`, pid: p.pid }));
