@@ -3,10 +3,11 @@
  * feeds it what it hears (witness answers, peer heartbeats and replies, workload reports) with
  * the time on the sidecar's monotonic clock, calls `decide(now)` and carries out the actions, and
  * calls `decide` again at `nextWakeAt(now)` if nothing else happens first. The simulator drives
- * the same object. What the core knows and how inputs change it is sidecar-state.ts; which action
- * follows is the rule lists of decision-rules.ts, applied here.
+ * the same object. What the core knows and how inputs change it is sidecar-memory.ts and the
+ * classes it names, up to sidecar-state.ts; which action follows is the rule lists of
+ * decision-rules.ts, applied here.
  *
- * Safety rests on four rules, each marked SAFETY here and in sidecar-state.ts:
+ * Safety rests on four rules, each marked SAFETY here and in those classes:
  *  1. The workload runs only between a grant (a new epoch from the witness) and the moment its
  *     last lease would lapse less the stop budget; it starts stopping then, whatever else happens.
  *  2. A lease is counted from when the request was SENT, shortened by the drift bound; and only
@@ -30,7 +31,8 @@ import {
   STOPPED_RULES,
   type StoppedInputs,
 } from './decision-rules';
-import { NEVER, SidecarState } from './sidecar-state';
+import { NEVER } from './sidecar-memory';
+import { SidecarState } from './sidecar-state';
 import { stopBudget } from './timing';
 import type { Action } from './types';
 import { WakeTimes } from './wake-times';
@@ -88,7 +90,7 @@ export class SidecarCore extends SidecarState {
     if (this.holding) due.at(this.witnessLeaseUntil);
     if (this.restartWanted) due.at(this.restartAt);
     if (this.holding) due.at(this.releaseRetryAt);
-    // The switchover's hand-over ends then (sidecar-state.ts handingOver).
+    // The switchover's hand-over ends then (failback-and-hand-over.ts handingOver).
     if (!this.holding) due.at(this.handOverWaitUntil);
     if (this.acquireSentAt !== undefined) due.at(this.acquireExpiry(this.acquireSentAt));
     due.at(this.refusedUntil).at(this.ineligibleUntil).at(this.promiseUntil).at(this.quietUntil);

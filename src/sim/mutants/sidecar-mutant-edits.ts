@@ -6,6 +6,10 @@
 import { type Edit, type Mutant, oneEdit } from './mutant';
 
 export const CORE = 'src/core/sidecar/sidecar-core.ts';
+export const MEMORY = 'src/core/sidecar/sidecar-memory.ts';
+export const WITNESS_SIDE = 'src/core/sidecar/witness-side.ts';
+export const HAND_OVER = 'src/core/sidecar/failback-and-hand-over.ts';
+export const PEER_SIDE = 'src/core/sidecar/peer-side.ts';
 export const STATE = 'src/core/sidecar/sidecar-state.ts';
 export const RULES = 'src/core/sidecar/decision-rules.ts';
 export const TIMING = 'src/core/sidecar/timing.ts';
@@ -15,7 +19,7 @@ export function rowRemoved(id: string, condition: string, description: string): 
   return oneEdit(id, RULES, `when: ${condition},`, 'when: () => false,', description);
 }
 
-// The assertions that stand behind guards (sidecar-core.ts, sidecar-state.ts).
+// The assertions that stand behind guards (sidecar-core.ts, witness-side.ts, sidecar-memory.ts).
 const ACQUIRE_ASSERT = "this.workload === 'stopped' && now >= this.promiseUntil && now >= this.quietUntil,";
 /** The acquire assertion without one of its two SAFETY 3 terms. */
 const acquireAssertWithout = (term: string): Edit => ({
@@ -36,12 +40,12 @@ export const NO_START_PROMISE_ASSERT: Edit = {
   replace: '',
 };
 export const NO_GRANT_ASSERTS: Edit = {
-  file: STATE,
+  file: WITNESS_SIDE,
   find: 'if (sentAt === this.latestAcquire?.sentAt) {',
   replace: 'if ((false as boolean) && sentAt === this.latestAcquire?.sentAt) {',
 };
 export const NO_DEADLINE_ASSERT: Edit = {
-  file: STATE,
+  file: MEMORY,
   find: "if (this.settings.mode === 'standard' && this.mayBeRunning()) {",
   replace: 'if (false as boolean) {',
 };

@@ -1,8 +1,9 @@
 /**
  * Mutants of the sidecar's core: its four SAFETY rules and the guards that keep a workload from
  * starting or running, in their places since the core became rule lists: a row's condition in
- * decision-rules.ts, a check of how an input changes the state in sidecar-state.ts, an input the
- * core computes for its rows in sidecar-core.ts. Where an invariant assertion (src/core/assert.ts)
+ * decision-rules.ts, a check of how an input changes the state in sidecar-memory.ts or a class
+ * above it (witness-side.ts, failback-and-hand-over.ts, peer-side.ts, sidecar-state.ts), an input
+ * the core computes for its rows in sidecar-core.ts. Where an invariant assertion (src/core/assert.ts)
  * stands behind a guard, the guard alone is caught by the assertion; its `-unasserted` pair
  * removes the assertion too, so that the simulator's own checks must catch the behaviour.
  * Snippets are short so that a refactor breaks few of them, and each one that no longer matches
@@ -11,6 +12,10 @@
 import { type Mutant, oneEdit } from './mutant';
 import {
   CORE,
+  MEMORY,
+  WITNESS_SIDE,
+  HAND_OVER,
+  PEER_SIDE,
   STATE,
   RULES,
   TIMING,
@@ -43,7 +48,7 @@ const RELEASE_WHILE_STOPPING = oneEdit(
 );
 const GRANT_WHILE_NOT_STOPPED = oneEdit(
   'grant-while-not-stopped',
-  STATE,
+  WITNESS_SIDE,
   "    if (this.workload !== 'stopped') return;\n",
   '',
   'a grant that arrives while the workload starts, runs or stops is taken (a new epoch under a live run)',
@@ -60,7 +65,7 @@ const RESTART_WHILE_ACQUIRING = rowRemoved(
 );
 const PEER_LEASE_ENDLESS = oneEdit(
   'peer-lease-endless',
-  STATE,
+  PEER_SIDE,
   'this.peerLeaseUntil = Math.max(this.peerLeaseUntil, holderLeaseEnd(sentAt, reply.leaseMs, this.settings.bounds));',
   'this.peerLeaseUntil = Number.POSITIVE_INFINITY;',
   'SAFETY 1: a peer lease, once granted, never runs out (a run without a finite deadline)',
@@ -68,7 +73,7 @@ const PEER_LEASE_ENDLESS = oneEdit(
 
 const PEER_LEASE_WHILE_ACQUIRING = oneEdit(
   'peer-lease-granted-while-acquiring',
-  STATE,
+  PEER_SIDE,
   'peerRuns && !this.holding && !this.acquiring(now);',
   'peerRuns && !this.holding;',
   'SAFETY 4 / mayGrantPeerLease: a node with an Acquire in flight grants peer leases',
@@ -96,7 +101,7 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   ),
   oneEdit(
     'watchdog-deadline-without-budget',
-    STATE,
+    MEMORY,
     'return Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(this.settings);',
     'return Math.max(this.witnessLeaseUntil, this.peerLeaseUntil);',
     "SAFETY 1: stopDeadline (the watchdog's deadline and the running node's wake-up) is the lease's end",
@@ -108,7 +113,7 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     edits: [
       { find: 'const budget = stopBudget(this.settings);', replace: 'const budget = 0;' },
       {
-        file: STATE,
+        file: MEMORY,
         find: 'return Math.max(this.witnessLeaseUntil, this.peerLeaseUntil) - stopBudget(this.settings);',
         replace: 'return Math.max(this.witnessLeaseUntil, this.peerLeaseUntil);',
       },
@@ -173,42 +178,42 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   // SAFETY 2: leases counted from the send time, only for the current epoch and run.
   oneEdit(
     'witness-lease-from-receipt',
-    STATE,
+    WITNESS_SIDE,
     'holderLeaseEnd(sentAt, answer.leaseMs, this.settings.bounds),',
     'holderLeaseEnd(now, answer.leaseMs, this.settings.bounds),',
     'SAFETY 2: a renewed witness lease is counted from when the answer arrived, not when the heartbeat left',
   ),
   oneEdit(
     'grant-lease-from-receipt',
-    STATE,
+    WITNESS_SIDE,
     'const leaseUntil = holderLeaseEnd(sentAt,',
     'const leaseUntil = holderLeaseEnd(now,',
     'SAFETY 2: a granted lease is counted from when the Acquire answer arrived',
   ),
   oneEdit(
     'peer-lease-from-receipt',
-    STATE,
+    PEER_SIDE,
     'Math.max(this.peerLeaseUntil, holderLeaseEnd(sentAt, reply.leaseMs, this.settings.bounds))',
     'Math.max(this.peerLeaseUntil, holderLeaseEnd(now, reply.leaseMs, this.settings.bounds))',
     'SAFETY 2: a peer lease is counted from when the reply arrived',
   ),
   oneEdit(
     'peer-lease-asked-before-run',
-    STATE,
+    PEER_SIDE,
     'sentAt >= this.runStartedAt',
     'sentAt >= Number.NEGATIVE_INFINITY',
     'SAFETY 2: a peer lease asked for before this run started (under an earlier epoch) keeps it going',
   ),
   oneEdit(
     'witness-answer-for-any-epoch',
-    STATE,
+    WITNESS_SIDE,
     'if (heldEpoch === 0n || heldEpoch !== this.epoch) return;',
     'if (heldEpoch === 0n) return;',
     'SAFETY 2: a witness answer to a heartbeat sent under an earlier epoch counts for this one',
   ),
   oneEdit(
     'late-renewal-counted',
-    STATE,
+    WITNESS_SIDE,
     "if (answer.verdict === 'renewed' && !this.mayBeRunning()) return;",
     '',
     'late-renewal ignore: a renewal answered after the workload stopped extends the lease',
@@ -217,7 +222,7 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   {
     // The pair evidence for the two checks on a witness renewal (epoch of the heartbeat, still running).
     id: 'stale-renewals-counted',
-    file: STATE,
+    file: WITNESS_SIDE,
     edits: [
       { find: 'if (heldEpoch === 0n || heldEpoch !== this.epoch) return;', replace: 'if (heldEpoch === 0n) return;' },
       { find: "if (answer.verdict === 'renewed' && !this.mayBeRunning()) return;", replace: '' },
@@ -228,7 +233,7 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   // Superseded: the witness refused this node's epoch, or the peer runs a newer one.
   oneEdit(
     'superseded-ignored',
-    STATE,
+    WITNESS_SIDE,
     "} else if (answer.verdict === 'refused') {",
     '} else if (false as boolean) {',
     'superseded stop: a refusal of the running epoch changes nothing; the node runs out its leases',
@@ -240,7 +245,7 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   ),
   oneEdit(
     'hand-back-from-silent-primary',
-    STATE,
+    HAND_OVER,
     "      this.peerHeardWithinTimeout(now) &&\n      this.settings.role === 'secondary' &&",
     "      this.settings.role === 'secondary' &&",
     'handbackAsked: a hand-back request counts after the primary fell silent (the secondary stops every new run)',
@@ -273,7 +278,7 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   ),
   oneEdit(
     'handing-over-while-holding',
-    STATE,
+    HAND_OVER,
     "if (this.workload !== 'stopped' || this.holding) return false;",
     "if (this.workload !== 'stopped') return false;",
     'the hand-over is announced before the release is answered: the peer asks while the witness still holds',
@@ -286,35 +291,35 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   unasserted(NO_QUIET_ROW, NO_QUIET_ASSERT),
   oneEdit(
     'no-quiet-after-restart',
-    STATE,
+    MEMORY,
     'this.quietUntil = grantorHoldEnd(now, settings.peerLeaseMs, settings.bounds);',
     'this.quietUntil = now;',
     'SAFETY 3: a restarted sidecar, which forgot its promises, asks the witness at once (quietUntil = now)',
   ),
   oneEdit(
     'promise-without-drift',
-    STATE,
+    PEER_SIDE,
     'grantorHoldEnd(now, this.settings.peerLeaseMs, this.settings.bounds),',
     'now + this.settings.peerLeaseMs,',
     "SAFETY 3: a promise lasts the bare peer lease, without the grantor's drift and margin",
   ),
   oneEdit(
     'promise-dropped-on-old-stop',
-    STATE,
+    PEER_SIDE,
     "if (state.workload === 'stopped' && state.epoch >= this.promisedEpoch) this.promiseUntil = NEVER;",
     "if (state.workload === 'stopped') this.promiseUntil = NEVER;",
     'SAFETY 3: any "stopped" from the peer, even under an epoch older than the promise, ends the promise',
   ),
   oneEdit(
     'peer-lease-for-epoch-zero',
-    STATE,
+    PEER_SIDE,
     ' && peer.epoch > 0n;',
     ';',
     'mayGrantPeerLease: a peer lease is granted to a peer running under no epoch',
   ),
   oneEdit(
     'peer-lease-granted-while-holding',
-    STATE,
+    PEER_SIDE,
     ' && !this.holding && !this.acquiring(now)',
     ' && !this.acquiring(now)',
     'mayGrantPeerLease: a node the witness may still record as holder grants peer leases',
@@ -325,7 +330,7 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   oneEdit(
     // The pair evidence for mayGrantPeerLease's three conditions on this node.
     'peer-lease-granted-whenever',
-    STATE,
+    PEER_SIDE,
     'peerRuns && !this.holding && !this.acquiring(now)',
     'peerRuns',
     'mayGrantPeerLease: a node grants a peer lease whatever it does itself (holds, acquires, starts)',
@@ -334,14 +339,14 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   // SAFETY 4: an Acquire counts as in flight.
   oneEdit(
     'lost-acquire-answer-ends-flight',
-    STATE,
+    WITNESS_SIDE,
     'if (this.acquireSentAt === sentAt && answer !== undefined) this.acquireSentAt = undefined;',
     'if (this.acquireSentAt === sentAt) this.acquireSentAt = undefined;',
     'SAFETY 4: a failed Acquire (which may still have been granted) no longer counts as in flight',
   ),
   oneEdit(
     'acquire-in-flight-one-heartbeat',
-    STATE,
+    WITNESS_SIDE,
     'return holderLeaseEnd(sentAt, this.settings.leaseMs, this.settings.bounds);',
     'return sentAt + this.settings.heartbeatMs;',
     'SAFETY 4: acquireExpiry: an Acquire counts as in flight for one heartbeat, not until its grant could no longer be used',
@@ -387,7 +392,7 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
   unasserted(RELEASE_WHILE_STOPPING, NO_RELEASE_ASSERT),
   oneEdit(
     'release-answer-for-any-epoch',
-    STATE,
+    WITNESS_SIDE,
     'if (epoch !== this.epoch) return;\n    this.holding = false;',
     'this.holding = false;\n    if (epoch !== this.epoch) return;',
     'the answer to the release of an earlier epoch ends the holding of the current one',
