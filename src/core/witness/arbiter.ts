@@ -4,19 +4,13 @@
  * a clock, touches a socket or a disk: the gRPC server and the simulator drive the same object.
  */
 import { MAX_EPOCH, maxEpoch } from '../epoch';
-import { grantorHoldEnd, restartGrace } from '../lease';
-import { type ArbiterConfig, type ArbiterStartup, assertArbiterConfig, MAX_NODES_PER_GROUP } from './arbiter-config';
+import { grantorHoldEnd } from '../lease';
+import { type ArbiterConfig, type ArbiterStartup, assertArbiterConfig } from './arbiter-config';
 import { EpochLedger } from './epoch-ledger';
 import { ArbitrationError } from './errors';
-import {
-  assertNotPending,
-  type GroupState,
-  groupView,
-  type Holding,
-  membersOf,
-  newGroup,
-  type NodeState,
-} from './group-state';
+import { assertNotPending, type GroupState, groupView, type Holding, membersOf } from './group-state';
+import { holdingSnapshot, isForgettable, visitDueHoldings, visitStandbySyncs } from './group-sweeps';
+import { GroupTable, unknownGroup } from './group-table';
 import { namedNode, OPERATOR_RULES, operatorContext } from './operator-context';
 import {
   afterGrant,
@@ -31,8 +25,8 @@ import {
 import type { OperatorRule } from './operator-rules';
 import { type DecisionEffect, decisionOf } from './decision-of';
 import { messageOf } from './rule-messages';
-import { SortedNames } from './sorted-names';
-import { syncAt, tooStale } from './sync-age';
+import { StartupGrace } from './startup-grace';
+import { callerStale } from './sync-age';
 import { SYNC_NOW_RULES, syncNowContext } from './sync-now-rules';
 import type { StandbySync } from './sync-watch';
 import { ACQUIRE_RULES, firstMatchingRule, HEARTBEAT_RULES, RELEASE_RULES, type Rule, type RuleContext } from './rules';
@@ -44,38 +38,30 @@ import type {
   GroupView,
   HeartbeatInput,
   HoldingSnapshot,
-  NodeRole,
   OperatorInput,
   ReleaseInput,
 } from './types';
 
 export class Arbiter {
-  private readonly groups = new Map<string, GroupState>();
-  /** The keys of `groups`, in order, for ListGroups' pages. */
-  private readonly names = new SortedNames();
-  /** The longest lease the start-up grace covers: this store's, or a caller's over a new store (design §6.5). */
-  private graceLeaseMs: number;
+  private readonly groups: GroupTable;
   private readonly startedAt: number;
-  private readonly graceExtraMs: number;
-  private readonly graceCoversAskedLeases: boolean;
+  private readonly grace: StartupGrace;
   private readonly epochs: EpochLedger;
 
   constructor(
     private readonly config: ArbiterConfig,
     startup: ArbiterStartup,
   ) {
+    this.groups = new GroupTable(config);
     assertArbiterConfig(config);
     this.epochs = new EpochLedger(startup.generation);
     this.startedAt = startup.now;
-    this.graceExtraMs = startup.graceExtraMs ?? 0;
-    this.graceCoversAskedLeases = startup.storeIsNew === true;
-    this.graceLeaseMs = Math.max(config.maxLeaseMs, startup.longestEarlierLeaseMs ?? 0);
+    this.grace = new StartupGrace(config, startup);
     for (const record of startup.records) {
       // A holder recorded before the restart may still be running: treat its lease as live
       // until the grace period ends, when any lease handed out before has run out.
-      const holdUntil = record.holder === '' ? 0 : this.graceUntil;
-      this.names.add(record.group);
-      this.groups.set(record.group, {
+      const holdUntil = record.holder === '' ? 0 : this.grace.until;
+      this.groups.load(record.group, {
         holding: { holder: record.holder, epoch: record.epoch, holdUntil },
         intent: intentOf(record),
         recorded: true,
@@ -92,8 +78,8 @@ export class Arbiter {
     this.epochs.checkReported('held_epoch', input.heldEpoch);
     this.epochs.checkAdoptable(input.heldEpoch);
     this.epochs.checkReported('known_epoch', input.knownEpoch);
-    this.coverRequestedLease(input.leaseMs);
-    const { group, joined, state } = this.register(input.group, input.node, input.role, now);
+    this.grace.coverRequestedLease(input.leaseMs);
+    const { group, joined, state } = this.groups.register(input.group, input.node, input.role, now);
     this.hear(group, input.knownEpoch, input.heldEpoch);
     state.ranUnder = maxEpoch(state.ranUnder, input.heldEpoch);
     state.sync = input.sync;
@@ -125,8 +111,8 @@ export class Arbiter {
 
   acquire(input: AcquireInput, now: number): Decision {
     this.epochs.checkReported('known_epoch', input.knownEpoch);
-    this.coverRequestedLease(input.leaseMs);
-    const group = this.member(input.group, input.node, now);
+    this.grace.coverRequestedLease(input.leaseMs);
+    const group = this.groups.member(input.group, input.node, now);
     this.hear(group, input.knownEpoch, 0n);
     const state = group.nodes.get(input.node);
     if (state !== undefined && input.sync !== undefined) {
@@ -163,7 +149,7 @@ export class Arbiter {
   release(input: ReleaseInput, now: number): Decision {
     this.epochs.checkReported('epoch', input.epoch);
     this.epochs.checkReported('known_epoch', input.knownEpoch);
-    const group = this.member(input.group, input.node, now);
+    const group = this.groups.member(input.group, input.node, now);
     this.hear(group, input.knownEpoch, 0n);
     const rule = firstMatchingRule(RELEASE_RULES, this.context(group, input.node, input.epoch, input.knownEpoch, now));
     if (rule.outcome.kind !== 'release')
@@ -250,7 +236,7 @@ export class Arbiter {
     const names: string[] = [];
     for (const [name, group] of this.groups) {
       if (names.length >= limit) break;
-      if (this.isForgettable(group, now, silentMs)) names.push(name);
+      if (isForgettable(group, now, silentMs)) names.push(name);
     }
     return names;
   }
@@ -258,14 +244,13 @@ export class Arbiter {
   /** Whether a group found forgettable still is (a node may have come back meanwhile). */
   mayForget(groupName: string, now: number, silentMs: number): boolean {
     const group = this.groups.get(groupName);
-    return group !== undefined && this.isForgettable(group, now, silentMs);
+    return group !== undefined && isForgettable(group, now, silentMs);
   }
 
   /** Drops a group found forgettable, if it still is. */
   forget(groupName: string, now: number, silentMs: number): boolean {
     if (!this.mayForget(groupName, now, silentMs)) return false;
     this.groups.delete(groupName);
-    this.names.delete(groupName);
     return true;
   }
 
@@ -273,50 +258,22 @@ export class Arbiter {
     return this.groups.has(groupName);
   }
 
-  /**
-   * Each group someone holds whose lease has run out at `now`, or whose holder has not been heard
-   * for `silentAfterMs` (0: never), with the end of its lease and when its holder was last heard
-   * (the witness's start when it has not been heard since): what the lease watch sweeps, ten times
-   * a second (design §18.2). What the disk has: a decision on its way there is not shown.
-   */
+  /** What the lease watch sweeps (group-sweeps.ts visitDueHoldings). */
   forEachDue(now: number, silentAfterMs: number, visit: (holding: HoldingSnapshot) => void): void {
-    // forEach, not for-of over entries: no [key, value] pair per group.
-    this.groups.forEach((state, group) => {
-      const { holder, holdUntil } = state.holding;
-      if (holder === '') return;
-      const live = now < holdUntil;
-      if (live && silentAfterMs <= 0) return;
-      const heardAt = state.nodes.get(holder)?.lastSeen ?? this.startedAt;
-      if (live && now - heardAt < silentAfterMs) return;
-      visit(this.snapshotOf(group, state));
-    });
+    visitDueHoldings(this.groups, this.startedAt, now, silentAfterMs, visit);
   }
 
   /** The group's holding as the lease watch sees it; undefined when nobody holds it (or it is gone). */
   holdingOf(groupName: string): HoldingSnapshot | undefined {
     const state = this.groups.get(groupName);
-    return state === undefined || state.holding.holder === '' ? undefined : this.snapshotOf(groupName, state);
+    return state === undefined || state.holding.holder === ''
+      ? undefined
+      : holdingSnapshot(groupName, state, this.startedAt);
   }
 
-  private snapshotOf(group: string, state: GroupState): HoldingSnapshot {
-    const { holder, epoch, holdUntil } = state.holding;
-    const node = state.nodes.get(holder);
-    return { group, holder, epoch, holdUntil, heardAt: node?.lastSeen ?? this.startedAt, role: node?.role };
-  }
-
-  /**
-   * Each node that reports its sync and neither holds its group nor is removed from it, with its
-   * sync as of `now`: what the sync watch sweeps (design §21.3).
-   */
+  /** What the sync watch sweeps (group-sweeps.ts visitStandbySyncs). */
   forEachStandbySync(now: number, visit: (standby: StandbySync) => void): void {
-    for (const [group, state] of this.groups) {
-      const { holder, epoch } = state.holding;
-      for (const [node, heard] of state.nodes) {
-        const sync = syncAt(heard, now);
-        if (sync === undefined || node === holder || isRemoved(state.intent, node)) continue;
-        visit({ group, node, holder, epoch, sync });
-      }
-    }
+    visitStandbySyncs(this.groups, now, visit);
   }
 
   view(groupName: string, now: number): GroupView {
@@ -327,112 +284,19 @@ export class Arbiter {
 
   /** Groups in name order, starting after `after`; `total` counts them all. */
   list(now: number, after: string, limit: number): { groups: GroupView[]; total: number; more: boolean } {
-    const page = this.names.page(after, limit);
+    const page = this.groups.page(after, limit);
     const inGrace = this.inStartupGrace(now);
     const groups = page.names.map((name) => groupView(name, this.groups.get(name) as GroupState, now, inGrace));
-    return { groups, total: this.names.size, more: page.more };
-  }
-
-  /**
-   * Over a store with no record of earlier leases, a caller that asks for a lease longer than the
-   * grace covers may hold one that long from a witness before this one, configured with a longer
-   * --max-lease over a store since lost. The grace, counted from this witness's start, grows to
-   * cover it; it never shrinks.
-   */
-  private coverRequestedLease(requestedMs: number): void {
-    if (!this.graceCoversAskedLeases || requestedMs <= this.graceLeaseMs) return;
-    this.graceLeaseMs = requestedMs;
-  }
-
-  /** When the start-up grace ends: counted from this witness's start, for the longest lease it covers. */
-  private get graceUntil(): number {
-    return this.startedAt + restartGrace(this.graceLeaseMs, this.config.bounds) + this.graceExtraMs;
+    return { groups, total: this.groups.size, more: page.more };
   }
 
   inStartupGrace(now: number): boolean {
-    return now < this.graceUntil;
+    return now < this.grace.until;
   }
 
   /** The stored generation, as this arbiter last had it confirmed. */
   storeGeneration(): bigint {
     return this.epochs.storeGeneration();
-  }
-
-  /** Membership: a node joins its group with its first heartbeat; a group has two nodes at most. */
-  private register(
-    groupName: string,
-    node: string,
-    role: NodeRole,
-    now: number,
-  ): { group: GroupState; joined: boolean; state: NodeState } {
-    const known = this.groups.get(groupName);
-    const existing = known?.nodes.get(node);
-    // The hot path: a member heartbeating under its known role changes nothing but lastSeen.
-    if (known !== undefined && existing !== undefined && existing.role === role) {
-      assertNotPending(groupName, known);
-      existing.lastSeen = now;
-      known.lastActivity = now;
-      return { group: known, joined: false, state: existing };
-    }
-    if (known === undefined && this.groups.size >= (this.config.maxGroups ?? Infinity)) {
-      throw new ArbitrationError(
-        'resource-exhausted',
-        'group',
-        `group ${groupName} cannot be created: this witness serves at most ${this.config.maxGroups} groups (--max-groups)`,
-      );
-    }
-    const group = known ?? newGroup(now);
-    assertNotPending(groupName, group);
-    // A removed node keeps its place, heard since this witness started or not (design §9.7).
-    const members = membersOf(group);
-    if (existing === undefined && !members.includes(node) && members.length >= MAX_NODES_PER_GROUP) {
-      const names = members.join(' and ');
-      throw new ArbitrationError(
-        'failed-precondition',
-        'node',
-        `group ${groupName} already has nodes ${names}; a third node cannot join`,
-      );
-    }
-    for (const [other, state] of group.nodes) {
-      if (other !== node && state.role === role) {
-        throw new ArbitrationError(
-          'failed-precondition',
-          'role',
-          `group ${groupName} already has a ${role} (${other}); node ${node} cannot also be one`,
-        );
-      }
-    }
-    // Only now, with every check passed, is anything changed.
-    if (known === undefined) this.names.add(groupName);
-    this.groups.set(groupName, group);
-    const state = {
-      role,
-      lastSeen: now,
-      ranUnder: existing?.ranUnder ?? 0n,
-      sync: existing?.sync,
-      syncHeardAt: existing?.syncHeardAt ?? now,
-    };
-    group.nodes.set(node, state);
-    group.lastActivity = now;
-    return { group, joined: existing === undefined, state };
-  }
-
-  /** Acquire and Release come from nodes the witness knows: registered, or the recorded holder. */
-  private member(groupName: string, node: string, now: number): GroupState {
-    const group = this.groups.get(groupName);
-    if (group === undefined) throw unknownGroup(groupName);
-    assertNotPending(groupName, group);
-    const state = group.nodes.get(node);
-    if (state === undefined && group.holding.holder !== node) {
-      throw new ArbitrationError(
-        'not-found',
-        'node',
-        `node ${node} is not registered in group ${groupName}: send a heartbeat (Renew or KeepAlive) first`,
-      );
-    }
-    if (state !== undefined) state.lastSeen = now;
-    group.lastActivity = now;
-    return group;
   }
 
   private hear(group: GroupState, knownEpoch: bigint, heldEpoch: bigint): void {
@@ -459,23 +323,9 @@ export class Arbiter {
       inStartupGrace: this.inStartupGrace(now),
       callerInMaintenance: inMaintenance(group.intent, node),
       callerRemoved: isRemoved(group.intent, node),
-      callerStale: this.callerStale(group, node, callerRanUnder, now),
+      callerStale: callerStale(group, node, callerRanUnder, now, this.config.maxSyncAgeMs),
       freshnessWaived: group.freshnessWaivedFor !== 0n && group.freshnessWaivedFor === group.intent.switchoverEpoch,
     };
-  }
-
-  /**
-   * The freshness gate's test (design §21.4). Only a takeover is gated: a group no node has run yet
-   * (no epoch handed out or heard) has no fresher copy to protect, and the node that ran the group
-   * last holds the freshest copy there is, whatever its sidecar reports (it may have restarted).
-   */
-  private callerStale(group: GroupState, node: string, ranUnder: bigint, now: number): boolean {
-    const maxAgeMs = this.config.maxSyncAgeMs;
-    if (maxAgeMs === undefined) return false;
-    const { holder, epoch } = group.holding;
-    if (maxEpoch(epoch, group.highestHeard) === 0n) return false;
-    if (holder === node || (ranUnder > 0n && ranUnder >= epoch)) return false;
-    return tooStale(group.nodes.get(node), now, maxAgeMs);
   }
 
   /**
@@ -489,13 +339,6 @@ export class Arbiter {
 
   private leaseFor(requestedMs: number): number {
     return requestedMs === 0 ? this.config.defaultLeaseMs : Math.min(requestedMs, this.config.maxLeaseMs);
-  }
-
-  private isForgettable(group: GroupState, now: number, silentMs: number): boolean {
-    if (group.pending !== undefined || now - group.lastActivity < silentMs) return false;
-    const { holder, holdUntil } = group.holding;
-    // A node in maintenance stays there however long the group is silent.
-    return group.intent.maintenance.length === 0 && (holder === '' || now >= holdUntil);
   }
 
   private pendingGroup(groupName: string): GroupState {
@@ -538,14 +381,6 @@ export class Arbiter {
     effect: DecisionEffect,
     intent: Intent = group.intent,
   ): Decision {
-    return decisionOf({ group: groupName, node, holding, rule, now, effect, intent, graceUntil: this.graceUntil });
+    return decisionOf({ group: groupName, node, holding, rule, now, effect, intent, graceUntil: this.grace.until });
   }
-}
-
-function unknownGroup(group: string): ArbitrationError {
-  return new ArbitrationError(
-    'not-found',
-    'group',
-    `unknown group ${group}: a group exists once a node has sent a heartbeat (Renew or KeepAlive)`,
-  );
 }

@@ -9,6 +9,7 @@ const LEASE = 'src/core/lease.ts';
 const EPOCH = 'src/core/epoch.ts';
 const RULES = 'src/core/witness/rules.ts';
 const ARBITER = 'src/core/witness/arbiter.ts';
+const GRACE = 'src/core/witness/startup-grace.ts';
 const LEDGER = 'src/core/witness/epoch-ledger.ts';
 
 export const WITNESS_MUTANTS: readonly Mutant[] = [
@@ -140,21 +141,21 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
   ),
   oneEdit(
     'no-startup-grace',
-    ARBITER,
+    GRACE,
     'return this.startedAt + restartGrace(this.graceLeaseMs, this.config.bounds) + this.graceExtraMs;',
     'return this.startedAt;',
     'start-up grace: a restarted witness has none (restored holders are not held either) until a caller asks a longer lease',
   ),
   oneEdit(
     'grace-ignores-asked-leases',
-    ARBITER,
+    GRACE,
     'if (!this.graceCoversAskedLeases || requestedMs <= this.graceLeaseMs) return;',
     'return;',
     'start-up grace: does not grow to cover a lease a caller asks for above the longest one this store knows',
   ),
   oneEdit(
     'grace-from-current-lease',
-    ARBITER,
+    GRACE,
     'this.graceLeaseMs = Math.max(config.maxLeaseMs, startup.longestEarlierLeaseMs ?? 0);',
     'this.graceLeaseMs = config.maxLeaseMs;',
     'start-up grace: counted from the lease configured now, not the longest one handed out before',
@@ -162,7 +163,7 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'restored-holder-not-held',
     ARBITER,
-    "const holdUntil = record.holder === '' ? 0 : this.graceUntil;",
+    "const holdUntil = record.holder === '' ? 0 : this.grace.until;",
     'const holdUntil = 0;',
     'a holder restored from the store is not held through the grace',
   ),
