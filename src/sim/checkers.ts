@@ -7,6 +7,7 @@
 import { RECORD_WRITE_MAX_MS } from './sidecar-node';
 import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
 import type { Network } from './network';
+import type { NodeMachine } from './node-machine';
 import { PARTY_NAMES } from './plan';
 import type { SimWorkload } from './node-parts';
 import type { KeptRestartOutcome, NodeObserver } from './node-parts';
@@ -61,7 +62,7 @@ export class Checkers implements NodeObserver {
     private readonly finish: (afterMs: number) => void,
   ) {}
 
-  onActivation(node: SidecarNode, w: SimWorkload, why: string): void {
+  onActivation(node: NodeMachine, w: SimWorkload, why: string): void {
     const world = this.world;
     this.activations += 1;
     const other = this.nodes()[1 - node.index] as SidecarNode;
@@ -154,7 +155,7 @@ export class Checkers implements NodeObserver {
     this.watchingQuiet = on;
   }
 
-  onDeath(node: SidecarNode): void {
+  onDeath(node: NodeMachine): void {
     if (node.procs.length === 0) this.overlapping = false;
   }
 

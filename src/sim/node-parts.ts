@@ -2,13 +2,14 @@
  * What a simulated node is made of and what it reports to: its workloads (alive from the start
  * action until dead, with the watchdog's last deadline), its sidecar incarnations (each with its
  * own clock origin, and what arrived while it was paused), the parts of the world it is given,
- * and the observer (the checkers) it tells. sidecar-node.ts drives them.
+ * and the observer (the checkers) it tells. sidecar-node.ts and node-machine.ts drive them.
  */
 import type { CoreFactory, SidecarRuntime } from '../sidecar/sidecar-runtime';
 import type { Failback, PeerState } from '../core/sidecar/types';
 
 import type { Task } from './event-queue';
 import type { Network } from './network';
+import type { NodeMachine } from './node-machine';
 import type { SidecarNode } from './sidecar-node';
 import type { WitnessSite } from './witness-site';
 import type { World } from './world';
@@ -73,11 +74,11 @@ export type KeptRestartOutcome = 'adopted' | 'stopped-before-adoption' | 'nothin
 
 /** What the node tells the checkers. */
 export interface NodeObserver {
-  onActivation(node: SidecarNode, workload: SimWorkload, why: string): void;
+  onActivation(node: NodeMachine, workload: SimWorkload, why: string): void;
   /** `rule`: the sidecar's row that stopped it; undefined when the watchdog did, or it died. */
   onDeactivation(workload: SimWorkload, rule: string | undefined): void;
   /** A workload process of this node is dead. */
-  onDeath(node: SidecarNode): void;
+  onDeath(node: NodeMachine): void;
   /** The node's sidecar sends an Acquire. */
   onAcquire(node: SidecarNode): void;
   /** The sidecar heard that its workload crashed by itself (the failure cool-down counts from here). */

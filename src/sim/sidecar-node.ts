@@ -1,26 +1,24 @@
 /**
  * One node of the pair: its sidecar process (the production SidecarRuntime on simulated ports;
- * it may crash, restart with a new runtime, or pause), its workload processes and their
- * watchdog. Every process reads its own monotonic clock, which runs at the machine's rate from an
- * origin that is new for each incarnation. The watchdog SIGTERMs the workload at the last stop
- * deadline it was fed and at once when the sidecar dies; SIGKILL after the stop timeout; the
- * process is dead at most KILL_SETTLE_MS later.
+ * it may crash, restart with a new runtime, or pause) and the ports it is given: the epoch record,
+ * the timers, the peer heartbeats that reach it. Every process reads its own monotonic clock, which
+ * runs at the machine's rate from an origin that is new for each incarnation. The machine below the
+ * sidecar, its workload processes and their watchdog, is node-machine.ts.
  */
-import { KILL_SETTLE_MS } from '../core/sidecar/timing';
-import type { KeptRun, PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
+import type { KeptRun, PeerReply, PeerState } from '../core/sidecar/types';
 import type { EpochRecord, Timers } from '../sidecar/sidecar-ports';
 import { RecordingWorkload } from '../sidecar/recording-workload';
 import { SidecarRuntime } from '../sidecar/sidecar-runtime';
-import type { WorkloadDriver } from '../sidecar/workload-driver';
 import type { Task } from './event-queue';
-import { type SidecarNodeParts, SidecarProcess, SimWorkload } from './node-parts';
+import { NodeMachine } from './node-machine';
+import { SidecarProcess, type SimWorkload } from './node-parts';
 import { PARTY_NAMES } from './plan';
 import { checkStopped, peerEndsRun } from './prompt-stops';
 import { SILENT_LOGGER } from './silent-logger';
-import { checkAcquireAgainstTable, checkNotRunningWhileStopping, checkStoppedOnce } from './table-conformance';
+import { checkAcquireAgainstTable } from './table-conformance';
 import { traceLogger } from './trace-logger';
 import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
-import { simStandbySync, SyncTruth } from './sim-sync';
+import { simStandbySync } from './sim-sync';
 
 /** An epoch record's write (fsync, rename, fsync of the directory) takes up to this long (local ms). */
 export const RECORD_WRITE_MAX_MS = 8;
@@ -28,15 +26,7 @@ export const RECORD_WRITE_MAX_MS = 8;
 /** Timers are set a hair after the local deadline they wait for, so the clock reads >= it. */
 const TIMER_EPSILON_MS = 1e-6;
 
-export class SidecarNode {
-  readonly name: string;
-  readonly rate: number;
-  sidecar: SidecarProcess | undefined;
-  /** Workload processes alive on this machine (a stopping one included). */
-  procs: SimWorkload[] = [];
-  /** What runs right after this node's next workload start (held answers, sidecar-links.ts). */
-  private startWaiters: (() => void)[] = [];
-  private runEndWaiters: (() => void)[] = [];
+export class SidecarNode extends NodeMachine {
   /**
    * The run the last sidecar process kept for the next (design §9.8), with the workload it runs and
    * that process's clock origin: one machine's monotonic clock, which the next process shares.
@@ -45,17 +35,6 @@ export class SidecarNode {
     { run: KeptRun; workload: SimWorkload | undefined; offset: number; gap: 'none' | 'not-found' } | undefined;
   /** --state-dir's epoch record (plan.stateDirs): on this machine's disk, it outlives every sidecar process. */
   private recorded = 0n;
-  /** Whether the node's copy is fresh, in real time, and whether its sync fails now (design §21.6). */
-  readonly syncTruth = new SyncTruth();
-
-  constructor(
-    readonly index: number,
-    readonly settings: SidecarSettings,
-    private readonly parts: SidecarNodeParts,
-  ) {
-    this.name = PARTY_NAMES[index] as string;
-    this.rate = parts.world.plan.clockRates[index] as number;
-  }
 
   // ---- the sidecar process --------------------------------------------------------------------
 
@@ -248,42 +227,6 @@ export class SidecarNode {
     for (const task of queued) task();
   }
 
-  /** The workload that counts as active (alive and not told to stop), if any. */
-  activeWorkload(): SimWorkload | undefined {
-    return this.procs.find((p) => p.alive && !p.terminating);
-  }
-
-  /**
-   * Runs `fn` in the sidecar process incarnation `inc`: dropped if that process is gone, queued
-   * until SIGCONT if it is paused.
-   */
-  private gate(inc: number, fn: (sc: SidecarProcess) => void): void {
-    const sc = this.sidecar;
-    if (sc === undefined || sc.inc !== inc) return;
-    if (sc.paused) {
-      sc.deferred.push(() => this.gate(inc, fn));
-      return;
-    }
-    fn(sc);
-    if (this.parts.world.trace.on1) this.traceStatus(sc);
-  }
-
-  private localNow(sc: SidecarProcess): number {
-    return this.rate * this.parts.world.t + sc.offset;
-  }
-
-  private traceStatus(sc: SidecarProcess): void {
-    if (this.sidecar !== sc) return;
-    const v = sc.runtime.view();
-    const e = (x: bigint): string => this.parts.world.trace.epoch(x);
-    const status =
-      `${v.workload}@${e(v.epoch)} known ${e(v.knownEpoch)}${v.holding ? ' holding' : ''} ` +
-      `peer ${v.peerUp ? 'up' : 'down'} witness ${v.witnessUp ? 'up' : 'down'}`;
-    if (status === sc.lastStatus) return;
-    sc.lastStatus = status;
-    this.parts.world.trace.log(1, this.name, `status: ${status} (${v.lastDecision})`);
-  }
-
   // ---- the runtime's ports --------------------------------------------------------------------
 
   /**
@@ -350,176 +293,5 @@ export class SidecarNode {
         );
       net.transmit(this.index, from, 'peer reply', () => answer(reply), undefined);
     });
-  }
-
-  // ---- workloads and the watchdog -------------------------------------------------------------
-
-  private workloadDriver(sc: SidecarProcess): WorkloadDriver {
-    return {
-      start: (epoch, _env, deadline) => this.startWorkload(sc, epoch, deadline),
-      feed: (deadline) => this.feedWatchdog(sc, deadline),
-      stop: () => {
-        const w = sc.workload;
-        if (w !== undefined) checkStoppedOnce(this.parts.world, this.name, w);
-        if (w !== undefined && w.alive && !w.terminating) {
-          const v = sc.runtime.view();
-          this.beginStop(w, `sidecar: ${v.lastDecision}`, v.lastRule);
-        }
-      },
-      close: () => Promise.resolve(),
-      on: (event: 'running' | 'stopped', listener: (() => void) | ((byItself: boolean) => void)) => {
-        if (event === 'running') sc.onRunning = listener as () => void;
-        else sc.onStopped = listener as (byItself: boolean) => void;
-        return undefined;
-      },
-    };
-  }
-
-  private startWorkload(sc: SidecarProcess, epoch: bigint, deadline: number): void {
-    const world = this.parts.world;
-    if (!world.plan.embedded && deadline - this.localNow(sc) <= 0) {
-      // The watchdog starts nothing past its deadline ('deadline-passed', watchdog-main.ts): a
-      // start that came late, e.g. a record write that outlasted a pause of the sidecar.
-      if (world.trace.on1)
-        world.trace.log(1, this.name, `watchdog: start of ${world.trace.epoch(epoch)} refused, its deadline passed`);
-      world.at(world.t, () => this.gate(sc.inc, (s) => s.onStopped(false)));
-      return;
-    }
-    const w = new SimWorkload(this.parts.nextWorkloadId(), this.index, sc.inc, epoch, world.t);
-    if (sc.workload !== undefined && sc.workload.alive) {
-      world.violate('error', 'shell', `${this.name} starts a workload while its previous one still runs`);
-    }
-    sc.workload = w;
-    w.cold = sc.runtime.view().lastRule === 'start-cold-on-peer-lease';
-    this.procs.push(w);
-    const why = sc.runtime.view().lastDecision;
-    if (world.trace.on1) world.trace.log(1, this.name, `START epoch ${world.trace.epoch(epoch)}: ${why}`);
-    this.parts.observer.onActivation(this, w, why);
-    this.feedWatchdog(sc, deadline);
-    for (const fn of this.startWaiters.splice(0)) world.at(world.t, fn);
-    const startDelay = world.proc.range(0, world.plan.startDelayMaxMs);
-    // The supervisor sees the workload ready and reports it; the report takes its own time to reach
-    // the sidecar (the watchdog's pipe, the event loop), so a stop sent meanwhile can cross it, as
-    // with the real supervisor and the embedded driver, which pass on a report sent before a stop.
-    // A stop decided before the workload is ready does not cancel the report either: the watchdog
-    // reports 'running' as soon as it has spawned it, before it reads a later stop
-    // (watchdog-main.ts), the supervisor passes that on in any state (workload-supervisor.ts
-    // onReport), and the embedded driver emits it once activate() resolves, stop() or not.
-    world.at(world.t + startDelay / this.rate, () => {
-      if (!w.alive) return;
-      // Stopped before it was ready: the report meets the stop at once (no draw: the stream stays put).
-      const ipcMs = w.terminating
-        ? 0
-        : world.proc.chance(0.9)
-          ? world.proc.range(0, 0.2)
-          : world.proc.range(0, 2 * world.plan.primary.heartbeatMs);
-      world.at(world.t + ipcMs / this.rate, () =>
-        this.gate(sc.inc, (s) => {
-          // A death reported first would come after it down the real pipe: nothing is lost by dropping it.
-          if (s.workload !== w || !w.alive) return;
-          if (world.trace.on1)
-            world.trace.log(1, this.name, `supervisor: workload ${world.trace.epoch(epoch)} is running`);
-          s.onRunning();
-          checkNotRunningWhileStopping(world, this.name, w, s.runtime.view());
-        }),
-      );
-    });
-    if (world.plan.faults.has('workload-crash') && !world.healed) {
-      world.at(world.t + world.proc.exp(world.plan.workloadMeanLifeMs), () => {
-        if (w.alive && !w.terminating && !world.healed) this.die(w, true, 'CRASHES by itself');
-      });
-    }
-  }
-
-  /** The watchdog, a separate process, is fed the deadline; it stops the workload there. */
-  private feedWatchdog(sc: SidecarProcess, deadline: number): void {
-    const world = this.parts.world;
-    if (world.plan.embedded) return; // no watchdog in the library form
-    const w = sc.workload;
-    if (w === undefined || !w.alive || w.terminating) return;
-    if (deadline === w.fedDeadline) return;
-    w.fedDeadline = deadline;
-    const token = ++w.watchdogToken;
-    if (deadline === Number.POSITIVE_INFINITY) return;
-    const now = this.localNow(sc);
-    const when = deadline === Number.NEGATIVE_INFINITY ? world.t : world.t + (deadline - now) / this.rate;
-    world.at(when + this.lateness(), () => {
-      if (w.watchdogToken !== token || !w.alive || w.terminating) return;
-      this.beginStop(w, 'watchdog: the stop deadline passed without a renewal from the sidecar', undefined);
-    });
-  }
-
-  private beginStop(w: SimWorkload, why: string, rule: string | undefined): void {
-    if (!w.alive || w.terminating) return;
-    const world = this.parts.world;
-    w.terminating = true;
-    this.runEnded();
-    this.parts.observer.onDeactivation(w, rule);
-    const stopTimeout = this.settings.stopTimeoutMs;
-    const plan = world.plan;
-    const ignores = plan.ignoreSigtermProbability > 0 && world.proc.chance(plan.ignoreSigtermProbability);
-    const exitAfter = ignores ? Number.POSITIVE_INFINITY : world.proc.range(0, plan.stopTimeMaxMs);
-    if (world.trace.on1)
-      world.trace.log(
-        1,
-        this.name,
-        `SIGTERM workload ${world.trace.epoch(w.epoch)} (${why})${ignores ? '; it ignores SIGTERM' : ''}`,
-      );
-    if (exitAfter < stopTimeout) {
-      world.at(world.t + exitAfter / this.rate, () => this.die(w, false, 'exits after SIGTERM'));
-      return;
-    }
-    world.at(world.t + stopTimeout / this.rate + this.lateness(), () => {
-      if (!w.alive) return;
-      if (world.trace.on1)
-        world.trace.log(1, this.name, `SIGKILL workload ${world.trace.epoch(w.epoch)} (stop timeout)`);
-      const settle =
-        plan.atTheBounds !== undefined || world.proc.chance(0.5) ? KILL_SETTLE_MS : world.proc.range(0, KILL_SETTLE_MS);
-      world.at(world.t + settle / this.rate, () => this.die(w, false, 'is dead after SIGKILL'));
-    });
-  }
-
-  /**
-   * How late a timer fires (real ms): up to the margin, half the time all of it, in the schedules
-   * that draw late timers and only during the fault phase (the liveness bounds leave it out). At
-   * the bounds the primary's are always a full margin late and the secondary's on time: the holder
-   * stops as late as it may, and the standby asks the moment it may.
-   */
-  private lateness(): number {
-    const world = this.parts.world;
-    const bound = world.plan.timerLateMs;
-    if (bound <= 0 || world.healed) return 0;
-    if (world.plan.atTheBounds !== undefined) return this.index === 0 ? bound : 0;
-    return world.proc.chance(0.5) ? bound : world.proc.range(0, bound);
-  }
-
-  /** The latest run no longer counts as running (stopping, or dead): what waited for that runs. */
-  private runEnded(): void {
-    const world = this.parts.world;
-    for (const fn of this.runEndWaiters.splice(0)) world.at(world.t, fn);
-  }
-
-  private die(w: SimWorkload, byItself: boolean, why: string): void {
-    if (!w.alive) return;
-    this.runEnded();
-    const world = this.parts.world;
-    w.alive = false;
-    for (const fn of w.deathWaiters.splice(0)) world.at(world.t, fn);
-    // Its copy was the source until now (design §21.1), as its sidecar, if the one that ran it, knows.
-    if (this.sidecar?.inc === w.owner) this.syncTruth.noteFresh(this.parts.world.t, this.parts.world.t);
-    const wasActive = !w.terminating;
-    w.terminating = true;
-    this.procs = this.procs.filter((p) => p !== w);
-    this.parts.observer.onDeath(this);
-    if (wasActive) this.parts.observer.onDeactivation(w, undefined);
-    if (world.trace.on1) world.trace.log(1, this.name, `workload ${world.trace.epoch(w.epoch)} ${why}`);
-    world.at(world.t, () =>
-      this.gate(w.owner, (s) => {
-        if (s.workload !== w) return;
-        s.workload = undefined;
-        if (byItself) this.parts.observer.onCrashReported();
-        s.onStopped(byItself);
-      }),
-    );
   }
 }

@@ -5,7 +5,7 @@
  *  - world.ts: time, the event queue's clock, random streams, trace and violations;
  *  - network.ts: six directed links with delays, losses, duplicates and cuts;
  *  - witness-node.ts: the witness process and its store (writes, crashes, wipes);
- *  - sidecar-node.ts: each node's sidecar process, workloads and watchdog;
+ *  - sidecar-node.ts: each node's sidecar process; node-machine.ts: its workloads and watchdog;
  *  - faults.ts: the fault episodes; checkers.ts: S1, S2 and liveness.
  * After the fault phase every fault heals, and a final probe loses the active node (crash,
  * isolation or freeze): the other must take over within the bound (L1).
