@@ -1,6 +1,6 @@
 /**
- * The schedules at the bounds of the lease arithmetic (drawPlan in plan.ts): a drawn plan moved to
- * where a missing margin or drift term would show.
+ * The schedules at the bounds of the lease arithmetic (drawPlan in draw-plan.ts): a drawn plan
+ * moved to where a missing margin or drift term would show.
  */
 import { settingsProblems } from '../core/sidecar/timing';
 import type { SidecarSettings } from '../core/sidecar/types';

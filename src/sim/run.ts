@@ -1,7 +1,8 @@
 /** Runs many schedules and gathers what the report needs. */
 import type { KeptRestartOutcome } from './node-parts';
 import type { SimHooks } from './hooks';
-import { drawPlan, FAULT_KINDS, type FaultKind, type Plan, type PlanOptions } from './plan';
+import { drawPlan } from './draw-plan';
+import { FAULT_KINDS, type FaultKind, type Plan, type PlanOptions } from './plan';
 import { scheduleSeed } from './prng';
 import { type ScheduleResult, Simulation, type TraceLevel, type Violation } from './simulation';
 

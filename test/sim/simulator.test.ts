@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { replayCommand } from '../../src/sim/main';
-import { drawPlan } from '../../src/sim/plan';
+import { drawPlan } from '../../src/sim/draw-plan';
 import { scheduleSeed } from '../../src/sim/prng';
 import { runMany, runSchedule, totalViolations } from '../../src/sim/run';
 import { settingsProblems } from '../../src/core/sidecar/timing';
