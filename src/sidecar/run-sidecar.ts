@@ -4,7 +4,7 @@ import { ConfigError } from '../config/load-config';
 import type { KeptRun } from '../core/sidecar/types';
 import { createLogger, type Logger } from '../log/logger';
 import { SidecarHost } from './sidecar-host';
-import { SidecarConfigError } from './sidecar-runtime';
+import { SidecarConfigError } from './workable-settings';
 import { HOOK_RUNNER_SCRIPT } from './hook-runner';
 import path from 'node:path';
 import { EpochRecordFile } from './epoch-record-file';

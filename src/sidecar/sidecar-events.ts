@@ -3,7 +3,8 @@
  * with `--on-event`, one run of the operator's command. Acquire attempts are not events: a standby
  * repeats them at every heartbeat while its peer is silent.
  */
-import type { SidecarView } from '../core/sidecar/types';
+import type { SidecarSettings, SidecarView } from '../core/sidecar/types';
+import type { Logger } from '../log/logger';
 
 export const SIDECAR_EVENTS = [
   'start',
@@ -45,4 +46,53 @@ export class FailbackNotice {
     if (!began) return undefined;
     return `the peer runs: this primary asks for the group back in ${view.failbackInMs} ms (--failback-delay) if it stays healthy`;
   }
+}
+
+/** The log lines that are events, by their message (an acquire is not one: see above). */
+const EVENT_OF: Readonly<Record<string, SidecarEventName>> = {
+  start: 'start',
+  stop: 'stop',
+  release: 'release',
+  'workload running': 'workload-running',
+  'workload stopped': 'workload-stopped',
+  'workload exited by itself': 'workload-exited',
+  'hand-over': 'hand-over',
+  'peer-lost': 'peer-lost',
+  'peer-regained': 'peer-regained',
+  'witness-lost': 'witness-lost',
+  'witness-regained': 'witness-regained',
+  'failback-scheduled': 'failback-scheduled',
+};
+
+/** Where an event goes: its log line, and `--on-event`'s listener (SidecarRuntimeParts). */
+export interface EventSinks {
+  readonly logger: Logger;
+  readonly onEvent?: (event: SidecarEvent) => void;
+}
+
+/**
+ * Logs one event, and tells `onEvent` of it. `view` is the core's now. `epoch` is the tenure's
+ * (omitted before the first: 0 means none). An acquire has no epoch of its own yet: it carries the
+ * highest one the node knows, logged as that.
+ */
+export function logEvent(
+  sinks: EventSinks,
+  settings: SidecarSettings,
+  view: SidecarView,
+  what: string,
+  why?: string,
+  epoch?: bigint,
+  rule?: string,
+): void {
+  const tenure = epoch ?? view.epoch;
+  const event = EVENT_OF[what];
+  if (event !== undefined) {
+    const shown = tenure === 0n ? view.knownEpoch : tenure;
+    sinks.onEvent?.({ event, epoch: shown.toString(), rule: rule ?? '', why: why ?? what });
+  }
+  const logger = sinks.logger;
+  if (!logger.isLevelEnabled('info')) return;
+  const epochs =
+    what === 'acquire' ? { knownEpoch: view.knownEpoch.toString() } : tenure === 0n ? {} : { epoch: tenure.toString() };
+  logger.info({ group: settings.group, node: settings.node, ...epochs, rule, why }, what);
 }

@@ -2,14 +2,14 @@
  * The sidecar's one shell: drives the pure SidecarCore with heartbeats to the peer and the
  * witness, carries out its actions on the workload, feeds the watchdog the moment the stop must
  * begin, and wakes when the core says it next needs to decide. Everything it touches comes in
- * through sidecar-ports.ts, so the sidecar process and the simulator run this same code.
+ * through its parts (sidecar-runtime-parts.ts, the ports of sidecar-ports.ts), so the sidecar
+ * process and the simulator run this same code.
  */
 import { SidecarCore } from '../core/sidecar/sidecar-core';
-import { failoverBoundMs, handOverLimitMs, settingsProblems } from '../core/sidecar/timing';
+import { handOverLimitMs } from '../core/sidecar/timing';
 import type {
   AcquireFailure,
   Action,
-  EpochRecordAtStart,
   KeptRun,
   PeerReply,
   PeerState,
@@ -18,74 +18,13 @@ import type {
   WitnessAnswer,
 } from '../core/sidecar/types';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
-import type { Logger } from '../log/logger';
-import { toWirePhase, toWireRole } from '../wire/enum-mappings';
 import { acquireDeadlineMs, logAcquireTiming } from './acquire-timing';
-import type {
-  Clock,
-  EpochRecord,
-  HealthFlag,
-  PeerTransport,
-  TimerHandle,
-  Timers,
-  WitnessTransport,
-} from './sidecar-ports';
+import type { TimerHandle } from './sidecar-ports';
 import { LinkChanges } from './link-changes';
-import { FailbackNotice, type SidecarEvent, type SidecarEventName } from './sidecar-events';
-import type { WorkloadDriver } from './workload-driver';
-import type { StandbySync } from './sync/standby-sync';
-import { toWireSyncReport } from '../wire/sync-report';
-
-export class SidecarConfigError extends Error {}
-
-/** The log lines that are events, by their message (an acquire is not one: see sidecar-events.ts). */
-const EVENT_OF: Readonly<Record<string, SidecarEventName>> = {
-  start: 'start',
-  stop: 'stop',
-  release: 'release',
-  'workload running': 'workload-running',
-  'workload stopped': 'workload-stopped',
-  'workload exited by itself': 'workload-exited',
-  'hand-over': 'hand-over',
-  'peer-lost': 'peer-lost',
-  'peer-regained': 'peer-regained',
-  'witness-lost': 'witness-lost',
-  'witness-regained': 'witness-regained',
-  'failback-scheduled': 'failback-scheduled',
-};
-
-/** Makes the core: production's, or (the simulator's tests) a deliberately broken or watched one. */
-export type CoreFactory = (settings: SidecarSettings, now: number, recorded?: EpochRecordAtStart) => SidecarCore;
-
-/** Refuses settings under which the core's arithmetic does not hold (a lease shorter than the stop). */
-export function requireWorkableSettings(settings: SidecarSettings): void {
-  const problems = settingsProblems(settings);
-  if (problems.length > 0) throw new SidecarConfigError(problems.join('; '));
-}
-
-export interface SidecarRuntimeParts {
-  readonly clock: Clock;
-  readonly timers: Timers;
-  readonly peer: PeerTransport;
-  /** Absent in simple mode. */
-  readonly witness: WitnessTransport | undefined;
-  readonly workload: WorkloadDriver;
-  readonly logger: Logger;
-  /** Readiness follows the active copy (`--health-active-only`) when given. */
-  readonly activeHealth?: HealthFlag;
-  /** Told of every event (design §18.4), after its log line; `--on-event` listens here. */
-  readonly onEvent?: (event: SidecarEvent) => void;
-  /** Told about every action carried out, for the metrics (design §19.3). */
-  readonly onAction?: (action: Action) => void;
-  /** The run a previous sidecar process of this node kept for this one (design §9.8), already in the workload driver. */
-  readonly adopted?: KeptRun;
-  /** --state-dir's epoch record (design §10.2); absent without one. */
-  readonly epochRecord?: EpochRecord;
-  /** The standby's sync schedule (`--sync-cmd`, design §21.1); absent: the node reports no sync. */
-  readonly sync?: StandbySync;
-  /** The simulator swaps in deliberately broken cores through this; production never does. */
-  readonly createCore?: CoreFactory;
-}
+import { FailbackNotice, logEvent } from './sidecar-events';
+import type { SidecarRuntimeParts } from './sidecar-runtime-parts';
+import { statusOf } from './status-of';
+import { requireWorkableSettings } from './workable-settings';
 
 export class SidecarRuntime {
   private readonly core: SidecarCore;
@@ -434,28 +373,9 @@ export class SidecarRuntime {
     logAcquireTiming(this.parts.logger, this.settings, { elapsedMs: now - sentAt, answer, timedOut, released });
   }
 
-  /**
-   * Logs one event, and tells `onEvent` of it. `epoch` is the tenure's (omitted before the first:
-   * 0 means none). An acquire has no epoch of its own yet: it carries the highest one the node
-   * knows, logged as that.
-   */
+  /** Logs one event, and tells `onEvent` of it (sidecar-events.ts logEvent). */
   private log(what: string, why?: string, epoch?: bigint, rule?: string): void {
-    const view = this.core.view(this.parts.clock.now());
-    const tenure = epoch ?? view.epoch;
-    const event = EVENT_OF[what];
-    if (event !== undefined) {
-      const shown = tenure === 0n ? view.knownEpoch : tenure;
-      this.parts.onEvent?.({ event, epoch: shown.toString(), rule: rule ?? '', why: why ?? what });
-    }
-    const logger = this.parts.logger;
-    if (!logger.isLevelEnabled('info')) return;
-    const epochs =
-      what === 'acquire'
-        ? { knownEpoch: view.knownEpoch.toString() }
-        : tenure === 0n
-          ? {}
-          : { epoch: tenure.toString() };
-    logger.info({ group: this.settings.group, node: this.settings.node, ...epochs, rule, why }, what);
+    logEvent(this.parts, this.settings, this.core.view(this.parts.clock.now()), what, why, epoch, rule);
   }
 
   /** The core's view now (what status() reports, in the core's terms). */
@@ -465,28 +385,6 @@ export class SidecarRuntime {
 
   status(): SidecarState {
     const now = this.parts.clock.now();
-    const view = this.core.view(now);
-    return {
-      group: this.settings.group,
-      node: this.settings.node,
-      role: toWireRole(this.settings.role),
-      mode: this.settings.mode,
-      workload: toWirePhase(view.workload),
-      active: view.workload === 'running' || view.workload === 'starting',
-      epoch: view.epoch.toString(),
-      knownEpoch: view.knownEpoch.toString(),
-      holding: view.holding,
-      peerReachable: view.peerUp,
-      witnessReachable: view.witnessUp,
-      msUntilStop: view.msUntilStop,
-      witnessLeaseRemainingMs: view.witnessLeaseMs,
-      peerLeaseRemainingMs: view.peerLeaseMs,
-      witnessEndpoint: this.parts.witness?.endpoint ?? '',
-      lastDecision: view.lastDecision,
-      lastRule: view.lastRule,
-      failoverBoundMs: failoverBoundMs(this.settings),
-      ...(this.parts.sync === undefined ? {} : { sync: toWireSyncReport(this.parts.sync.report()) }),
-      syncing: this.parts.sync?.syncing ?? false,
-    };
+    return statusOf(this.settings, this.core.view(now), this.parts);
   }
 }

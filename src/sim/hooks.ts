@@ -2,7 +2,7 @@
  * Seams through which a test swaps in a deliberately broken variant (they live only in test/sim).
  * The simulator itself always runs the production cores and the correct shell.
  */
-import type { CoreFactory } from '../sidecar/sidecar-runtime';
+import type { CoreFactory } from '../sidecar/sidecar-runtime-parts';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import type { Plan } from './plan';
 

@@ -4,7 +4,8 @@
  * own clock origin, and what arrived while it was paused), the parts of the world it is given,
  * and the observer (the checkers) it tells. sidecar-node.ts and node-machine.ts drive them.
  */
-import type { CoreFactory, SidecarRuntime } from '../sidecar/sidecar-runtime';
+import type { SidecarRuntime } from '../sidecar/sidecar-runtime';
+import type { CoreFactory } from '../sidecar/sidecar-runtime-parts';
 import type { Failback, PeerState } from '../core/sidecar/types';
 
 import type { Task } from './event-queue';

@@ -13,7 +13,7 @@ import { expect } from 'chai';
 import { loadSidecarConfig, toSidecarOptions } from '../../src/config/sidecar-config';
 import { loadWitnessConfig } from '../../src/config/witness-config';
 import { toSettings } from '../../src/sidecar/sidecar-options';
-import { requireWorkableSettings } from '../../src/sidecar/sidecar-runtime';
+import { requireWorkableSettings } from '../../src/sidecar/workable-settings';
 import { type CommandLine, deployCommandLines } from '../support/deploy-command-lines';
 import { REPO_ROOT, relative } from '../support/deploy-files';
 
