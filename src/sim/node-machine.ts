@@ -121,7 +121,7 @@ export abstract class NodeMachine {
     // with the real supervisor and the embedded driver, which pass on a report sent before a stop.
     // A stop decided before the workload is ready does not cancel the report either: the watchdog
     // reports 'running' as soon as it has spawned it, before it reads a later stop
-    // (watchdog-main.ts), the supervisor passes that on in any state (workload-supervisor.ts
+    // (watchdog-main.ts), the supervisor passes that on in any state (run-supervisor.ts
     // onReport), and the embedded driver emits it once activate() resolves, stop() or not.
     world.at(world.t + startDelay / this.rate, () => {
       if (!w.alive) return;
