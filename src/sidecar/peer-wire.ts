@@ -21,6 +21,8 @@ export function toWirePeerState(group: string, s: PeerState): WirePeerState {
     maintenance: s.maintenance,
     durableEpochs: s.durableEpochs,
     coldStartEpoch: s.coldStartEpoch.toString(),
+    incarnation: s.incarnation.toString(),
+    statement: s.statement.toString(),
   };
 }
 
@@ -41,6 +43,8 @@ export function fromWirePeerState(s: PeerState__Output | null, field: string): P
     maintenance: s.maintenance,
     durableEpochs: s.durableEpochs,
     coldStartEpoch: requireEpoch(`${field}.cold_start_epoch`, s.coldStartEpoch),
+    incarnation: requireEpoch(`${field}.incarnation`, s.incarnation),
+    statement: requireEpoch(`${field}.statement`, s.statement),
   };
 }
 

@@ -77,5 +77,8 @@ export function toSettings(o: SidecarOptions): SidecarSettings {
     restartBackoffMs: o.restartBackoffMs,
     failureCooldownMs: o.failureCooldownMs,
     bounds: { rho: o.clockDrift, marginMs: o.marginMs },
+    // Later processes of the node say later states (design §9.5); a wall clock set back across a
+    // restart only costs that order.
+    incarnation: BigInt(Date.now()),
   };
 }

@@ -22,6 +22,7 @@ import type { SidecarNode } from './sidecar-node';
 import type { CallFailed, WitnessCall } from './witness-node';
 import type { WitnessSite } from './witness-site';
 import type { World } from './world';
+import { stampPeerState } from './peer-state-order';
 
 export interface LinkContext {
   readonly world: World;
@@ -295,6 +296,7 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
 export function simPeerTransport(c: LinkContext, s: SidecarSettings): PeerTransport {
   return {
     heartbeat: (state, done) => {
+      stampPeerState(state, c.world.t);
       const other = c.peer();
       const take = (reply: PeerReply): void => {
         c.heardPeer(reply.state);

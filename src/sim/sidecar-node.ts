@@ -18,6 +18,7 @@ import { SILENT_LOGGER } from './silent-logger';
 import { checkAcquireAgainstTable } from './table-conformance';
 import { traceLogger } from './trace-logger';
 import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
+import { newerPeerState, stampPeerState } from './peer-state-order';
 import { simStandbySync } from './sim-sync';
 
 /** An epoch record's write (fsync, rename, fsync of the directory) takes up to this long (local ms). */
@@ -77,7 +78,7 @@ export class SidecarNode extends NodeMachine {
         checkAcquireAgainstTable(w, this.name, this.settings, sc.runtime.view(), sc.peerState);
       },
       heardPeer: (state) => {
-        sc.peerState = state;
+        sc.peerState = newerPeerState(sc.peerState, state);
       },
       heardWitness: (answer) => {
         sc.groupFailback = answer.failback;
@@ -96,19 +97,24 @@ export class SidecarNode extends NodeMachine {
     const freshness = w.plan.freshness;
     const syncs = freshness !== undefined && !(freshness.synclessSecondary && this.settings.role === 'secondary');
     this.syncTruth.forget(syncs);
-    sc.runtime = new SidecarRuntime(this.settings, {
-      clock,
-      timers,
-      ...(syncs ? { sync: simStandbySync(w, freshness, this.syncTruth, clock, timers) } : {}),
-      peer: simPeerTransport(links, this.settings),
-      witness: this.settings.mode === 'simple' ? undefined : simWitnessTransport(links, this.settings),
-      // With a state dir, the production wrapper writes each run's epoch before the run starts.
-      workload: record === undefined ? this.workloadDriver(sc) : new RecordingWorkload(this.workloadDriver(sc), record),
-      logger: w.trace.on1 ? traceLogger(w.trace, this.name) : SILENT_LOGGER,
-      createCore: this.parts.createCore,
-      adopted: adopt?.run,
-      epochRecord: record,
-    });
+    // Each process numbers its peer states; a later process of the node says later ones (design §9.5).
+    sc.runtime = new SidecarRuntime(
+      { ...this.settings, incarnation: BigInt(sc.inc) },
+      {
+        clock,
+        timers,
+        ...(syncs ? { sync: simStandbySync(w, freshness, this.syncTruth, clock, timers) } : {}),
+        peer: simPeerTransport(links, this.settings),
+        witness: this.settings.mode === 'simple' ? undefined : simWitnessTransport(links, this.settings),
+        // With a state dir, the production wrapper writes each run's epoch before the run starts.
+        workload:
+          record === undefined ? this.workloadDriver(sc) : new RecordingWorkload(this.workloadDriver(sc), record),
+        logger: w.trace.on1 ? traceLogger(w.trace, this.name) : SILENT_LOGGER,
+        createCore: this.parts.createCore,
+        adopted: adopt?.run,
+        epochRecord: record,
+      },
+    );
     if (w.trace.on1)
       w.trace.log(
         1,
@@ -280,8 +286,9 @@ export class SidecarNode extends NodeMachine {
       return;
     }
     this.gate(target.inc, (s) => {
-      s.peerState = state;
+      s.peerState = newerPeerState(s.peerState, state);
       const reply = s.runtime.onPeerHeartbeat(state);
+      stampPeerState(reply.state, this.parts.world.t);
       const w = this.parts.world;
       checkStopped(w, this.name, s.workload, () => peerEndsRun(this.settings, state, s.groupFailback));
       if (w.trace.on2)

@@ -67,6 +67,9 @@ export function peerState(
     maintenance: false,
     durableEpochs: false,
     coldStartEpoch: 0n,
+    // Unordered (an older sidecar's states) unless a test numbers them.
+    incarnation: 0n,
+    statement: 0n,
     ...extra,
   };
 }

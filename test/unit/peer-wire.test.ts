@@ -28,6 +28,8 @@ function wire(epoch: string): PeerState__Output {
     maintenance: false,
     durableEpochs: false,
     coldStartEpoch: '0',
+    incarnation: '0',
+    statement: '0',
   };
 }
 

@@ -58,6 +58,8 @@ function peerSaysItIs(workload: PeerState['workload'], epoch: bigint): PeerState
     maintenance: false,
     durableEpochs: false,
     coldStartEpoch: 0n,
+    incarnation: 0n,
+    statement: 0n,
   };
 }
 

@@ -10,8 +10,12 @@ import { NEVER } from './sidecar-memory';
 import type { PeerReply, PeerState } from './types';
 
 export abstract class PeerSide extends ColdStart {
+  /** How many states this process has said to its peer: each one is numbered (design §9.5). */
+  private statements = 0n;
+
   /** The node's state, sent to the peer in heartbeats and in answers to the peer's heartbeats. */
   peerState(now: number): PeerState {
+    this.statements += 1n;
     // A node handing over says "stopping" until its release is answered: a preferred primary that
     // heard "stopped" would ask the witness while the group is still held, and wait out the
     // refusal (design §9.5).
@@ -29,6 +33,8 @@ export abstract class PeerSide extends ColdStart {
       maintenance: this.inMaintenance,
       durableEpochs: this.durableEpochs,
       coldStartEpoch: this.coldStartPossible(now) ? this.coldStartProposed : 0n,
+      incarnation: this.settings.incarnation ?? 0n,
+      statement: this.statements,
     };
   }
 
@@ -88,6 +94,7 @@ export abstract class PeerSide extends ColdStart {
   protected hearPeer(state: PeerState, now: number): void {
     this.lastPeerHeard = now;
     this.knownEpoch = maxEpoch(this.knownEpoch, maxEpoch(state.epoch, state.knownEpoch));
+    if (this.peer !== undefined && saidBefore(state, this.peer)) return;
     // A peer that says it has stopped dropped every peer lease up to its epoch: forget the promises.
     if (state.workload === 'stopped' && state.epoch >= this.promisedEpoch) this.promiseUntil = NEVER;
     const runsNow = state.workload === 'running';
@@ -109,4 +116,16 @@ export abstract class PeerSide extends ColdStart {
     const peerRuns = (peer.workload === 'running' || peer.workload === 'starting') && peer.epoch > 0n;
     return peerRuns && !this.holding && !this.acquiring(now);
   }
+}
+
+/**
+ * `state` was said before `than` (design §9.5): by an earlier process of the peer, or earlier by
+ * the same one. A reply and a heartbeat travel on different connections, so the older can arrive
+ * last; taken, it would undo what the peer said since (a hand-over, a stop that is over). States
+ * of an older sidecar, which numbers none, are taken in the order they arrive.
+ */
+function saidBefore(state: PeerState, than: PeerState): boolean {
+  if (state.incarnation === 0n || than.incarnation === 0n) return false;
+  if (state.incarnation !== than.incarnation) return state.incarnation < than.incarnation;
+  return state.statement < than.statement;
 }

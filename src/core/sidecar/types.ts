@@ -29,6 +29,11 @@ export interface SidecarSettings {
   /** After giving up, the node does not ask for the group again for this long. */
   readonly failureCooldownMs: number;
   readonly bounds: DriftBounds;
+  /**
+   * This sidecar process among the node's processes, higher for a later one (the shell's wall
+   * clock at start, in ms); 0n or absent: its peer states carry no order (design §9.5).
+   */
+  readonly incarnation?: bigint;
 }
 
 /** What the workload is doing, as the supervisor (watchdog) reports it. */
@@ -68,6 +73,10 @@ export interface PeerState {
    * 0n when it proposes nothing. Its peer answers with a peer lease for it once it has recorded it.
    */
   readonly coldStartEpoch: bigint;
+  /** The sending process (SidecarSettings.incarnation); 0n: an older sidecar, its states unordered. */
+  readonly incarnation: bigint;
+  /** This state's number among those the process has said, from 1: a later one is higher. */
+  readonly statement: bigint;
 }
 
 export interface PeerReply {
