@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import { epochFloor, generationFromWallClock, MAX_EPOCH } from '../../src/core/epoch';
 import type { PeerState__Output } from '../../src/gen/witness/v1/PeerState';
-import { fromWirePeerState, fromWireReply } from '../../src/sidecar/peer-wire';
+import { fromWirePeerState, fromWireReply, toWirePeerState } from '../../src/sidecar/peer-wire';
 
 const TWO_DAYS_MS = 2 * 24 * 3600 * 1000;
 
@@ -38,6 +38,14 @@ describe('peer-wire', () => {
     const ahead = epochFloor(generationFromWallClock(Date.now() + TWO_DAYS_MS)) + 1n;
     const state = fromWirePeerState(wire(ahead.toString()), 'state');
     expect([state.epoch, state.knownEpoch]).to.deep.equal([ahead, ahead]);
+  });
+
+  it("carries the state's order both ways, and refuses a number that is not one, naming the field", () => {
+    const state = fromWirePeerState({ ...wire('5'), incarnation: '1764000000000', statement: '42' }, 'state');
+    expect([state.incarnation, state.statement]).to.deep.equal([1764000000000n, 42n]);
+    const back = toWirePeerState('g1', state);
+    expect([back.incarnation, back.statement]).to.deep.equal(['1764000000000', '42']);
+    expect(() => fromWirePeerState({ ...wire('5'), statement: '-1' }, 'state')).to.throw(/state\.statement/);
   });
 
   it('accepts such an epoch as the epoch of a peer lease in a reply', () => {

@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { SidecarCore } from '../../src/core/sidecar/sidecar-core';
-import type { WitnessAnswer } from '../../src/core/sidecar/types';
+import type { PeerState, WitnessAnswer } from '../../src/core/sidecar/types';
 import { peerState, settings } from '../support/sidecar-test-settings';
 
 const EPOCH = 5n;
@@ -67,6 +67,34 @@ describe('sidecar core: the planned hand-over', () => {
     expect(core.view(1400).lastRule).to.equal('');
     core.onPeerHeartbeat(peerState('p', 'stopped', EPOCH, { handingOver: true }), 1500);
     expect(rules(core, 1500)).to.deep.equal(['acquire-peer-hands-over']);
+  });
+
+  it('an older "stopping" that arrives after the hand-over is dropped: refused as stale, the secondary asks again', () => {
+    const core = standbySecondary();
+    const said = (n: bigint, incarnation = 7n): Partial<PeerState> => ({ incarnation, statement: n });
+    core.onPeerHeartbeat(peerState('p', 'stopped', EPOCH, { handingOver: true, ...said(12n) }), 1500);
+    expect(rules(core, 1500)).to.deep.equal(['acquire-peer-hands-over']);
+    core.onAcquireAnswer(1500, answer('refused', '', EPOCH), 1510);
+    // The reply to a heartbeat the secondary sent while the primary was stopping comes last.
+    const late = peerState('p', 'stopping', EPOCH, said(11n));
+    core.onPeerReply(1400, { state: late, leaseMs: 0, leaseForEpoch: 0n }, 1520);
+    expect(core.decide(1520)).to.deep.equal([]); // the refusal's wait
+    expect(rules(core, 1610)).to.deep.equal(['acquire-peer-hands-over']);
+  });
+
+  it('a state of a later process of the peer is taken, and so is any state of an older sidecar', () => {
+    const core = standbySecondary();
+    core.onPeerHeartbeat(
+      peerState('p', 'stopped', EPOCH, { handingOver: true, incarnation: 7n, statement: 40n }),
+      1500,
+    );
+    // Restarted: a new process numbers from 1 again.
+    core.onPeerHeartbeat(peerState('p', 'stopping', EPOCH, { incarnation: 8n, statement: 1n }), 1510);
+    expect(core.decide(1510)).to.deep.equal([]); // waits for the stop it now says is going on
+    const unordered = standbySecondary();
+    unordered.onPeerHeartbeat(peerState('p', 'stopped', EPOCH, { handingOver: true }), 1500);
+    unordered.onPeerHeartbeat(peerState('p', 'stopping', EPOCH), 1510);
+    expect(unordered.decide(1510)).to.deep.equal([]);
   });
 
   it('the secondary does not take over from a primary that says it hands over while not stopped', () => {
