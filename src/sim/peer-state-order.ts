@@ -1,17 +1,21 @@
 /**
- * The order in which a peer said its states, for the checkers (table-conformance.ts): the
- * simulator stamps each PeerState with the simulated time its sender made it, a heartbeat's at its
- * send and a reply's when it answered. "What the peer told a node" is the newest state delivered
- * in that order, not the last to arrive: a reply and a heartbeat travel on different connections.
+ * The order in which a peer said its states, for the checkers (table-conformance.ts and
+ * prompt-stops.ts): the simulator numbers each PeerState as its sender makes it, a heartbeat's at
+ * its send and a reply's when it answers (one counter for the run: events happen in time order,
+ * and two made in the same instant keep the order they were made in). "What the peer told a node"
+ * is the newest state delivered in that order, not the last to arrive: a reply and a heartbeat
+ * travel on different connections.
  * The stamps are the simulator's own, not the state's numbering the core orders by (design §9.5).
  */
 import type { PeerState } from '../core/sidecar/types';
 
 const madeAt = new WeakMap<PeerState, number>();
+let made = 0;
 
-/** Notes that `state` was made at simulated time `t`. */
-export function stampPeerState(state: PeerState, t: number): void {
-  madeAt.set(state, t);
+/** Notes that `state` was made now, after every state stamped before. */
+export function stampPeerState(state: PeerState): void {
+  made += 1;
+  madeAt.set(state, made);
 }
 
 /** The newer of the state a node had and the one just delivered to it. */

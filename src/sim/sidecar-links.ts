@@ -39,7 +39,8 @@ export interface LinkContext {
   /** The runtime sends an Acquire (the checkers watch for needless ones, and judge it by the table). */
   readonly onAcquire: () => void;
   /** The runtime is handed what the peer says of itself (a reply to its heartbeat). */
-  readonly heardPeer: (state: PeerState) => void;
+  /** Returns whether `state` is the newest the peer said of those delivered (peer-state-order.ts). */
+  readonly heardPeer: (state: PeerState) => boolean;
   /** The runtime is handed a witness answer: the group's fail-back policy in it holds from now. */
   readonly heardWitness: (answer: WitnessAnswer) => void;
   /** The policy of the witness answer last handed to the runtime; undefined: its own --failback. */
@@ -296,12 +297,13 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
 export function simPeerTransport(c: LinkContext, s: SidecarSettings): PeerTransport {
   return {
     heartbeat: (state, done) => {
-      stampPeerState(state, c.world.t);
+      stampPeerState(state);
       const other = c.peer();
       const take = (reply: PeerReply): void => {
-        c.heardPeer(reply.state);
+        const newest = c.heardPeer(reply.state);
         done(reply);
-        c.afterInput(() => peerEndsRun(s, reply.state, c.groupFailback()));
+        // An overtaken state ends nothing: the core drops it (design §9.5).
+        c.afterInput(() => (newest ? peerEndsRun(s, reply.state, c.groupFailback()) : undefined));
       };
       const pending = call<PeerReply>(c, c.world.plan.callDeadlineMs, take, undefined);
       c.network.transmit(

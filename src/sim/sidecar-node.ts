@@ -78,7 +78,9 @@ export class SidecarNode extends NodeMachine {
         checkAcquireAgainstTable(w, this.name, this.settings, sc.runtime.view(), sc.peerState);
       },
       heardPeer: (state) => {
-        sc.peerState = newerPeerState(sc.peerState, state);
+        const newest = newerPeerState(sc.peerState, state);
+        sc.peerState = newest;
+        return newest === state;
       },
       heardWitness: (answer) => {
         sc.groupFailback = answer.failback;
@@ -286,11 +288,15 @@ export class SidecarNode extends NodeMachine {
       return;
     }
     this.gate(target.inc, (s) => {
-      s.peerState = newerPeerState(s.peerState, state);
+      const newest = newerPeerState(s.peerState, state);
+      s.peerState = newest;
       const reply = s.runtime.onPeerHeartbeat(state);
-      stampPeerState(reply.state, this.parts.world.t);
+      stampPeerState(reply.state);
       const w = this.parts.world;
-      checkStopped(w, this.name, s.workload, () => peerEndsRun(this.settings, state, s.groupFailback));
+      // An overtaken state ends nothing: the core drops it (design §9.5).
+      const endsRun = (): string | undefined =>
+        newest === state ? peerEndsRun(this.settings, state, s.groupFailback) : undefined;
+      checkStopped(w, this.name, s.workload, endsRun);
       if (w.trace.on2)
         w.trace.log(
           2,
