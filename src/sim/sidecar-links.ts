@@ -22,7 +22,6 @@ import type { SidecarNode } from './sidecar-node';
 import type { CallFailed, WitnessCall } from './witness-node';
 import type { WitnessSite } from './witness-site';
 import type { World } from './world';
-import { stampPeerState } from './peer-state-order';
 
 export interface LinkContext {
   readonly world: World;
@@ -297,7 +296,6 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
 export function simPeerTransport(c: LinkContext, s: SidecarSettings): PeerTransport {
   return {
     heartbeat: (state, done) => {
-      stampPeerState(state);
       const other = c.peer();
       const take = (reply: PeerReply): void => {
         const newest = c.heardPeer(reply.state);

@@ -18,7 +18,7 @@ import { SILENT_LOGGER } from './silent-logger';
 import { checkAcquireAgainstTable } from './table-conformance';
 import { traceLogger } from './trace-logger';
 import { type LinkContext, simPeerTransport, simWitnessTransport } from './sidecar-links';
-import { newerPeerState, stampPeerState } from './peer-state-order';
+import { newerPeerState } from './peer-state-order';
 import { simStandbySync } from './sim-sync';
 
 /** An epoch record's write (fsync, rename, fsync of the directory) takes up to this long (local ms). */
@@ -291,7 +291,6 @@ export class SidecarNode extends NodeMachine {
       const newest = newerPeerState(s.peerState, state);
       s.peerState = newest;
       const reply = s.runtime.onPeerHeartbeat(state);
-      stampPeerState(reply.state);
       const w = this.parts.world;
       // An overtaken state ends nothing: the core drops it (design §9.5).
       const endsRun = (): string | undefined =>
