@@ -3,8 +3,9 @@
  * prompt-stops.ts). "What the peer told a node" is the newest state delivered, not the last to
  * arrive: a reply and a heartbeat travel on different connections. Newest by the sender's own
  * numbering (its incarnation, then the state's number, design §9.5): the one place that knows in
- * which order a process made its states, the shell possibly sending one made earlier after one
- * made later. States that carry no number are taken in the order they arrive.
+ * which order a process made its states (a stamp the simulator's transport put on at the send
+ * did not always agree with it; why was not found). States that carry no number are taken in the
+ * order they arrive.
  */
 import type { PeerState } from '../core/sidecar/types';
 
