@@ -6,7 +6,7 @@
  * running and, under --health-active-only, becomes ready.
  */
 import { expect } from 'chai';
-import { type Cluster, type ProcName, useCluster } from '../support/cluster';
+import { type Cluster, LEASE_MS, type ProcName, useCluster } from '../support/cluster';
 import { coldStart, steady } from '../support/cluster-steady';
 import { promtoolCheck, requirePromtool } from '../support/require-promtool';
 import { httpGet, sample, scrape } from '../support/scrape';
@@ -43,6 +43,14 @@ describe('metrics (design §19): /metrics, /readyz of a witness and a sidecar pa
       });
       await steady(c);
       const ports = { witness: metricsPort(c, 'witness'), a: metricsPort(c, 'a'), b: metricsPort(c, 'b') };
+      // The steady state can be reached before a's first renewal: a running node renews a third of a
+      // usable lease after its grant (design §4.6), so one lease is the bound on the first renewal.
+      await c.waitFor(
+        'the witness counts a renewal of a',
+        async () =>
+          (sample(await scrape(ports.witness), 'failover_witness_renewals_total', 'verdict="renewed"') ?? 0) > 0,
+        LEASE_MS,
+      );
 
       const witness = await scrape(ports.witness);
       const [a, b] = [await scrape(ports.a), await scrape(ports.b)];
