@@ -11,7 +11,8 @@ import { electionLeaseEnd } from '../core/lease';
 import { CAMPAIGN_RETRY_MS, KEEPALIVES_PER_TTL } from '../witness/store/etcd-leadership';
 import type { ReplicaPlan } from './plan-replicas';
 import type { SimEtcd } from './sim-etcd';
-import type { FencedWrite, ReplicaRole, WitnessNode } from './witness-node';
+import type { FencedWrite, ReplicaRole } from './replica-role';
+import type { WitnessNode } from './witness-node';
 import type { World } from './world';
 
 export class SimReplica implements ReplicaRole {

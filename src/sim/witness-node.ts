@@ -8,7 +8,7 @@ import { restartGrace } from '../core/lease';
 import { Arbiter } from '../core/witness/arbiter';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
 import { asExpected, describeExpected, holdsExpected } from '../core/witness/expected-record';
-import type { Decision, DurableGroup, DurableWrite, OperatorInput } from '../core/witness/types';
+import type { Decision, DurableWrite, OperatorInput } from '../core/witness/types';
 import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import { ArbitrationService, type Reply } from '../witness/arbitration-service';
 import type { DecisionStore, Settled } from '../witness/decision-store';
@@ -17,55 +17,13 @@ import { LeadershipLostError } from '../witness/store/etcd-leadership';
 import { storeErrorToWire } from '../witness/store-error-to-wire';
 import { typedErrorStatus } from '../wire/status-mapping';
 import type { FailedCallStatus } from '../wire/undecided-refusal';
+import { describeOperatorInput } from './describe-operator-input';
 import type { Network } from './network';
 import { PARTY_NAMES, WITNESS } from './plan';
+import type { ReplicaRole } from './replica-role';
 import { SILENT_LOGGER } from './silent-logger';
+import { newStoreContents, type SharedStore, WALL0_MS } from './simulated-store';
 import type { World } from './world';
-
-/** The wall clock at the start of every schedule (only the witness reads it, to pick generations). */
-export const WALL0_MS = 1_750_000_000_000;
-
-export interface StoreContents {
-  /** False until the first start creates it. */
-  created: boolean;
-  generation: bigint;
-  records: Map<string, DurableGroup>;
-  /** Real time at which the last queued write becomes durable (writes land in call order). */
-  tail: number;
-  /** The longest lease any open of this store configured (the real store's meta keeps it). */
-  longestLeaseMs: number;
-}
-
-/** The store the witness processes open: its own, or the one witness replicas share over etcd. */
-export interface SharedStore {
-  contents: StoreContents;
-}
-
-export function newStoreContents(gen0: bigint): StoreContents {
-  return { created: false, generation: gen0, records: new Map(), tail: 0, longestLeaseMs: 0 };
-}
-
-/** Where a write lands at etcd: in the store, refused by the fence, or nowhere (etcd out of reach). */
-export type FencedWrite = 'landed' | 'fenced' | 'unreachable';
-
-/**
- * What a witness replica over etcd (witness-site.ts) adds to the process: the clock it shares with
- * its candidacy, the leadership it decides under (the production EtcdStore's rules: decide only
- * before the election lease can have run out, write only through the fence), and its restart.
- */
-export interface ReplicaRole {
-  /** Its name in the timeline. */
-  readonly name: string;
-  readonly rate: number;
-  now(): number;
-  mayDecide(now: number): boolean;
-  /** A write reaches etcd now. */
-  write(): FencedWrite;
-  /** The process died (or exited: a lost leadership); the site starts it again as a candidate. */
-  onCrash(downMs: number): void;
-  /** Runs `task` now, or once the process runs again if it is stopped. */
-  whenRunning(task: () => void): void;
-}
 
 /** A request to the witness, as the sidecar's transport hands it over. */
 export type WitnessCall = (service: ArbitrationService, reply: Reply) => void;
@@ -435,21 +393,5 @@ export class WitnessNode {
         if (!answerFirst) done(undefined);
       }),
     );
-  }
-}
-
-function describeOperatorInput(input: OperatorInput): string {
-  const forced = 'force' in input && input.force ? ' (forced)' : '';
-  switch (input.kind) {
-    case 'switchover':
-      return 'switchover';
-    case 'failback':
-      return `fail-back policy ${input.policy}`;
-    case 'maintenance':
-      return `maintenance ${input.on ? 'on' : 'off'} for ${input.node}${forced}`;
-    case 'remove':
-      return `${input.readmit ? 'readmission' : 'removal'} of ${input.node}${forced}`;
-    case 'break':
-      return `break of the group${forced}`;
   }
 }

@@ -21,15 +21,9 @@ import { Rng } from './prng';
 import { CAMPAIGN_RETRY_MS } from '../witness/store/etcd-leadership';
 import { SimEtcd } from './sim-etcd';
 import { SimReplica } from './sim-replica';
-import {
-  type CallFailed,
-  newStoreContents,
-  type ReplicaRole,
-  type SharedStore,
-  type WitnessCall,
-  WitnessNode,
-  type WitnessNodeHooks,
-} from './witness-node';
+import type { ReplicaRole } from './replica-role';
+import { newStoreContents, type SharedStore } from './simulated-store';
+import { type CallFailed, type WitnessCall, WitnessNode, type WitnessNodeHooks } from './witness-node';
 import type { World } from './world';
 
 /** Replica episodes get their own stream, so that schedules without replicas replay as before. */

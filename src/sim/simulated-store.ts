@@ -1,0 +1,29 @@
+/**
+ * What the simulated witness processes keep on disk: one store's contents, shared by the witness
+ * replicas over etcd or owned by the one witness. Only the witness reads the wall clock, to pick
+ * generations, and in the simulator it only moves forward.
+ */
+import type { DurableGroup } from '../core/witness/types';
+
+/** The wall clock at the start of every schedule (only the witness reads it, to pick generations). */
+export const WALL0_MS = 1_750_000_000_000;
+
+export interface StoreContents {
+  /** False until the first start creates it. */
+  created: boolean;
+  generation: bigint;
+  records: Map<string, DurableGroup>;
+  /** Real time at which the last queued write becomes durable (writes land in call order). */
+  tail: number;
+  /** The longest lease any open of this store configured (the real store's meta keeps it). */
+  longestLeaseMs: number;
+}
+
+/** The store the witness processes open: its own, or the one witness replicas share over etcd. */
+export interface SharedStore {
+  contents: StoreContents;
+}
+
+export function newStoreContents(gen0: bigint): StoreContents {
+  return { created: false, generation: gen0, records: new Map(), tail: 0, longestLeaseMs: 0 };
+}
