@@ -3,14 +3,12 @@
  * parsing and help rendering are the generic ones in `load-config.ts`. The workload command comes
  * after `--` and is split off by the CLI before these options are parsed.
  */
-import type { SidecarOptions, WitnessEndpoint } from '../sidecar/sidecar-options';
 import { type CommandSpec, ConfigError, type ConfigSchema, loadConfig, type Setting } from './load-config';
 import { configFileOption, type LogLevel, logLevelOption, metricsListenOption } from './shared-options';
-import { parseHostPort } from './config-formats';
 import { renderHelp } from './render-help';
+import { parseWitnessList } from './witness-list';
 import { mapVolttronConfig, volttronConfigPath } from './volttron-config';
-import { readConfiguredSecret } from './secret-file';
-import { DEFAULT_TRUST_DOMAIN, nodeCommonName, nodeSpiffeId } from '../wire/spiffe-id';
+import { DEFAULT_TRUST_DOMAIN } from '../wire/spiffe-id';
 import { ID_PATTERN, ID_RULE } from '../core/ids';
 import { type TransportConfig, transportSchema, transportSettings } from './transport-options';
 
@@ -370,64 +368,6 @@ export function loadSidecarConfig(
   }
   transportSettings(config);
   return config;
-}
-
-/** `host1:port;host2:port@zone`: the ordered endpoint list of agent-failover products. */
-export function parseWitnessList(list: string): WitnessEndpoint[] {
-  const endpoints = list
-    .split(';')
-    .map((s) => s.trim())
-    .filter((s) => s !== '')
-    .map((entry) => {
-      const at = entry.lastIndexOf('@');
-      const address = at >= 0 ? entry.slice(0, at) : entry;
-      const zone = at >= 0 ? entry.slice(at + 1) : '';
-      if (!parseHostPort(address)) {
-        throw new ConfigError('witness', `witness (--witness): ${JSON.stringify(entry)} is not host:port[@zone]`);
-      }
-      return { address, zone };
-    });
-  if (endpoints.length === 0) throw new ConfigError('witness', 'witness (--witness): at least one endpoint is needed');
-  return endpoints;
-}
-
-export function toSidecarOptions(c: SidecarConfig): SidecarOptions {
-  return {
-    group: c.group,
-    node: c.node,
-    role: c.role,
-    listen: c.listen,
-    peer: c.peer,
-    peerNode: c.peerNode,
-    witness: c.mode === 'simple' ? [] : parseWitnessList(c.witness),
-    zone: c.zone,
-    mode: c.mode,
-    heartbeatMs: c.heartbeat,
-    timeoutMs: c.timeout,
-    leaseMs: c.lease,
-    peerLeaseMs: c.peerLease ?? c.lease,
-    stopTimeoutMs: c.stopTimeout,
-    failback: c.failback,
-    failbackDelayMs: c.failbackDelay,
-    failbackProbeMs: c.failbackProbe,
-    maxRestarts: c.maxRestarts,
-    restartBackoffMs: c.restartBackoff,
-    failureCooldownMs: c.failureCooldown,
-    clockDrift: c.clockDrift,
-    marginMs: c.margin,
-    healthActiveOnly: c.healthActiveOnly === 'true',
-    onEvent: c.onEvent === '' ? undefined : { command: c.onEvent, timeoutMs: c.onEventTimeout },
-    sync: c.syncCmd === '' ? undefined : { command: c.syncCmd, intervalMs: c.syncInterval, timeoutMs: c.syncTimeout },
-    groupKey:
-      c.groupKeyFile === null ? undefined : readConfiguredSecret(c.groupKeyFile, 'groupKeyFile', '--group-key-file'),
-    trustDomain: c.trustDomain,
-    peerIdentity: c.peerIdentity === '' ? nodeSpiffeId(c.trustDomain, c.group, c.peerNode) : c.peerIdentity,
-    logLevel: c.logLevel,
-    metricsListen: c.metricsListen,
-    transport: transportSettings(c),
-    witnessServerName: c.tlsServerName === '' ? undefined : c.tlsServerName,
-    peerServerName: c.tlsPeerServerName === '' ? nodeCommonName(c.group, c.peerNode) : c.tlsPeerServerName,
-  };
 }
 
 export function sidecarHelp(): string {

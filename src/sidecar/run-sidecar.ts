@@ -1,5 +1,6 @@
 /** `witness sidecar ... -- COMMAND`: the sidecar process around one copy of the workload. */
-import { type SidecarConfig, toSidecarOptions } from '../config/sidecar-config';
+import type { SidecarConfig } from '../config/sidecar-config';
+import { toSidecarOptions } from '../config/to-sidecar-options';
 import { ConfigError } from '../config/load-config';
 import type { KeptRun } from '../core/sidecar/types';
 import { createLogger, type Logger } from '../log/logger';

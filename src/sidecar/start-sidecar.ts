@@ -13,7 +13,8 @@
  * only the fencing epoch protects what the program writes to.
  */
 import { ConfigError } from '../config/load-config';
-import { loadSidecarConfig, type SidecarConfig, toSidecarOptions } from '../config/sidecar-config';
+import { loadSidecarConfig, type SidecarConfig } from '../config/sidecar-config';
+import { toSidecarOptions } from '../config/to-sidecar-options';
 import type { Setting } from '../config/load-config';
 import type { SidecarState } from '../gen/witness/v1/SidecarState';
 import { createLogger, type Logger } from '../log/logger';

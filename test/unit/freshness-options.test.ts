@@ -3,7 +3,8 @@
  * key (configuration) or the field (INVALID_ARGUMENT), good ones reach the options.
  */
 import { expect } from 'chai';
-import { loadSidecarConfig, toSidecarOptions } from '../../src/config/sidecar-config';
+import { loadSidecarConfig } from '../../src/config/sidecar-config';
+import { toSidecarOptions } from '../../src/config/to-sidecar-options';
 import { loadGroupConfig } from '../../src/config/operator-config';
 import { SYNC_COMMAND } from '../../src/config/sync-command-config';
 import { loadWitnessConfig } from '../../src/config/witness-config';

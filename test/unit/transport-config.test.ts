@@ -4,7 +4,8 @@
  */
 import { expect } from 'chai';
 import { isLoopbackHost } from '../../src/config/loopback';
-import { loadSidecarConfig, sidecarHelp, toSidecarOptions } from '../../src/config/sidecar-config';
+import { loadSidecarConfig, sidecarHelp } from '../../src/config/sidecar-config';
+import { toSidecarOptions } from '../../src/config/to-sidecar-options';
 import { loadWitnessConfig, witnessHelp } from '../../src/config/witness-config';
 import { transportSettings } from '../../src/config/transport-options';
 import { configError } from '../support/config-error';
