@@ -28,11 +28,13 @@ export function epochFloor(generation: bigint): bigint {
   return generation << EPOCH_COUNTER_BITS;
 }
 
-/** The grant rule: one above everything the witness knows or has been told. */
-export function nextEpoch(floor: bigint, stored: bigint, reported: bigint): bigint {
+/**
+ * The grant rule: one above everything the witness knows, its floor and `known` (what it decided
+ * and what callers have told it; the caller's own known epoch is heard before it asks).
+ */
+export function nextEpoch(floor: bigint, known: bigint): bigint {
   let highest = floor;
-  if (stored > highest) highest = stored;
-  if (reported > highest) highest = reported;
+  if (known > highest) highest = known;
   return highest + 1n;
 }
 

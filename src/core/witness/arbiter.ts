@@ -129,7 +129,8 @@ export class Arbiter {
       return this.decide(input.group, group, input.node, told, rule, now, { event: 'refused' });
     }
     const leaseMs = this.leaseFor(input.leaseMs);
-    const epoch = this.epochs.nextGrant(maxEpoch(group.holding.epoch, group.highestHeard), input.knownEpoch);
+    // `highestHeard` includes the asker's known epoch, heard above.
+    const epoch = this.epochs.nextGrant(maxEpoch(group.holding.epoch, group.highestHeard));
     if (epoch > MAX_EPOCH) {
       throw new ArbitrationError(
         'failed-precondition',

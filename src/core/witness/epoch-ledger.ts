@@ -38,10 +38,9 @@ export class EpochLedger {
     this.highestDecided = this.floor;
   }
 
-  /** The epoch to grant in a group whose record and callers have told of `groupKnown`, asked by one who knows `reported`. */
-  nextGrant(groupKnown: bigint, reported: bigint): bigint {
-    const known = maxEpoch(this.highestDecided, groupKnown);
-    return nextEpoch(this.floor, known, reported);
+  /** The epoch to grant in a group whose record and callers (the asker too) have told of `groupKnown`. */
+  nextGrant(groupKnown: bigint): bigint {
+    return nextEpoch(this.floor, maxEpoch(this.highestDecided, groupKnown));
   }
 
   /** A grant of `epoch` was decided (durable or not: the adoption bound counts it at once). */

@@ -45,16 +45,9 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
 
   // Epochs: above everything known, across store opens.
   oneEdit(
-    'next-epoch-ignores-reported',
-    EPOCH,
-    '  if (reported > highest) highest = reported;\n',
-    '',
-    "nextEpoch: a grant is not above the caller's known epoch",
-  ),
-  oneEdit(
     'next-epoch-ignores-stored',
     EPOCH,
-    '  if (stored > highest) highest = stored;\n',
+    '  if (known > highest) highest = known;\n',
     '',
     'nextEpoch: a grant is not above the epochs the witness knows',
   ),
@@ -170,16 +163,19 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
   oneEdit(
     'grant-ignores-heard-epochs',
     ARBITER,
-    'this.epochs.nextGrant(maxEpoch(group.holding.epoch, group.highestHeard), input.knownEpoch)',
-    'this.epochs.nextGrant(group.holding.epoch, input.knownEpoch)',
-    'epochs above everything known: a grant ignores the epochs callers reported',
+    'this.epochs.nextGrant(maxEpoch(group.holding.epoch, group.highestHeard))',
+    'this.epochs.nextGrant(group.holding.epoch)',
+    "epochs above everything known: a grant ignores the epochs callers reported, the asker's too",
   ),
   {
     id: 'grant-without-floor',
     file: LEDGER,
     edits: [
       { find: 'this.highestDecided = this.floor;', replace: 'this.highestDecided = 0n;' },
-      { find: 'return nextEpoch(this.floor, known, reported);', replace: 'return nextEpoch(0n, known, reported);' },
+      {
+        find: 'return nextEpoch(this.floor, maxEpoch(this.highestDecided, groupKnown));',
+        replace: 'return nextEpoch(0n, maxEpoch(this.highestDecided, groupKnown));',
+      },
     ],
     description: "epochs above everything known: a grant ignores the store generation's floor",
   },
