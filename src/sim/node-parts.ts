@@ -58,6 +58,8 @@ export class SidecarProcess {
   groupFailback: Failback | undefined;
   /** SIGTERM arrived: the planned hand-over runs (a second SIGTERM changes nothing). */
   handingOver = false;
+  /** The runtime has been told of the SIGTERM (the process ran since it arrived): it is leaving. */
+  leaving = false;
 
   constructor(
     readonly inc: number,

@@ -73,6 +73,9 @@ export class SidecarNode extends NodeMachine {
       peer: this.parts.peer,
       afterInput: (endsRun) => checkStopped(w, this.name, sc.workload, endsRun),
       onAcquire: () => {
+        // A node handing over asks for nothing (design §9.5): the group is its peer's to take.
+        if (sc.leaving)
+          w.violate('liveness', 'acquire-while-leaving', `${this.name} asks the witness while handing over`);
         this.parts.observer.onAcquire(this);
         sc.lastAcquireAt = w.t;
         checkAcquireAgainstTable(w, this.name, this.settings, sc.runtime.view(), sc.peerState);
@@ -152,7 +155,8 @@ export class SidecarNode extends NodeMachine {
     sc.handingOver = true;
     const w = this.parts.world;
     if (w.trace.on1) w.trace.log(1, this.name, 'sidecar gets SIGTERM: a planned hand-over');
-    this.gate(sc.inc, (s) =>
+    this.gate(sc.inc, (s) => {
+      s.leaving = true;
       s.runtime.handOver(() => {
         if (this.sidecar !== s) return;
         if (restartAfterMs === undefined) {
@@ -163,8 +167,10 @@ export class SidecarNode extends NodeMachine {
         w.at(w.t + restartAfterMs, () => {
           if (!w.healed) this.startSidecar();
         });
-      }),
-    );
+      });
+      // L3 (design §9.5): the hand-over stops the workload first, in the turn the signal is read.
+      checkStopped(w, this.name, s.workload, () => 'its sidecar got SIGTERM (a planned hand-over stops it first)');
+    });
   }
 
   /**
