@@ -15,7 +15,12 @@ export abstract class FailbackAndHandOver extends WitnessSide {
 
   /** Once stopped, this node gives the group to its peer: SIGTERM, maintenance, or a switchover asked of this run. */
   protected handsOverWhenStopped(): boolean {
-    return this.leaving || this.inMaintenance || this.handOverFor === this.epoch;
+    return this.leaving || this.witnessAskedHandOver();
+  }
+
+  /** The witness asked this run to hand the group over: maintenance, or a switchover (§9.6). */
+  protected witnessAskedHandOver(): boolean {
+    return this.inMaintenance || this.handOverFor === this.epoch;
   }
 
   /**

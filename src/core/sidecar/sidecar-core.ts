@@ -125,7 +125,7 @@ export class SidecarCore extends SidecarState {
       witnessLeaseUp: now < this.witnessLeaseUntil - budget,
       handbackAsked: this.handbackAsked(now),
       leaving: this.leaving,
-      handOverAsked: this.handsOverWhenStopped(),
+      handOverAsked: this.witnessAskedHandOver(),
       epoch: this.epoch,
     };
   }
