@@ -67,11 +67,16 @@ export interface WitnessConfig extends TransportConfig, AlertConfig, StoreConfig
 }
 
 /** The schema. Its order is the order of `witness serve --help`. */
-/** As loaded: an unset `holderSilentAfter` follows the lease (a quarter of it). */
+/** As loaded: an unset `holderSilentAfter` follows the lease (half of it). */
 type WitnessSettings = Omit<WitnessConfig, 'holderSilentAfter'> & { readonly holderSilentAfter: number | null };
 
-/** The countdown starts a quarter of the way into a lease unless told otherwise: 500ms at the 2s default. */
-const HOLDER_SILENT_SHARE_OF_LEASE = 4;
+/**
+ * The countdown starts half way into a lease unless told otherwise: 1 s at the 2 s default. A
+ * running sidecar renews every 276 ms at the defaults (design §4.6), so two lost renewals in a row
+ * stay quiet and the third announces, with a second left; a quarter (500 ms) announced every
+ * single lost renewal, a mail for each dropped packet with the default --alert-events.
+ */
+const HOLDER_SILENT_SHARE_OF_LEASE = 2;
 
 export const witnessSchema: ConfigSchema<WitnessSettings> = {
   listen: {
@@ -139,7 +144,7 @@ export const witnessSchema: ConfigSchema<WitnessSettings> = {
   holderSilentAfter: {
     doc:
       'Announce the countdown to a takeover (event holder-silent) once a holder has not been heard for this ' +
-      'long while its lease still runs; 0 never. Less than --lease. Unset: a quarter of --lease.',
+      'long while its lease still runs; 0 never. Less than --lease. Unset: half of --lease.',
     format: 'duration',
     nullable: true,
     default: null,

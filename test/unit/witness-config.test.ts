@@ -28,7 +28,7 @@ const DEFAULTS: WitnessConfig = {
   clockDrift: 0.01,
   margin: 50,
   forgetAfter: 86_400_000,
-  holderSilentAfter: 500,
+  holderSilentAfter: 1000,
   maxSyncAge: null,
   syncAlertAfter: null,
   groupsFile: GROUPS_FILE,
@@ -82,8 +82,9 @@ describe('witness serve configuration', () => {
     expect(load([], {})).to.deep.equal(DEFAULTS);
   });
 
-  it('starts the countdown a quarter into the lease unless --holder-silent-after is given', () => {
-    expect(load(['--lease', '500ms', '--default-lease', '500ms'], {}).holderSilentAfter).to.equal(125);
+  it('starts the countdown half way into the lease unless --holder-silent-after is given', () => {
+    expect(load(['--lease', '500ms', '--default-lease', '500ms'], {}).holderSilentAfter).to.equal(250);
+    expect(load([], {}).holderSilentAfter, 'at the 2 s default lease').to.equal(1000);
     expect(
       load(['--lease', '500ms', '--default-lease', '500ms', '--holder-silent-after', '0'], {}).holderSilentAfter,
     ).to.equal(0);
@@ -140,7 +141,7 @@ describe('witness serve configuration', () => {
     const expected = (file: string): WitnessConfig => ({
       ...DEFAULTS,
       lease: 3000, // file over default
-      holderSilentAfter: 750, // follows the lease when unset
+      holderSilentAfter: 1500, // follows the lease when unset (half of it)
       clockDrift: 0.02, // file over default
       margin: 200, // environment over file
       logLevel: 'error', // flag over environment and file
