@@ -22,7 +22,7 @@ import { SidecarServer } from './sidecar-server';
 import { type SidecarOptions, toSettings } from './sidecar-options';
 import { trackClientSockets } from './stuck-sockets';
 import type { WorkloadDriver } from './workload-driver';
-import type { KeptRun, SidecarView } from '../core/sidecar/types';
+import type { KeptRun, SidecarSettings, SidecarView } from '../core/sidecar/types';
 import { WitnessEndpoints } from './witness-endpoints';
 import { acquireFailureOf, WitnessLink } from './witness-link';
 import type { ProbeEndpoints } from '../http/probe-endpoints';
@@ -47,6 +47,8 @@ const MAX_WARNINGS_REMEMBERED = 100;
 
 export class SidecarHost {
   private readonly runtime: SidecarRuntime;
+  /** What the runtime runs with, made once: its incarnation numbers this process's peer states. */
+  private readonly settings: SidecarSettings;
   private readonly server: SidecarServer;
   private readonly peer: PeerLink;
   /** One set for the server and both links: the same files, re-read once. */
@@ -69,6 +71,7 @@ export class SidecarHost {
   ) {
     const settings = toSettings(options);
     requireWorkableSettings(settings);
+    this.settings = settings;
     trackClientSockets(monotonicNowMs);
     this.metrics = options.metricsListen === '' ? undefined : loadSidecarMetrics(options, () => this.runtime.view());
     this.certificates = openCertificates(options.transport, options.listen, logger);
@@ -135,7 +138,7 @@ export class SidecarHost {
         'SIMPLE MODE: no witness is consulted; if the link between the two nodes is cut, BOTH copies of the workload run',
       );
     }
-    const settings = toSettings(o);
+    const settings = this.settings;
     // At the lease asked for; a witness that caps it makes the running rate faster (design §4.6).
     const witnessBeats = {
       witnessHeartbeatRunningMs: witnessHeartbeatMs(settings, settings.leaseMs),
