@@ -111,8 +111,8 @@ export class Simulation implements World {
     const config: ArbiterConfig = hooks.arbiterConfig ? hooks.arbiterConfig(plan.witness, plan) : plan.witness;
     this.witness = new WitnessSite(this, this.network, config, {
       answerBeforePersist: hooks.answerBeforePersist === true,
-      onGrant: (from, answer) => {
-        this.checkNotSelfSuperseded(from, BigInt(answer.epoch));
+      onGrant: (from, answer, runHeardBefore) => {
+        this.checkNotSelfSuperseded(from, BigInt(answer.epoch), runHeardBefore);
         this.checkNotInMaintenance(from, answer.group);
       },
       onStaleRefusal: (from) => this.checkers.onStaleRefusal(this.nodes[from] as SidecarNode),
@@ -224,13 +224,14 @@ export class Simulation implements World {
       this.violate('liveness', 'granted-while-removed', `the witness grants ${node.name} while it is removed`);
   }
 
-  private checkNotSelfSuperseded(from: number, epoch: bigint): void {
+  private checkNotSelfSuperseded(from: number, epoch: bigint, runHeardBefore: bigint): void {
     const node = this.nodes[from];
     const running = node?.activeWorkload();
     if (node === undefined || running === undefined || running.epoch >= epoch) return;
     // A cold run's epoch was agreed without the witness: a grant it decides for an Acquire it got
-    // before (a paused or slow witness) may supersede it, and the run stops (design §10.2).
-    if (running.cold) return;
+    // before it heard of the run (a paused or slow witness) may supersede it, and the run stops
+    // (design §10.2). Once the node has said it runs under it, an older Acquire is refused.
+    if (running.cold && runHeardBefore < running.epoch) return;
     this.violate(
       'liveness',
       'self-superseded',

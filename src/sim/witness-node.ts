@@ -21,6 +21,7 @@ import { describeOperatorInput } from './describe-operator-input';
 import type { Network } from './network';
 import { PARTY_NAMES, WITNESS } from './plan';
 import type { ReplicaRole } from './replica-role';
+import { RunsHeard } from './runs-heard';
 import { SILENT_LOGGER } from './silent-logger';
 import { newStoreContents, type SharedStore, WALL0_MS } from './simulated-store';
 import type { World } from './world';
@@ -34,8 +35,11 @@ export type CallFailed = (status?: FailedCallStatus) => void;
 export interface WitnessNodeHooks {
   /** A broken witness shell: it sends the answer first and makes the decision durable after. */
   readonly answerBeforePersist: boolean;
-  /** Told of every grant, with the node it went to (for the self-superseded check, L2). */
-  readonly onGrant: (from: number, answer: LeaseAnswer__Output) => void;
+  /**
+   * Told of every grant, with the node it went to and the highest epoch the Arbiter had heard that
+   * node run under when it decided the grant (for the self-superseded check, L2).
+   */
+  readonly onGrant: (from: number, answer: LeaseAnswer__Output, runHeardBefore: bigint) => void;
   /** Told of every Acquire the freshness gate refused (design §21.6), with the node it refused. */
   readonly onStaleRefusal?: (from: number) => void;
 }
@@ -47,6 +51,7 @@ export class WitnessNode {
   private opens = 0;
   private offset = 0;
   private service: ArbitrationService | undefined;
+  private runsHeard: RunsHeard | undefined;
   /** Real time at which its start-up grace ends. */
   graceEnd = 0;
   readonly gen0: bigint;
@@ -105,6 +110,7 @@ export class WitnessNode {
       longestEarlierLeaseMs,
       storeIsNew: longestEarlierLeaseMs === 0,
     });
+    this.runsHeard = new RunsHeard(arbiter);
     this.service = new ArbitrationService({
       arbiter,
       store: this.simulatedStore(this.inc),
@@ -254,7 +260,8 @@ export class WitnessNode {
       }
       // The service fills every field, as the deserializer at the sidecar's end would.
       const a = outcome.answer as LeaseAnswer__Output;
-      if (a.verdict === 'VERDICT_GRANTED') this.hooks.onGrant(from, a);
+      if (a.verdict === 'VERDICT_GRANTED')
+        this.hooks.onGrant(from, a, this.runsHeard?.heardBeforeGrant(BigInt(a.epoch)) ?? 0n);
       if (a.reason === 'REFUSAL_REASON_STALE_STANDBY') this.hooks.onStaleRefusal?.(from);
       if (w.trace.on1 && (w.trace.on2 || (a.verdict !== 'VERDICT_RENEWED' && a.verdict !== 'VERDICT_ACKNOWLEDGED'))) {
         w.trace.log(
