@@ -102,3 +102,77 @@ function isolateCaller(c: LinkContext, why: string): void {
     `isolate ${PARTY_NAMES[c.from]} ${why}`,
   );
 }
+
+/** What an answer held past its deadline lands on: the caller's next start, its run's end, or a time drawn. */
+export type PastDeadlineLanding = 'next-start' | 'run-end' | 'drawn-time';
+const CUES = ['next-start', 'run-end', 'drawn-time'] as const satisfies readonly PastDeadlineLanding[];
+
+const LANDING_TEXT: Record<PastDeadlineLanding, string> = {
+  'next-start': 'right after a later start',
+  'run-end': 'right after its run ended',
+  'drawn-time': 'at a time drawn',
+};
+
+export function emptyPastDeadlineCounts(): Record<PastDeadlineLanding, number> {
+  return { 'next-start': 0, 'run-end': 0, 'drawn-time': 0 };
+}
+
+/** How much later than its deadline an answer past it may land at the most, in leases. */
+const PAST_DEADLINE_LEASES = 3;
+
+/**
+ * Answers past the deadline (drawn with `reorder`): a transport without firm deadlines, which the
+ * core's contract allows (its unit and property tests drive it over one: `enforceDeadlines: false`
+ * in test/support/harness-network.ts, where an answer slower than its deadline still comes, and
+ * the call fails at its deadline only when a message of it was lost). Now and then an answer
+ * that arrived within its deadline is held past it instead: the call does not fail at the
+ * deadline, and the answer lands up to three leases later, within the fault phase: a third at a
+ * time drawn, a third right after the caller's next start past the deadline (an answer to a
+ * request of a run before: an older Acquire's grant, a renewal under an earlier epoch), a third
+ * right after the caller's run ends past the deadline (a renewal that outlives its run), those
+ * two three leases later at the latest, if no start or end comes by then; half the time
+ * the caller is then cut off from both others, so that whatever lease the answer gave is all it
+ * runs on. A call whose request or answer was lost still fails at its deadline: only an answer
+ * that exists is late.
+ */
+export function answerPastDeadline(
+  c: LinkContext,
+  what: string,
+  deadline: number,
+  deliver: (how: PastDeadlineLanding) => void,
+): boolean {
+  const w = c.world;
+  const p = w.plan.answerPastDeadlineProbability;
+  if (w.healed || p <= 0 || w.t > deadline || !w.fault.chance(p)) return false;
+  const lease = Math.max(w.plan.primary.leaseMs, w.plan.primary.peerLeaseMs);
+  const cue = w.fault.pick(CUES);
+  // An answer that waits for a start or an end waits as long as any may; never into the quiet tail.
+  const leases = cue === 'drawn-time' ? w.fault.range(0.01, PAST_DEADLINE_LEASES) : PAST_DEADLINE_LEASES;
+  const latest = Math.min(deadline + leases * lease, w.plan.faultPhaseMs - 1);
+  if (latest <= deadline) return false;
+  const cutOff = w.fault.chance(0.5);
+  let landed = false;
+  const land = (how: PastDeadlineLanding): void => {
+    if (landed) return;
+    landed = true;
+    if (w.trace.on1)
+      w.trace.log(
+        1,
+        `${PARTY_NAMES[c.from]}`,
+        `the answer to its ${what} lands ${LANDING_TEXT[how]}, past its deadline`,
+      );
+    deliver(how);
+    if (cutOff) isolateCaller(c, 'right after an answer past its deadline');
+  };
+  w.at(latest, () => land('drawn-time'));
+  if (cue === 'drawn-time') return true;
+  const wait = cue === 'next-start' ? c.afterNextStart : c.afterRunEnds;
+  // A start or an end within the deadline is not the one: the answer waits for the next.
+  const onCue = (): void => {
+    if (landed) return;
+    if (w.t <= deadline) wait(onCue);
+    else land(cue);
+  };
+  wait(onCue);
+  return true;
+}

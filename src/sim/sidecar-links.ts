@@ -16,7 +16,7 @@ import { acquireFailureOf } from '../sidecar/witness-link';
 import { toWireRole } from '../wire/enum-mappings';
 import { fromWireAnswer } from '../wire/lease-answer';
 import type { FailedCallStatus } from '../wire/undecided-refusal';
-import { heldAcrossRun, lateAnswer } from './held-answers';
+import { answerPastDeadline, heldAcrossRun, lateAnswer, type PastDeadlineLanding } from './held-answers';
 import type { Network } from './network';
 import { PARTY_NAMES, WITNESS } from './plan';
 import { peerEndsRun, witnessEndsRun } from './prompt-stops';
@@ -52,6 +52,8 @@ export interface LinkContext {
   readonly afterRunEnds: (fn: () => void) => void;
   /** The calling node's latest run, and whether it still runs (not stopping, not dead). */
   readonly currentRun: () => RunMark;
+  /** An answer held past its call's deadline has landed (the report counts them). */
+  readonly onAnswerPastDeadline: (how: PastDeadlineLanding) => void;
 }
 
 export interface RunMark {
@@ -62,10 +64,12 @@ export interface RunMark {
 
 /**
  * A call, answered at most once: after its deadline (the caller's ms) the answer is ignored and
- * `onFail` runs, as when the link refuses it.
+ * `onFail` runs, as when the link refuses it; unless the answer came in time and is held past
+ * the deadline (`answerPastDeadline`): then the call has its answer, late, and fails nothing.
  */
 function call<A>(
   c: LinkContext,
+  what: string,
   deadlineMs: number,
   onAnswer: (a: A) => void,
   onFail: CallFailed | undefined,
@@ -74,19 +78,27 @@ function call<A>(
   const deadline = w.t + deadlineMs / c.rate;
   const sentDuring = c.currentRun();
   let settled = false;
-  const take = (a: A): void =>
+  /** The call's answer came and is held past the deadline: nothing else settles the call. */
+  let pastDeadline = false;
+  /** `late`: the answer was held past the deadline, and lands on this. */
+  const take = (a: A, late?: PastDeadlineLanding): void =>
     c.inProcess(() => {
-      if (settled || w.t > deadline) return;
+      if (settled || (w.t > deadline && late === undefined)) return;
       settled = true;
+      if (late !== undefined) c.onAnswerPastDeadline(late);
       onAnswer(a);
     });
   const answer = (a: A): void => {
+    // A second copy (of a duplicated request) finds the call answered.
+    if (pastDeadline) return;
     const deliver = (): void => take(a);
-    if (!lateAnswer(c, deadline, deliver) && !heldAcrossRun(c, sentDuring, deadline, deliver)) deliver();
+    if (lateAnswer(c, deadline, deliver) || heldAcrossRun(c, sentDuring, deadline, deliver)) return;
+    pastDeadline = !settled && answerPastDeadline(c, what, deadline, (how) => take(a, how));
+    if (!pastDeadline) deliver();
   };
   const fail = (status?: FailedCallStatus): void =>
     c.inProcess(() => {
-      if (settled) return;
+      if (settled || pastDeadline) return;
       settled = true;
       onFail?.(status);
     });
@@ -106,6 +118,7 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
   ): void => {
     const pending = call<LeaseAnswer__Output>(
       c,
+      what,
       deadline,
       (a) => done(a),
       (status) => done(undefined, status),
@@ -208,7 +221,7 @@ export function simPeerTransport(c: LinkContext, s: SidecarSettings): PeerTransp
         // An overtaken state ends nothing: the core drops it (design §9.5).
         c.afterInput(() => (newest ? peerEndsRun(s, reply.state, c.groupFailback()) : undefined));
       };
-      const pending = call<PeerReply>(c, c.world.plan.callDeadlineMs, take, undefined);
+      const pending = call<PeerReply>(c, 'peer heartbeat', c.world.plan.callDeadlineMs, take, undefined);
       c.network.transmit(
         c.from,
         other.index,
