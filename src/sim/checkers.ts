@@ -6,6 +6,7 @@
  */
 import { RECORD_WRITE_MAX_MS } from './sidecar-node';
 import { failoverBoundMs, stopBudget } from '../core/sidecar/timing';
+import { emptyPastDeadlineCounts, type PastDeadlineLanding } from './held-answers';
 import type { Network } from './network';
 import type { NodeMachine } from './node-machine';
 import { PARTY_NAMES } from './plan';
@@ -46,6 +47,7 @@ export class Checkers implements NodeObserver {
     'nothing-to-keep': 0,
     'not-found': 0,
   };
+  readonly answersPastDeadline: Record<PastDeadlineLanding, number> = emptyPastDeadlineCounts();
 
   // the freshness gate (design §21.6)
   private lastGateRefusal = Number.NEGATIVE_INFINITY;
@@ -165,6 +167,10 @@ export class Checkers implements NodeObserver {
 
   onKeptRestart(outcome: KeptRestartOutcome): void {
     this.keptRestarts[outcome] += 1;
+  }
+
+  onAnswerPastDeadline(how: PastDeadlineLanding): void {
+    this.answersPastDeadline[how] += 1;
   }
 
   /** The active node is crashed, frozen or isolated: time the failover, if one follows. */

@@ -33,6 +33,7 @@ const ACROSS_RUN_DRAWS = 0x3c1a55e5;
 const LATE_TIMER_DRAWS = 0x7a3e71e5;
 const BOUNDS_DRAWS = 0x0b0a7d55;
 const RESTART_DRAWS = 0x5ec0a7ed;
+const PAST_DEADLINE_DRAWS = 0x0d3ad11e;
 
 export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const rng = new Rng(seed);
@@ -41,6 +42,7 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const acrossRun = new Rng(seed ^ ACROSS_RUN_DRAWS);
   const lateTimers = new Rng(seed ^ LATE_TIMER_DRAWS);
   const restartDraws = new Rng(seed ^ RESTART_DRAWS);
+  const pastDeadline = new Rng(seed ^ PAST_DEADLINE_DRAWS);
   const drawsFor = (kind: FaultKind): Rng =>
     OPERATOR_KINDS.has(kind) ? operatorDraws : RESTART_KINDS.has(kind) ? restartDraws : rng;
   let rejected = 0;
@@ -174,6 +176,9 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     crashOnWriteProbability: faults.has('crash-on-write') ? rng.range(0.05, 0.5) : 0,
     lateAnswerProbability: faults.has('isolate') && rng.chance(0.5) ? rng.range(0.002, 0.03) : 0,
     answerAcrossRunProbability: faults.has('isolate') && acrossRun.chance(0.5) ? acrossRun.range(0.3, 1) : 0,
+    // Half the schedules that hold messages back: a transport that lets a call outlive its deadline.
+    answerPastDeadlineProbability:
+      faults.has('reorder') && pastDeadline.chance(0.5) ? pastDeadline.range(0.02, 0.2) : 0,
     timerLateMs: lateTimers.chance(0.3) ? settings.bounds.marginMs : 0,
     atTheBounds: undefined,
     quickRestartProbability: witnessCrashes && rng.chance(0.5) ? rng.range(0.2, 0.8) : 0,

@@ -211,6 +211,11 @@ export function report(summary: Summary, masterSeed: number): string[] {
       `stopped at the deadline before the next process came ${k['stopped-before-adoption']}, ` +
       `nothing to keep (a planned stop) ${k['nothing-to-keep']}, not found by the next process ${k['not-found']}`,
   );
+  const late = summary.pastDeadline;
+  out.push(
+    `answers past the deadline: ${late.schedules} schedules draw them; landed right after a later start ` +
+      `${late.landed['next-start']}, right after their run ended ${late.landed['run-end']}, at a time drawn ${late.landed['drawn-time']}`,
+  );
   const fresh = summary.freshness;
   out.push(
     `standby freshness: ${fresh.schedules} schedules sync, ${fresh.gated} with the gate; ${fresh.refusals} takeovers refused ` +

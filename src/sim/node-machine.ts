@@ -19,7 +19,7 @@ export abstract class NodeMachine {
   sidecar: SidecarProcess | undefined;
   /** Workload processes alive on this machine (a stopping one included). */
   procs: SimWorkload[] = [];
-  /** What runs right after this node's next workload start (held answers, sidecar-links.ts). */
+  /** What runs right after this node's next workload start (held answers, held-answers.ts). */
   protected startWaiters: (() => void)[] = [];
   protected runEndWaiters: (() => void)[] = [];
   /** Whether the node's copy is fresh, in real time, and whether its sync fails now (design §21.6). */

@@ -9,6 +9,7 @@ import type { CoreFactory } from '../sidecar/sidecar-runtime-parts';
 import type { Failback, PeerState } from '../core/sidecar/types';
 
 import type { Task } from './event-queue';
+import type { PastDeadlineLanding } from './held-answers';
 import type { Network } from './network';
 import type { NodeMachine } from './node-machine';
 import type { SidecarNode } from './sidecar-node';
@@ -88,6 +89,8 @@ export interface NodeObserver {
   onCrashReported(): void;
   /** How a restart that keeps the workload (design §9.8) ended. */
   onKeptRestart(outcome: KeptRestartOutcome): void;
+  /** An answer held past its call's deadline landed at the node's sidecar (held-answers.ts). */
+  onAnswerPastDeadline(how: PastDeadlineLanding): void;
 }
 
 export interface SidecarNodeParts {

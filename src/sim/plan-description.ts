@@ -30,6 +30,10 @@ export function describePlan(plan: Plan): string[] {
     lines.push(
       `  an answer to a run that ended is held past the next start, then its caller isolated, p=${plan.answerAcrossRunProbability.toFixed(2)}`,
     );
+  if (plan.answerPastDeadlineProbability > 0)
+    lines.push(
+      `  an answer is held past its call's deadline (no failure at the deadline), p=${plan.answerPastDeadlineProbability.toFixed(3)}`,
+    );
   if (plan.atTheBounds !== undefined)
     lines.push(
       `  at the bounds (${plan.atTheBounds}): whole stop budgets, the primary's timers a full margin late, rho at its extremes`,

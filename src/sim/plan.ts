@@ -121,6 +121,11 @@ export interface Plan {
   /** An answer that arrives after the run it was asked in ended is held past the next start (with `isolate`). */
   readonly answerAcrossRunProbability: number;
   /**
+   * An answer that arrived within its call's deadline is held past it instead, and the call does
+   * not fail at the deadline (with `reorder`): a transport without firm deadlines (held-answers.ts).
+   */
+  readonly answerPastDeadlineProbability: number;
+  /**
    * During the fault phase a sidecar's timers, its watchdog's and its supervisor's SIGKILL fire
    * late by up to this (real ms): the scheduling delay the margin is there to absorb (design §4.1).
    */

@@ -2,6 +2,7 @@
 import type { KeptRestartOutcome } from './node-parts';
 import type { SimHooks } from './hooks';
 import { drawPlan } from './draw-plan';
+import { emptyPastDeadlineCounts, type PastDeadlineLanding } from './held-answers';
 import { FAULT_KINDS, type FaultKind, type Plan, type PlanOptions } from './plan';
 import { scheduleSeed } from './prng';
 import { type ScheduleResult, Simulation, type TraceLevel, type Violation } from './simulation';
@@ -50,6 +51,8 @@ export interface Summary {
   probeLeaseDominantRatios: number[];
   faultFailoversMs: number[];
   keptRestarts: Record<KeptRestartOutcome, number>;
+  /** Schedules that draw answers past the deadline, and the answers that landed so, by what they landed on. */
+  pastDeadline: { schedules: number; landed: Record<PastDeadlineLanding, number> };
   faultCoverage: Record<FaultKind, number>;
   /** Standby freshness (design §21.6): schedules with the sync schedule, with the gate, and what it refused. */
   freshness: { schedules: number; gated: number; refusals: number; refusingSchedules: number; probesRefused: number };
@@ -81,6 +84,7 @@ export function emptySummary(): Summary {
       'nothing-to-keep': 0,
       'not-found': 0,
     },
+    pastDeadline: { schedules: 0, landed: emptyPastDeadlineCounts() },
     faultCoverage: coverage,
     freshness: { schedules: 0, gated: 0, refusals: 0, refusingSchedules: 0, probesRefused: 0 },
   };
@@ -117,6 +121,9 @@ export function addResult(summary: Summary, plan: Plan, result: ScheduleResult):
   for (const f of result.faultFailoversMs) summary.faultFailoversMs.push(f);
   for (const [outcome, n] of Object.entries(result.keptRestarts))
     summary.keptRestarts[outcome as KeptRestartOutcome] += n;
+  if (plan.answerPastDeadlineProbability > 0) summary.pastDeadline.schedules += 1;
+  for (const [how, n] of Object.entries(result.answersPastDeadline))
+    summary.pastDeadline.landed[how as PastDeadlineLanding] += n;
   const fresh = summary.freshness;
   if (plan.freshness !== undefined) fresh.schedules += 1;
   if (plan.witness.maxSyncAgeMs !== undefined) fresh.gated += 1;

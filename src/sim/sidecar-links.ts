@@ -1,7 +1,8 @@
 /**
  * A simulated sidecar's links: the runtime's WitnessTransport and PeerTransport over the simulated
  * network. Requests go to the witness as wire messages and answers come back as wire messages,
- * checked with the production decoder, as over gRPC.
+ * checked with the production decoder, as over gRPC. The faults that hold an answer back are in
+ * held-answers.ts.
  */
 import type { SyncReport } from '../core/witness/types';
 import type { SyncReport__Output } from '../gen/witness/v1/SyncReport';
@@ -15,6 +16,7 @@ import { acquireFailureOf } from '../sidecar/witness-link';
 import { toWireRole } from '../wire/enum-mappings';
 import { fromWireAnswer } from '../wire/lease-answer';
 import type { FailedCallStatus } from '../wire/undecided-refusal';
+import { answerPastDeadline, heldAcrossRun, lateAnswer, type PastDeadlineLanding } from './held-answers';
 import type { Network } from './network';
 import { PARTY_NAMES, WITNESS } from './plan';
 import { peerEndsRun, witnessEndsRun } from './prompt-stops';
@@ -50,6 +52,8 @@ export interface LinkContext {
   readonly afterRunEnds: (fn: () => void) => void;
   /** The calling node's latest run, and whether it still runs (not stopping, not dead). */
   readonly currentRun: () => RunMark;
+  /** An answer held past its call's deadline has landed (the report counts them). */
+  readonly onAnswerPastDeadline: (how: PastDeadlineLanding) => void;
 }
 
 export interface RunMark {
@@ -60,10 +64,12 @@ export interface RunMark {
 
 /**
  * A call, answered at most once: after its deadline (the caller's ms) the answer is ignored and
- * `onFail` runs, as when the link refuses it.
+ * `onFail` runs, as when the link refuses it; unless the answer came in time and is held past
+ * the deadline (`answerPastDeadline`): then the call has its answer, late, and fails nothing.
  */
 function call<A>(
   c: LinkContext,
+  what: string,
   deadlineMs: number,
   onAnswer: (a: A) => void,
   onFail: CallFailed | undefined,
@@ -72,122 +78,33 @@ function call<A>(
   const deadline = w.t + deadlineMs / c.rate;
   const sentDuring = c.currentRun();
   let settled = false;
-  const take = (a: A): void =>
+  /** The call's answer came and is held past the deadline: nothing else settles the call. */
+  let pastDeadline = false;
+  /** `late`: the answer was held past the deadline, and lands on this. */
+  const take = (a: A, late?: PastDeadlineLanding): void =>
     c.inProcess(() => {
-      if (settled || w.t > deadline) return;
+      if (settled || (w.t > deadline && late === undefined)) return;
       settled = true;
+      if (late !== undefined) c.onAnswerPastDeadline(late);
       onAnswer(a);
     });
   const answer = (a: A): void => {
+    // A second copy (of a duplicated request) finds the call answered.
+    if (pastDeadline) return;
     const deliver = (): void => take(a);
-    if (!lateAnswer(c, deadline, deliver) && !heldAcrossRun(c, sentDuring, deadline, deliver)) deliver();
+    if (lateAnswer(c, deadline, deliver) || heldAcrossRun(c, sentDuring, deadline, deliver)) return;
+    pastDeadline = !settled && answerPastDeadline(c, what, deadline, (how) => take(a, how));
+    if (!pastDeadline) deliver();
   };
   const fail = (status?: FailedCallStatus): void =>
     c.inProcess(() => {
-      if (settled) return;
+      if (settled || pastDeadline) return;
       settled = true;
       onFail?.(status);
     });
   // A call whose failure nothing hears needs no timer: an answer after the deadline is dropped.
   if (onFail !== undefined) w.at(deadline, () => fail({ code: grpc.status.DEADLINE_EXCEEDED }));
   return { answer, fail };
-}
-
-/**
- * The late-answer fault (drawn with `isolate`): an answer that arrived is held back until just
- * under the call's deadline, and then the caller is cut off from both others for one to three
- * leases. Where a lease is counted from the answer's arrival instead of the request's sending, the
- * node runs on a lease longer than the grantor's hold while nothing can tell it otherwise.
- * Half the time it lands sooner, right after the caller starts a new run (if it does before the
- * deadline): an answer to a request of the run before, which must not keep the new one going
- * (SAFETY 2). Either way it lands within the call's deadline, as a real transport allows.
- */
-function lateAnswer(c: LinkContext, deadline: number, deliver: () => void): boolean {
-  const w = c.world;
-  const p = w.plan.lateAnswerProbability;
-  if (w.healed || p <= 0 || !w.fault.chance(p)) return false;
-  const at = deadline - w.fault.range(0.01, 1);
-  if (at <= w.t || at >= w.plan.faultPhaseMs) return false;
-  let landed = false;
-  const land = (): void => {
-    if (landed || w.t > at) return;
-    landed = true;
-    deliver();
-    isolateCaller(c, 'right after a late answer');
-  };
-  w.at(at, land);
-  if (w.fault.chance(0.5)) c.afterNextStart(land);
-  return true;
-}
-
-/**
- * The answer across a run (drawn with `isolate`): an answer to a request sent during a run that
- * has ended by the time it arrives (the workload stops, or has stopped and may start again) is
- * held until right after the caller's next start, if that comes before the call's deadline, and
- * then the caller is cut off from both others. It carries a lease for the run that ended, which
- * must not keep the new one going (SAFETY 2): where the peer lease outlasts the witness lease,
- * the new run would outlive the witness's hold, and the peer, which heard the old run stop and
- * so dropped its promise, takes over. The late answer above reaches this case only rarely.
- */
-function heldAcrossRun(c: LinkContext, sentDuring: RunMark, deadline: number, deliver: () => void): boolean {
-  const w = c.world;
-  const p = w.plan.answerAcrossRunProbability;
-  // Held no longer than the fault phase, like the late answer: the quiet tail has no faults.
-  if (w.healed || p <= 0 || !sentDuring.running || deadline >= w.plan.faultPhaseMs) return false;
-  const now = c.currentRun();
-  if (now.run === sentDuring.run && now.running) return holdUntilRunEnds(c, sentDuring, deadline, deliver);
-  if (!w.fault.chance(p)) return false;
-  const land = (): void => {
-    if (w.t > deadline) return;
-    deliver();
-    isolateCaller(c, 'right after an answer held across its run');
-  };
-  if (now.run !== sentDuring.run && now.running) land();
-  else c.afterNextStart(land);
-  return true;
-}
-
-/**
- * At the bounds (plan.ts, `across-run`), an answer that arrives while its run goes on is now and
- * then held until that run ends, if it ends before the call's deadline, and then past the next
- * start as above; if the deadline comes first, it lands just before it. An answer arrives a round
- * trip after its request, so otherwise only a run that ends within a round trip of a heartbeat
- * leaves an answer to carry across.
- */
-function holdUntilRunEnds(c: LinkContext, sentDuring: RunMark, deadline: number, deliver: () => void): boolean {
-  const w = c.world;
-  if (w.plan.atTheBounds !== 'across-run' || !w.fault.chance(HOLD_UNTIL_RUN_ENDS)) return false;
-  let settled = false;
-  const once = (fn: () => void) => (): void => {
-    if (settled) return;
-    settled = true;
-    fn();
-  };
-  const lastMoment = deadline - Math.min(1, (deadline - w.t) / 2);
-  w.at(lastMoment, once(deliver));
-  c.afterRunEnds(
-    once(() => {
-      if (!heldAcrossRun(c, sentDuring, deadline, deliver)) deliver();
-    }),
-  );
-  return true;
-}
-
-/** How often an answer is held until its run ends, at the bounds (`holdUntilRunEnds`). */
-const HOLD_UNTIL_RUN_ENDS = 0.3;
-
-/** Cuts the calling node off from both others, silently, for one to three leases. */
-function isolateCaller(c: LinkContext, why: string): void {
-  const w = c.world;
-  if (w.healed) return;
-  const others = [0, 1, 2].filter((party) => party !== c.from);
-  const lease = Math.max(w.plan.primary.leaseMs, w.plan.primary.peerLeaseMs);
-  c.network.cut(
-    others.flatMap((o) => [c.from * 3 + o, o * 3 + c.from]),
-    'silent',
-    w.fault.range(1, 3) * lease,
-    `isolate ${PARTY_NAMES[c.from]} ${why}`,
-  );
 }
 
 export function simWitnessTransport(c: LinkContext, s: SidecarSettings): WitnessTransport {
@@ -201,6 +118,7 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
   ): void => {
     const pending = call<LeaseAnswer__Output>(
       c,
+      what,
       deadline,
       (a) => done(a),
       (status) => done(undefined, status),
@@ -303,7 +221,7 @@ export function simPeerTransport(c: LinkContext, s: SidecarSettings): PeerTransp
         // An overtaken state ends nothing: the core drops it (design §9.5).
         c.afterInput(() => (newest ? peerEndsRun(s, reply.state, c.groupFailback()) : undefined));
       };
-      const pending = call<PeerReply>(c, c.world.plan.callDeadlineMs, take, undefined);
+      const pending = call<PeerReply>(c, 'peer heartbeat', c.world.plan.callDeadlineMs, take, undefined);
       c.network.transmit(
         c.from,
         other.index,

@@ -91,6 +91,7 @@ export class SidecarNode extends NodeMachine {
       groupFailback: () => sc.groupFailback,
       afterNextStart: (fn) => this.startWaiters.push(fn),
       afterRunEnds: (fn) => this.runEndWaiters.push(fn),
+      onAnswerPastDeadline: (how) => this.parts.observer.onAnswerPastDeadline(how),
       currentRun: () => ({
         run: sc.workload?.id,
         running: sc.workload !== undefined && sc.workload.alive && !sc.workload.stopAsked && !sc.workload.terminating,

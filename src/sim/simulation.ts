@@ -11,6 +11,7 @@
  * isolation or freeze): the other must take over within the bound (L1).
  */
 import type { KeptRestartOutcome } from './node-parts';
+import type { PastDeadlineLanding } from './held-answers';
 import { scheduleStaleSyncs } from './sim-sync';
 import { failoverBoundMs } from '../core/sidecar/timing';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
@@ -41,6 +42,8 @@ export interface ScheduleResult {
   readonly faultFailoversMs: readonly number[];
   /** Restarts that keep the workload (design §9.8), by how they ended. */
   readonly keptRestarts: Readonly<Record<KeptRestartOutcome, number>>;
+  /** Answers that landed past their call's deadline (held-answers.ts), by what they landed on. */
+  readonly answersPastDeadline: Readonly<Record<PastDeadlineLanding, number>>;
   readonly leaseMs: number;
   readonly failoverBoundMs: number;
   readonly activations: number;
@@ -184,6 +187,7 @@ export class Simulation implements World {
       probeFailoverMs: c.probeFailover,
       faultFailoversMs: c.faultFailovers,
       keptRestarts: c.keptRestarts,
+      answersPastDeadline: c.answersPastDeadline,
       leaseMs: plan.primary.leaseMs,
       failoverBoundMs: failoverBoundMs(plan.primary),
       activations: c.activations,

@@ -27,6 +27,12 @@ describe('simulator: production cores under random fault schedules', function ()
     expect(probes, 'probes that completed (failovers and hand-overs)').to.be.greaterThan(SCHEDULES * 0.95);
     // A quarter of the probes are SIGTERMs of the active sidecar (a planned hand-over, §9.5).
     expect(summary.handOversMs.length, 'hand-over probes that completed').to.be.greaterThan(SCHEDULES * 0.15);
+    // Half the schedules with `reorder` hold answers past their deadline, and they land on every cue.
+    expect(summary.pastDeadline.schedules, 'schedules with answers past the deadline').to.be.greaterThan(
+      SCHEDULES * 0.15,
+    );
+    for (const [how, n] of Object.entries(summary.pastDeadline.landed))
+      expect(n, `answers past the deadline landing ${how}`).to.be.greaterThan(0);
     expect(totalViolations(summary), `violations:\n${lines.join('\n')}`).to.equal(0);
   });
 

@@ -136,6 +136,49 @@ describe('sidecar core', () => {
       expect(p.witnessHeartbeat().heldEpoch).to.equal(newer.epoch);
     });
 
+    it('a renewal of the epoch before, answered before its Release and landing during a cold run, gives that run no witness lease (a transport without deadlines)', () => {
+      // A witness lease four peer leases long, a short timeout, no restarts and no cool-down: the
+      // primary gives its run up, releases it, and with the witness silent starts cold (§10.2).
+      const C = settings('p', { leaseMs: 4000, timeoutMs: 300, maxRestarts: 0, failureCooldownMs: 0 });
+      const m = new Manual(C);
+      const p = new SidecarCore(C, 0, { knownEpoch: 0n });
+      const epoch = m.runAt(p, 'p', 2000);
+      // The renewal sent at 2100 is answered at once; its answer is held back past its deadline.
+      const hb = p.witnessHeartbeat();
+      const request = { group: GROUP, node: 'p', role: 'primary', leaseMs: hb.leaseMs } as const;
+      const renewal = toCore(
+        m.arbiter.heartbeat({ ...request, heldEpoch: hb.heldEpoch, knownEpoch: hb.knownEpoch }, 2100).answer,
+      );
+      expect([renewal.verdict, renewal.epoch, renewal.leaseMs]).to.deep.equal(['renewed', epoch, 4000]);
+      p.onWorkload('stopped', 2150, true);
+      expect(kinds(p.decide(2150))).to.deep.equal(['release']);
+      const released = m.arbiter.release({ group: GROUP, node: 'p', epoch, knownEpoch: epoch }, 2150).answer;
+      p.onReleaseAnswer(epoch, toCore(released), 2160);
+      // The witness falls silent; the secondary, stopped and silent to it too, vouches for a cold start.
+      const secondary = peerState('s', 'stopped', 0n, { durableEpochs: true, knownEpoch: epoch });
+      const t = 2160 + C.timeoutMs;
+      p.onPeerHeartbeat(secondary, t);
+      expect(p.decide(t)).to.deep.equal([]);
+      const proposed = p.peerState(t).coldStartEpoch;
+      expect(proposed > epoch, 'a cold start above the released epoch is proposed').to.equal(true);
+      p.onEpochRecorded(proposed);
+      p.onPeerReply(t, { state: secondary, leaseMs: C.peerLeaseMs, leaseForEpoch: proposed }, t + 1);
+      expect(p.decide(t + 1).map((a) => a.rule)).to.deep.equal(['start-cold-on-peer-lease']);
+      p.onWorkload('running', t + 2);
+      const deadline = p.stopDeadline();
+      expect(deadline).to.equal(holderEnd(t, C.peerLeaseMs, C) - stopBudget(C));
+      p.onWitnessHeartbeatAnswer(2100, hb.heldEpoch, renewal, t + 3);
+      expect(p.stopDeadline(), 'the cold run still ends with its peer lease').to.equal(deadline);
+      // What counting it would risk: the witness dropped that hold at the Release, so once the
+      // secondary's promise has ended it grants the secondary, well before that renewal would end.
+      const promiseEnd = grantorEnd(t, C.peerLeaseMs, C);
+      expect(promiseEnd).to.be.below(holderEnd(2100, renewal.leaseMs, C) - stopBudget(C));
+      const asker = { group: GROUP, node: 's', knownEpoch: proposed, leaseMs: C.leaseMs } as const;
+      m.arbiter.heartbeat({ ...asker, role: 'secondary', heldEpoch: 0n }, promiseEnd);
+      const taken = m.arbiter.acquire(asker, promiseEnd);
+      expect(taken.answer.verdict).to.equal('granted');
+    });
+
     it("the answer to an earlier epoch's Release, landing during the next run, leaves that run held", () => {
       const m = new Manual(S);
       const s = new SidecarCore(S, 0);
