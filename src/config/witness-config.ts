@@ -144,7 +144,8 @@ export const witnessSchema: ConfigSchema<WitnessSettings> = {
   holderSilentAfter: {
     doc:
       'Announce the countdown to a takeover (event holder-silent) once a holder has not been heard for this ' +
-      'long while its lease still runs; 0 never. Less than --lease. Unset: half of --lease.',
+      'long while its lease still runs; 0 never. Less than --lease. Unset: half of --lease (holders asking a ' +
+      'lease of half of --lease or less then get no countdown: set it for them).',
     format: 'duration',
     nullable: true,
     default: null,

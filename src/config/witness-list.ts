@@ -1,3 +1,4 @@
+/** `--witness`: the ordered list of witness endpoints, each with an optional zone. */
 import type { WitnessEndpoint } from '../sidecar/sidecar-options';
 import { parseHostPort } from './config-formats';
 import { ConfigError } from './load-config';

@@ -2,7 +2,8 @@
  * L3, the stops that are asked for (design §3.5): a node told that its run is over begins to stop
  * in the same turn, not when its leases run out. It is told so by the witness answering a
  * heartbeat under the running epoch with another holder or epoch (superseded or released, §6.2),
- * and by the stopped preferred primary asking for the group back (§9.4). S1 does not rest on these stops (the leases end the run in
+ * by the stopped preferred primary asking for the group back (§9.4), and by a SIGTERM, whose
+ * hand-over stops the workload first (§9.5; checked in sidecar-node.ts). S1 does not rest on these stops (the leases end the run in
  * time), so without this check nothing would notice if one were lost.
  */
 import type { Failback, PeerState, SidecarSettings, WitnessAnswer } from '../core/sidecar/types';

@@ -1,5 +1,3 @@
-/** What a witness replica over etcd adds to a simulated witness process (witness-node.ts). */
-
 /** Where a write lands at etcd: in the store, refused by the fence, or nowhere (etcd out of reach). */
 export type FencedWrite = 'landed' | 'fenced' | 'unreachable';
 

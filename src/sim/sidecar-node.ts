@@ -169,8 +169,10 @@ export class SidecarNode extends NodeMachine {
           if (!w.healed) this.startSidecar();
         });
       });
-      // L3 (design §9.5): the hand-over stops the workload first, in the turn the signal is read.
-      checkStopped(w, this.name, s.workload, () => 'its sidecar got SIGTERM (a planned hand-over stops it first)');
+      // L3 (design §9.5): the hand-over stops the workload first, in the turn the signal is read
+      // (standard mode only: simple mode's rows do not read it, and its close does not hand over).
+      if (this.settings.mode === 'standard')
+        checkStopped(w, this.name, s.workload, () => 'its sidecar got SIGTERM (a planned hand-over stops it first)');
     });
   }
 

@@ -1,11 +1,10 @@
 /**
  * What the simulated witness processes keep on disk: one store's contents, shared by the witness
- * replicas over etcd or owned by the one witness. Only the witness reads the wall clock, to pick
- * generations, and in the simulator it only moves forward.
+ * replicas over etcd or owned by the one witness.
  */
 import type { DurableGroup } from '../core/witness/types';
 
-/** The wall clock at the start of every schedule (only the witness reads it, to pick generations). */
+/** The wall clock at the start of every schedule (only the witness reads it, to pick generations; it only moves forward). */
 export const WALL0_MS = 1_750_000_000_000;
 
 export interface StoreContents {

@@ -58,6 +58,8 @@ function firstCatch(
 const CASES: readonly { name: string; bound: number; kinds: readonly string[] }[] = [
   { name: 'witness-no-drift-margin', bound: 10000, kinds: ['S1/two-running'] },
   { name: 'runs-on-expired-peer-lease', bound: 100, kinds: ['S1/two-running'] },
+  // The planned hand-over (design §9.5): L3 must see a SIGTERM that stops nothing.
+  { name: 'ignores-sigterm', bound: 100, kinds: ['liveness/ran-on-after-told-to-stop'] },
   { name: 'answer-before-persist', bound: 10000, kinds: ['S2/not-above-earlier', 'S1/two-running'] },
   // Witness replicas over etcd (design §20.2): a deposed leader that still renews its holder.
   { name: 'replica-decides-past-election-lease', bound: 3000, kinds: ['S1/two-running'] },

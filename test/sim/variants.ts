@@ -30,6 +30,13 @@ export class RunsOnExpiredPeerLease extends SidecarCore {
   }
 }
 
+/** A core that does not hear a SIGTERM: its workload runs on until the hand-over limit. */
+export class IgnoresSigterm extends SidecarCore {
+  override leave(): void {
+    // Nothing: the planned stop is not heard.
+  }
+}
+
 export const VARIANTS: Record<string, Variant> = {
   'witness-no-drift-margin': {
     description: 'the witness holds leases without the drift margin (rho 0, margin 0) while the clocks drift',
@@ -39,6 +46,10 @@ export const VARIANTS: Record<string, Variant> = {
     description:
       'the active node ignores the expiry of its peer lease (its stop deadline and decide never see it run out)',
     hooks: { createSidecar: (settings, now, recorded) => new RunsOnExpiredPeerLease(settings, now, recorded) },
+  },
+  'ignores-sigterm': {
+    description: 'the sidecar core ignores a SIGTERM: no hand-over, the workload runs on until the hand-over limit',
+    hooks: { createSidecar: (settings, now, recorded) => new IgnoresSigterm(settings, now, recorded) },
   },
   'answer-before-persist': {
     description:

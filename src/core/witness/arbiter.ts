@@ -5,6 +5,7 @@
  */
 import { MAX_EPOCH, maxEpoch } from '../epoch';
 import { grantorHoldEnd } from '../lease';
+import { assert } from '../assert';
 import { type ArbiterConfig, type ArbiterStartup, assertArbiterConfig } from './arbiter-config';
 import { EpochLedger } from './epoch-ledger';
 import { ArbitrationError } from './errors';
@@ -129,7 +130,8 @@ export class Arbiter {
       return this.decide(input.group, group, input.node, told, rule, now, { event: 'refused' });
     }
     const leaseMs = this.leaseFor(input.leaseMs);
-    // `highestHeard` includes the asker's known epoch, heard above.
+    // `highestHeard` includes the asker's known epoch, heard above: the grant goes above it too.
+    assert(group.highestHeard >= input.knownEpoch, "a grant is computed after the asker's known epoch is heard");
     const epoch = this.epochs.nextGrant(maxEpoch(group.holding.epoch, group.highestHeard));
     if (epoch > MAX_EPOCH) {
       throw new ArbitrationError(
