@@ -55,6 +55,9 @@ export class SidecarRuntime {
     this.core = parts.createCore ? parts.createCore(settings, now, recorded) : new SidecarCore(settings, now, recorded);
     if (parts.adopted !== undefined) {
       this.core.adopt(parts.adopted, now);
+      // The kept run is this copy's source now: if it stops before this process first decides (its
+      // deadline may be a few ms away), the copy is fresh from that stop, not "never synced".
+      parts.sync?.onCondition({ runsWorkload: true, standby: false, outOfService: false });
       this.log(
         'workload adopted',
         `the previous sidecar process kept this run; stop in ${this.core.view(now).msUntilStop} ms unless renewed`,

@@ -98,4 +98,17 @@ describe('simulator: production cores under random fault schedules', function ()
     for (const seed of DEFAULT_SWARM_SCHEDULES) check(seed, undefined);
     expect(found, found.join('\n')).to.deep.equal([]);
   });
+
+  // A run kept across a restart (design §9.8) that stopped at its deadline before the new process
+  // first decided: the copy was reported never synced, and the gate refused its takeover.
+  const ADOPTED_RUN_STOPS_FIRST = [0xe07712ef, 0x340045aa];
+
+  it('freshness regression: a kept run that stops before the next process decides leaves its copy fresh (schedules that found it)', () => {
+    const found: string[] = [];
+    for (const seed of ADOPTED_RUN_STOPS_FIRST) {
+      const { result } = runSchedule(seed);
+      for (const v of result.violations) found.push(`${replayCommand(seed)}: ${v.kind}/${v.sub} ${v.detail}`);
+    }
+    expect(found, found.join('\n')).to.deep.equal([]);
+  });
 });
