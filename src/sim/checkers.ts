@@ -22,6 +22,11 @@ const STALE_FOREVER_CYCLES = 20;
 /** The one stop a settled pair makes on purpose (design §9.4). */
 const HAND_BACK_RULE = 'stop-to-hand-back';
 
+/** A workload its machine's freeze left stale (design §14): it may run beside the peer's until its bound. */
+function isStale(p: SimWorkload, now: number): boolean {
+  return p.frozenAt !== undefined && now <= p.staleUntil;
+}
+
 export class Checkers implements NodeObserver {
   // S1 / S2
   private overlapping = false;
@@ -62,15 +67,32 @@ export class Checkers implements NodeObserver {
     private readonly finish: (afterMs: number) => void,
   ) {}
 
+  onStaleRunOutlived(node: NodeMachine, workload: SimWorkload): void {
+    const other = this.nodes()[1 - node.index] as SidecarNode;
+    const since = workload.frozenAt ?? Number.POSITIVE_INFINITY;
+    const beside = other.procs.filter((p) => p.startedAt >= since);
+    if (beside.length === 0 || this.overlapping) return;
+    this.overlapping = true;
+    const e = (x: bigint): string => this.world.trace.epoch(x);
+    this.world.violate(
+      'S1',
+      'stale-run-outlived',
+      `${node.name}'s workload of epoch ${e(workload.epoch)}, frozen with its machine at ${since.toFixed(3)}, still runs ` +
+        `beside ${other.name}'s epoch ${e((beside[0] as SimWorkload).epoch)} at the end of its stale bound`,
+    );
+  }
+
   onActivation(node: NodeMachine, w: SimWorkload, why: string): void {
     const world = this.world;
     this.activations += 1;
     const other = this.nodes()[1 - node.index] as SidecarNode;
-    // S1: from the start action until the process is dead, a workload counts as running.
-    if (other.procs.length > 0 && !this.overlapping) {
+    // S1: from the start action until the process is dead, a workload counts as running; but not
+    // one that a freeze of its machine left stale (design §14), within its bound.
+    const running = other.procs.filter((p) => !isStale(p, world.t));
+    if (running.length > 0 && !this.overlapping) {
       this.overlapping = true;
       const e = (x: bigint): string => world.trace.epoch(x);
-      const them = other.procs.map(
+      const them = running.map(
         (p) => `epoch ${e(p.epoch)} since ${p.startedAt.toFixed(3)}${p.terminating ? ' (stopping)' : ''}`,
       );
       world.violate(

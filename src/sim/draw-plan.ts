@@ -13,6 +13,7 @@ import {
   type EpisodePlan,
   FAULT_KINDS,
   type FaultKind,
+  FREEZE_KINDS,
   type LinkPlan,
   OPERATOR_KINDS,
   type Plan,
@@ -33,6 +34,7 @@ const ACROSS_RUN_DRAWS = 0x3c1a55e5;
 const LATE_TIMER_DRAWS = 0x7a3e71e5;
 const BOUNDS_DRAWS = 0x0b0a7d55;
 const RESTART_DRAWS = 0x5ec0a7ed;
+const FREEZE_DRAWS = 0x0f4ee2e5;
 
 export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const rng = new Rng(seed);
@@ -41,8 +43,15 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const acrossRun = new Rng(seed ^ ACROSS_RUN_DRAWS);
   const lateTimers = new Rng(seed ^ LATE_TIMER_DRAWS);
   const restartDraws = new Rng(seed ^ RESTART_DRAWS);
+  const freezeDraws = new Rng(seed ^ FREEZE_DRAWS);
   const drawsFor = (kind: FaultKind): Rng =>
-    OPERATOR_KINDS.has(kind) ? operatorDraws : RESTART_KINDS.has(kind) ? restartDraws : rng;
+    OPERATOR_KINDS.has(kind)
+      ? operatorDraws
+      : RESTART_KINDS.has(kind)
+        ? restartDraws
+        : FREEZE_KINDS.has(kind)
+          ? freezeDraws
+          : rng;
   let rejected = 0;
   let settings: SidecarSettings;
   for (;;) {

@@ -5,9 +5,10 @@
  * the last stop deadline it was fed and at once when the sidecar dies; SIGKILL after the stop
  * timeout; the process is dead at most KILL_SETTLE_MS later.
  */
-import { KILL_SETTLE_MS } from '../core/sidecar/timing';
+import { KILL_SETTLE_MS, stopBudget } from '../core/sidecar/timing';
 import type { SidecarSettings } from '../core/sidecar/types';
 import type { WorkloadDriver } from '../sidecar/workload-driver';
+import { MachineClock } from './machine-clock';
 import { type SidecarNodeParts, type SidecarProcess, SimWorkload } from './node-parts';
 import { PARTY_NAMES } from './plan';
 import { SyncTruth } from './sim-sync';
@@ -24,6 +25,11 @@ export abstract class NodeMachine {
   protected runEndWaiters: (() => void)[] = [];
   /** Whether the node's copy is fresh, in real time, and whether its sync fails now (design §21.6). */
   readonly syncTruth = new SyncTruth();
+  /** The machine's clock, and whether it is frozen (machine-freeze). */
+  readonly machine: MachineClock;
+  private freezeToken = 0;
+  /** The sidecar process a freeze stopped (one already paused by SIGSTOP stays paused at the thaw). */
+  private frozeSidecar: SidecarProcess | undefined;
 
   constructor(
     readonly index: number,
@@ -32,11 +38,73 @@ export abstract class NodeMachine {
   ) {
     this.name = PARTY_NAMES[index] as string;
     this.rate = parts.world.plan.clockRates[index] as number;
+    this.machine = new MachineClock(parts.world, this.rate);
   }
+
+  /** SIGCONT of the sidecar process `inc` (sidecar-node.ts). */
+  abstract resumeSidecar(inc: number): void;
 
   /** The workload that counts as active (alive and not told to stop), if any. */
   activeWorkload(): SimWorkload | undefined {
     return this.procs.find((p) => p.alive && !p.terminating);
+  }
+
+  /**
+   * A whole-machine freeze (a paused VM, design §14): the sidecar, its watchdog and its workloads
+   * stop alike for `ms` real ms, and with `clockStops` the machine's monotonic clock does not count
+   * the pause, so every deadline on the machine comes that much later in real time. Nothing on the
+   * machine can stop its workload meanwhile: the peer may take over, and the run resumes stale
+   * until an answer to its heartbeat (the witness's refusal, the peer's newer epoch) or its
+   * deadline ends it.
+   */
+  freezeMachine(ms: number, clockStops: boolean): void {
+    if (this.machine.frozen) return;
+    const w = this.parts.world;
+    this.machine.freeze(clockStops);
+    const token = ++this.freezeToken;
+    for (const p of this.procs) {
+      p.frozenAt ??= w.t;
+      p.staleUntil = Number.POSITIVE_INFINITY;
+    }
+    const sc = this.sidecar;
+    this.frozeSidecar = sc !== undefined && !sc.paused ? sc : undefined;
+    if (this.frozeSidecar !== undefined) this.frozeSidecar.paused = true;
+    if (w.trace.on1)
+      w.trace.log(
+        1,
+        this.name,
+        `MACHINE FROZEN for ${ms.toFixed(1)}ms (${clockStops ? 'its clock stops too' : 'its clock runs on'})`,
+      );
+    w.at(w.t + ms, () => {
+      if (this.freezeToken === token) this.thawMachine();
+    });
+  }
+
+  /**
+   * The end of a freeze (also at the heal): what came due on the machine runs, then its sidecar
+   * resumes. A workload that lived through the freeze may run stale beside the peer's for a while
+   * (S1 cannot hold across a frozen VM, design §14), but not past a bound: the longest its own
+   * deadline can still be away, two leases and a stop.
+   */
+  thawMachine(): void {
+    if (!this.machine.frozen) return;
+    const w = this.parts.world;
+    this.freezeToken += 1;
+    if (w.trace.on1) w.trace.log(1, this.name, `machine thaws, ${this.machine.waiting} tasks came due`);
+    const s = this.settings;
+    const staleMs = (2 * Math.max(s.leaseMs, s.peerLeaseMs) + stopBudget(s)) / (1 - w.plan.rhoActual);
+    for (const p of this.procs) {
+      if (p.frozenAt === undefined) continue;
+      p.staleUntil = w.t + staleMs;
+      w.at(p.staleUntil, () => {
+        // (A later freeze moved the bound: its own thaw checks it.)
+        if (p.alive && w.t >= p.staleUntil) this.parts.observer.onStaleRunOutlived(this, p);
+      });
+    }
+    this.machine.thaw();
+    const sc = this.frozeSidecar;
+    this.frozeSidecar = undefined;
+    if (sc !== undefined && this.sidecar === sc && sc.paused) this.resumeSidecar(sc.inc);
   }
 
   /**
@@ -55,7 +123,7 @@ export abstract class NodeMachine {
   }
 
   protected localNow(sc: SidecarProcess): number {
-    return this.rate * this.parts.world.t + sc.offset;
+    return this.machine.now(sc.offset);
   }
 
   private traceStatus(sc: SidecarProcess): void {
@@ -123,7 +191,7 @@ export abstract class NodeMachine {
     // reports 'running' as soon as it has spawned it, before it reads a later stop
     // (watchdog-main.ts), the supervisor passes that on in any state (run-supervisor.ts
     // onReport), and the embedded driver emits it once activate() resolves, stop() or not.
-    world.at(world.t + startDelay / this.rate, () => {
+    this.machine.timer(startDelay, 0, () => {
       if (!w.alive) return;
       // Stopped before it was ready: the report meets the stop at once (no draw: the stream stays put).
       const ipcMs = w.terminating
@@ -131,7 +199,7 @@ export abstract class NodeMachine {
         : world.proc.chance(0.9)
           ? world.proc.range(0, 0.2)
           : world.proc.range(0, 2 * world.plan.primary.heartbeatMs);
-      world.at(world.t + ipcMs / this.rate, () =>
+      this.machine.timer(ipcMs, 0, () =>
         this.gate(sc.inc, (s) => {
           // A death reported first would come after it down the real pipe: nothing is lost by dropping it.
           if (s.workload !== w || !w.alive) return;
@@ -143,9 +211,11 @@ export abstract class NodeMachine {
       );
     });
     if (world.plan.faults.has('workload-crash') && !world.healed) {
-      world.at(world.t + world.proc.exp(world.plan.workloadMeanLifeMs), () => {
-        if (w.alive && !w.terminating && !world.healed) this.die(w, true, 'CRASHES by itself');
-      });
+      world.at(world.t + world.proc.exp(world.plan.workloadMeanLifeMs), () =>
+        this.machine.run(() => {
+          if (w.alive && !w.terminating && !world.healed) this.die(w, true, 'CRASHES by itself');
+        }),
+      );
     }
   }
 
@@ -159,9 +229,8 @@ export abstract class NodeMachine {
     w.fedDeadline = deadline;
     const token = ++w.watchdogToken;
     if (deadline === Number.POSITIVE_INFINITY) return;
-    const now = this.localNow(sc);
-    const when = deadline === Number.NEGATIVE_INFINITY ? world.t : world.t + (deadline - now) / this.rate;
-    world.at(when + this.lateness(), () => {
+    const left = deadline === Number.NEGATIVE_INFINITY ? 0 : deadline - this.localNow(sc);
+    this.machine.timer(left, this.lateness(), () => {
       if (w.watchdogToken !== token || !w.alive || w.terminating) return;
       this.beginStop(w, 'watchdog: the stop deadline passed without a renewal from the sidecar', undefined);
     });
@@ -184,16 +253,16 @@ export abstract class NodeMachine {
         `SIGTERM workload ${world.trace.epoch(w.epoch)} (${why})${ignores ? '; it ignores SIGTERM' : ''}`,
       );
     if (exitAfter < stopTimeout) {
-      world.at(world.t + exitAfter / this.rate, () => this.die(w, false, 'exits after SIGTERM'));
+      this.machine.timer(exitAfter, 0, () => this.die(w, false, 'exits after SIGTERM'));
       return;
     }
-    world.at(world.t + stopTimeout / this.rate + this.lateness(), () => {
+    this.machine.timer(stopTimeout, this.lateness(), () => {
       if (!w.alive) return;
       if (world.trace.on1)
         world.trace.log(1, this.name, `SIGKILL workload ${world.trace.epoch(w.epoch)} (stop timeout)`);
       const settle =
         plan.atTheBounds !== undefined || world.proc.chance(0.5) ? KILL_SETTLE_MS : world.proc.range(0, KILL_SETTLE_MS);
-      world.at(world.t + settle / this.rate, () => this.die(w, false, 'is dead after SIGKILL'));
+      this.machine.timer(settle, 0, () => this.die(w, false, 'is dead after SIGKILL'));
     });
   }
 

@@ -26,6 +26,10 @@ export class SimWorkload {
   watchdogToken = 0;
   /** Started by a cold start with the witness down (design §10.2), under an epoch the pair agreed. */
   cold = false;
+  /** When its machine first froze while it was alive (machine-freeze, design §14); undefined: never. */
+  frozenAt: number | undefined;
+  /** Until when (real ms) it may run stale beside the peer's workload after the thaw (+inf while frozen). */
+  staleUntil = Number.NEGATIVE_INFINITY;
   /** What waits for its death (the next sidecar process of a restart that found it stopping). */
   readonly deathWaiters: (() => void)[] = [];
 
@@ -88,6 +92,8 @@ export interface NodeObserver {
   onCrashReported(): void;
   /** How a restart that keeps the workload (design §9.8) ended. */
   onKeptRestart(outcome: KeptRestartOutcome): void;
+  /** A workload that lived through a freeze of its machine is still alive at the end of its stale bound. */
+  onStaleRunOutlived(node: NodeMachine, workload: SimWorkload): void;
 }
 
 export interface SidecarNodeParts {
