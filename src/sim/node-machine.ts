@@ -5,13 +5,14 @@
  * the last stop deadline it was fed and at once when the sidecar dies; SIGKILL after the stop
  * timeout; the process is dead at most KILL_SETTLE_MS later.
  */
-import { KILL_SETTLE_MS, stopBudget } from '../core/sidecar/timing';
+import { KILL_SETTLE_MS } from '../core/sidecar/timing';
 import type { SidecarSettings } from '../core/sidecar/types';
 import type { WorkloadDriver } from '../sidecar/workload-driver';
 import { MachineClock } from './machine-clock';
 import { type SidecarNodeParts, type SidecarProcess, SimWorkload } from './node-parts';
 import { PARTY_NAMES } from './plan';
 import { SyncTruth } from './sim-sync';
+import { markStaleStart, staleBoundMs, type StoppedClockFreeze } from './stale-runs';
 import { checkNotRunningWhileStopping, checkStoppedOnce } from './table-conformance';
 
 export abstract class NodeMachine {
@@ -30,6 +31,10 @@ export abstract class NodeMachine {
   private freezeToken = 0;
   /** The sidecar process a freeze stopped (one already paused by SIGSTOP stays paused at the thaw). */
   private frozeSidecar: SidecarProcess | undefined;
+  private frozenSince = 0;
+  private freezeStopsClock = false;
+  /** The freezes that stopped this machine's clock, once thawed: a later start may rest on a grant asked before. */
+  private readonly stoppedClockFreezes: StoppedClockFreeze[] = [];
 
   constructor(
     readonly index: number,
@@ -54,13 +59,14 @@ export abstract class NodeMachine {
    * stop alike for `ms` real ms, and with `clockStops` the machine's monotonic clock does not count
    * the pause, so every deadline on the machine comes that much later in real time. Nothing on the
    * machine can stop its workload meanwhile: the peer may take over, and the run resumes stale
-   * until an answer to its heartbeat (the witness's refusal, the peer's newer epoch) or its
-   * deadline ends it.
+   * until the witness's answer to its heartbeat (a refusal: superseded) or its deadline ends it.
    */
   freezeMachine(ms: number, clockStops: boolean): void {
     if (this.machine.frozen) return;
     const w = this.parts.world;
     this.machine.freeze(clockStops);
+    this.frozenSince = w.t;
+    this.freezeStopsClock = clockStops;
     const token = ++this.freezeToken;
     for (const p of this.procs) {
       p.frozenAt ??= w.t;
@@ -84,27 +90,34 @@ export abstract class NodeMachine {
    * The end of a freeze (also at the heal): what came due on the machine runs, then its sidecar
    * resumes. A workload that lived through the freeze may run stale beside the peer's for a while
    * (S1 cannot hold across a frozen VM, design §14), but not past a bound: the longest its own
-   * deadline can still be away, two leases and a stop.
+   * deadline can still be away, two leases and a stop. So may one that starts after the thaw on
+   * a grant asked for before a freeze that stopped the clock (stale-runs.ts).
    */
   thawMachine(): void {
     if (!this.machine.frozen) return;
     const w = this.parts.world;
     this.freezeToken += 1;
     if (w.trace.on1) w.trace.log(1, this.name, `machine thaws, ${this.machine.waiting} tasks came due`);
-    const s = this.settings;
-    const staleMs = (2 * Math.max(s.leaseMs, s.peerLeaseMs) + stopBudget(s)) / (1 - w.plan.rhoActual);
+    const until = w.t + staleBoundMs(this.settings, w.plan.rhoActual);
+    if (this.freezeStopsClock) this.stoppedClockFreezes.push({ frozenAt: this.frozenSince, thawedAt: w.t, until });
     for (const p of this.procs) {
       if (p.frozenAt === undefined) continue;
-      p.staleUntil = w.t + staleMs;
-      w.at(p.staleUntil, () => {
-        // (A later freeze moved the bound: its own thaw checks it.)
-        if (p.alive && w.t >= p.staleUntil) this.parts.observer.onStaleRunOutlived(this, p);
-      });
+      p.staleUntil = until;
+      this.watchStaleBound(p);
     }
     this.machine.thaw();
     const sc = this.frozeSidecar;
     this.frozeSidecar = undefined;
     if (sc !== undefined && this.sidecar === sc && sc.paused) this.resumeSidecar(sc.inc);
+  }
+
+  /** At the end of its stale bound, a stale workload still alive is reported (S1 stale-run-outlived). */
+  private watchStaleBound(p: SimWorkload): void {
+    const w = this.parts.world;
+    w.at(p.staleUntil, () => {
+      // (A later freeze moved the bound: its own thaw checks it.)
+      if (p.alive && w.t >= p.staleUntil) this.parts.observer.onStaleRunOutlived(this, p);
+    });
   }
 
   /**
@@ -177,6 +190,11 @@ export abstract class NodeMachine {
     }
     sc.workload = w;
     w.cold = sc.runtime.view().lastRule === 'start-cold-on-peer-lease';
+    if (markStaleStart(w, sc.grantsAskedAt.get(epoch), this.stoppedClockFreezes, world.t)) {
+      if (world.trace.on1)
+        world.trace.log(1, this.name, `start of ${world.trace.epoch(epoch)} on a grant asked before a freeze: stale`);
+      this.watchStaleBound(w);
+    }
     this.procs.push(w);
     const why = sc.runtime.view().lastDecision;
     if (world.trace.on1) world.trace.log(1, this.name, `START epoch ${world.trace.epoch(epoch)}: ${why}`);

@@ -58,6 +58,8 @@ export class SidecarProcess {
   lastAcquireAt = Number.NEGATIVE_INFINITY;
   /** What the peer last said of itself, as handed to this runtime (the table checks read it). */
   peerState: PeerState | undefined;
+  /** When (real ms) it sent the Acquire of each epoch it was granted: a start's basis (stale-runs.ts). */
+  readonly grantsAskedAt = new Map<bigint, number>();
   /** The fail-back policy of the witness answer last handed to this runtime (prompt-stops.ts). */
   groupFailback: Failback | undefined;
   /** SIGTERM arrived: the planned hand-over runs (a second SIGTERM changes nothing). */

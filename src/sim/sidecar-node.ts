@@ -84,6 +84,7 @@ export class SidecarNode extends NodeMachine {
         sc.lastAcquireAt = w.t;
         checkAcquireAgainstTable(w, this.name, this.settings, sc.runtime.view(), sc.peerState);
       },
+      onGranted: (epoch, askedAt) => sc.grantsAskedAt.set(epoch, askedAt),
       heardPeer: (state) => {
         const newest = newerPeerState(sc.peerState, state);
         sc.peerState = newest;
