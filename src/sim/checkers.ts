@@ -13,6 +13,7 @@ import { PARTY_NAMES } from './plan';
 import type { SimWorkload } from './node-parts';
 import type { KeptRestartOutcome, NodeObserver } from './node-parts';
 import type { SidecarNode } from './sidecar-node';
+import { ActivationHistory, isStale } from './stale-runs';
 import { checkIsolatedVerdictBefore } from './standby-verdict';
 import type { WitnessSite } from './witness-site';
 import type { World } from './world';
@@ -28,6 +29,7 @@ export class Checkers implements NodeObserver {
   private overlapping = false;
   private maxActivated = 0n;
   private maxActivatedBy = -1;
+  private readonly activated = new ActivationHistory();
   activations = 0;
 
   // liveness
@@ -64,15 +66,35 @@ export class Checkers implements NodeObserver {
     private readonly finish: (afterMs: number) => void,
   ) {}
 
+  onStaleRunOutlived(node: NodeMachine, workload: SimWorkload): void {
+    const other = this.nodes()[1 - node.index] as SidecarNode;
+    const since = workload.frozenAt ?? Number.POSITIVE_INFINITY;
+    const beside = other.procs.filter((p) => p.startedAt >= since);
+    if (beside.length === 0 || this.overlapping) return;
+    this.overlapping = true;
+    const e = (x: bigint): string => this.world.trace.epoch(x);
+    this.world.violate(
+      'S1',
+      'stale-run-outlived',
+      `${node.name}'s workload of epoch ${e(workload.epoch)}, frozen with its machine at ${since.toFixed(3)}, still runs ` +
+        `beside ${other.name}'s epoch ${e((beside[0] as SimWorkload).epoch)} at the end of its stale bound`,
+    );
+  }
+
   onActivation(node: NodeMachine, w: SimWorkload, why: string): void {
     const world = this.world;
     this.activations += 1;
     const other = this.nodes()[1 - node.index] as SidecarNode;
-    // S1: from the start action until the process is dead, a workload counts as running.
-    if (other.procs.length > 0 && !this.overlapping) {
+    // S1: from the start action until the process is dead, a workload counts as running; but not
+    // one that a freeze of its machine left stale (design §14), within its bound, nor one the
+    // peer started since the freeze that left this start stale.
+    const stale = isStale(w, world.t);
+    const since = w.frozenAt ?? Number.POSITIVE_INFINITY;
+    const running = other.procs.filter((p) => !isStale(p, world.t) && !(stale && p.startedAt >= since));
+    if (running.length > 0 && !this.overlapping) {
       this.overlapping = true;
       const e = (x: bigint): string => world.trace.epoch(x);
-      const them = other.procs.map(
+      const them = running.map(
         (p) => `epoch ${e(p.epoch)} since ${p.startedAt.toFixed(3)}${p.terminating ? ' (stopping)' : ''}`,
       );
       world.violate(
@@ -81,16 +103,19 @@ export class Checkers implements NodeObserver {
         `${node.name} starts epoch ${e(w.epoch)} while ${other.name} runs ${them.join(', ')}`,
       );
     }
-    // S2: strictly above every epoch activated before in the group.
-    if (w.epoch <= this.maxActivated) {
-      const sameRestart = w.epoch === this.maxActivated && this.maxActivatedBy === node.index;
+    // S2: strictly above every epoch activated before in the group; a stale start, above every
+    // one activated before the freeze that delayed it (its epoch was handed out before).
+    const floor = stale ? this.activated.highestBefore(since) : { epoch: this.maxActivated, by: this.maxActivatedBy };
+    this.activated.add(world.t, w.epoch, node.index);
+    if (w.epoch <= floor.epoch) {
+      const sameRestart = w.epoch === floor.epoch && floor.by === node.index;
       world.violate(
         'S2',
         sameRestart ? 'same-epoch-restart' : 'not-above-earlier',
-        `${node.name} activates epoch ${world.trace.epoch(w.epoch)} (${why}), but epoch ${world.trace.epoch(this.maxActivated)} ` +
-          `was activated before by ${PARTY_NAMES[this.maxActivatedBy]}`,
+        `${node.name} activates epoch ${world.trace.epoch(w.epoch)} (${why}), but epoch ${world.trace.epoch(floor.epoch)} ` +
+          `was activated before by ${PARTY_NAMES[floor.by]}`,
       );
-    } else {
+    } else if (w.epoch > this.maxActivated) {
       this.maxActivated = w.epoch;
       this.maxActivatedBy = node.index;
     }

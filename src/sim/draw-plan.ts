@@ -13,6 +13,7 @@ import {
   type EpisodePlan,
   FAULT_KINDS,
   type FaultKind,
+  FREEZE_KINDS,
   type LinkPlan,
   OPERATOR_KINDS,
   type Plan,
@@ -34,6 +35,7 @@ const LATE_TIMER_DRAWS = 0x7a3e71e5;
 const BOUNDS_DRAWS = 0x0b0a7d55;
 const RESTART_DRAWS = 0x5ec0a7ed;
 const PAST_DEADLINE_DRAWS = 0x0d3ad11e;
+const FREEZE_DRAWS = 0x0f4ee2e5;
 
 export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const rng = new Rng(seed);
@@ -43,8 +45,15 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const lateTimers = new Rng(seed ^ LATE_TIMER_DRAWS);
   const restartDraws = new Rng(seed ^ RESTART_DRAWS);
   const pastDeadline = new Rng(seed ^ PAST_DEADLINE_DRAWS);
+  const freezeDraws = new Rng(seed ^ FREEZE_DRAWS);
   const drawsFor = (kind: FaultKind): Rng =>
-    OPERATOR_KINDS.has(kind) ? operatorDraws : RESTART_KINDS.has(kind) ? restartDraws : rng;
+    OPERATOR_KINDS.has(kind)
+      ? operatorDraws
+      : RESTART_KINDS.has(kind)
+        ? restartDraws
+        : FREEZE_KINDS.has(kind)
+          ? freezeDraws
+          : rng;
   let rejected = 0;
   let settings: SidecarSettings;
   for (;;) {

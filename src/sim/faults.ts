@@ -9,7 +9,16 @@
  */
 import type { Network } from './network';
 import type { Rng } from './prng';
-import { type EpisodeKind, OPERATOR_KINDS, PARTY_NAMES, RESTART_KINDS, PRIMARY, SECONDARY, WITNESS } from './plan';
+import {
+  type EpisodeKind,
+  FREEZE_KINDS,
+  OPERATOR_KINDS,
+  PARTY_NAMES,
+  RESTART_KINDS,
+  PRIMARY,
+  SECONDARY,
+  WITNESS,
+} from './plan';
 import type { SidecarNode } from './sidecar-node';
 import type { WitnessSite } from './witness-site';
 import type { World } from './world';
@@ -47,6 +56,7 @@ export class Faults {
   /** Each later kind draws from its own stream, so that schedules without it replay as before. */
   private drawsFor(kind: EpisodeKind): Rng {
     const w = this.world;
+    if (FREEZE_KINDS.has(kind)) return w.freeze;
     return OPERATOR_KINDS.has(kind) ? w.operator : RESTART_KINDS.has(kind) ? w.restart : w.fault;
   }
 
@@ -99,7 +109,7 @@ export class Faults {
       }
       case 'sidecar-crash': {
         const node = nodes[f.int(2)] as SidecarNode;
-        if (node.sidecar === undefined) break;
+        if (node.machine.frozen || node.sidecar === undefined) break;
         this.targets.noteLoss(node);
         node.crashSidecar(`CRASHES (kill -9); restarts in ${length.toFixed(1)}ms`);
         w.at(w.t + length, () => {
@@ -109,7 +119,7 @@ export class Faults {
       }
       case 'sidecar-sigterm': {
         const node = nodes[f.int(2)] as SidecarNode;
-        if (node.sidecar === undefined || node.sidecar.paused) break;
+        if (node.machine.frozen || node.sidecar === undefined || node.sidecar.paused) break;
         node.sigtermSidecar(length);
         break;
       }
@@ -117,14 +127,24 @@ export class Faults {
         // Mostly the active node's: the one with a run to keep.
         const active = nodes.find((n) => n.activeWorkload() !== undefined);
         const node = active !== undefined && f.chance(0.8) ? active : (nodes[f.int(2)] as SidecarNode);
-        if (node.sidecar === undefined || node.sidecar.paused) break;
+        if (node.machine.frozen || node.sidecar === undefined || node.sidecar.paused) break;
         this.targets.noteLoss(node);
         node.restartKeepingWorkload(length);
         break;
       }
+      case 'machine-freeze': {
+        // A paused VM: long enough, mostly, for the peer to take over, so that the frozen node's
+        // workload resumes stale; half the time its monotonic clock did not count the pause.
+        const active = nodes.find((n) => n.activeWorkload() !== undefined);
+        const node = active !== undefined && f.chance(0.8) ? active : (nodes[f.int(2)] as SidecarNode);
+        if (node.machine.frozen) break;
+        this.targets.noteLoss(node);
+        node.freezeMachine(f.range(0.2, 3) * lease(w), f.chance(0.5));
+        break;
+      }
       case 'sidecar-pause': {
         const node = nodes[f.int(2)] as SidecarNode;
-        if (node.sidecar === undefined || node.sidecar.paused) break;
+        if (node.machine.frozen || node.sidecar === undefined || node.sidecar.paused) break;
         this.targets.noteLoss(node);
         node.pauseSidecar(length);
         break;

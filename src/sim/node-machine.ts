@@ -8,9 +8,11 @@
 import { KILL_SETTLE_MS } from '../core/sidecar/timing';
 import type { SidecarSettings } from '../core/sidecar/types';
 import type { WorkloadDriver } from '../sidecar/workload-driver';
+import { MachineClock } from './machine-clock';
 import { type SidecarNodeParts, type SidecarProcess, SimWorkload } from './node-parts';
 import { PARTY_NAMES } from './plan';
 import { SyncTruth } from './sim-sync';
+import { markStaleStart, staleBoundMs, type StoppedClockFreeze } from './stale-runs';
 import { checkNotRunningWhileStopping, checkStoppedOnce } from './table-conformance';
 
 export abstract class NodeMachine {
@@ -24,6 +26,15 @@ export abstract class NodeMachine {
   protected runEndWaiters: (() => void)[] = [];
   /** Whether the node's copy is fresh, in real time, and whether its sync fails now (design §21.6). */
   readonly syncTruth = new SyncTruth();
+  /** The machine's clock, and whether it is frozen (machine-freeze). */
+  readonly machine: MachineClock;
+  private freezeToken = 0;
+  /** The sidecar process a freeze stopped (one already paused by SIGSTOP stays paused at the thaw). */
+  private frozeSidecar: SidecarProcess | undefined;
+  private frozenSince = 0;
+  private freezeStopsClock = false;
+  /** The freezes that stopped this machine's clock, once thawed: a later start may rest on a grant asked before. */
+  private readonly stoppedClockFreezes: StoppedClockFreeze[] = [];
 
   constructor(
     readonly index: number,
@@ -32,11 +43,81 @@ export abstract class NodeMachine {
   ) {
     this.name = PARTY_NAMES[index] as string;
     this.rate = parts.world.plan.clockRates[index] as number;
+    this.machine = new MachineClock(parts.world, this.rate);
   }
+
+  /** SIGCONT of the sidecar process `inc` (sidecar-node.ts). */
+  abstract resumeSidecar(inc: number): void;
 
   /** The workload that counts as active (alive and not told to stop), if any. */
   activeWorkload(): SimWorkload | undefined {
     return this.procs.find((p) => p.alive && !p.terminating);
+  }
+
+  /**
+   * A whole-machine freeze (a paused VM, design §14): the sidecar, its watchdog and its workloads
+   * stop alike for `ms` real ms, and with `clockStops` the machine's monotonic clock does not count
+   * the pause, so every deadline on the machine comes that much later in real time. Nothing on the
+   * machine can stop its workload meanwhile: the peer may take over, and the run resumes stale
+   * until the witness's answer to its heartbeat (a refusal: superseded) or its deadline ends it.
+   */
+  freezeMachine(ms: number, clockStops: boolean): void {
+    if (this.machine.frozen) return;
+    const w = this.parts.world;
+    this.machine.freeze(clockStops);
+    this.frozenSince = w.t;
+    this.freezeStopsClock = clockStops;
+    const token = ++this.freezeToken;
+    for (const p of this.procs) {
+      p.frozenAt ??= w.t;
+      p.staleUntil = Number.POSITIVE_INFINITY;
+    }
+    const sc = this.sidecar;
+    this.frozeSidecar = sc !== undefined && !sc.paused ? sc : undefined;
+    if (this.frozeSidecar !== undefined) this.frozeSidecar.paused = true;
+    if (w.trace.on1)
+      w.trace.log(
+        1,
+        this.name,
+        `MACHINE FROZEN for ${ms.toFixed(1)}ms (${clockStops ? 'its clock stops too' : 'its clock runs on'})`,
+      );
+    w.at(w.t + ms, () => {
+      if (this.freezeToken === token) this.thawMachine();
+    });
+  }
+
+  /**
+   * The end of a freeze (also at the heal): what came due on the machine runs, then its sidecar
+   * resumes. A workload that lived through the freeze may run stale beside the peer's for a while
+   * (S1 cannot hold across a frozen VM, design §14), but not past a bound: the longest its own
+   * deadline can still be away, two leases and a stop. So may one that starts after the thaw on
+   * a grant asked for before a freeze that stopped the clock (stale-runs.ts).
+   */
+  thawMachine(): void {
+    if (!this.machine.frozen) return;
+    const w = this.parts.world;
+    this.freezeToken += 1;
+    if (w.trace.on1) w.trace.log(1, this.name, `machine thaws, ${this.machine.waiting} tasks came due`);
+    const until = w.t + staleBoundMs(this.settings, w.plan.rhoActual);
+    if (this.freezeStopsClock) this.stoppedClockFreezes.push({ frozenAt: this.frozenSince, thawedAt: w.t, until });
+    for (const p of this.procs) {
+      if (p.frozenAt === undefined) continue;
+      p.staleUntil = until;
+      this.watchStaleBound(p);
+    }
+    this.machine.thaw();
+    const sc = this.frozeSidecar;
+    this.frozeSidecar = undefined;
+    if (sc !== undefined && this.sidecar === sc && sc.paused) this.resumeSidecar(sc.inc);
+  }
+
+  /** At the end of its stale bound, a stale workload still alive is reported (S1 stale-run-outlived). */
+  private watchStaleBound(p: SimWorkload): void {
+    const w = this.parts.world;
+    w.at(p.staleUntil, () => {
+      // (A later freeze moved the bound: its own thaw checks it.)
+      if (p.alive && w.t >= p.staleUntil) this.parts.observer.onStaleRunOutlived(this, p);
+    });
   }
 
   /**
@@ -55,7 +136,7 @@ export abstract class NodeMachine {
   }
 
   protected localNow(sc: SidecarProcess): number {
-    return this.rate * this.parts.world.t + sc.offset;
+    return this.machine.now(sc.offset);
   }
 
   private traceStatus(sc: SidecarProcess): void {
@@ -109,6 +190,11 @@ export abstract class NodeMachine {
     }
     sc.workload = w;
     w.cold = sc.runtime.view().lastRule === 'start-cold-on-peer-lease';
+    if (markStaleStart(w, sc.grantsAskedAt.get(epoch), this.stoppedClockFreezes, world.t)) {
+      if (world.trace.on1)
+        world.trace.log(1, this.name, `start of ${world.trace.epoch(epoch)} on a grant asked before a freeze: stale`);
+      this.watchStaleBound(w);
+    }
     this.procs.push(w);
     const why = sc.runtime.view().lastDecision;
     if (world.trace.on1) world.trace.log(1, this.name, `START epoch ${world.trace.epoch(epoch)}: ${why}`);
@@ -123,7 +209,7 @@ export abstract class NodeMachine {
     // reports 'running' as soon as it has spawned it, before it reads a later stop
     // (watchdog-main.ts), the supervisor passes that on in any state (run-supervisor.ts
     // onReport), and the embedded driver emits it once activate() resolves, stop() or not.
-    world.at(world.t + startDelay / this.rate, () => {
+    this.machine.timer(startDelay, 0, () => {
       if (!w.alive) return;
       // Stopped before it was ready: the report meets the stop at once (no draw: the stream stays put).
       const ipcMs = w.terminating
@@ -131,7 +217,7 @@ export abstract class NodeMachine {
         : world.proc.chance(0.9)
           ? world.proc.range(0, 0.2)
           : world.proc.range(0, 2 * world.plan.primary.heartbeatMs);
-      world.at(world.t + ipcMs / this.rate, () =>
+      this.machine.timer(ipcMs, 0, () =>
         this.gate(sc.inc, (s) => {
           // A death reported first would come after it down the real pipe: nothing is lost by dropping it.
           if (s.workload !== w || !w.alive) return;
@@ -143,9 +229,11 @@ export abstract class NodeMachine {
       );
     });
     if (world.plan.faults.has('workload-crash') && !world.healed) {
-      world.at(world.t + world.proc.exp(world.plan.workloadMeanLifeMs), () => {
-        if (w.alive && !w.terminating && !world.healed) this.die(w, true, 'CRASHES by itself');
-      });
+      world.at(world.t + world.proc.exp(world.plan.workloadMeanLifeMs), () =>
+        this.machine.run(() => {
+          if (w.alive && !w.terminating && !world.healed) this.die(w, true, 'CRASHES by itself');
+        }),
+      );
     }
   }
 
@@ -159,9 +247,8 @@ export abstract class NodeMachine {
     w.fedDeadline = deadline;
     const token = ++w.watchdogToken;
     if (deadline === Number.POSITIVE_INFINITY) return;
-    const now = this.localNow(sc);
-    const when = deadline === Number.NEGATIVE_INFINITY ? world.t : world.t + (deadline - now) / this.rate;
-    world.at(when + this.lateness(), () => {
+    const left = deadline === Number.NEGATIVE_INFINITY ? 0 : deadline - this.localNow(sc);
+    this.machine.timer(left, this.lateness(), () => {
       if (w.watchdogToken !== token || !w.alive || w.terminating) return;
       this.beginStop(w, 'watchdog: the stop deadline passed without a renewal from the sidecar', undefined);
     });
@@ -184,16 +271,16 @@ export abstract class NodeMachine {
         `SIGTERM workload ${world.trace.epoch(w.epoch)} (${why})${ignores ? '; it ignores SIGTERM' : ''}`,
       );
     if (exitAfter < stopTimeout) {
-      world.at(world.t + exitAfter / this.rate, () => this.die(w, false, 'exits after SIGTERM'));
+      this.machine.timer(exitAfter, 0, () => this.die(w, false, 'exits after SIGTERM'));
       return;
     }
-    world.at(world.t + stopTimeout / this.rate + this.lateness(), () => {
+    this.machine.timer(stopTimeout, this.lateness(), () => {
       if (!w.alive) return;
       if (world.trace.on1)
         world.trace.log(1, this.name, `SIGKILL workload ${world.trace.epoch(w.epoch)} (stop timeout)`);
       const settle =
         plan.atTheBounds !== undefined || world.proc.chance(0.5) ? KILL_SETTLE_MS : world.proc.range(0, KILL_SETTLE_MS);
-      world.at(world.t + settle / this.rate, () => this.die(w, false, 'is dead after SIGKILL'));
+      this.machine.timer(settle, 0, () => this.die(w, false, 'is dead after SIGKILL'));
     });
   }
 

@@ -27,6 +27,10 @@ export class SimWorkload {
   watchdogToken = 0;
   /** Started by a cold start with the witness down (design §10.2), under an epoch the pair agreed. */
   cold = false;
+  /** When its machine first froze while it was alive (machine-freeze, design §14); undefined: never. */
+  frozenAt: number | undefined;
+  /** Until when (real ms) it may run stale beside the peer's workload after the thaw (+inf while frozen). */
+  staleUntil = Number.NEGATIVE_INFINITY;
   /** What waits for its death (the next sidecar process of a restart that found it stopping). */
   readonly deathWaiters: (() => void)[] = [];
 
@@ -55,6 +59,8 @@ export class SidecarProcess {
   lastAcquireAt = Number.NEGATIVE_INFINITY;
   /** What the peer last said of itself, as handed to this runtime (the table checks read it). */
   peerState: PeerState | undefined;
+  /** When (real ms) it sent the Acquire of each epoch it was granted: a start's basis (stale-runs.ts). */
+  readonly grantsAskedAt = new Map<bigint, number>();
   /** The fail-back policy of the witness answer last handed to this runtime (prompt-stops.ts). */
   groupFailback: Failback | undefined;
   /** SIGTERM arrived: the planned hand-over runs (a second SIGTERM changes nothing). */
@@ -91,6 +97,8 @@ export interface NodeObserver {
   onKeptRestart(outcome: KeptRestartOutcome): void;
   /** An answer held past its call's deadline landed at the node's sidecar (held-answers.ts). */
   onAnswerPastDeadline(how: PastDeadlineLanding): void;
+  /** A workload that lived through a freeze of its machine is still alive at the end of its stale bound. */
+  onStaleRunOutlived(node: NodeMachine, workload: SimWorkload): void;
 }
 
 export interface SidecarNodeParts {

@@ -31,6 +31,7 @@ export const FAULT_KINDS = [
   'failback-policy',
   'remove-node',
   'sidecar-restart',
+  'machine-freeze',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -49,6 +50,7 @@ export const EPISODE_KINDS = [
   'failback-policy',
   'remove-node',
   'sidecar-restart',
+  'machine-freeze',
 ] as const satisfies readonly FaultKind[];
 export type EpisodeKind = (typeof EPISODE_KINDS)[number];
 
@@ -62,6 +64,12 @@ export const OPERATOR_KINDS: ReadonlySet<FaultKind> = new Set([
 
 /** A restart that keeps the workload (SIGUSR2, design §9.8): drawn, and run, from a stream of its own too. */
 export const RESTART_KINDS: ReadonlySet<FaultKind> = new Set(['sidecar-restart']);
+
+/**
+ * A whole machine frozen (a paused VM: sidecar, watchdog and workload alike), its clock stopped or
+ * running meanwhile (design §14): drawn, and run, from a stream of its own too.
+ */
+export const FREEZE_KINDS: ReadonlySet<FaultKind> = new Set(['machine-freeze']);
 
 /** How the final failover probe takes the active node away ('sigterm': a planned hand-over, §9.5). */
 export type ProbeKind = 'crash' | 'isolate' | 'pause' | 'sigterm';

@@ -39,6 +39,8 @@ export interface LinkContext {
   readonly afterInput: (endsRun: (epoch: bigint) => string | undefined) => void;
   /** The runtime sends an Acquire (the checkers watch for needless ones, and judge it by the table). */
   readonly onAcquire: () => void;
+  /** The runtime is handed a grant of `epoch` for the Acquire it sent at `askedAt` (real ms). */
+  readonly onGranted: (epoch: bigint, askedAt: number) => void;
   /** The runtime is handed what the peer says of itself (a reply to its heartbeat). */
   /** Returns whether `state` is the newest the peer said of those delivered (peer-state-order.ts). */
   readonly heardPeer: (state: PeerState) => boolean;
@@ -187,6 +189,7 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
         (service, reply) => service.acquire(request, reply),
         (a, status) => {
           const answer = decoded(a);
+          if (answer?.verdict === 'granted') c.onGranted(answer.epoch, sentAt);
           if (answer === undefined || answer.verdict === 'refused') {
             unanswered = {
               at: w.t,

@@ -41,6 +41,10 @@ export class SidecarNode extends NodeMachine {
 
   startSidecar(): void {
     if (this.sidecar !== undefined) return;
+    if (this.machine.frozen) {
+      this.machine.run(() => this.startSidecar());
+      return;
+    }
     const w = this.parts.world;
     const kept = this.kept;
     this.kept = undefined;
@@ -80,6 +84,7 @@ export class SidecarNode extends NodeMachine {
         sc.lastAcquireAt = w.t;
         checkAcquireAgainstTable(w, this.name, this.settings, sc.runtime.view(), sc.peerState);
       },
+      onGranted: (epoch, askedAt) => sc.grantsAskedAt.set(epoch, askedAt),
       heardPeer: (state) => {
         const newest = newerPeerState(sc.peerState, state);
         sc.peerState = newest;
@@ -235,6 +240,11 @@ export class SidecarNode extends NodeMachine {
     const sc = this.sidecar;
     if (sc === undefined || sc.inc !== inc || !sc.paused) return;
     if (token !== undefined && sc.pauseToken !== token) return;
+    if (this.machine.frozen) {
+      // SIGCONT sent to a process of a frozen machine: it resumes at the thaw.
+      this.machine.run(() => this.resumeSidecar(inc, token));
+      return;
+    }
     sc.paused = false;
     sc.pauseToken += 1;
     const w = this.parts.world;
@@ -255,7 +265,7 @@ export class SidecarNode extends NodeMachine {
     return {
       atStart: { knownEpoch: this.recorded },
       write: (epoch, done) => {
-        w.at(w.t + w.proc.range(0.2, RECORD_WRITE_MAX_MS) / this.rate, () => {
+        this.machine.timer(w.proc.range(0.2, RECORD_WRITE_MAX_MS), 0, () => {
           const alive = this.sidecar === sc;
           if (alive || w.proc.chance(0.5)) this.record(epoch);
           if (alive) this.gate(sc.inc, () => done(true));
@@ -269,15 +279,18 @@ export class SidecarNode extends NodeMachine {
   }
 
   private timers(sc: SidecarProcess): Timers {
-    const w = this.parts.world;
     return {
       after: (delayMs, fire) => {
         let cancelled = false;
         // A timer that comes due while the process is stopped runs once, at SIGCONT.
-        w.at(w.t + delayMs / this.rate + TIMER_EPSILON_MS + this.lateness(), () =>
-          this.gate(sc.inc, () => {
+        this.machine.timer(
+          delayMs,
+          this.lateness(),
+          () => {
             if (!cancelled) fire();
-          }),
+          },
+          (fn) => this.gate(sc.inc, fn),
+          TIMER_EPSILON_MS,
         );
         return {
           cancel: () => {

@@ -64,6 +64,8 @@ export interface ScheduleOptions {
 const MAX_VIOLATIONS_PER_KIND = 5;
 /** The stream of the standby-freshness draws (design §21.6), apart from every other. */
 const FRESHNESS_RUN_DRAWS = 0x6c3f7e21;
+/** The stream of the whole-machine freezes' draws (design §14), apart from every other. */
+const FREEZE_RUN_DRAWS = 0x2f4ee2e5;
 
 /** The probe waits for the pair to settle at most this many heartbeats. */
 const PROBE_ATTEMPTS = 200;
@@ -83,6 +85,7 @@ export class Simulation implements World {
   readonly fault: Rng;
   readonly operator: Rng;
   readonly restart: Rng;
+  readonly freeze: Rng;
   readonly freshness: Rng;
   readonly trace: Trace;
   private readonly stopAtFirst: boolean;
@@ -110,6 +113,7 @@ export class Simulation implements World {
     this.operator = root.fork();
     this.restart = root.fork();
     this.freshness = new Rng(plan.seed ^ FRESHNESS_RUN_DRAWS);
+    this.freeze = new Rng(plan.seed ^ FREEZE_RUN_DRAWS);
     this.network = new Network(this);
     const config: ArbiterConfig = hooks.arbiterConfig ? hooks.arbiterConfig(plan.witness, plan) : plan.witness;
     this.witness = new WitnessSite(this, this.network, config, {
@@ -253,6 +257,7 @@ export class Simulation implements World {
     this.healAt = healAt;
     this.network.endAllCuts();
     for (const node of this.nodes) node.syncTruth.failing = false;
+    for (const node of this.nodes) node.thawMachine();
     if (this.trace.on1) this.trace.log(1, 'sim', 'HEAL: every fault ends; everything up and connected from now on');
     for (const node of this.nodes) {
       const sc = node.sidecar;

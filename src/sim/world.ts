@@ -38,6 +38,8 @@ export interface World {
   readonly operator: Rng;
   /** Restarts that keep the workload (design §9.8): their own stream, for the same reason. */
   readonly restart: Rng;
+  /** Whole-machine freezes (design §14): their own stream, for the same reason. */
+  readonly freeze: Rng;
   /** Standby freshness (design §21.6): sync durations, forced switchovers, sync-only breaks; their own stream. */
   readonly freshness: Rng;
   /** The fault phase is over: no new fault starts, no loss, no spike. */

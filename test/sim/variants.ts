@@ -6,7 +6,7 @@
  *   npm run sim -- --replay 0xSEED --hooks dist/test/sim/variants.js --variant NAME
  */
 import { SidecarCore } from '../../src/core/sidecar/sidecar-core';
-import type { PeerReply } from '../../src/core/sidecar/types';
+import type { PeerReply, WitnessAnswer } from '../../src/core/sidecar/types';
 import type { SimHooks } from '../../src/sim/hooks';
 import type { Patch } from '../support/patched-build';
 
@@ -37,6 +37,14 @@ export class IgnoresSigterm extends SidecarCore {
   }
 }
 
+/** (c) A running node told by the witness that its epoch is superseded runs on, on its leases. */
+export class IgnoresWitnessRefusal extends SidecarCore {
+  override onWitnessHeartbeatAnswer(sentAt: number, heldEpoch: bigint, answer: WitnessAnswer, now: number): void {
+    if (answer.verdict === 'refused') return;
+    super.onWitnessHeartbeatAnswer(sentAt, heldEpoch, answer, now);
+  }
+}
+
 export const VARIANTS: Record<string, Variant> = {
   'witness-no-drift-margin': {
     description: 'the witness holds leases without the drift margin (rho 0, margin 0) while the clocks drift',
@@ -50,6 +58,10 @@ export const VARIANTS: Record<string, Variant> = {
   'ignores-sigterm': {
     description: 'the sidecar core ignores a SIGTERM: no hand-over, the workload runs on until the hand-over limit',
     hooks: { createSidecar: (settings, now, recorded) => new IgnoresSigterm(settings, now, recorded) },
+  },
+  'ignores-witness-refusal': {
+    description: 'a running node ignores the witness refusing its epoch (superseded): it runs on to its deadline',
+    hooks: { createSidecar: (settings, now, recorded) => new IgnoresWitnessRefusal(settings, now, recorded) },
   },
   'answer-before-persist': {
     description:
