@@ -57,7 +57,7 @@ export class SidecarRuntime {
       this.core.adopt(parts.adopted, now);
       // The kept run is this copy's source now: if it stops before this process first decides (its
       // deadline may be a few ms away), the copy is fresh from that stop, not "never synced".
-      parts.sync?.onCondition({ runsWorkload: true, standby: false, outOfService: false });
+      this.tellSync(this.core.view(now), false);
       this.log(
         'workload adopted',
         `the previous sidecar process kept this run; stop in ${this.core.view(now).msUntilStop} ms unless renewed`,
@@ -277,17 +277,21 @@ export class SidecarRuntime {
     if (failback !== undefined) this.log('failback-scheduled', failback);
     this.recordEpochs();
     const peerState = this.core.peerState(now);
-    // Never on the active copy, nor while it starts or stops (design §21.1).
-    this.parts.sync?.onCondition({
-      runsWorkload: view.workload !== 'stopped',
-      standby: view.workload === 'stopped' && !view.holding,
-      outOfService: peerState.maintenance,
-    });
+    this.tellSync(view, peerState.maintenance);
     const handingOver = peerState.handingOver;
     if (handingOver && this.onHandingOver !== undefined) this.onHandingOver();
     // A switchover or maintenance: the peer hears it now too, not a heartbeat later.
     else if (handingOver && !this.saidHandingOver) this.heartbeatPeer(now);
     this.saidHandingOver = handingOver;
+  }
+
+  /** The sync schedule's condition from the core's view: never on the active copy, nor while it starts or stops (design §21.1). */
+  private tellSync(view: SidecarView, inMaintenance: boolean): void {
+    this.parts.sync?.onCondition({
+      runsWorkload: view.workload !== 'stopped',
+      standby: view.workload === 'stopped' && !view.holding,
+      outOfService: inMaintenance,
+    });
   }
 
   /** Writes a higher epoch to --state-dir's record; the core counts on it once it is on disk (design §10.2). */
