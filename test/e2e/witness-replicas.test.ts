@@ -203,11 +203,13 @@ describe('witness replicas over etcd (real etcd-server, real processes)', functi
       },
       ELECTED_WITHIN_MS,
     );
-    // When each happened, by the replicas' own log lines (wall clock, one machine).
-    const at = (i: number, msg: RegExp): number =>
-      (JSON.parse(set.proc(i).stdoutLines.find((line) => msg.test(line)) ?? '{}') as { time?: number }).time ?? NaN;
-    const stoppedAt = at(0, /could not be confirmed in time: deciding nothing/) - cutAt;
-    const electedAt = at(1, /"msg":"witness listening"/) - cutAt;
+    // When each happened, by the replicas' own log lines (wall clock, one machine). A replica
+    // answers health the moment it listens and logs it just after: the line can still be in the
+    // pipe when the answer is in, so wait for it (its time field, not its arrival, is what counts).
+    const at = async (i: number, msg: RegExp): Promise<number> =>
+      (JSON.parse(await set.proc(i).waitForLine(msg, 2_000, { stream: 'stdout' })) as { time: number }).time;
+    const stoppedAt = (await at(0, /could not be confirmed in time: deciding nothing/)) - cutAt;
+    const electedAt = (await at(1, /"msg":"witness listening"/)) - cutAt;
     // Its bound: TTL(1-rho)/(1+rho) - margin after its last answered keep-alive, sent before the cut.
     expect(stoppedAt, 'stopped deciding within its election lease').to.be.below(2_000);
     expect(electedAt, 'replica 1 elected after replica 0 stopped').to.be.above(stoppedAt);

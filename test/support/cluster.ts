@@ -682,13 +682,18 @@ export class Cluster {
     // A workload other than the test's own writes no run log: its sidecar logged its pid.
     for (const node of ['a', 'b'] as const)
       for (const line of this.logged(node, 'workload running')) logged.add(Number(line.workloadPid));
+    // The watchdogs are no tracked children (their sidecar spawned them): a teardown that returned
+    // while one still exits would leave a process behind its caller.
+    const watchdogs = new Set<number>();
+    for (const node of ['a', 'b'] as const)
+      for (const line of this.logged(node, 'watchdog started')) watchdogs.add(Number(line.watchdogPid));
     const survivors = (): number[] => {
-      const pids = new Set([...logged].filter(isAlive));
+      const pids = new Set([...logged, ...watchdogs].filter(isAlive));
       for (const pid of pidsWithCmdline(this.runLog)) pids.add(pid);
       return [...pids];
     };
     // A watchdog whose sidecar died stops its workload at once (SIGTERM, SIGKILL after
-    // --stop-timeout): give it one lease, the bound design §8.3 promises after kill -9.
+    // --stop-timeout), then exits: give both one lease, the bound design §8.3 promises after kill -9.
     const until = performance.now() + this.options.leaseMs;
     let left = survivors();
     while (left.length > 0 && performance.now() < until) {
@@ -710,7 +715,7 @@ export class Cluster {
         }
       }
       problems.push(
-        `workload process(es) still alive ${this.options.leaseMs} ms after their sidecars were killed: ${left.join(', ')}`,
+        `workload or watchdog process(es) still alive ${this.options.leaseMs} ms after their sidecars were killed: ${left.join(', ')}`,
       );
     }
     if (!this.expectOverlaps) {
