@@ -38,6 +38,7 @@ export class Checkers implements NodeObserver {
   private gapStart = 0;
   private healAt = Number.NaN;
   lastWorkloadCrash = Number.NEGATIVE_INFINITY;
+  private lastCrashNode: NodeMachine | undefined;
   private probeAt = Number.NaN;
   private probeVictim = -1;
   probeFailover: number | undefined;
@@ -186,8 +187,19 @@ export class Checkers implements NodeObserver {
     if (node.procs.length === 0) this.overlapping = false;
   }
 
-  onCrashReported(): void {
+  onCrashReported(node: NodeMachine): void {
     this.lastWorkloadCrash = this.world.t;
+    this.lastCrashNode = node;
+  }
+
+  /**
+   * The failure cool-down after the last crash, in real ms: it runs on the crashed node's clock,
+   * which a freeze that stopped it held back.
+   */
+  cooldownAfterCrash(): number {
+    const stretch = 1 / (1 - this.world.plan.rhoActual);
+    const heldBack = this.lastCrashNode?.clockStoppedMsSince(this.lastWorkloadCrash) ?? 0;
+    return this.world.plan.primary.failureCooldownMs * stretch + heldBack;
   }
 
   onKeptRestart(outcome: KeptRestartOutcome): void {
@@ -294,9 +306,8 @@ export class Checkers implements NodeObserver {
     const slack =
       stopBudget(s) + s.heartbeatMs + plan.callDeadlineMs + 4 * this.network.maxTailDelay + plan.writeDelayMaxMs;
     let allowed = this.withGraceLeft(gapStart, (failoverBoundMs(s) + slack) * stretch, slack * stretch);
-    if (gapStart - this.lastWorkloadCrash < (s.failureCooldownMs + failoverBoundMs(s) + slack) * stretch) {
-      allowed += s.failureCooldownMs * stretch;
-    }
+    const cooldown = this.cooldownAfterCrash();
+    if (gapStart - this.lastWorkloadCrash < cooldown + (failoverBoundMs(s) + slack) * stretch) allowed += cooldown;
     return allowed;
   }
 

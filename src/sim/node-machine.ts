@@ -49,6 +49,15 @@ export abstract class NodeMachine {
   /** SIGCONT of the sidecar process `inc` (sidecar-node.ts). */
   abstract resumeSidecar(inc: number): void;
 
+  /** How long since `t` (real ms) this machine's clock stood still in freezes: its timers are that much late. */
+  clockStoppedMsSince(t: number): number {
+    const w = this.parts.world;
+    let ms = 0;
+    for (const f of this.stoppedClockFreezes) ms += Math.max(0, f.thawedAt - Math.max(f.frozenAt, t));
+    if (this.machine.frozen && this.freezeStopsClock) ms += Math.max(0, w.t - Math.max(this.frozenSince, t));
+    return ms;
+  }
+
   /** The workload that counts as active (alive and not told to stop), if any. */
   activeWorkload(): SimWorkload | undefined {
     return this.procs.find((p) => p.alive && !p.terminating);
@@ -190,9 +199,15 @@ export abstract class NodeMachine {
     }
     sc.workload = w;
     w.cold = sc.runtime.view().lastRule === 'start-cold-on-peer-lease';
-    if (markStaleStart(w, sc.grantsAskedAt.get(epoch), this.stoppedClockFreezes, world.t)) {
+    // A cold start's authority is the peer lease, a granted start's the witness's grant.
+    const askedAt = (w.cold ? sc.peerLeasesAskedAt : sc.grantsAskedAt).get(epoch);
+    if (markStaleStart(w, askedAt, this.stoppedClockFreezes, world.t)) {
       if (world.trace.on1)
-        world.trace.log(1, this.name, `start of ${world.trace.epoch(epoch)} on a grant asked before a freeze: stale`);
+        world.trace.log(
+          1,
+          this.name,
+          `start of ${world.trace.epoch(epoch)} on a ${w.cold ? 'peer lease' : 'grant'} asked before a freeze: stale`,
+        );
       this.watchStaleBound(w);
     }
     this.procs.push(w);
@@ -322,7 +337,7 @@ export abstract class NodeMachine {
       this.gate(w.owner, (s) => {
         if (s.workload !== w) return;
         s.workload = undefined;
-        if (byItself) this.parts.observer.onCrashReported();
+        if (byItself) this.parts.observer.onCrashReported(this);
         s.onStopped(byItself);
       }),
     );

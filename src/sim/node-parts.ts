@@ -61,6 +61,8 @@ export class SidecarProcess {
   peerState: PeerState | undefined;
   /** When (real ms) it sent the Acquire of each epoch it was granted: a start's basis (stale-runs.ts). */
   readonly grantsAskedAt = new Map<bigint, number>();
+  /** When (real ms) it sent the peer heartbeat of the latest peer lease for each epoch: a cold start's basis. */
+  readonly peerLeasesAskedAt = new Map<bigint, number>();
   /** The fail-back policy of the witness answer last handed to this runtime (prompt-stops.ts). */
   groupFailback: Failback | undefined;
   /** SIGTERM arrived: the planned hand-over runs (a second SIGTERM changes nothing). */
@@ -92,7 +94,7 @@ export interface NodeObserver {
   /** The node's sidecar sends an Acquire. */
   onAcquire(node: SidecarNode): void;
   /** The sidecar heard that its workload crashed by itself (the failure cool-down counts from here). */
-  onCrashReported(): void;
+  onCrashReported(node: NodeMachine): void;
   /** How a restart that keeps the workload (design §9.8) ended. */
   onKeptRestart(outcome: KeptRestartOutcome): void;
   /** An answer held past its call's deadline landed at the node's sidecar (held-answers.ts). */

@@ -41,6 +41,8 @@ export interface LinkContext {
   readonly onAcquire: () => void;
   /** The runtime is handed a grant of `epoch` for the Acquire it sent at `askedAt` (real ms). */
   readonly onGranted: (epoch: bigint, askedAt: number) => void;
+  /** The runtime is handed a peer lease for `epoch` in reply to the heartbeat it sent at `askedAt` (real ms). */
+  readonly onPeerLease: (epoch: bigint, askedAt: number) => void;
   /** The runtime is handed what the peer says of itself (a reply to its heartbeat). */
   /** Returns whether `state` is the newest the peer said of those delivered (peer-state-order.ts). */
   readonly heardPeer: (state: PeerState) => boolean;
@@ -218,7 +220,9 @@ export function simPeerTransport(c: LinkContext, s: SidecarSettings): PeerTransp
   return {
     heartbeat: (state, done) => {
       const other = c.peer();
+      const sentAt = c.world.t;
       const take = (reply: PeerReply): void => {
+        if (reply.leaseMs > 0) c.onPeerLease(reply.leaseForEpoch, sentAt);
         const newest = c.heardPeer(reply.state);
         done(reply);
         // An overtaken state ends nothing: the core drops it (design §9.5).

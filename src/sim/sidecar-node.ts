@@ -85,6 +85,7 @@ export class SidecarNode extends NodeMachine {
         checkAcquireAgainstTable(w, this.name, this.settings, sc.runtime.view(), sc.peerState);
       },
       onGranted: (epoch, askedAt) => sc.grantsAskedAt.set(epoch, askedAt),
+      onPeerLease: (epoch, askedAt) => sc.peerLeasesAskedAt.set(epoch, askedAt),
       heardPeer: (state) => {
         const newest = newerPeerState(sc.peerState, state);
         sc.peerState = newest;

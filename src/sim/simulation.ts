@@ -23,6 +23,7 @@ import { Network } from './network';
 import { type Plan, PRIMARY, SECONDARY } from './plan';
 import { Rng } from './prng';
 import { SidecarNode } from './sidecar-node';
+import { isStale } from './stale-runs';
 import { WitnessSite } from './witness-site';
 import { Trace, type TraceLevel, type Violation, type ViolationKind, type World } from './world';
 
@@ -217,11 +218,6 @@ export class Simulation implements World {
     if (this.stopAtFirst) this.done = true;
   }
 
-  /**
-   * L2 (design §3.4): the witness never grants a new epoch to a node whose workload runs healthily
-   * under an older one (a late or duplicated Acquire of the running holder); that would stop a
-   * healthy run for nothing.
-   */
   /** Design §9.6, §9.7: a node an operator put in maintenance, or removed, is granted nothing until taken out. */
   private checkNotInMaintenance(from: number, group: string): void {
     const node = this.nodes[from];
@@ -232,10 +228,18 @@ export class Simulation implements World {
       this.violate('liveness', 'granted-while-removed', `the witness grants ${node.name} while it is removed`);
   }
 
+  /**
+   * L2 (design §3.4): the witness never grants a new epoch to a node whose workload runs healthily
+   * under an older one (a late or duplicated Acquire of the running holder); that would stop a
+   * healthy run for nothing.
+   */
   private checkNotSelfSuperseded(from: number, epoch: bigint, runHeardBefore: bigint): void {
     const node = this.nodes[from];
     const running = node?.activeWorkload();
     if (node === undefined || running === undefined || running.epoch >= epoch) return;
+    // A run frozen with its machine, or stale since, is not healthy: its lease may have lapsed at
+    // the witness unrenewed (design §14), and a grant then is no fault.
+    if (isStale(running, this.t)) return;
     // A cold run's epoch was agreed without the witness: a grant it decides for an Acquire it got
     // before it heard of the run (a paused or slow witness) may supersede it, and the run stops
     // (design §10.2). Once the node has said it runs under it, an older Acquire is refused.
@@ -300,7 +304,7 @@ export class Simulation implements World {
       this.t - vw.startedAt >= s.heartbeatMs &&
       other.procs.length === 0 &&
       this.t >= this.witness.graceEnd &&
-      this.t >= c.lastWorkloadCrash + s.failureCooldownMs * stretch;
+      this.t >= c.lastWorkloadCrash + c.cooldownAfterCrash();
     if (!settled && attempt < PROBE_ATTEMPTS) {
       retry();
       return;

@@ -2,10 +2,10 @@
  * What a whole-machine freeze (a paused VM, design §14) excuses. A workload its machine's freeze
  * left stale may run beside the peer's until a bound after the thaw; only the fencing epoch, checked
  * by the resource, covers that window. Stale is a workload that lived through the freeze, and one
- * started after the thaw on a grant asked for before a freeze that stopped the machine's clock: its
- * sidecar and its watchdog count the lease from a send their clock places later than it was, so
- * its deadline has not passed (a clock that ran on has it passed, and the watchdog refuses the
- * start). Past the bound, still alive beside a workload the peer started since the freeze, it is
+ * started after the thaw on a grant (or, a cold start, a peer lease) asked for before a freeze that
+ * stopped the machine's clock: its sidecar and its watchdog count the lease from a send their clock
+ * places later than it was, so its deadline has not passed (a clock that ran on has it passed, and
+ * the watchdog refuses the start). Past the bound, still alive beside a workload the peer started since the freeze, it is
  * S1 `stale-run-outlived` (checkers.ts).
  */
 import { stopBudget } from '../core/sidecar/timing';
@@ -34,7 +34,7 @@ export interface StoppedClockFreeze {
 }
 
 /**
- * Marks `w`, started at `now` on a grant asked for at `askedAt`, stale when a freeze that stopped
+ * Marks `w`, started at `now` on a grant or peer lease asked for at `askedAt`, stale when a freeze that stopped
  * the clock came between the ask and the start: stale since the earliest such freeze, until the
  * latest bound among them. Returns whether it did.
  */
