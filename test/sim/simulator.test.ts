@@ -111,4 +111,18 @@ describe('simulator: production cores under random fault schedules', function ()
     }
     expect(found, found.join('\n')).to.deep.equal([]);
   });
+
+  // A machine frozen with its clock stopped (design §14) while its run was superseded, and the
+  // witness wiped meanwhile: thawed, the stale run's renewal was re-adopted by the new store though
+  // its sidecar knew the newer epoch from its peer (rule refuse-epoch-the-caller-knows-superseded).
+  const STALE_RUN_READOPTED = [0x032c47a5];
+
+  it('S1 regression: a wiped witness refuses a thawed run whose holder knows a newer epoch (the schedule that found it)', () => {
+    const found: string[] = [];
+    for (const seed of STALE_RUN_READOPTED) {
+      const { result } = runSchedule(seed);
+      for (const v of result.violations) found.push(`${replayCommand(seed)}: ${v.kind}/${v.sub} ${v.detail}`);
+    }
+    expect(found, found.join('\n')).to.deep.equal([]);
+  });
 });

@@ -186,6 +186,7 @@ describe('Arbiter', () => {
       }
       // If a rule is added to rules.ts, this list (and a describe for it) must be added here.
       expect(HEARTBEAT_RULES.map((r) => r.name)).to.deep.equal([
+        'refuse-epoch-the-caller-knows-superseded',
         'renew-holder',
         'adopt-higher-epoch',
         'refuse-released-epoch',
@@ -285,6 +286,33 @@ describe('Arbiter', () => {
       expect(acq(a, S, renewedAt + held(100)).answer.verdict, 'takeover while P may still run').to.equal('refused');
       expect(acq(a, S, holderMayRunUntil).answer.verdict, 'takeover while P may still run').to.equal('refused');
       expect(acq(a, S, t + GRACE).answer.verdict).to.equal('granted');
+    });
+  });
+
+  describe('heartbeat rule refuse-epoch-the-caller-knows-superseded', () => {
+    it('refuses a holder that knows a newer epoch, even where the witness lost the record of it', () => {
+      // P held e; the store is wiped. S was granted e + 1 by the witness before the wipe, and P
+      // (frozen meanwhile) heard it from S: a new store must not re-adopt P's run under e.
+      const { t, e } = withHolder();
+      const restartAt = t + 200;
+      const b = arbiter(restartAt, [], generationFromWallClock(WALL0 + 1000));
+      const now = restartAt + 5;
+      const d = hb(b, P, now, { held: e, known: e + 1n });
+      expect(d.rule).to.equal('refuse-epoch-the-caller-knows-superseded');
+      expect(d.answer).to.include({ verdict: 'refused', reason: 'stale-epoch', holder: '' });
+      expect(d.persist, 'nothing is written').to.equal(undefined);
+      expect(snapshot(b, now)).to.include({ holder: '', epoch: 0n });
+      // The run that knows no newer epoch is adopted, as before.
+      expect(hb(b, P, now + 1, { held: e + 1n }).rule).to.equal('adopt-higher-epoch');
+    });
+
+    it('refuses a recorded holder too, and a node holding nothing is only acknowledged', () => {
+      const { a, t, e } = withHolder();
+      expect(hb(a, P, t + 10, { held: e }).rule).to.equal('renew-holder');
+      const d = hb(a, P, t + 20, { held: e, known: e + 5n });
+      expect(d.rule).to.equal('refuse-epoch-the-caller-knows-superseded');
+      expect(d.answer).to.include({ verdict: 'refused', holder: P, epoch: e });
+      expect(hb(a, S, t + 30, { known: e + 5n }).rule).to.equal('acknowledge-standby');
     });
   });
 

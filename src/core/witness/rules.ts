@@ -69,6 +69,14 @@ const always = (): boolean => true;
 /** Heartbeats (Renew, KeepAlive). None of these outcomes may start a workload (design §6.2). */
 export const HEARTBEAT_RULES: readonly Rule[] = [
   {
+    name: 'refuse-epoch-the-caller-knows-superseded',
+    when: (c) => c.callerEpoch > 0n && c.callerKnownEpoch > c.callerEpoch,
+    outcome: refuse('stale-epoch'),
+    why:
+      'the caller knows an epoch above the one it runs under, handed out after its own: its run is ' +
+      'over, even where this witness lost the record of the newer one (a wiped store)',
+  },
+  {
     name: 'renew-holder',
     when: (c) => c.callerEpoch > 0n && c.holder === c.node && c.callerEpoch === c.epoch,
     outcome: { kind: 'renew' },

@@ -110,6 +110,13 @@ export const WITNESS_MUTANTS: readonly Mutant[] = [
     'renew-holder: an epoch that was released (no holder) is renewed for whoever reports it',
   ),
   oneEdit(
+    'caller-known-superseded-renewed',
+    RULES,
+    'when: (c) => c.callerEpoch > 0n && c.callerKnownEpoch > c.callerEpoch,',
+    'when: () => false,',
+    'refuse-epoch-the-caller-knows-superseded removed: a wiped witness re-adopts a run its holder knows superseded',
+  ),
+  oneEdit(
     'superseded-acknowledged',
     RULES,
     "when: (c) => c.callerEpoch > 0n,\n    outcome: refuse('stale-epoch'),",
