@@ -108,6 +108,14 @@ function withHolder(): { a: Arbiter; t: number; e: bigint } {
   return { a, t, e: d.answer.epoch };
 }
 
+/** A holder P of epoch `e`, then its store wiped: `b` is the new store's witness, 5 ms into its run. */
+function wipedAfterHolder(): { b: Arbiter; now: number; e: bigint } {
+  const { t, e } = withHolder();
+  // A new store (later wall clock, no records) starts later.
+  const restartAt = t + 200;
+  return { b: arbiter(restartAt, [], generationFromWallClock(WALL0 + 1000)), now: restartAt + 5, e };
+}
+
 /** Expects `fn` to throw an ArbitrationError of this kind and field, and returns it. */
 function expectArbitrationError(fn: () => unknown, kind: string, field: string): ArbitrationError {
   let thrown: unknown;
@@ -293,10 +301,7 @@ describe('Arbiter', () => {
     it('refuses a holder that knows a newer epoch, even where the witness lost the record of it', () => {
       // P held e; the store is wiped. S was granted e + 1 by the witness before the wipe, and P
       // (frozen meanwhile) heard it from S: a new store must not re-adopt P's run under e.
-      const { t, e } = withHolder();
-      const restartAt = t + 200;
-      const b = arbiter(restartAt, [], generationFromWallClock(WALL0 + 1000));
-      const now = restartAt + 5;
+      const { b, now, e } = wipedAfterHolder();
       const d = hb(b, P, now, { held: e, known: e + 1n });
       expect(d.rule).to.equal('refuse-epoch-the-caller-knows-superseded');
       expect(d.answer).to.include({ verdict: 'refused', reason: 'stale-epoch', holder: '' });
@@ -318,11 +323,7 @@ describe('Arbiter', () => {
 
   describe('heartbeat rule adopt-higher-epoch', () => {
     it('re-adopts a holder after a wipe: renewed, persisted, `adopted`, and it starts nothing', () => {
-      const { t, e } = withHolder();
-      // The store is wiped: a new store (later wall clock, no records) starts later.
-      const restartAt = t + 200;
-      const b = arbiter(restartAt, [], generationFromWallClock(WALL0 + 1000));
-      const now = restartAt + 5;
+      const { b, now, e } = wipedAfterHolder();
       const d = hb(b, P, now, { held: e });
       expect(d.rule).to.equal('adopt-higher-epoch');
       expect(d.answer).to.include({
