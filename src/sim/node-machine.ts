@@ -171,6 +171,7 @@ export abstract class NodeMachine {
         if (w !== undefined) checkStoppedOnce(this.parts.world, this.name, w);
         if (w !== undefined && w.alive && !w.terminating) {
           const v = sc.runtime.view();
+          if (v.lastRule === 'stop-to-hand-back') this.checkHandBackAsked(sc);
           this.beginStop(w, `sidecar: ${v.lastDecision}`, v.lastRule);
         }
       },
@@ -267,6 +268,22 @@ export abstract class NodeMachine {
       if (w.watchdogToken !== token || !w.alive || w.terminating) return;
       this.beginStop(w, 'watchdog: the stop deadline passed without a renewal from the sidecar', undefined);
     });
+  }
+
+  /**
+   * Design §9.4: a secondary hands the group back only to the stopped preferred primary that asks
+   * for it and is still heard from; one that fell silent may be gone for good, and the secondary
+   * would stop every run it starts meanwhile.
+   */
+  private checkHandBackAsked(sc: SidecarProcess): void {
+    const peer = sc.peerState;
+    const silentMs = this.localNow(sc) - sc.peerHeardAt;
+    if (peer?.handbackRequested === true && peer.workload === 'stopped' && silentMs < this.settings.timeoutMs) return;
+    this.parts.world.violate(
+      'liveness',
+      'hand-back-to-silent-primary',
+      `${this.name} stops to hand the group back to a peer last heard ${silentMs.toFixed(1)}ms ago, whose newest state ${peer?.handbackRequested === true && peer.workload === 'stopped' ? 'asks for it' : 'does not ask for it'}`,
+    );
   }
 
   protected beginStop(w: SimWorkload, why: string, rule: string | undefined): void {

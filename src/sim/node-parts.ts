@@ -59,6 +59,8 @@ export class SidecarProcess {
   lastAcquireAt = Number.NEGATIVE_INFINITY;
   /** What the peer last said of itself, as handed to this runtime (the table checks read it). */
   peerState: PeerState | undefined;
+  /** When (this sidecar's clock) the runtime was last handed anything the peer said. */
+  peerHeardAt = Number.NEGATIVE_INFINITY;
   /** When (real ms) it sent the Acquire of each epoch it was granted: a start's basis (stale-runs.ts). */
   readonly grantsAskedAt = new Map<bigint, number>();
   /** When (real ms) it sent the peer heartbeat of the latest peer lease for each epoch: a cold start's basis. */

@@ -89,6 +89,7 @@ export class SidecarNode extends NodeMachine {
       heardPeer: (state) => {
         const newest = newerPeerState(sc.peerState, state);
         sc.peerState = newest;
+        sc.peerHeardAt = this.localNow(sc);
         return newest === state;
       },
       heardWitness: (answer) => {
@@ -313,6 +314,7 @@ export class SidecarNode extends NodeMachine {
     this.gate(target.inc, (s) => {
       const newest = newerPeerState(s.peerState, state);
       s.peerState = newest;
+      s.peerHeardAt = this.localNow(s);
       const reply = s.runtime.onPeerHeartbeat(state);
       const w = this.parts.world;
       // An overtaken state ends nothing: the core drops it (design §9.5).
