@@ -66,4 +66,17 @@ describe('sidecar core: vouching for a cold start', () => {
     s.onEpochRecorded(8n);
     expect(s.onPeerHeartbeat(proposal(7n), t + 1).leaseForEpoch).to.equal(7n);
   });
+
+  it('a node that runs does not take a proposal as known: the witness would refuse its own run (§6.2)', () => {
+    // A running secondary, granted epoch 9, hears a stale primary propose 10 (its view of the
+    // secondary was an old "stopped"): a renewal of 9 reporting 10 would be refused.
+    const s = secondary();
+    const granted = { verdict: 'granted', holder: 's', epoch: 9n, leaseMs: 1000, retryAfterMs: 0 } as const;
+    s.onAcquireAnswer(quietEnd, { ...granted, handOver: false, maintenance: false }, quietEnd + 1);
+    expect(s.decide(quietEnd + 1).map((a) => a.rule)).to.deep.equal(['start-on-grant']);
+    s.onWorkload('running', quietEnd + 5);
+    s.onPeerHeartbeat(proposal(10n), quietEnd + 10);
+    expect(s.epochToRecord(), 'its own epoch is to be recorded, not the proposal').to.equal(9n);
+    expect(s.witnessHeartbeat()).to.include({ heldEpoch: 9n, knownEpoch: 9n });
+  });
 });

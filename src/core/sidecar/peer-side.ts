@@ -41,8 +41,12 @@ export abstract class PeerSide extends ColdStart {
   /** The peer's heartbeat: note its state, and grant it a peer lease when that is safe. */
   onPeerHeartbeat(state: PeerState, now: number): PeerReply {
     this.hearPeer(state, now);
-    // A proposal above all this node knows is taken as known, to be recorded before it is vouched for.
-    if (state.coldStartEpoch > this.knownEpoch && state.coldStartEpoch > this.coldStartHeard) {
+    // A proposal above all this node knows is taken as known, to be recorded before it is vouched
+    // for; only by a node that could vouch for it (stopped, holding nothing). A running node tells
+    // the witness the epochs it knows, and a proposal among them would have its own run refused
+    // (design §6.2); the proposer repeats it, so a node that stops later still hears it.
+    const couldVouch = this.workload === 'stopped' && !this.holding;
+    if (couldVouch && state.coldStartEpoch > this.knownEpoch && state.coldStartEpoch > this.coldStartHeard) {
       this.coldStartHeard = state.coldStartEpoch;
     }
     const cold = this.mayVouchForColdStart(state, now);
