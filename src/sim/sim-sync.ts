@@ -67,14 +67,22 @@ export function simStandbySync(
     run(done) {
       const startedAt = world.t;
       let settled = false;
+      // The schedule discards a run it cancelled, even one whose success lands in the same instant
+      // (its end held back by a freeze): the sidecar cannot count on that copy.
+      let cancelled = false;
       const finish = (ok: boolean, error: string): void => {
         if (settled) return;
         settled = true;
-        if (ok) truth.noteFresh(startedAt, world.t);
+        if (ok && !cancelled) truth.noteFresh(startedAt, world.t);
         done({ ok, exitCode: ok ? 0 : error === '' ? 1 : -1, outputTail: '', error });
       };
       timers.after(world.freshness.range(0, plan.syncDurationMaxMs), () => finish(!truth.failing, ''));
-      return { cancel: (why) => world.at(world.t, () => finish(false, why)) };
+      return {
+        cancel: (why) => {
+          cancelled = true;
+          world.at(world.t, () => finish(false, why));
+        },
+      };
     },
   };
   return new StandbySync({ intervalMs: plan.syncIntervalMs }, command, clock, timers);
