@@ -277,12 +277,14 @@ export abstract class NodeMachine {
    */
   private checkHandBackAsked(sc: SidecarProcess): void {
     const peer = sc.peerState;
+    const asks = peer?.handbackRequested === true && peer.workload === 'stopped';
     const silentMs = this.localNow(sc) - sc.peerHeardAt;
-    if (peer?.handbackRequested === true && peer.workload === 'stopped' && silentMs < this.settings.timeoutMs) return;
+    if (asks && silentMs < this.settings.timeoutMs) return;
     this.parts.world.violate(
       'liveness',
       'hand-back-to-silent-primary',
-      `${this.name} stops to hand the group back to a peer last heard ${silentMs.toFixed(1)}ms ago, whose newest state ${peer?.handbackRequested === true && peer.workload === 'stopped' ? 'asks for it' : 'does not ask for it'}`,
+      `${this.name} stops to hand the group back to a peer last heard ${silentMs.toFixed(1)}ms ago, ` +
+        `whose newest state ${asks ? 'asks for it' : 'does not ask for it'}`,
     );
   }
 

@@ -86,12 +86,7 @@ export class SidecarNode extends NodeMachine {
       },
       onGranted: (epoch, askedAt) => sc.grantsAskedAt.set(epoch, askedAt),
       onPeerLease: (epoch, askedAt) => sc.peerLeasesAskedAt.set(epoch, askedAt),
-      heardPeer: (state) => {
-        const newest = newerPeerState(sc.peerState, state);
-        sc.peerState = newest;
-        sc.peerHeardAt = this.localNow(sc);
-        return newest === state;
-      },
+      heardPeer: (state) => this.handPeerState(sc, state),
       heardWitness: (answer) => {
         sc.groupFailback = answer.failback;
       },
@@ -303,6 +298,16 @@ export class SidecarNode extends NodeMachine {
     };
   }
 
+  /**
+   * The runtime of `sc` is handed `state` (a heartbeat or a reply): the checks' copy of the newest
+   * the peer said, and when it was heard. Returns whether `state` is that newest one.
+   */
+  private handPeerState(sc: SidecarProcess, state: PeerState): boolean {
+    sc.peerState = newerPeerState(sc.peerState, state);
+    sc.peerHeardAt = this.localNow(sc);
+    return sc.peerState === state;
+  }
+
   /** A heartbeat from the peer reaches this machine. */
   receivePeerHeartbeat(from: number, state: PeerState, answer: (r: PeerReply) => void, fail: Task): void {
     const net = this.parts.network;
@@ -312,14 +317,12 @@ export class SidecarNode extends NodeMachine {
       return;
     }
     this.gate(target.inc, (s) => {
-      const newest = newerPeerState(s.peerState, state);
-      s.peerState = newest;
-      s.peerHeardAt = this.localNow(s);
+      const newest = this.handPeerState(s, state);
       const reply = s.runtime.onPeerHeartbeat(state);
       const w = this.parts.world;
       // An overtaken state ends nothing: the core drops it (design §9.5).
       const endsRun = (): string | undefined =>
-        newest === state ? peerEndsRun(this.settings, state, s.groupFailback) : undefined;
+        newest ? peerEndsRun(this.settings, state, s.groupFailback) : undefined;
       checkStopped(w, this.name, s.workload, endsRun);
       if (w.trace.on2)
         w.trace.log(

@@ -5,8 +5,8 @@
  * started after the thaw on a grant (or, a cold start, a peer lease) asked for before a freeze that
  * stopped the machine's clock: its sidecar and its watchdog count the lease from a send their clock
  * places later than it was, so its deadline has not passed (a clock that ran on has it passed, and
- * the watchdog refuses the start). Past the bound, still alive beside a workload the peer started since the freeze, it is
- * S1 `stale-run-outlived` (checkers.ts).
+ * the watchdog refuses the start). Past the bound, still alive beside a workload the peer started
+ * since the freeze, it is S1 `stale-run-outlived` (checkers.ts).
  */
 import { stopBudget } from '../core/sidecar/timing';
 import type { SidecarSettings } from '../core/sidecar/types';
@@ -34,9 +34,9 @@ export interface StoppedClockFreeze {
 }
 
 /**
- * Marks `w`, started at `now` on a grant or peer lease asked for at `askedAt`, stale when a freeze that stopped
- * the clock came between the ask and the start: stale since the earliest such freeze, until the
- * latest bound among them. Returns whether it did.
+ * Marks `w`, started at `now` on a grant or peer lease asked for at `askedAt`, stale when a freeze
+ * that stopped the clock came between the ask and the start: stale since the earliest such freeze,
+ * until the latest bound among them. Returns whether it did.
  */
 export function markStaleStart(
   w: SimWorkload,

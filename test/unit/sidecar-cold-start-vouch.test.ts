@@ -71,8 +71,16 @@ describe('sidecar core: vouching for a cold start', () => {
     // A running secondary, granted epoch 9, hears a stale primary propose 10 (its view of the
     // secondary was an old "stopped"): a renewal of 9 reporting 10 would be refused.
     const s = secondary();
-    const granted = { verdict: 'granted', holder: 's', epoch: 9n, leaseMs: 1000, retryAfterMs: 0 } as const;
-    s.onAcquireAnswer(quietEnd, { ...granted, handOver: false, maintenance: false }, quietEnd + 1);
+    const granted = {
+      verdict: 'granted',
+      holder: 's',
+      epoch: 9n,
+      leaseMs: 1000,
+      retryAfterMs: 0,
+      handOver: false,
+      maintenance: false,
+    } as const;
+    s.onAcquireAnswer(quietEnd, granted, quietEnd + 1);
     expect(s.decide(quietEnd + 1).map((a) => a.rule)).to.deep.equal(['start-on-grant']);
     s.onWorkload('running', quietEnd + 5);
     s.onPeerHeartbeat(proposal(10n), quietEnd + 10);
