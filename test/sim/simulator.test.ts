@@ -8,6 +8,11 @@ import { replayCommand } from '../../src/sim/main';
 import { drawPlan } from '../../src/sim/draw-plan';
 import { scheduleSeed } from '../../src/sim/prng';
 import { runMany, runSchedule, totalViolations } from '../../src/sim/run';
+import {
+  CLEAN_REPLAY_SCHEDULES,
+  regressionRunConfig,
+  RESTART_UNDER_RELEASE_SCHEDULES,
+} from '../../src/sim/regression-schedules';
 import { settingsProblems } from '../../src/core/sidecar/timing';
 
 const SCHEDULES = 3000;
@@ -72,57 +77,28 @@ describe('simulator: production cores under random fault schedules', function ()
    * restart branch starts the workload again under the epoch being released. The witness has
    * released it, grants the peer, and both run.
    */
-  const RESTART_FAULTS = new Set([
-    'workload-crash',
-    'reorder',
-    'duplication',
-    'blackhole',
-    'one-way',
-    'partition',
-    'isolate',
-    'loss',
-  ] as const);
-  const RESTART_SCHEDULES = [0xf94cabfe, 0xf81cee60, 0x7d577032, 0xaf7243a9];
-  // The same bug under the default swarm (a paused sidecar; S1 with S2 not-above-earlier).
-  const DEFAULT_SWARM_SCHEDULES = [0x57b2e4cd, 0x9a3a3b9f, 0xf88b2365];
-
   it('S1 regression: no workload restart under an epoch whose Release is in flight (schedules that found it)', () => {
     const found: string[] = [];
-    const check = (seed: number, allowFaults: typeof RESTART_FAULTS | undefined): void => {
-      const { result } = runSchedule(seed, { planOptions: allowFaults && { allowFaults } });
+    for (const schedule of RESTART_UNDER_RELEASE_SCHEDULES) {
+      const { result } = runSchedule(schedule.seed, regressionRunConfig(schedule));
       const bad = result.violations.filter((v) => v.kind === 'S1' || v.sub === 'not-above-earlier');
-      const replay = replayCommand(seed, undefined, undefined, allowFaults && [...allowFaults]);
+      const replay = replayCommand(schedule.seed, undefined, undefined, schedule.faults);
       for (const v of bad) found.push(`${replay}: ${v.kind} ${v.detail}`);
-    };
-    for (const seed of RESTART_SCHEDULES) check(seed, RESTART_FAULTS);
-    for (const seed of DEFAULT_SWARM_SCHEDULES) check(seed, undefined);
-    expect(found, found.join('\n')).to.deep.equal([]);
-  });
-
-  // A run kept across a restart (design §9.8) that stopped at its deadline before the new process
-  // first decided: the copy was reported never synced, and the gate refused its takeover.
-  const ADOPTED_RUN_STOPS_FIRST = [0xe07712ef, 0x340045aa];
-
-  /** Each schedule, replayed with the default swarm, has no violation. */
-  function expectCleanReplays(seeds: readonly number[]): void {
-    const found: string[] = [];
-    for (const seed of seeds) {
-      const { result } = runSchedule(seed);
-      for (const v of result.violations) found.push(`${replayCommand(seed)}: ${v.kind}/${v.sub} ${v.detail}`);
     }
     expect(found, found.join('\n')).to.deep.equal([]);
-  }
-
-  it('freshness regression: a kept run that stops before the next process decides leaves its copy fresh (schedules that found it)', () => {
-    expectCleanReplays(ADOPTED_RUN_STOPS_FIRST);
   });
 
-  // A machine frozen with its clock stopped (design §14) while its run was superseded, and the
-  // witness wiped meanwhile: thawed, the stale run's renewal was re-adopted by the new store though
-  // its sidecar knew the newer epoch from its peer (rule refuse-epoch-the-caller-knows-superseded).
-  const STALE_RUN_READOPTED = [0x032c47a5];
-
-  it('S1 regression: a wiped witness refuses a thawed run whose holder knows a newer epoch (the schedule that found it)', () => {
-    expectCleanReplays(STALE_RUN_READOPTED);
+  // Each found a fault or a gap of the model since fixed (regression-schedules.ts says which): among
+  // them a kept run that stopped before the next process decided (its copy was reported never
+  // synced), and a frozen machine's stale run re-adopted by a wiped witness though its holder knew
+  // a newer epoch (rule refuse-epoch-the-caller-knows-superseded).
+  it('regressions: the schedules that found a fault or a gap of the checks replay with no violation', () => {
+    const found: string[] = [];
+    for (const schedule of CLEAN_REPLAY_SCHEDULES) {
+      const { result } = runSchedule(schedule.seed, regressionRunConfig(schedule));
+      for (const v of result.violations)
+        found.push(`${replayCommand(schedule.seed)} (${schedule.found}): ${v.kind}/${v.sub} ${v.detail}`);
+    }
+    expect(found, found.join('\n')).to.deep.equal([]);
   });
 });

@@ -27,11 +27,12 @@ interface Args {
   markdown: boolean;
   list: boolean;
   unitTests: boolean;
+  noRegressions: boolean;
 }
 
 const USAGE = [
   'usage: npm run sim:mutants -- [--budget N] [--seed S] [--jobs J] [--timeout SECONDS] [--only id,id,...]',
-  '                              [--faults kind,kind,...] [--keep] [--markdown] [--unit-tests]',
+  '                              [--faults kind,kind,...] [--keep] [--markdown] [--unit-tests] [--no-regressions]',
   '       npm run sim:mutants -- --check    only check that every snippet matches exactly once',
   '       npm run sim:mutants -- --list     the mutants, one a line',
   `  --budget   schedules per mutant at most (default ${DEFAULT_BUDGET}, at most ${MAX_BUDGET})`,
@@ -42,6 +43,7 @@ const USAGE = [
   '  --keep     keep each mutated copy, to replay its catching schedule',
   '  --markdown print the table as Markdown, with the descriptions',
   "  --unit-tests  a mutant no schedule catches runs the cores' unit tests too (reported apart)",
+  '  --no-regressions  the swarm only: not the schedules that once found a fault (regression-schedules.ts) first',
   'exit 0: every mutant caught; 1: one survived or timed out; 2: a snippet does not match or a mutant does not build',
 ].join('\n');
 
@@ -74,6 +76,7 @@ function parseArgs(argv: readonly string[]): Args {
     markdown: false,
     list: false,
     unitTests: false,
+    noRegressions: false,
   };
   for (let i = 0; i < argv.length; i += 1) {
     const flag = argv[i] as string;
@@ -89,6 +92,7 @@ function parseArgs(argv: readonly string[]): Args {
     else if (flag === '--markdown') args.markdown = true;
     else if (flag === '--list') args.list = true;
     else if (flag === '--unit-tests') args.unitTests = true;
+    else if (flag === '--no-regressions') args.noRegressions = true;
     else if (flag === '--help' || flag === '-h') usage();
     else usage(`unknown argument ${flag}`);
   }
@@ -118,7 +122,8 @@ function caughtBy(r: MutantResult): string {
 }
 
 function toCatch(r: MutantResult): string {
-  return r.caught === undefined ? '-' : String(r.schedules);
+  if (r.caught === undefined) return '-';
+  return r.caught.regression === undefined ? String(r.schedules) : 'regression';
 }
 
 function seedOf(r: MutantResult): string {
@@ -146,11 +151,17 @@ export function markdownTable(results: readonly MutantResult[]): string[] {
   return lines;
 }
 
+function caughtAt(r: MutantResult): string {
+  if (r.caught === undefined) return '';
+  if (r.caught.regression !== undefined) return ` by regression schedule ${seedOf(r)} (${r.caught.regression})`;
+  return ` at schedule ${r.caught.index}`;
+}
+
 function progressLine(r: MutantResult, done: number, total: number): string {
   const secs = (r.elapsedMs / 1000).toFixed(1);
   const where = r.dir === undefined ? '' : `; kept in ${r.dir}`;
   const problem = r.problem === undefined ? '' : `\n    ${r.problem.split('\n').slice(0, 8).join('\n    ')}`;
-  return `[${done}/${total}] ${r.id}: ${caughtBy(r)}${r.caught ? ` at schedule ${r.caught.index}` : ''} (${secs}s${where})${problem}\n`;
+  return `[${done}/${total}] ${r.id}: ${caughtBy(r)}${caughtAt(r)} (${secs}s${where})${problem}\n`;
 }
 
 async function main(): Promise<void> {
@@ -182,6 +193,7 @@ async function main(): Promise<void> {
     timeoutMs: args.timeoutS * 1000,
     keep: args.keep,
     unitTests: args.unitTests,
+    noRegressions: args.noRegressions,
     onResult: (r) => process.stderr.write(progressLine(r, ++done, mutants.length)),
   });
   const table = args.markdown ? markdownTable(results) : plainTable(results);

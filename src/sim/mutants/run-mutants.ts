@@ -25,7 +25,7 @@ export interface MutantResult {
   readonly file: string;
   readonly description: string;
   readonly status: MutantStatus;
-  /** Schedules simulated: up to and including the catching one. */
+  /** Swarm schedules simulated: up to and including the catching one (0: a regression schedule caught it). */
   readonly schedules: number;
   readonly caught?: HuntResult['caught'];
   /** With `unit-tests-only`: the first unit test that failed, as `file: title`. */
@@ -44,6 +44,8 @@ export interface RunOptions {
   readonly seed: number;
   /** Only these fault kinds are drawn (src/sim/plan.ts FAULT_KINDS); all when undefined. */
   readonly faults?: readonly string[];
+  /** Skip the regression schedules (regression-schedules.ts): the swarm alone. */
+  readonly noRegressions?: boolean;
   /** Mutants built and simulated at once. */
   readonly jobs: number;
   /** Per mutant, build and simulation together. */
@@ -194,6 +196,7 @@ async function runOne(mutant: Mutant, options: RunOptions, root: string): Promis
     const reference = path.join(root, 'dist', 'src', 'sim', 'run.js');
     const huntArgs = ['--budget', String(options.budget), '--seed', String(options.seed), '--reference', reference];
     if (options.faults !== undefined) huntArgs.push('--faults', options.faults.join(','));
+    if (options.noRegressions === true) huntArgs.push('--no-regressions');
     const sim = await runNode(
       [path.join('dist', 'src', 'sim', 'mutants', 'hunt.js'), ...huntArgs],
       dir,
