@@ -134,7 +134,9 @@ export const witnessSchema: ConfigSchema<WitnessSettings> = {
   forgetAfter: {
     doc:
       'Forget a group (its record and memory) once nobody holds it and neither node was heard for this ' +
-      'long; 0 never forgets. A name used again gets epochs above every earlier one.',
+      'long; 0 never forgets. A name used again gets epochs above every earlier one. Keep it above the ' +
+      "members' --timeout: a standby heartbeats only three times a --timeout, and a shorter value forgets " +
+      'groups whose standby is alive.',
     format: 'duration',
     default: '24h',
     max: '8760h',

@@ -13,6 +13,7 @@ import {
   type EpisodePlan,
   FAULT_KINDS,
   type FaultKind,
+  FORGET_KINDS,
   FREEZE_KINDS,
   type LinkPlan,
   OPERATOR_KINDS,
@@ -36,6 +37,7 @@ const BOUNDS_DRAWS = 0x0b0a7d55;
 const RESTART_DRAWS = 0x5ec0a7ed;
 const PAST_DEADLINE_DRAWS = 0x0d3ad11e;
 const FREEZE_DRAWS = 0x0f4ee2e5;
+const FORGET_DRAWS = 0x0f0e6e77;
 
 export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const rng = new Rng(seed);
@@ -46,6 +48,7 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const restartDraws = new Rng(seed ^ RESTART_DRAWS);
   const pastDeadline = new Rng(seed ^ PAST_DEADLINE_DRAWS);
   const freezeDraws = new Rng(seed ^ FREEZE_DRAWS);
+  const forgetDraws = new Rng(seed ^ FORGET_DRAWS);
   const drawsFor = (kind: FaultKind): Rng =>
     OPERATOR_KINDS.has(kind)
       ? operatorDraws
@@ -53,7 +56,9 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
         ? restartDraws
         : FREEZE_KINDS.has(kind)
           ? freezeDraws
-          : rng;
+          : FORGET_KINDS.has(kind)
+            ? forgetDraws
+            : rng;
   let rejected = 0;
   let settings: SidecarSettings;
   for (;;) {
@@ -214,11 +219,29 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
     writeFailProbability: faults.has('write-failure') ? rng.range(0.05, 0.5) : 0,
     replicas: undefined,
     freshness: undefined,
+    // Short enough that a group goes silent often (both sidecars down or cut off from the witness),
+    // never shorter than the sidecars' --timeout, which a standby heartbeats only three times:
+    // shorter, the witness would forget groups whose standby is alive (design §7.4).
+    forgetAfterMs: faults.has('witness-forget')
+      ? Math.round(Math.max(settings.timeoutMs, forgetDraws.range(0.5, 3) * lease))
+      : 0,
+    wallStepBackProbability: faults.has('witness-clock-step') && witnessCrashes ? forgetDraws.range(0.3, 1) : 0,
   };
   const drawn = correlated ? withWitnessLeaseChanges(plan, later, shortestUsable) : plan;
   const bounds = new Rng(seed ^ BOUNDS_DRAWS);
   const settled = !embedded && bounds.chance(0.1) ? atTheBounds(drawn, bounds) : drawn;
-  const withReplicas = { ...settled, replicas: drawReplicas(settled) };
+  const replicas = drawReplicas(settled);
+  // The replicas share one store over etcd, whose janitor and clock steps are not modelled.
+  const withReplicas =
+    replicas === undefined
+      ? settled
+      : {
+          ...settled,
+          replicas,
+          faults: withoutKinds(faults, FORGET_KINDS),
+          forgetAfterMs: 0,
+          wallStepBackProbability: 0,
+        };
   return withFreshness(withReplicas, drawFreshness(withReplicas));
 }
 
@@ -297,4 +320,8 @@ function drawSettings(rng: Rng): SidecarSettings {
   // a stream of its own, seeded by this draw, so that every other draw of the schedule stays put.
   const own = new Rng(Math.round(leaseMs * 7919 + peerLeaseMs * 104729 + heartbeatMs * 31 + stopTimeoutMs));
   return own.chance(0.2) ? smallestAcceptedLeases(drawn, own.pick(['both', 'lease', 'peer-lease'] as const)) : drawn;
+}
+
+function withoutKinds(faults: ReadonlySet<FaultKind>, kinds: ReadonlySet<FaultKind>): Set<FaultKind> {
+  return new Set([...faults].filter((kind) => !kinds.has(kind)));
 }

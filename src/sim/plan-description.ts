@@ -52,6 +52,14 @@ export function describePlan(plan: Plan): string[] {
       `  an isolation of a node also crashes the witness with p=${plan.isolationCrashesWitnessProbability.toFixed(2)}` +
         (plan.longIsolationWithWitnessCrash ? ', and then lasts 1-3 leases' : ''),
     );
+  if (plan.forgetAfterMs > 0)
+    lines.push(
+      `  the witness forgets a group nobody holds or was heard from for ${plan.forgetAfterMs}ms (--forget-after)`,
+    );
+  if (plan.wallStepBackProbability > 0)
+    lines.push(
+      `  a restart finds the witness's wall clock stepped back to about its last open with p=${plan.wallStepBackProbability.toFixed(2)}`,
+    );
   if (plan.faults.has('write-failure'))
     lines.push(`  a durable write fails (disk full) with p=${plan.writeFailProbability.toFixed(2)}`);
   if (plan.embedded) lines.push('  the workload is embedded in the sidecar process (library form): no watchdog');

@@ -32,6 +32,8 @@ export const FAULT_KINDS = [
   'remove-node',
   'sidecar-restart',
   'machine-freeze',
+  'witness-forget',
+  'witness-clock-step',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -70,6 +72,13 @@ export const RESTART_KINDS: ReadonlySet<FaultKind> = new Set(['sidecar-restart']
  * running meanwhile (design §14): drawn, and run, from a stream of its own too.
  */
 export const FREEZE_KINDS: ReadonlySet<FaultKind> = new Set(['machine-freeze']);
+
+/**
+ * The witness's janitor forgetting a silent group (`--forget-after`), and its wall clock stepped
+ * back across a restart (an NTP step): drawn, and run, from a stream of their own too. Only over
+ * one witness's own store.
+ */
+export const FORGET_KINDS: ReadonlySet<FaultKind> = new Set(['witness-forget', 'witness-clock-step']);
 
 /** How the final failover probe takes the active node away ('sigterm': a planned hand-over, §9.5). */
 export type ProbeKind = 'crash' | 'isolate' | 'pause' | 'sigterm';
@@ -179,6 +188,14 @@ export interface Plan {
   readonly replicas: ReplicaPlan | undefined;
   /** The sync schedule and the freshness gate (design §21.6); undefined in most schedules. */
   readonly freshness: FreshnessPlan | undefined;
+  /** The witness's `--forget-after` (its monotonic ms; 0: it forgets nothing), with `witness-forget`. */
+  readonly forgetAfterMs: number;
+  /**
+   * With `witness-clock-step`: the chance that a restart (not a wipe) finds the witness's wall
+   * clock stepped back to about its last open, so that the open must move above the stored
+   * generation on its own, and waits for the clock to reach it.
+   */
+  readonly wallStepBackProbability: number;
 }
 
 export interface PlanOptions {

@@ -67,6 +67,8 @@ const MAX_VIOLATIONS_PER_KIND = 5;
 const FRESHNESS_RUN_DRAWS = 0x6c3f7e21;
 /** The stream of the whole-machine freezes' draws (design §14), apart from every other. */
 const FREEZE_RUN_DRAWS = 0x2f4ee2e5;
+/** The stream of the janitor's and the wall clock's draws (FORGET_KINDS), apart from every other. */
+const FORGET_RUN_DRAWS = 0x2f0e6e77;
 
 /** The probe waits for the pair to settle at most this many heartbeats. */
 const PROBE_ATTEMPTS = 200;
@@ -88,6 +90,7 @@ export class Simulation implements World {
   readonly restart: Rng;
   readonly freeze: Rng;
   readonly freshness: Rng;
+  readonly forget: Rng;
   readonly trace: Trace;
   private readonly stopAtFirst: boolean;
   private readonly violations: Violation[] = [];
@@ -115,6 +118,7 @@ export class Simulation implements World {
     this.restart = root.fork();
     this.freshness = new Rng(plan.seed ^ FRESHNESS_RUN_DRAWS);
     this.freeze = new Rng(plan.seed ^ FREEZE_RUN_DRAWS);
+    this.forget = new Rng(plan.seed ^ FORGET_RUN_DRAWS);
     this.network = new Network(this);
     const config: ArbiterConfig = hooks.arbiterConfig ? hooks.arbiterConfig(plan.witness, plan) : plan.witness;
     this.witness = new WitnessSite(this, this.network, config, {

@@ -1,9 +1,11 @@
 /**
  * The witness machine: the production ArbitrationService over the production Arbiter, with a
  * simulated store (FIFO writes of random duration; a crash loses what is not yet durable; a wipe
- * starts an empty store whose generation comes from a wall clock that only moves forward).
+ * starts an empty store whose generation comes from the wall clock), the janitor's sweep when the
+ * schedule sets `--forget-after`, and a wall clock that a restart may find stepped back to about
+ * the last open (never at a wipe: design §5.1 assumes a replaced store's clock is not behind it).
  */
-import { generationForOpen, generationFromWallClock } from '../core/epoch';
+import { GENERATION_UNIT_MS, generationForOpen, generationFromWallClock } from '../core/epoch';
 import { restartGrace } from '../core/lease';
 import { Arbiter } from '../core/witness/arbiter';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
@@ -13,6 +15,7 @@ import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import { ArbitrationService, type Reply } from '../witness/arbitration-service';
 import type { DecisionStore, Settled } from '../witness/decision-store';
 import { EventHub } from '../witness/event-hub';
+import { FORGET_BATCH, sweepIntervalMs } from '../witness/group-janitor';
 import { LeadershipLostError } from '../witness/store/etcd-leadership';
 import { storeErrorToWire } from '../witness/store-error-to-wire';
 import { typedErrorStatus } from '../wire/status-mapping';
@@ -51,6 +54,10 @@ export class WitnessNode {
   private opens = 0;
   private offset = 0;
   private service: ArbitrationService | undefined;
+  private arbiter: Arbiter | undefined;
+  /** How far the wall clock was stepped back (witness-clock-step), and what it read at the last open. */
+  private wallOffsetMs = 0;
+  private lastOpenWallMs = 0;
   private runsHeard: RunsHeard | undefined;
   /** Real time at which its start-up grace ends. */
   graceEnd = 0;
@@ -74,7 +81,7 @@ export class WitnessNode {
   start(wipe: boolean, why: string): void {
     if (this.up) return;
     const w = this.world;
-    const wall = WALL0_MS + w.t;
+    const wall = this.wall();
     if (wipe || !this.shared.contents.created) {
       this.shared.contents = {
         created: true,
@@ -98,6 +105,7 @@ export class WitnessNode {
     }
     this.up = true;
     this.inc += 1;
+    this.lastOpenWallMs = wall;
     this.offset = w.proc.range(0, 1e6);
     this.opens += 1;
     const config = this.configFor(this.opens);
@@ -110,6 +118,7 @@ export class WitnessNode {
       longestEarlierLeaseMs,
       storeIsNew: longestEarlierLeaseMs === 0,
     });
+    this.arbiter = arbiter;
     this.runsHeard = new RunsHeard(arbiter);
     this.service = new ArbitrationService({
       arbiter,
@@ -124,6 +133,7 @@ export class WitnessNode {
     const asked = longestEarlierLeaseMs === 0 ? w.plan.primary.leaseMs : 0;
     const graceLeaseMs = Math.max(config.maxLeaseMs, longestEarlierLeaseMs, asked);
     this.graceEnd = w.t + restartGrace(graceLeaseMs, config.bounds) / this.rate();
+    if (w.plan.forgetAfterMs > 0 && this.replica === undefined) this.sweepLater(this.inc);
     const again = w.plan.crashAfterOpenProbability;
     if (why !== 'first start' && !w.healed && again > 0 && w.fault.chance(again)) {
       const inc = this.inc;
@@ -170,6 +180,7 @@ export class WitnessNode {
     w.at(w.t + downMs, () => {
       if (this.up || this.inc !== inc) return;
       const wipe = !w.healed && w.plan.wipeProbability > 0 && w.fault.chance(w.plan.wipeProbability);
+      if (!wipe) this.maybeStepWallClockBack();
       this.start(wipe, 'restart');
     });
   }
@@ -284,6 +295,58 @@ export class WitnessNode {
     });
   }
 
+  private wall(): number {
+    return WALL0_MS + this.world.t + this.wallOffsetMs;
+  }
+
+  /**
+   * An NTP step while it was down (witness-clock-step): the wall clock reads about what it read at
+   * the last open, up to a quarter lease before it, so the open has to move above the stored
+   * generation by itself and wait (at most that much and a generation) for the clock to reach it.
+   */
+  private maybeStepWallClockBack(): void {
+    const w = this.world;
+    const p = w.plan.wallStepBackProbability;
+    if (w.healed || p === 0 || this.replica !== undefined || !w.forget.chance(p)) return;
+    const stepMaxMs = Math.min(100, 0.25 * w.plan.primary.leaseMs);
+    const back = this.wall() - (this.lastOpenWallMs + w.forget.range(-stepMaxMs, GENERATION_UNIT_MS));
+    if (back <= 0) return;
+    this.wallOffsetMs -= back;
+    if (w.trace.on1) w.trace.log(1, this.name, `wall clock stepped back ${back.toFixed(1)}ms while down`);
+  }
+
+  /** The janitor's sweep (GroupJanitor.sweep: forgettable, then forget each), on its interval while this process runs. */
+  private sweepLater(inc: number): void {
+    const w = this.world;
+    const silentMs = w.plan.forgetAfterMs;
+    w.at(w.t + sweepIntervalMs(silentMs) / this.rate(), () => {
+      const arbiter = this.arbiter;
+      const service = this.service;
+      if (this.inc !== inc || arbiter === undefined || service === undefined) return;
+      // Its promise settles only after the schedule (no microtask runs inside one); the store's
+      // callback below is what takes effect.
+      for (const group of arbiter.forgettable(this.now(), silentMs, FORGET_BATCH))
+        service.forget(group, silentMs).catch(() => undefined);
+      this.sweepLater(inc);
+    });
+  }
+
+  /** The group's record removed, durable in the store's write order; a crash first keeps it. */
+  private forgetDurably(inc: number, group: string, done: Settled): void {
+    const w = this.world;
+    const durableAt = Math.max(w.t, this.shared.contents.tail) + w.forget.range(0, w.plan.writeDelayMaxMs);
+    this.shared.contents.tail = durableAt;
+    w.at(durableAt, () => {
+      if (this.inc !== inc) {
+        if (w.trace.on1) w.trace.log(1, this.name, `forget ${group} LOST (witness crashed first)`);
+        return;
+      }
+      this.shared.contents.records.delete(group);
+      if (w.trace.on1) w.trace.log(1, this.name, `durable: group ${group} forgotten`);
+      done(undefined);
+    });
+  }
+
   /** The witness's monotonic clock. */
   private now(): number {
     return this.replica?.now() ?? this.rate() * this.world.t + this.offset;
@@ -322,7 +385,7 @@ export class WitnessNode {
     return {
       mayDecide: () => this.replica?.mayDecide(this.now()) ?? true,
       write: (decision, done) => this.write(inc, decision, done),
-      forget: (_group, done) => done(undefined),
+      forget: (group, done) => this.forgetDurably(inc, group, done),
     };
   }
 

@@ -42,6 +42,8 @@ export interface World {
   readonly freeze: Rng;
   /** Standby freshness (design §21.6): sync durations, forced switchovers, sync-only breaks; their own stream. */
   readonly freshness: Rng;
+  /** The witness's janitor and wall-clock steps (FORGET_KINDS): their own stream. */
+  readonly forget: Rng;
   /** The fault phase is over: no new fault starts, no loss, no spike. */
   readonly healed: boolean;
   readonly trace: Trace;

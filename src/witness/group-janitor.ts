@@ -10,6 +10,11 @@ import type { ArbitrationService } from './arbitration-service';
 /** Groups removed per sweep: a sweep never holds the store for long. */
 export const FORGET_BATCH = 100;
 
+/** Often enough that a group outlives its silence by at most a tenth, rarely enough to cost nothing. */
+export function sweepIntervalMs(silentMs: number): number {
+  return Math.min(60_000, Math.max(100, Math.floor(silentMs / 10)));
+}
+
 export class GroupJanitor {
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
@@ -24,9 +29,7 @@ export class GroupJanitor {
 
   start(): void {
     if (this.silentMs === 0) return;
-    // Often enough that a group outlives its silence by at most a tenth, rarely enough to cost nothing.
-    const interval = Math.min(60_000, Math.max(100, Math.floor(this.silentMs / 10)));
-    this.timer = setInterval(() => void this.sweep(), interval);
+    this.timer = setInterval(() => void this.sweep(), sweepIntervalMs(this.silentMs));
     this.timer.unref();
   }
 

@@ -10,6 +10,7 @@ import { scheduleSeed } from '../../src/sim/prng';
 import { runMany, runSchedule, totalViolations } from '../../src/sim/run';
 import {
   CLEAN_REPLAY_SCHEDULES,
+  MUTANT_CATCHING_SCHEDULES,
   regressionRunConfig,
   RESTART_UNDER_RELEASE_SCHEDULES,
 } from '../../src/sim/regression-schedules';
@@ -92,12 +93,14 @@ describe('simulator: production cores under random fault schedules', function ()
   // them a kept run that stopped before the next process decided (its copy was reported never
   // synced), and a frozen machine's stale run re-adopted by a wiped witness though its holder knew
   // a newer epoch (rule refuse-epoch-the-caller-knows-superseded).
-  it('regressions: the schedules that found a fault or a gap of the checks replay with no violation', () => {
+  it('regressions: the schedules that found a fault or a gap of the checks, or caught a mutant, replay with no violation', () => {
     const found: string[] = [];
-    for (const schedule of CLEAN_REPLAY_SCHEDULES) {
+    for (const schedule of [...CLEAN_REPLAY_SCHEDULES, ...MUTANT_CATCHING_SCHEDULES]) {
       const { result } = runSchedule(schedule.seed, regressionRunConfig(schedule));
       for (const v of result.violations)
-        found.push(`${replayCommand(schedule.seed)} (${schedule.found}): ${v.kind}/${v.sub} ${v.detail}`);
+        found.push(
+          `${replayCommand(schedule.seed, undefined, undefined, schedule.faults)} (${schedule.found}): ${v.kind}/${v.sub} ${v.detail}`,
+        );
     }
     expect(found, found.join('\n')).to.deep.equal([]);
   });

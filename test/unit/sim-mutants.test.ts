@@ -23,19 +23,35 @@ describe('mutation run: the runner', function () {
     expect(snippetProblems(MUTANTS), 'retarget these in src/sim/mutants/').to.deep.equal([]);
   });
 
-  it('reports a mutant that the simulator catches within a few schedules as caught', async () => {
+  it('reports a mutant that the swarm catches within a few schedules as caught', async () => {
     const results = await runMutants({
       mutants: [mutant('grant-over-live-holder')],
       budget: QUICK_BUDGET,
       seed: 1,
       jobs: 1,
       timeoutMs: 100_000,
+      noRegressions: true,
     });
     const [result] = results;
     expect(result?.status, result?.problem).to.equal('caught');
     expect(result?.caught?.kind).to.equal('S1');
     expect(result?.schedules).to.be.within(1, QUICK_BUDGET);
     expect(exitCodeOf(results)).to.equal(0);
+  });
+
+  it('runs the regression schedules first: one catches a mutant the swarm takes 200,000 schedules to find', async () => {
+    const results = await runMutants({
+      mutants: [mutant('caller-known-superseded-renewed')],
+      budget: 1,
+      seed: 1,
+      jobs: 1,
+      timeoutMs: 100_000,
+    });
+    const [result] = results;
+    expect(result?.status, result?.problem).to.equal('caught');
+    expect(result?.caught?.regression).to.match(/finding 16/);
+    expect(result?.caught?.seed).to.equal(0x032c47a5);
+    expect(result?.schedules).to.equal(0);
   });
 
   it('reports a snippet found no time, or twice, as an error and builds nothing', async () => {
