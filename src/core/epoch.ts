@@ -6,7 +6,8 @@
  * The generation is the wall-clock time, in 10 ms units, at which the store was created, so a
  * store that replaces a lost one starts above every epoch the lost one handed out. It is the one
  * place a wall clock is used, and it assumes only that the witness's clock never goes back past
- * the creation of the store being replaced.
+ * the last open of the store being replaced (each open moves to the wall clock's generation, so
+ * that store's latest epochs are of its last open, not of its creation: design §5.1).
  *
  * Why 10 ms and 23 bits: epochs stay below 2^63 until the year 2318, so a fencing resource can
  * keep them in a signed 64-bit column (PostgreSQL bigint). A replacement store created within the

@@ -4,7 +4,10 @@
  */
 import type { DurableGroup } from '../core/witness/types';
 
-/** The wall clock at the start of every schedule (only the witness reads it, to pick generations; it only moves forward). */
+/**
+ * The wall clock at the start of every schedule (only the witness reads it, to pick generations).
+ * It moves forward but at restarts that keep the store, which may find it stepped back (witness-node.ts).
+ */
 export const WALL0_MS = 1_750_000_000_000;
 
 export interface StoreContents {

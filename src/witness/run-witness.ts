@@ -199,7 +199,7 @@ function reportOpen(logger: Logger, config: WitnessConfig, contents: StoreConten
     logger.warn(
       { dataDir: config.dataDir, generation },
       'created a new store in an existing data directory that held none: if a store was here before, ' +
-        'it is gone; epochs still do not repeat as long as this clock is not behind the one that created it',
+        'it is gone; epochs still do not repeat as long as this clock is not behind the last start of the witness that used it',
     );
   }
   if (contents.missingGroups.length > 0) {
