@@ -38,6 +38,7 @@ const RESTART_DRAWS = 0x5ec0a7ed;
 const PAST_DEADLINE_DRAWS = 0x0d3ad11e;
 const FREEZE_DRAWS = 0x0f4ee2e5;
 const FORGET_DRAWS = 0x0f0e6e77;
+const RECONFIGURE_DRAWS = 0x1ea5ec0f;
 
 export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
   const rng = new Rng(seed);
@@ -226,6 +227,7 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
       ? Math.round(Math.max(settings.timeoutMs, forgetDraws.range(0.5, 3) * lease))
       : 0,
     wallStepBackProbability: faults.has('witness-clock-step') && witnessCrashes ? forgetDraws.range(0.3, 1) : 0,
+    restartLeaseMs: faults.has('sidecar-restart') ? lowerRestartLease(settings, shortestUsable, seed) : undefined,
   };
   const drawn = correlated ? withWitnessLeaseChanges(plan, later, shortestUsable) : plan;
   const bounds = new Rng(seed ^ BOUNDS_DRAWS);
@@ -320,6 +322,19 @@ function drawSettings(rng: Rng): SidecarSettings {
   // a stream of its own, seeded by this draw, so that every other draw of the schedule stays put.
   const own = new Rng(Math.round(leaseMs * 7919 + peerLeaseMs * 104729 + heartbeatMs * 31 + stopTimeoutMs));
   return own.chance(0.2) ? smallestAcceptedLeases(drawn, own.pick(['both', 'lease', 'peer-lease'] as const)) : drawn;
+}
+
+/**
+ * A lower --lease for the processes after a restart that keeps the workload, in half the schedules
+ * that draw such restarts (their own stream): the kept run's leases came from the longer one, and
+ * the new process renews it with the shorter. Never below what settingsProblems() accepts.
+ */
+function lowerRestartLease(settings: SidecarSettings, shortestUsable: number, seed: number): number | undefined {
+  const draws = new Rng(seed ^ RECONFIGURE_DRAWS);
+  if (!draws.chance(0.5)) return undefined;
+  const lowered = Math.max(shortestUsable, Math.round(settings.leaseMs * draws.range(0.3, 0.9)));
+  if (lowered >= settings.leaseMs || settingsProblems({ ...settings, leaseMs: lowered }).length > 0) return undefined;
+  return lowered;
 }
 
 function withoutKinds(faults: ReadonlySet<FaultKind>, kinds: ReadonlySet<FaultKind>): Set<FaultKind> {

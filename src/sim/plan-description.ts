@@ -60,6 +60,10 @@ export function describePlan(plan: Plan): string[] {
     lines.push(
       `  a restart finds the witness's wall clock stepped back to about its last open with p=${plan.wallStepBackProbability.toFixed(2)}`,
     );
+  if (plan.restartLeaseMs !== undefined)
+    lines.push(
+      `  a restart that keeps the workload brings --lease down to ${plan.restartLeaseMs}ms for later processes`,
+    );
   if (plan.faults.has('write-failure'))
     lines.push(`  a durable write fails (disk full) with p=${plan.writeFailProbability.toFixed(2)}`);
   if (plan.embedded) lines.push('  the workload is embedded in the sidecar process (library form): no watchdog');

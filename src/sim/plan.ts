@@ -196,6 +196,12 @@ export interface Plan {
    * generation on its own, and waits for the clock to reach it.
    */
   readonly wallStepBackProbability: number;
+  /**
+   * With `sidecar-restart`, in half of those schedules: the --lease of every process after a
+   * node's first restart that keeps the workload (a rolling configuration change applied with
+   * SIGUSR2, design §9.8), below the plan's; undefined: restarts keep the settings.
+   */
+  readonly restartLeaseMs: number | undefined;
 }
 
 export interface PlanOptions {

@@ -5,7 +5,7 @@
  * runs at the machine's rate from an origin that is new for each incarnation. The machine below the
  * sidecar, its workload processes and their watchdog, is node-machine.ts.
  */
-import type { KeptRun, PeerReply, PeerState } from '../core/sidecar/types';
+import type { KeptRun, PeerReply, PeerState, SidecarSettings } from '../core/sidecar/types';
 import type { EpochRecord, Timers } from '../sidecar/sidecar-ports';
 import { RecordingWorkload } from '../sidecar/recording-workload';
 import { SidecarRuntime } from '../sidecar/sidecar-runtime';
@@ -36,6 +36,12 @@ export class SidecarNode extends NodeMachine {
     { run: KeptRun; workload: SimWorkload | undefined; offset: number; gap: 'none' | 'not-found' } | undefined;
   /** --state-dir's epoch record (plan.stateDirs): on this machine's disk, it outlives every sidecar process. */
   private recorded = 0n;
+  /**
+   * The settings its processes run with: the plan's, until a restart that keeps the workload
+   * lowers --lease (plan.restartLeaseMs). The checks keep the plan's, the longer lease: their
+   * bounds only grow with it.
+   */
+  private processSettings: SidecarSettings = this.settings;
 
   // ---- the sidecar process --------------------------------------------------------------------
 
@@ -82,7 +88,7 @@ export class SidecarNode extends NodeMachine {
           w.violate('liveness', 'acquire-while-leaving', `${this.name} asks the witness while handing over`);
         this.parts.observer.onAcquire(this);
         sc.lastAcquireAt = w.t;
-        checkAcquireAgainstTable(w, this.name, this.settings, sc.runtime.view(), sc.peerState);
+        checkAcquireAgainstTable(w, this.name, this.processSettings, sc.runtime.view(), sc.peerState);
       },
       onGranted: (epoch, askedAt) => sc.grantsAskedAt.set(epoch, askedAt),
       onPeerLease: (epoch, askedAt) => sc.peerLeasesAskedAt.set(epoch, askedAt),
@@ -107,13 +113,13 @@ export class SidecarNode extends NodeMachine {
     this.syncTruth.forget(syncs);
     // Each process numbers its peer states; a later process of the node says later ones (design §9.5).
     sc.runtime = new SidecarRuntime(
-      { ...this.settings, incarnation: BigInt(sc.inc) },
+      { ...this.processSettings, incarnation: BigInt(sc.inc) },
       {
         clock,
         timers,
         ...(syncs ? { sync: simStandbySync(w, freshness, this.syncTruth, clock, timers) } : {}),
-        peer: simPeerTransport(links, this.settings),
-        witness: this.settings.mode === 'simple' ? undefined : simWitnessTransport(links, this.settings),
+        peer: simPeerTransport(links, this.processSettings),
+        witness: this.settings.mode === 'simple' ? undefined : simWitnessTransport(links, this.processSettings),
         // With a state dir, the production wrapper writes each run's epoch before the run starts.
         workload:
           record === undefined ? this.workloadDriver(sc) : new RecordingWorkload(this.workloadDriver(sc), record),
@@ -204,6 +210,7 @@ export class SidecarNode extends NodeMachine {
         // (A watchdog killed in the gap is a known limit, design §14: nothing enforces that run.)
         const gap = w.restart.chance(0.9) ? 'none' : 'not-found';
         this.kept = { run, workload: s.workload, offset: s.offset, gap };
+        this.lowerLeaseForNextProcesses();
         if (w.trace.on1)
           w.trace.log(
             1,
@@ -215,6 +222,15 @@ export class SidecarNode extends NodeMachine {
         });
       }),
     );
+  }
+
+  /** A rolling configuration change applied with SIGUSR2: every later process asks a shorter lease. */
+  private lowerLeaseForNextProcesses(): void {
+    const w = this.parts.world;
+    const leaseMs = w.plan.restartLeaseMs;
+    if (leaseMs === undefined || this.processSettings.leaseMs === leaseMs) return;
+    this.processSettings = { ...this.processSettings, leaseMs };
+    if (w.trace.on1) w.trace.log(1, this.name, `its next processes run with --lease ${leaseMs}ms`);
   }
 
   pauseSidecar(ms: number): void {
