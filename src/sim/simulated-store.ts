@@ -26,6 +26,25 @@ export interface SharedStore {
   contents: StoreContents;
 }
 
+/** Whether the record of `group` has `node` in maintenance. */
+export function recordsMaintenance(contents: StoreContents, group: string, node: string): boolean {
+  return contents.records.get(group)?.maintenance?.includes(node) === true;
+}
+
+/** Whether the record of `group` has `node` removed (design §9.7). */
+export function recordsRemoval(contents: StoreContents, group: string, node: string): boolean {
+  return contents.records.get(group)?.removed?.includes(node) === true;
+}
+
+/** Whether the store holds no operator's intent for `group` any more (what endOperatorIntent asks). */
+export function operatorIntentEnded(contents: StoreContents, group: string): boolean {
+  const record = contents.records.get(group);
+  if (record === undefined) return true;
+  return (
+    (record.maintenance ?? []).length === 0 && (record.removed ?? []).length === 0 && record.failback === undefined
+  );
+}
+
 export function newStoreContents(gen0: bigint): StoreContents {
   return { created: false, generation: gen0, records: new Map(), tail: 0, longestLeaseMs: 0 };
 }

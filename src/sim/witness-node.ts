@@ -1,11 +1,10 @@
 /**
  * The witness machine: the production ArbitrationService over the production Arbiter, with a
  * simulated store (FIFO writes of random duration; a crash loses what is not yet durable; a wipe
- * starts an empty store whose generation comes from the wall clock), the janitor's sweep when the
- * schedule sets `--forget-after`, and a wall clock that a restart may find stepped back to about
- * the last open (never at a wipe: design §5.1 assumes a replaced store's clock is not behind it).
+ * starts an empty store whose generation comes from the wall clock, witness-wall-clock.ts), and
+ * the janitor's sweep when the schedule sets `--forget-after` (witness-janitor-sweep.ts).
  */
-import { GENERATION_UNIT_MS, generationForOpen, generationFromWallClock } from '../core/epoch';
+import { generationForOpen, generationFromWallClock } from '../core/epoch';
 import { restartGrace } from '../core/lease';
 import { Arbiter } from '../core/witness/arbiter';
 import type { ArbiterConfig } from '../core/witness/arbiter-config';
@@ -15,7 +14,6 @@ import type { LeaseAnswer__Output } from '../gen/witness/v1/LeaseAnswer';
 import { ArbitrationService, type Reply } from '../witness/arbitration-service';
 import type { DecisionStore, Settled } from '../witness/decision-store';
 import { EventHub } from '../witness/event-hub';
-import { FORGET_BATCH, sweepIntervalMs } from '../witness/group-janitor';
 import { LeadershipLostError } from '../witness/store/etcd-leadership';
 import { storeErrorToWire } from '../witness/store-error-to-wire';
 import { typedErrorStatus } from '../wire/status-mapping';
@@ -25,8 +23,10 @@ import type { Network } from './network';
 import { PARTY_NAMES, WITNESS } from './plan';
 import type { ReplicaRole } from './replica-role';
 import { RunsHeard } from './runs-heard';
+import { sweepWhileAlive } from './witness-janitor-sweep';
+import { WitnessWallClock } from './witness-wall-clock';
 import { SILENT_LOGGER } from './silent-logger';
-import { newStoreContents, type SharedStore, WALL0_MS } from './simulated-store';
+import { newStoreContents, type SharedStore, type StoreContents, WALL0_MS } from './simulated-store';
 import type { World } from './world';
 
 /** A request to the witness, as the sidecar's transport hands it over. */
@@ -54,10 +54,7 @@ export class WitnessNode {
   private opens = 0;
   private offset = 0;
   private service: ArbitrationService | undefined;
-  private arbiter: Arbiter | undefined;
-  /** How far the wall clock was stepped back (witness-clock-step), and what it read at the last open. */
-  private wallOffsetMs = 0;
-  private lastOpenWallMs = 0;
+  private readonly wallClock: WitnessWallClock;
   private runsHeard: RunsHeard | undefined;
   /** Real time at which its start-up grace ends. */
   graceEnd = 0;
@@ -74,6 +71,7 @@ export class WitnessNode {
     private readonly replica?: ReplicaRole,
   ) {
     this.gen0 = generationFromWallClock(WALL0_MS);
+    this.wallClock = new WitnessWallClock(world);
     this.shared = shared ?? { contents: newStoreContents(this.gen0) };
     this.name = replica?.name ?? 'W';
   }
@@ -81,7 +79,7 @@ export class WitnessNode {
   start(wipe: boolean, why: string): void {
     if (this.up) return;
     const w = this.world;
-    const wall = this.wall();
+    const wall = this.wallClock.read();
     if (wipe || !this.shared.contents.created) {
       this.shared.contents = {
         created: true,
@@ -105,7 +103,7 @@ export class WitnessNode {
     }
     this.up = true;
     this.inc += 1;
-    this.lastOpenWallMs = wall;
+    this.wallClock.opened(wall);
     this.offset = w.proc.range(0, 1e6);
     this.opens += 1;
     const config = this.configFor(this.opens);
@@ -118,7 +116,6 @@ export class WitnessNode {
       longestEarlierLeaseMs,
       storeIsNew: longestEarlierLeaseMs === 0,
     });
-    this.arbiter = arbiter;
     this.runsHeard = new RunsHeard(arbiter);
     this.service = new ArbitrationService({
       arbiter,
@@ -133,7 +130,16 @@ export class WitnessNode {
     const asked = longestEarlierLeaseMs === 0 ? w.plan.primary.leaseMs : 0;
     const graceLeaseMs = Math.max(config.maxLeaseMs, longestEarlierLeaseMs, asked);
     this.graceEnd = w.t + restartGrace(graceLeaseMs, config.bounds) / this.rate();
-    if (w.plan.forgetAfterMs > 0 && this.replica === undefined) this.sweepLater(this.inc);
+    if (this.replica === undefined) {
+      const inc = this.inc;
+      sweepWhileAlive(w, {
+        arbiter,
+        service: this.service,
+        now: () => this.now(),
+        rate: this.rate(),
+        alive: () => this.inc === inc,
+      });
+    }
     const again = w.plan.crashAfterOpenProbability;
     if (why !== 'first start' && !w.healed && again > 0 && w.fault.chance(again)) {
       const inc = this.inc;
@@ -180,7 +186,7 @@ export class WitnessNode {
     w.at(w.t + downMs, () => {
       if (this.up || this.inc !== inc) return;
       const wipe = !w.healed && w.plan.wipeProbability > 0 && w.fault.chance(w.plan.wipeProbability);
-      if (!wipe) this.maybeStepWallClockBack();
+      if (!wipe && this.replica === undefined) this.wallClock.maybeStepBack(this.name);
       this.start(wipe, 'restart');
     });
   }
@@ -213,29 +219,15 @@ export class WitnessNode {
     return Math.max(this.world.t, this.shared.contents.tail);
   }
 
-  /** Whether the store's record of `group` (the one a decision just wrote) has `node` in maintenance. */
-  inMaintenance(group: string, node: string): boolean {
-    return this.shared.contents.records.get(group)?.maintenance?.includes(node) === true;
-  }
-
-  /** Whether the store's record of `group` has `node` removed (design §9.7). */
-  isRemoved(group: string, node: string): boolean {
-    return this.shared.contents.records.get(group)?.removed?.includes(node) === true;
+  /** What the store holds (the checks read the records a decision just wrote). */
+  get storeContents(): StoreContents {
+    return this.shared.contents;
   }
 
   /**
    * After the heal no node stays in maintenance or removed, and the nodes' own fail-back policy holds again:
    * asked at the heal and at every start after it.
    */
-  /** Whether the store holds no operator's intent for the group any more (what endOperatorIntent asks). */
-  operatorIntentEnded(): boolean {
-    const record = this.shared.contents.records.get(this.world.plan.primary.group);
-    if (record === undefined) return true;
-    return (
-      (record.maintenance ?? []).length === 0 && (record.removed ?? []).length === 0 && record.failback === undefined
-    );
-  }
-
   endOperatorIntent(): void {
     const { group } = this.world.plan.primary;
     this.operate({ kind: 'failback', group, policy: 'node' });
@@ -292,42 +284,6 @@ export class WitnessNode {
         () => answer(a),
         () => fail(),
       );
-    });
-  }
-
-  private wall(): number {
-    return WALL0_MS + this.world.t + this.wallOffsetMs;
-  }
-
-  /**
-   * An NTP step while it was down (witness-clock-step): the wall clock reads about what it read at
-   * the last open, up to a quarter lease before it, so the open has to move above the stored
-   * generation by itself and wait (at most that much and a generation) for the clock to reach it.
-   */
-  private maybeStepWallClockBack(): void {
-    const w = this.world;
-    const p = w.plan.wallStepBackProbability;
-    if (w.healed || p === 0 || this.replica !== undefined || !w.forget.chance(p)) return;
-    const stepMaxMs = Math.min(100, 0.25 * w.plan.primary.leaseMs);
-    const back = this.wall() - (this.lastOpenWallMs + w.forget.range(-stepMaxMs, GENERATION_UNIT_MS));
-    if (back <= 0) return;
-    this.wallOffsetMs -= back;
-    if (w.trace.on1) w.trace.log(1, this.name, `wall clock stepped back ${back.toFixed(1)}ms while down`);
-  }
-
-  /** The janitor's sweep (GroupJanitor.sweep: forgettable, then forget each), on its interval while this process runs. */
-  private sweepLater(inc: number): void {
-    const w = this.world;
-    const silentMs = w.plan.forgetAfterMs;
-    w.at(w.t + sweepIntervalMs(silentMs) / this.rate(), () => {
-      const arbiter = this.arbiter;
-      const service = this.service;
-      if (this.inc !== inc || arbiter === undefined || service === undefined) return;
-      // Its promise settles only after the schedule (no microtask runs inside one); the store's
-      // callback below is what takes effect.
-      for (const group of arbiter.forgettable(this.now(), silentMs, FORGET_BATCH))
-        service.forget(group, silentMs).catch(() => undefined);
-      this.sweepLater(inc);
     });
   }
 

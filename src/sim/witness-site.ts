@@ -25,6 +25,7 @@ import type { ReplicaRole } from './replica-role';
 import { newStoreContents, type SharedStore } from './simulated-store';
 import { type CallFailed, type WitnessCall, WitnessNode, type WitnessNodeHooks } from './witness-node';
 import type { World } from './world';
+import { operatorIntentEnded, recordsMaintenance, recordsRemoval } from './simulated-store';
 
 /** Replica episodes get their own stream, so that schedules without replicas replay as before. */
 const REPLICA_EPISODE_DRAWS = 0x2e911ca5;
@@ -145,7 +146,7 @@ export class WitnessSite {
     const leader = this.leader();
     // Asked at least once: a request made before the heal may still land, and the group's turns
     // put what is asked now after it.
-    if (asked && leader?.node.operatorIntentEnded() === true) return;
+    if (asked && leader !== undefined && operatorIntentEnded(leader.node.storeContents, w.plan.primary.group)) return;
     const deciding = leader !== undefined && leader.mayDecide(leader.now());
     if (deciding) leader.node.endOperatorIntent();
     w.at(w.t + CAMPAIGN_RETRY_MS, () => this.endIntentOnceDeciding(asked || deciding));
@@ -171,12 +172,13 @@ export class WitnessSite {
     target?.operate(input);
   }
 
+  /** Whether the store's record of `group` (the one a decision just wrote) has `node` in maintenance. */
   inMaintenance(group: string, node: string): boolean {
-    return this.anyNode().inMaintenance(group, node);
+    return recordsMaintenance(this.anyNode().storeContents, group, node);
   }
 
   isRemoved(group: string, node: string): boolean {
-    return this.anyNode().isRemoved(group, node);
+    return recordsRemoval(this.anyNode().storeContents, group, node);
   }
 
   /** A witness process over the store (replicas share one): what the store holds is asked of it. */
