@@ -58,6 +58,11 @@ export interface LinkContext {
   readonly currentRun: () => RunMark;
   /** An answer held past its call's deadline has landed (the report counts them). */
   readonly onAnswerPastDeadline: (how: PastDeadlineLanding) => void;
+  /**
+   * S2, a run keeps the epoch it started under: called before the runtime takes a grant, it
+   * returns the check to run right after (the run it would judge may be stopping by then).
+   */
+  readonly runKeepsEpoch: () => () => void;
 }
 
 export interface RunMark {
@@ -199,7 +204,9 @@ export function simWitnessTransport(c: LinkContext, s: SidecarSettings): Witness
               inFlightUntil: sentAt + (s.leaseMs * (1 - s.bounds.rho)) / c.rate,
             };
           }
+          const check = answer?.verdict === 'granted' ? c.runKeepsEpoch() : undefined;
           done(answer, acquireFailureOf(status));
+          check?.();
         },
       );
     },

@@ -100,6 +100,7 @@ export class SidecarNode extends NodeMachine {
       afterNextStart: (fn) => this.startWaiters.push(fn),
       afterRunEnds: (fn) => this.runEndWaiters.push(fn),
       onAnswerPastDeadline: (how) => this.parts.observer.onAnswerPastDeadline(how),
+      runKeepsEpoch: () => this.runKeepsEpoch(sc),
       currentRun: () => ({
         run: sc.workload?.id,
         running: sc.workload !== undefined && sc.workload.alive && !sc.workload.stopAsked && !sc.workload.terminating,
@@ -222,6 +223,27 @@ export class SidecarNode extends NodeMachine {
         });
       }),
     );
+  }
+
+  /**
+   * S2 (design §3.2, §5.5): a run's epoch is its own. A workload fences with the epoch it was started
+   * under (WITNESS_EPOCH), so the sidecar must not come to hold another while it runs: renewing
+   * that one, the witness would count a run the workload does not make.
+   */
+  private runKeepsEpoch(sc: SidecarProcess): () => void {
+    const run = sc.workload;
+    if (run === undefined || !run.alive || run.terminating) return () => undefined;
+    return () => {
+      // Taking the grant may have begun the run's stop in the same turn: the epoch is judged anyway.
+      const held = sc.runtime.view().epoch;
+      if (this.sidecar !== sc || held === run.epoch) return;
+      const e = (x: bigint): string => this.parts.world.trace.epoch(x);
+      this.parts.world.violate(
+        'S2',
+        'run-epoch-changed',
+        `${this.name} took a grant of epoch ${e(held)} while its workload ran under ${e(run.epoch)}`,
+      );
+    };
   }
 
   /** A rolling configuration change applied with SIGUSR2: every later process asks a shorter lease. */
