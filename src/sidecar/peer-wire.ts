@@ -48,6 +48,18 @@ export function fromWirePeerState(s: PeerState__Output | null, field: string): P
   };
 }
 
+/**
+ * A heartbeat's state must name the epoch of a run it reports (every run has one, design §5.5):
+ * checked after the sender, so that a message from another group is refused for that first.
+ */
+export function requireEpochOfRun(state: PeerState, field: string): void {
+  if ((state.workload === 'running' || state.workload === 'starting') && state.epoch === 0n)
+    throw invalid(
+      `${field}.epoch`,
+      `is 0, but a node that ${state.workload === 'running' ? 'runs' : 'starts'} a workload runs under an epoch`,
+    );
+}
+
 export function toWireReply(group: string, reply: PeerReply): PeerHeartbeatResponse {
   return {
     state: toWirePeerState(group, reply.state),

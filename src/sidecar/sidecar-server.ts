@@ -17,7 +17,7 @@ import { type CallGuard, ServiceEdge } from '../wire/service-edge';
 import { strictDeserializers } from '../wire/strict-deserializers';
 import { requireWellFormed } from '../wire/validate-request';
 import { WireError } from '../wire/wire-error';
-import { fromWirePeerState, toWireReply } from './peer-wire';
+import { fromWirePeerState, requireEpochOfRun, toWireReply } from './peer-wire';
 
 export interface SidecarServerHooks {
   readonly group: string;
@@ -76,6 +76,7 @@ export class SidecarServer {
         hooks.onRefusedSender(refusal.message);
         throw refusal;
       }
+      requireEpochOfRun(state, 'state');
       return { ...toWireReply(hooks.group, hooks.onPeerHeartbeat(state)), sequence: request.sequence };
     };
     const peer: PeerHandlers = {

@@ -9,7 +9,7 @@
 import { expect } from 'chai';
 import { epochFloor, generationFromWallClock, MAX_EPOCH } from '../../src/core/epoch';
 import type { PeerState__Output } from '../../src/gen/witness/v1/PeerState';
-import { fromWirePeerState, fromWireReply, toWirePeerState } from '../../src/sidecar/peer-wire';
+import { fromWirePeerState, fromWireReply, requireEpochOfRun, toWirePeerState } from '../../src/sidecar/peer-wire';
 
 const TWO_DAYS_MS = 2 * 24 * 3600 * 1000;
 
@@ -66,6 +66,19 @@ describe('peer-wire', () => {
     // No lease: the epoch it names is not a promise, and the rest of the reply still counts.
     expect(fromWireReply({ ...reply, leaseMs: 0, leaseForEpoch: '0' }, 7n).state.node).to.equal('b');
     expect(fromWireReply({ ...reply, leaseForEpoch: '7' }, 7n).leaseMs).to.equal(1000);
+  });
+
+  it('refuses a heartbeat state that runs or starts a workload under no epoch, naming the field', () => {
+    expect(() => requireEpochOfRun(fromWirePeerState(wire('0'), 'state'), 'state')).to.throw(
+      /^state\.epoch: is 0, but a node that runs a workload runs under an epoch/,
+    );
+    const starting = fromWirePeerState({ ...wire('0'), workload: 'WORKLOAD_PHASE_STARTING' }, 'state');
+    expect(() => requireEpochOfRun(starting, 'state')).to.throw(/^state\.epoch: is 0, but a node that starts/);
+    // A stopped node may never have run; a run names its epoch.
+    expect(() =>
+      requireEpochOfRun(fromWirePeerState({ ...wire('0'), workload: 'WORKLOAD_PHASE_STOPPED' }, 'state'), 'state'),
+    ).to.not.throw();
+    expect(() => requireEpochOfRun(fromWirePeerState(wire('5'), 'state'), 'state')).to.not.throw();
   });
 
   it('still refuses an epoch above 2^63-1 or not a number, naming the field', () => {

@@ -3,6 +3,7 @@
  * long a promise keeps it from acquiring.
  */
 import { expect } from 'chai';
+import { InvariantViolation } from '../../src/core/assert';
 import { SidecarCore } from '../../src/core/sidecar/sidecar-core';
 import { Manual } from '../support/manual-core';
 import { GROUP, grantorEnd, kinds, peerState, settings, toCore } from '../support/sidecar-test-settings';
@@ -19,15 +20,18 @@ describe('sidecar core', () => {
         leaseMs: S.peerLeaseMs,
         leaseForEpoch: 8n,
       });
-      for (const refused of [
-        peerState('p', 'stopped', 8n),
-        peerState('p', 'stopping', 8n),
-        peerState('p', 'running', 0n),
-      ]) {
+      for (const refused of [peerState('p', 'stopped', 8n), peerState('p', 'stopping', 8n)]) {
         expect(s.onPeerHeartbeat(refused, 300), `${refused.workload} ${refused.epoch}`).to.include({
           leaseMs: 0,
           leaseForEpoch: 0n,
         });
+      }
+      // A run under no epoch is an impossible input (the wire refuses it: peer-wire requireEpochOfRun).
+      for (const phase of ['running', 'starting'] as const) {
+        expect(() => s.onPeerHeartbeat(peerState('p', phase, 0n), 400), phase).to.throw(
+          InvariantViolation,
+          `peer p says it ${phase} under no epoch`,
+        );
       }
     });
 

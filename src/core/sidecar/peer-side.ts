@@ -3,6 +3,7 @@
  * heartbeats and replies change what it knows, the peer leases and the promises behind them
  * (SAFETY 2 and 3, design §4.3).
  */
+import { assert } from '../assert';
 import { maxEpoch } from '../epoch';
 import { grantorHoldEnd, holderLeaseEnd } from '../lease';
 import { ColdStart } from './cold-start';
@@ -117,7 +118,9 @@ export abstract class PeerSide extends ColdStart {
    */
   protected mayGrantPeerLease(peer: PeerState, now: number): boolean {
     this.assertRunHeld();
-    const peerRuns = (peer.workload === 'running' || peer.workload === 'starting') && peer.epoch > 0n;
+    const peerRuns = peer.workload === 'running' || peer.workload === 'starting';
+    // Every run has an epoch (§5.5; simple mode counts its own): the wire refuses a state without.
+    assert(!peerRuns || peer.epoch > 0n, () => `peer ${peer.node} says it ${peer.workload} under no epoch`);
     return peerRuns && !this.holding && !this.acquiring(now);
   }
 }

@@ -311,13 +311,6 @@ export const SIDECAR_MUTANTS: readonly Mutant[] = [
     'SAFETY 3: any "stopped" from the peer, even under an epoch older than the promise, ends the promise',
   ),
   oneEdit(
-    'peer-lease-for-epoch-zero',
-    PEER_SIDE,
-    ' && peer.epoch > 0n;',
-    ';',
-    'mayGrantPeerLease: a peer lease is granted to a peer running under no epoch',
-  ),
-  oneEdit(
     'peer-lease-granted-while-holding',
     PEER_SIDE,
     ' && !this.holding && !this.acquiring(now)',
