@@ -240,7 +240,7 @@ export function drawPlan(seed: number, options: PlanOptions = {}): Plan {
       : {
           ...settled,
           replicas,
-          faults: withoutKinds(faults, FORGET_KINDS),
+          faults: withoutKinds(settled.faults, FORGET_KINDS),
           forgetAfterMs: 0,
           wallStepBackProbability: 0,
         };

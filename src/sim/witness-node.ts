@@ -130,19 +130,17 @@ export class WitnessNode {
     const asked = longestEarlierLeaseMs === 0 ? w.plan.primary.leaseMs : 0;
     const graceLeaseMs = Math.max(config.maxLeaseMs, longestEarlierLeaseMs, asked);
     this.graceEnd = w.t + restartGrace(graceLeaseMs, config.bounds) / this.rate();
-    if (this.replica === undefined) {
-      const inc = this.inc;
-      sweepWhileAlive(w, {
-        arbiter,
-        service: this.service,
-        now: () => this.now(),
-        rate: this.rate(),
-        alive: () => this.inc === inc,
-      });
-    }
+    // Replicas draw no --forget-after (draw-plan.ts): their store's janitor is not modelled.
+    const inc = this.inc;
+    sweepWhileAlive(w, {
+      arbiter,
+      service: this.service,
+      now: () => this.now(),
+      rate: this.rate(),
+      alive: () => this.inc === inc,
+    });
     const again = w.plan.crashAfterOpenProbability;
     if (why !== 'first start' && !w.healed && again > 0 && w.fault.chance(again)) {
-      const inc = this.inc;
       w.at(w.t + w.fault.range(0, 5), () => {
         if (this.inc === inc && !w.healed)
           this.crash('crash right after the store opened', w.fault.range(0, 0.5) * w.plan.primary.leaseMs);
@@ -186,7 +184,7 @@ export class WitnessNode {
     w.at(w.t + downMs, () => {
       if (this.up || this.inc !== inc) return;
       const wipe = !w.healed && w.plan.wipeProbability > 0 && w.fault.chance(w.plan.wipeProbability);
-      if (!wipe && this.replica === undefined) this.wallClock.maybeStepBack(this.name);
+      if (!wipe) this.wallClock.maybeStepBack(this.name);
       this.start(wipe, 'restart');
     });
   }
